@@ -1,0 +1,123 @@
+# hybrid-p2p — one entry point: build, test, demo, install, asan, fuzz, bench.
+#
+#   make            build libhp.a and the tools into build/
+#   make test       install the dependencies, build, run every test (one prove summary)
+#   make demo       build and run the main job end to end on sample data
+#   make asan       the whole suite again on an ASan+UBSan build (build-asan/)
+#   make fuzz       run each libFuzzer harness briefly (clang, build-fuzz/)
+#   make bench      benchmarks against reference tools, printing ratios
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+B ?= build
+CC ?= gcc
+CXX ?= g++
+VERSION := 0.1.0
+
+PKGS := libsodium libcrypto jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium -lcrypto -ljansson)
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wvla -Wwrite-strings -Wformat=2 -Werror
+OPT ?= -O2 -g
+SAN ?=
+CFLAGS ?=
+CPPFLAGS += -D_GNU_SOURCE -DHP_VERSION='"$(VERSION)"' -Ilib
+ALL_CFLAGS = -std=c17 $(OPT) $(WARN) $(SAN) $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS := $(PKG_LIBS) -lmagic -lpthread
+ALL_LDFLAGS = $(SAN) $(LDFLAGS)
+
+LIB_SRC := $(sort $(wildcard lib/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+CLI_OBJ := $(B)/cmd/cli.o
+TOOLS := $(sort $(patsubst cmd/%.c,%,$(wildcard cmd/hp-*.c cmd/hybrid-p2p.c)))
+TOOL_BINS := $(TOOLS:%=$(B)/bin/%)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+FUZZERS := $(sort $(patsubst fuzz/%_fuzzer.c,%,$(wildcard fuzz/*_fuzzer.c)))
+REPLAY_BINS := $(FUZZERS:%=$(B)/tests/replay_%)
+
+.PHONY: all test check deps demo install uninstall asan fuzz fuzz-replay bench lint clean
+all: $(TOOL_BINS)
+
+$(B)/%.o: %.c $(wildcard lib/*.h) $(wildcard cmd/*.h) | $(B)/lib $(B)/cmd $(B)/fuzz $(B)/tests
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/lib $(B)/cmd $(B)/fuzz $(B)/tests $(B)/bin:
+	@mkdir -p $@
+
+$(B)/libhp.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/bin/%: $(B)/cmd/%.o $(CLI_OBJ) $(B)/libhp.a | $(B)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(B)/libhp.a | $(B)/tests
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/unit/%.o: tests/unit/%.c tests/unit/tap.h $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+# Each fuzz harness, linked with a plain driver that replays its corpus as TAP.
+$(B)/tests/replay_%: $(B)/fuzz/%_fuzzer.o $(B)/fuzz/standalone.o $(B)/libhp.a | $(B)/tests
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+build-tests: $(TOOL_BINS) $(UNIT_BINS) $(REPLAY_BINS)
+.PHONY: build-tests
+
+deps:
+	@scripts/install-deps
+
+# The README's test command: dependencies, build, then every test in one prove run.
+test check: deps
+	@$(MAKE) --no-print-directory build-tests
+	@B=$(B) tests/run
+
+demo: deps-build
+	@$(MAKE) --no-print-directory all
+	@B=$(B) scripts/demo
+
+deps-build:
+	@scripts/install-deps --build-only
+.PHONY: deps-build
+
+# ASan + UBSan: the same suite on an instrumented build.
+asan:
+	@$(MAKE) --no-print-directory B=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
+		SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' build-tests
+	@ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		B=build-asan tests/run
+
+# libFuzzer: each harness for FUZZ_SECONDS (clang).
+FUZZ_SECONDS ?= 20
+fuzz:
+	@B=build-fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz $(FUZZERS)
+
+fuzz-replay: $(REPLAY_BINS)
+	@for f in $(REPLAY_BINS); do $$f || exit 1; done
+
+bench: all
+	@B=$(B) bench/run
+
+lint:
+	@scripts/lint
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(TOOL_BINS) $(DESTDIR)$(BINDIR)
+	for m in docs/*.1; do [ -e "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man1; done; true
+
+uninstall:
+	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t $(DESTDIR)$(MANDIR)/man1/$$t.1; done
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+.SECONDARY:

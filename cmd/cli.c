@@ -1,0 +1,160 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../lib/banned.h"
+
+hp_cli cli = { "hybrid-p2p", false, false, false };
+
+void cli_init(const char *prog)
+{
+	cli.prog = prog;
+	cli.progress = isatty(STDERR_FILENO);
+}
+
+int cli_exit_code(hp_code code)
+{
+	static const int table[HP_E_COUNT_] = {
+		[HP_OK] = 0,
+		[HP_E_INVALID] = EXIT_INVALID,
+		[HP_E_USAGE] = EXIT_USAGE,
+		[HP_E_DATA] = EXIT_DATAERR,
+		[HP_E_NOINPUT] = EXIT_NOINPUT,
+		[HP_E_UNAVAILABLE] = EXIT_UNAVAILABLE,
+		[HP_E_INTERNAL] = EXIT_SOFTWARE,
+		[HP_E_CANTCREAT] = EXIT_CANTCREAT,
+		[HP_E_IO] = EXIT_IOERR,
+		[HP_E_TEMPFAIL] = EXIT_TEMPFAIL,
+		[HP_E_PERM] = EXIT_NOPERM,
+		[HP_E_NOMEM] = EXIT_SOFTWARE,
+	};
+	if ((unsigned)code >= HP_E_COUNT_)
+		return EXIT_SOFTWARE;
+	return table[code];
+}
+
+static void emit(const char *kind, int exit_code, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (cli.json_errors) {
+		json_t *j = json_pack("{s:s, s:s, s:s, s:i}", "tool", cli.prog, "level", kind,
+				      "message", msg, "exit_code", exit_code);
+		if (j) {
+			char *s = json_dumps(j, JSON_COMPACT);
+			if (s)
+				fprintf(stderr, "%s\n", s);
+			free(s);
+			json_decref(j);
+			return;
+		}
+	}
+	if (strcmp(kind, "warning") == 0)
+		fprintf(stderr, "%s: warning: %s\n", cli.prog, msg);
+	else
+		fprintf(stderr, "%s: %s\n", cli.prog, msg);
+}
+
+int cli_error(int exit_code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emit("error", exit_code, fmt, ap);
+	va_end(ap);
+	return exit_code;
+}
+
+int cli_fail(const hp_err *e)
+{
+	int code = cli_exit_code(e->code);
+	if (e->msg[0])
+		return cli_error(code, "%s", e->msg);
+	return cli_error(code, "%s", hp_strerror(e->code));
+}
+
+int cli_usage(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emit("error", EXIT_USAGE, fmt, ap);
+	va_end(ap);
+	if (!cli.json_errors)
+		fprintf(stderr, "Try '%s --help' for more information.\n", cli.prog);
+	return EXIT_USAGE;
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	if (cli.quiet)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	emit("warning", 0, fmt, ap);
+	va_end(ap);
+}
+
+int cli_version(void)
+{
+	printf("%s (hybrid-p2p) %s\n", cli.prog, HP_VERSION);
+	return 0;
+}
+
+static void print_json(const json_t *j, size_t flags)
+{
+	if (json_dumpf(j, stdout, flags | JSON_ENCODE_ANY) == 0)
+		fputc('\n', stdout);
+}
+
+void cli_print_json(const json_t *j)
+{
+	print_json(j, JSON_COMPACT);
+}
+
+void cli_print_json_pretty(const json_t *j)
+{
+	print_json(j, JSON_INDENT(2));
+}
+
+int cli_finish(int rc)
+{
+	errno = 0;
+	bool bad = fflush(stdout) != 0 || ferror(stdout);
+	int err = errno;
+	if (fclose(stdout) != 0 && !bad) {
+		bad = true;
+		err = errno;
+	}
+	if (bad) {
+		if (err)
+			cli_error(EXIT_IOERR, "cannot write to standard output: %s", strerror(err));
+		else
+			cli_error(EXIT_IOERR, "cannot write to standard output");
+		return rc ? rc : EXIT_IOERR;
+	}
+	return rc;
+}
+
+bool cli_common_option(int opt)
+{
+	switch (opt) {
+	case CLI_OPT_QUIET:
+		cli.quiet = true;
+		cli.progress = false;
+		return true;
+	case CLI_OPT_JSON_ERRORS:
+		cli.json_errors = true;
+		return true;
+	case CLI_OPT_PROGRESS:
+		cli.progress = true;
+		return true;
+	case CLI_OPT_NO_PROGRESS:
+		cli.progress = false;
+		return true;
+	default:
+		return false;
+	}
+}

@@ -1,0 +1,94 @@
+/* cli: what every tool in cmd/ shares: diagnostics in git's style, the one
+ * table from hp_code to sysexits exit codes, JSON on stdout, and a checked
+ * flush at exit so that a full disk never looks like success. */
+#ifndef HP_CLI_H
+#define HP_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "../lib/hp_err.h"
+
+#ifndef HP_VERSION
+#define HP_VERSION "0.1.0"
+#endif
+
+/* Exit codes (sysexits.h, plus 1 for "checked and not valid"). */
+enum {
+	EXIT_INVALID = 1,
+	EXIT_USAGE = 64,
+	EXIT_DATAERR = 65,
+	EXIT_NOINPUT = 66,
+	EXIT_UNAVAILABLE = 69,
+	EXIT_SOFTWARE = 70,
+	EXIT_CANTCREAT = 73,
+	EXIT_IOERR = 74,
+	EXIT_TEMPFAIL = 75,
+	EXIT_NOPERM = 77,
+};
+
+typedef struct hp_cli {
+	const char *prog;    /* the tool's name, as in messages */
+	bool quiet;          /* --quiet: no warnings or progress */
+	bool json_errors;    /* --json-errors: errors as one JSON object per line on stderr */
+	bool progress;       /* progress on stderr: a TTY, or --progress */
+} hp_cli;
+
+extern hp_cli cli;
+
+/* Set the program name; progress defaults to whether stderr is a TTY. */
+void cli_init(const char *prog);
+
+/* The exit code for an hp_code. */
+int cli_exit_code(hp_code code);
+
+/* "prog: message" on stderr (or a JSON error object); returns the exit code. */
+int cli_error(int exit_code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Report an hp_err and return its exit code. */
+int cli_fail(const hp_err *e);
+/* A usage error: message, then "Try 'prog --help'."; returns 64. */
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "prog: warning: ..." unless --quiet. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "prog (hybrid-p2p) VERSION" on stdout; returns 0. */
+int cli_version(void);
+
+/* One compact JSON document and a newline on stdout. Steals nothing. */
+void cli_print_json(const json_t *j);
+/* Pretty-printed (indent 2) JSON and a newline on stdout. */
+void cli_print_json_pretty(const json_t *j);
+
+/* Flush and close stdout; a write error turns rc into 74. Call as
+ * `return cli_finish(rc);` at the end of main. */
+int cli_finish(int rc);
+
+/* Common long options handled the same way by every tool. Returns true if
+ * the option was one of them (and acted on it). */
+enum {
+	CLI_OPT_VERSION = 0x1000,
+	CLI_OPT_QUIET,
+	CLI_OPT_JSON_ERRORS,
+	CLI_OPT_PROGRESS,
+	CLI_OPT_NO_PROGRESS,
+	CLI_OPT_FIRST_FREE_,
+};
+#define CLI_COMMON_LONGOPTS \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "version", no_argument, NULL, CLI_OPT_VERSION }, \
+	{ "quiet", no_argument, NULL, CLI_OPT_QUIET }, \
+	{ "json-errors", no_argument, NULL, CLI_OPT_JSON_ERRORS }, \
+	{ "progress", no_argument, NULL, CLI_OPT_PROGRESS }, \
+	{ "no-progress", no_argument, NULL, CLI_OPT_NO_PROGRESS }
+bool cli_common_option(int opt);
+
+/* The lines about common options, for --help texts. */
+#define CLI_COMMON_HELP \
+	"  -h, --help         show this help and exit\n" \
+	"      --version      show the version and exit\n" \
+	"      --quiet        print no warnings or progress\n" \
+	"      --json-errors  report errors as JSON objects on stderr\n" \
+	"      --progress     show progress on stderr even when it is not a TTY\n"
+
+#endif

@@ -1,0 +1,38 @@
+/* hp_json: jansson, used the same way everywhere.
+ *
+ * Parsing rejects duplicate object keys and NUL in strings, bounds the input
+ * size and reports the line and column of malformed input the way jq does:
+ *   "manifest.json: parse error: '}' expected near end of file at line 3, column 1" */
+#ifndef HP_JSON_H
+#define HP_JSON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hp_buf.h"
+#include "hp_err.h"
+
+/* 64 MiB: the most any JSON input (a manifest, a record) may be. */
+#define HP_JSON_MAX_INPUT (64u * 1024 * 1024)
+
+/* Parse one JSON document (anything after it but whitespace is an error). */
+hp_code hp_json_parse(const char *data, size_t len, const char *what, json_t **out, hp_err *e);
+/* Read path ("-" = stdin), at most max bytes, and parse it. */
+hp_code hp_json_load_file(const char *path, size_t max, json_t **out, hp_err *e);
+
+/* Typed getters that fail with HP_E_DATA and a message naming the member:
+ * "'files[2].size' must be an integer". where is the JSON path of obj. */
+hp_code hp_json_get_string(const json_t *obj, const char *key, const char *where,
+			   bool required, const char **out, hp_err *e);
+hp_code hp_json_get_uint(const json_t *obj, const char *key, const char *where,
+			 bool required, uint64_t *out, hp_err *e);
+
+/* Compact JSON text of j plus a newline, appended to out. */
+hp_code hp_json_dump_line(const json_t *j, hp_buf *out, hp_err *e);
+
+/* A path as a JSON value: a string when it is valid UTF-8, else
+ * {"bytes": "<base64>"} (as ripgrep does). New reference. */
+json_t *hp_json_path_value(const char *p, size_t n);
+
+#endif
