@@ -46,6 +46,55 @@ hp_code hp_open_regular(const char *path, bool nofollow, int *fd, struct stat *s
 	return HP_OK;
 }
 
+hp_code hp_open_beneath(int dirfd, const char *relpath, int *fd, struct stat *st, hp_err *e)
+{
+	char *copy = strdup(relpath);
+	if (!copy)
+		return hp_fail_nomem(e);
+	int cur = dirfd;
+	hp_code rc = HP_OK;
+	char *seg = copy;
+	for (;;) {
+		char *slash = strchr(seg, '/');
+		if (slash)
+			*slash = '\0';
+		int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | (slash ? O_DIRECTORY : O_NONBLOCK);
+		int next = openat(cur, seg, flags);
+		int err = errno;
+		if (cur != dirfd)
+			close(cur);
+		if (next < 0) {
+			if (err == ELOOP || (slash && err == ENOTDIR))
+				rc = hp_fail(e, HP_E_NOINPUT, "cannot open '%s': a component is a symbolic link or not a directory", relpath);
+			else
+				rc = hp_fail_errno(e, err == EACCES ? HP_E_PERM : HP_E_NOINPUT, err, "cannot open '%s'", relpath);
+			break;
+		}
+		if (!slash) {
+			struct stat s;
+			if (fstat(next, &s) < 0) {
+				rc = hp_fail_errno(e, HP_E_IO, errno, "cannot stat '%s'", relpath);
+				close(next);
+			} else if (!S_ISREG(s.st_mode)) {
+				rc = hp_fail(e, HP_E_NOINPUT, "cannot read '%s': not a regular file", relpath);
+				close(next);
+			} else {
+				int fl = fcntl(next, F_GETFL);
+				if (fl >= 0)
+					fcntl(next, F_SETFL, fl & ~O_NONBLOCK);
+				*fd = next;
+				if (st)
+					*st = s;
+			}
+			break;
+		}
+		cur = next;
+		seg = slash + 1;
+	}
+	free(copy);
+	return rc;
+}
+
 hp_code hp_read_fd(int fd, const char *what, size_t max, hp_buf *out, hp_err *e)
 {
 	for (;;) {

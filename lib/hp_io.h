@@ -28,6 +28,12 @@ hp_code hp_read_fd(int fd, const char *what, size_t max, hp_buf *out, hp_err *e)
  * anything that is not a regular file. st receives its status (may be NULL). */
 hp_code hp_open_regular(const char *path, bool nofollow, int *fd, struct stat *st, hp_err *e);
 
+/* Open relpath (already checked with hp_relpath_check) for reading beneath
+ * the directory dirfd, following no symbolic link on the way: a path that
+ * tries to leave the directory through a link fails with HP_E_NOINPUT.
+ * ENOENT is reported as HP_E_NOINPUT with "No such file or directory". */
+hp_code hp_open_beneath(int dirfd, const char *relpath, int *fd, struct stat *st, hp_err *e);
+
 /* Write everything or fail with HP_E_IO. */
 hp_code hp_write_all(int fd, const void *p, size_t n, const char *what, hp_err *e);
 

@@ -48,4 +48,28 @@ hp_code hp_manifest_sign(json_t *m, const hp_key *key, const char *signed_at, hp
  * HP_E_INVALID on a bad signature, HP_E_DATA on a malformed block. */
 hp_code hp_manifest_check_signature(const json_t *m, uint8_t public_key[32], hp_err *e);
 
+/* What a new manifest says besides its files. NULL members are left out;
+ * timestamp NULL means now. */
+typedef struct hp_manifest_meta {
+	const char *name;
+	const char *version;
+	const char *description;
+	const char *uploader_id;
+	const char *timestamp;
+	const char *expires;
+	const char *git_commit;
+	const char *git_ref;
+	const char *ipfs_gateway;
+	const char *const *web_seeds;
+	size_t n_web_seeds;
+	const char *const *pinning_nodes;
+	size_t n_pinning_nodes;
+} hp_manifest_meta;
+
+/* Build an unsigned manifest from file entries {path, size, sha256[, cid]
+ * [, mime_type]} (the array is taken over, even on failure): sorts them
+ * bytewise by path, refuses duplicates, sums total_size, computes
+ * content_id, and validates the result. */
+hp_code hp_manifest_build(const hp_manifest_meta *meta, json_t *files, json_t **out, hp_err *e);
+
 #endif
