@@ -1,0 +1,508 @@
+/* hp-manifest: create, validate, canonicalise and show manifests. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "hp_buf.h"
+#include "hp_io.h"
+#include "hp_json.h"
+#include "hp_manifest.h"
+#include "hp_scan.h"
+#include "hp_time.h"
+#include "../lib/banned.h"
+
+static const char usage_text[] =
+	"Usage: hp-manifest create --name NAME --version VERSION [OPTIONS] (PATH... | -)\n"
+	"       hp-manifest validate [--schema-only] [--require-signature] [--json] MANIFEST...\n"
+	"       hp-manifest canonical MANIFEST\n"
+	"       hp-manifest show [--json] MANIFEST\n"
+	"\n"
+	"Create, check and print hybrid-p2p manifests (schema version 1.0).\n"
+	"\n"
+	"create: build an unsigned manifest from files and directories (their\n"
+	"  contents, with paths relative to each directory; a file by its name), or\n"
+	"  from hp-hash records (JSON Lines) on standard input when PATH is '-'.\n"
+	"  --name NAME            package name (letters, digits, '.', '_', '-')\n"
+	"  --version VERSION      package version, e.g. 1.2.0\n"
+	"  --description TEXT     free text\n"
+	"  --uploader-id ID       who publishes it (provenance.uploader_id)\n"
+	"  --timestamp TIME       provenance time (RFC 3339 UTC; default now, or\n"
+	"                         $SOURCE_DATE_EPOCH when set)\n"
+	"  --expires TIME         clients refuse the manifest after TIME\n"
+	"  --git-commit SHA, --git-ref REF   provenance from git\n"
+	"  --ipfs-gateway URL, --web-seed URL (repeatable), --pinning-node NODE (repeatable)\n"
+	"  -C DIR                 resolve PATHs relative to DIR\n"
+	"  --no-mime              do not detect MIME types\n"
+	"  -j, --jobs N           hash with N threads (default: all cores)\n"
+	"  -o, --output FILE      write the manifest to FILE (atomically) instead of stdout\n"
+	"\n"
+	"validate: check schema and semantics; quiet on success, one line per\n"
+	"  problem on stderr, exit 65 if any manifest is malformed.\n"
+	"  --schema-only          check only what schemas/manifest.schema.json checks\n"
+	"  --require-signature    an unsigned manifest is malformed\n"
+	"  --json                 print one JSON report per manifest on stdout\n"
+	"\n"
+	"canonical: print the exact bytes that are signed (RFC 8785 JSON of the\n"
+	"  manifest without its signature), with no trailing newline.\n"
+	"\n"
+	"show: print a summary (text, or JSON with --json).\n"
+	"\n"
+	"Common options:\n" CLI_COMMON_HELP
+	"\n"
+	"Exit status: 0 ok, 64 usage, 65 malformed manifest or input, 66 missing\n"
+	"input, 73 cannot create output, 74 I/O error.\n";
+
+static int help(void)
+{
+	fputs(usage_text, stdout);
+	return 0;
+}
+
+/* ---- create ------------------------------------------------------------ */
+
+enum {
+	OPT_NAME = CLI_OPT_FIRST_FREE_,
+	OPT_VERSION_VALUE,
+	OPT_DESCRIPTION,
+	OPT_UPLOADER,
+	OPT_TIMESTAMP,
+	OPT_EXPIRES,
+	OPT_GIT_COMMIT,
+	OPT_GIT_REF,
+	OPT_GATEWAY,
+	OPT_WEB_SEED,
+	OPT_PINNING_NODE,
+	OPT_NO_MIME,
+	OPT_SCHEMA_ONLY,
+	OPT_REQUIRE_SIG,
+	OPT_JSON,
+};
+
+typedef struct strlist {
+	const char **v;
+	size_t n;
+} strlist;
+
+static void strlist_add(strlist *l, const char *s)
+{
+	const char **v = realloc(l->v, (l->n + 1) * sizeof *v);
+	if (!v) {
+		cli_error(EXIT_SOFTWARE, "out of memory");
+		exit(EXIT_SOFTWARE);
+	}
+	v[l->n++] = s;
+	l->v = v;
+}
+
+/* One hp-hash record line into a file entry. */
+static hp_code record_to_entry(json_t *rec, const char *where, json_t *files, hp_err *e)
+{
+	if (!json_is_object(rec))
+		return hp_fail(e, HP_E_DATA, "%s: a record must be a JSON object", where);
+	json_t *path = json_object_get(rec, "path");
+	if (json_is_object(path)) {
+		json_t *bytes = json_object_get(path, "bytes");
+		return hp_fail(e, HP_E_DATA,
+			       "%s: path {\"bytes\": \"%.64s\"} is not valid UTF-8; a manifest path must be UTF-8 (rename the file)",
+			       where, json_is_string(bytes) ? json_string_value(bytes) : "?");
+	}
+	const char *p;
+	uint64_t size;
+	const char *sha;
+	hp_code rc;
+	if ((rc = hp_json_get_string(rec, "path", where, true, &p, e)) ||
+	    (rc = hp_json_get_uint(rec, "size", where, true, &size, e)) ||
+	    (rc = hp_json_get_string(rec, "sha256", where, true, &sha, e)))
+		return rc;
+	if ((rc = hp_relpath_check(p, json_string_length(path), e)))
+		return hp_err_prefix(e, "%s", where);
+	json_t *entry = json_pack("{s:O, s:I, s:s}", "path", path, "size", (json_int_t)size, "sha256", sha);
+	const char *opt[] = { "cid", "mime_type" };
+	for (size_t i = 0; i < 2; i++) {
+		json_t *v = json_object_get(rec, opt[i]);
+		if (json_is_string(v))
+			json_object_set(entry, opt[i], v);
+	}
+	json_array_append_new(files, entry);
+	return HP_OK;
+}
+
+static hp_code read_records(json_t *files, hp_err *e)
+{
+	hp_buf in = HP_BUF_INIT;
+	hp_code rc = hp_read_file("-", HP_JSON_MAX_INPUT, &in, e);
+	size_t line = 0;
+	char *p = in.data, *end = in.data + in.len;
+	while (!rc && p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		line++;
+		char where[64];
+		snprintf(where, sizeof where, "<stdin>:%zu", line);
+		size_t k = 0;
+		while (k < n && (p[k] == ' ' || p[k] == '\t' || p[k] == '\r'))
+			k++;
+		if (k < n) {
+			json_t *rec;
+			if (!(rc = hp_json_parse(p, n, where, &rec, e))) {
+				rc = record_to_entry(rec, where, files, e);
+				json_decref(rec);
+			}
+		}
+		p += n + 1;
+	}
+	hp_buf_release(&in);
+	if (!rc && json_array_size(files) == 0)
+		rc = hp_fail(e, HP_E_DATA, "<stdin>: no hp-hash records");
+	return rc;
+}
+
+static hp_code write_output(const char *out, const json_t *m, hp_err *e)
+{
+	char *text = json_dumps(m, JSON_INDENT(2));
+	if (!text)
+		return hp_fail_nomem(e);
+	hp_buf b = HP_BUF_INIT;
+	hp_code rc = hp_buf_adds(&b, text, e);
+	free(text);
+	if (!rc)
+		rc = hp_buf_addch(&b, '\n', e);
+	if (!rc) {
+		if (!out || strcmp(out, "-") == 0)
+			fwrite(b.data, 1, b.len, stdout);
+		else
+			rc = hp_write_file_atomic(out, b.data, b.len, 0644, 0, e);
+	}
+	hp_buf_release(&b);
+	return rc;
+}
+
+static void walk_warning(void *ud, hp_walk_event ev, const hp_err *e)
+{
+	(void)ud;
+	(void)ev;
+	cli_warn("%s", e->msg);
+}
+
+static int cmd_create(int argc, char **argv)
+{
+	/* the common options, except that --version here is the package's */
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "quiet", no_argument, NULL, CLI_OPT_QUIET },
+		{ "json-errors", no_argument, NULL, CLI_OPT_JSON_ERRORS },
+		{ "progress", no_argument, NULL, CLI_OPT_PROGRESS },
+		{ "no-progress", no_argument, NULL, CLI_OPT_NO_PROGRESS },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "version", required_argument, NULL, OPT_VERSION_VALUE },
+		{ "description", required_argument, NULL, OPT_DESCRIPTION },
+		{ "uploader-id", required_argument, NULL, OPT_UPLOADER },
+		{ "timestamp", required_argument, NULL, OPT_TIMESTAMP },
+		{ "expires", required_argument, NULL, OPT_EXPIRES },
+		{ "git-commit", required_argument, NULL, OPT_GIT_COMMIT },
+		{ "git-ref", required_argument, NULL, OPT_GIT_REF },
+		{ "ipfs-gateway", required_argument, NULL, OPT_GATEWAY },
+		{ "web-seed", required_argument, NULL, OPT_WEB_SEED },
+		{ "pinning-node", required_argument, NULL, OPT_PINNING_NODE },
+		{ "no-mime", no_argument, NULL, OPT_NO_MIME },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	hp_manifest_meta meta = { 0 };
+	strlist seeds = { 0 }, nodes = { 0 };
+	const char *out = NULL, *dir = NULL;
+	bool mime = true;
+	int jobs = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "hC:j:o:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': return help();
+		case OPT_NAME: meta.name = optarg; break;
+		case OPT_VERSION_VALUE: meta.version = optarg; break;
+		case OPT_DESCRIPTION: meta.description = optarg; break;
+		case OPT_UPLOADER: meta.uploader_id = optarg; break;
+		case OPT_TIMESTAMP: meta.timestamp = optarg; break;
+		case OPT_EXPIRES: meta.expires = optarg; break;
+		case OPT_GIT_COMMIT: meta.git_commit = optarg; break;
+		case OPT_GIT_REF: meta.git_ref = optarg; break;
+		case OPT_GATEWAY: meta.ipfs_gateway = optarg; break;
+		case OPT_WEB_SEED: strlist_add(&seeds, optarg); break;
+		case OPT_PINNING_NODE: strlist_add(&nodes, optarg); break;
+		case OPT_NO_MIME: mime = false; break;
+		case 'C': dir = optarg; break;
+		case 'j': jobs = atoi(optarg); if (jobs < 1 || jobs > 1024) return cli_usage("--jobs must be 1 to 1024, not '%s'", optarg); break;
+		case 'o': out = optarg; break;
+		default:
+			if (!cli_common_option(c))
+				return cli_usage("unknown option");
+		}
+	}
+	if (!meta.name)
+		return cli_usage("create needs --name");
+	if (!meta.version)
+		return cli_usage("create needs --version");
+	if (optind >= argc)
+		return cli_usage("create needs PATHs, or '-' to read hp-hash records");
+	for (const char **t = (const char *[]){ meta.timestamp, meta.expires }, **e2 = t + 2; t < e2; t++)
+		if (*t && !hp_time_parse(*t, NULL))
+			return cli_usage("'%s' is not an RFC 3339 UTC time such as 2026-01-31T12:00:00Z", *t);
+	char epoch_ts[32];
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	if (!meta.timestamp && sde && *sde) {
+		char *end;
+		long long t = strtoll(sde, &end, 10);
+		if (*end || t < 0)
+			return cli_usage("SOURCE_DATE_EPOCH '%s' is not a number of seconds", sde);
+		hp_time_format((time_t)t, epoch_ts);
+		meta.timestamp = epoch_ts;
+	}
+	meta.web_seeds = seeds.v;
+	meta.n_web_seeds = seeds.n;
+	meta.pinning_nodes = nodes.v;
+	meta.n_pinning_nodes = nodes.n;
+
+	hp_err e = HP_ERR_INIT;
+	json_t *files = json_array();
+	hp_code rc;
+	if (strcmp(argv[optind], "-") == 0) {
+		if (argc - optind > 1)
+			return cli_usage("'-' (records on stdin) cannot be mixed with PATHs");
+		rc = read_records(files, &e);
+	} else {
+		hp_scan_opts so = { dir, mime, (unsigned)jobs, walk_warning, NULL };
+		rc = hp_scan_paths((const char *const *)argv + optind, (size_t)(argc - optind), &so, files, &e);
+	}
+	json_t *m = NULL;
+	if (!rc)
+		rc = hp_manifest_build(&meta, files, &m, &e);
+	else
+		json_decref(files);
+	if (!rc)
+		rc = write_output(out, m, &e);
+	json_decref(m);
+	free(seeds.v);
+	free(nodes.v);
+	return rc ? cli_fail(&e) : 0;
+}
+
+/* ---- validate ------------------------------------------------------------ */
+
+static int cmd_validate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "schema-only", no_argument, NULL, OPT_SCHEMA_ONLY },
+		{ "require-signature", no_argument, NULL, OPT_REQUIRE_SIG },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned flags = HP_MANIFEST_UNSIGNED_OK;
+	bool as_json = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': return help();
+		case CLI_OPT_VERSION: return cli_version();
+		case OPT_SCHEMA_ONLY: flags |= HP_MANIFEST_SCHEMA_ONLY; break;
+		case OPT_REQUIRE_SIG: flags &= ~(unsigned)HP_MANIFEST_UNSIGNED_OK; break;
+		case OPT_JSON: as_json = true; break;
+		default:
+			if (!cli_common_option(c))
+				return cli_usage("unknown option");
+		}
+	}
+	if (optind >= argc)
+		return cli_usage("validate needs at least one MANIFEST");
+	int worst = 0;
+	for (int i = optind; i < argc; i++) {
+		const char *path = argv[i];
+		const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
+		hp_err e = HP_ERR_INIT;
+		json_t *m = NULL, *problems = json_array();
+		hp_code rc = hp_json_load_file(path, HP_MANIFEST_MAX_BYTES, &m, &e);
+		if (rc) {
+			json_array_append_new(problems, json_pack("{s:s, s:s}", "where", "", "message", e.msg));
+			cli_error(cli_exit_code(rc), "%s", e.msg);
+		} else if ((rc = hp_manifest_validate(m, flags, problems, &e))) {
+			size_t k;
+			json_t *p;
+			json_array_foreach(problems, k, p) {
+				const char *where = json_string_value(json_object_get(p, "where"));
+				cli_error(EXIT_DATAERR, "%s: %s%s%s", shown, where, *where ? ": " : "",
+					  json_string_value(json_object_get(p, "message")));
+			}
+		}
+		int code = cli_exit_code(rc);
+		if (code > worst)
+			worst = code;
+		if (as_json) {
+			json_t *r = json_pack("{s:s, s:b, s:O}", "manifest", shown, "valid", rc == HP_OK,
+					      "problems", problems);
+			cli_print_json(r);
+			json_decref(r);
+		}
+		json_decref(problems);
+		json_decref(m);
+	}
+	return worst;
+}
+
+/* ---- canonical, show ------------------------------------------------------ */
+
+static int one_manifest_args(int argc, char **argv, bool *as_json, const char **path)
+{
+	static const struct option opts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': return help() - 1;
+		case CLI_OPT_VERSION: return cli_version() - 1;
+		case OPT_JSON:
+			if (!as_json)
+				return cli_usage("unknown option '--json'");
+			*as_json = true;
+			break;
+		default:
+			if (!cli_common_option(c))
+				return cli_usage("unknown option");
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage("exactly one MANIFEST is needed");
+	*path = argv[optind];
+	return 0;
+}
+
+static int cmd_canonical(int argc, char **argv)
+{
+	const char *path;
+	int rc = one_manifest_args(argc, argv, NULL, &path);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	hp_err e = HP_ERR_INIT;
+	json_t *m;
+	if (hp_manifest_load(path, HP_MANIFEST_UNSIGNED_OK, &m, &e))
+		return cli_fail(&e);
+	hp_buf b = HP_BUF_INIT;
+	if (hp_manifest_canonical(m, &b, &e)) {
+		json_decref(m);
+		return cli_fail(&e);
+	}
+	fwrite(b.data, 1, b.len, stdout);
+	hp_buf_release(&b);
+	json_decref(m);
+	return 0;
+}
+
+static void human_size(unsigned long long n, char *out, size_t sz)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double d = (double)n;
+	size_t u = 0;
+	while (d >= 1024 && u + 1 < sizeof units / sizeof *units) {
+		d /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, sz, "%llu B", n);
+	else
+		snprintf(out, sz, "%.1f %s", d, units[u]);
+}
+
+static int cmd_show(int argc, char **argv)
+{
+	const char *path;
+	bool as_json = false;
+	int rc = one_manifest_args(argc, argv, &as_json, &path);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	hp_err e = HP_ERR_INIT;
+	json_t *m;
+	if (hp_manifest_load(path, HP_MANIFEST_UNSIGNED_OK, &m, &e))
+		return cli_fail(&e);
+	json_t *files = json_object_get(m, "files");
+	json_t *sig = json_object_get(m, "signature");
+	json_t *dist = json_object_get(m, "distribution");
+	unsigned long long total = (unsigned long long)json_integer_value(json_object_get(m, "total_size"));
+	if (as_json) {
+		json_t *s = json_pack("{s:O, s:O, s:O, s:I, s:I, s:o, s:o}", "name", json_object_get(m, "name"),
+				      "version", json_object_get(m, "version"), "content_id",
+				      json_object_get(m, "content_id"), "files", (json_int_t)json_array_size(files),
+				      "total_size", (json_int_t)total, "key_id",
+				      sig ? json_incref(json_object_get(sig, "key_id")) : json_null(),
+				      "distribution", dist ? json_incref(dist) : json_object());
+		cli_print_json(s);
+		json_decref(s);
+	} else {
+		char hs[32];
+		human_size(total, hs, sizeof hs);
+		printf("%s %s\n", json_string_value(json_object_get(m, "name")),
+		       json_string_value(json_object_get(m, "version")));
+		const char *desc = json_string_value(json_object_get(m, "description"));
+		if (desc && *desc)
+			printf("  %s\n", desc);
+		printf("content_id  %s\n", json_string_value(json_object_get(m, "content_id")));
+		printf("files       %zu, %s (%llu bytes)\n", json_array_size(files), hs, total);
+		if (sig)
+			printf("signed      by key %s at %s\n", json_string_value(json_object_get(sig, "key_id")),
+			       json_string_value(json_object_get(sig, "signed_at")));
+		else
+			printf("signed      no\n");
+		const char *exp = json_string_value(json_object_get(m, "expires"));
+		if (exp)
+			printf("expires     %s\n", exp);
+		const char *key;
+		json_t *val;
+		json_object_foreach(dist, key, val) {
+			if (json_is_string(val))
+				printf("%-11s %s\n", key, json_string_value(val));
+			else if (json_is_array(val)) {
+				size_t i;
+				json_t *item;
+				json_array_foreach(val, i, item) printf("%-11s %s\n", i ? "" : key, json_string_value(item));
+			}
+		}
+		size_t i;
+		json_t *f;
+		json_array_foreach(files, i, f) {
+			const char *mt = json_string_value(json_object_get(f, "mime_type"));
+			printf("  %12lld  %.16s  %s%s%s\n", (long long)json_integer_value(json_object_get(f, "size")),
+			       json_string_value(json_object_get(f, "sha256")),
+			       json_string_value(json_object_get(f, "path")), mt ? "  " : "", mt ? mt : "");
+		}
+	}
+	json_decref(m);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	cli_init("hp-manifest");
+	if (argc < 2)
+		return cli_usage("a subcommand is needed: create, validate, canonical or show");
+	const char *sub = argv[1];
+	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0)
+		return cli_finish(help());
+	if (strcmp(sub, "--version") == 0)
+		return cli_finish(cli_version());
+	int rc;
+	argv[1] = argv[0];
+	if (strcmp(sub, "create") == 0)
+		rc = cmd_create(argc - 1, argv + 1);
+	else if (strcmp(sub, "validate") == 0)
+		rc = cmd_validate(argc - 1, argv + 1);
+	else if (strcmp(sub, "canonical") == 0)
+		rc = cmd_canonical(argc - 1, argv + 1);
+	else if (strcmp(sub, "show") == 0)
+		rc = cmd_show(argc - 1, argv + 1);
+	else
+		rc = cli_usage("unknown subcommand '%s'", sub);
+	return cli_finish(rc);
+}
