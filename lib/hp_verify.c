@@ -1,0 +1,307 @@
+#include "hp_verify.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hp_digest.h"
+#include "hp_io.h"
+#include "hp_json.h"
+#include "hp_manifest.h"
+#include "hp_sign.h"
+#include "hp_state.h"
+#include "hp_time.h"
+#include "hp_trust.h"
+#include "hp_walk.h"
+#include "banned.h"
+
+/* The report being built and the first failure. */
+typedef struct vrun {
+	json_t *report;
+	json_t *failures;  /* one line per failed check */
+	hp_err *e;
+} vrun;
+
+__attribute__((format(printf, 2, 3)))
+static void failed(vrun *r, const char *fmt, ...)
+{
+	char msg[HP_ERR_MSG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (json_array_size(r->failures) == 0)
+		hp_fail(r->e, HP_E_INVALID, "%s", msg);
+	json_array_append_new(r->failures, json_string(msg));
+}
+
+/* ---- signature and trust ---------------------------------------------------- */
+
+static hp_code load_trust(const hp_verify_opts *o, hp_trust **out, hp_err *e)
+{
+	hp_trust *t;
+	hp_code rc = hp_trust_new(&t, e);
+	for (size_t i = 0; !rc && i < o->n_trusted_key_files; i++) {
+		hp_trust *one;
+		if ((rc = hp_trust_load(o->trusted_key_files[i], &one, e)))
+			break;
+		for (size_t k = 0; !rc && k < hp_trust_count(one); k++)
+			rc = hp_trust_add(t, hp_trust_key(one, k), e);
+		hp_trust_free(one);
+	}
+	if (rc) {
+		hp_trust_free(t);
+		return rc;
+	}
+	*out = t;
+	return HP_OK;
+}
+
+/* Returns HP_OK when the signature may be relied on, HP_E_INVALID when not
+ * (recorded in r), HP_E_DATA for an unreadable key file. */
+static hp_code check_signature(vrun *r, const json_t *m, const hp_verify_opts *o)
+{
+	json_t *sig = json_object_get(m, "signature");
+	json_t *out = json_object();
+	json_object_set_new(r->report, "signature", out);
+	if (!sig) {
+		json_object_set_new(out, "status", json_string("missing"));
+		if (o->allow_unsigned)
+			return HP_OK;
+		failed(r, "the manifest is not signed");
+		return HP_E_INVALID;
+	}
+	json_object_set(out, "key_id", json_object_get(sig, "key_id"));
+	uint8_t pk[32];
+	hp_err se = HP_ERR_INIT;
+	hp_code rc = hp_manifest_check_signature(m, pk, &se);
+	if (rc) {
+		json_object_set_new(out, "status", json_string("bad"));
+		failed(r, "%s", se.msg);
+		return HP_E_INVALID;
+	}
+	json_object_set_new(out, "status", json_string("good"));
+	hp_trust *t;
+	if ((rc = load_trust(o, &t, r->e)))
+		return rc;
+	bool trusted = hp_trust_contains(t, pk);
+	size_t nkeys = hp_trust_count(t);
+	hp_trust_free(t);
+	json_object_set_new(out, "trusted", json_boolean(trusted));
+	if (trusted || o->allow_untrusted)
+		return HP_OK;
+	char id[17];
+	hp_key_id(pk, id);
+	if (nkeys == 0)
+		failed(r, "the manifest is signed by key %s, but no trusted keys were given (--trusted-keys FILE)", id);
+	else
+		failed(r, "the manifest is signed by key %s, which is not among the %zu trusted keys", id, nkeys);
+	return HP_E_INVALID;
+}
+
+/* ---- content ------------------------------------------------------------------ */
+
+typedef struct content_run {
+	vrun *r;
+	json_t *out;              /* the report's "content" */
+	const char **expect;      /* expected sha256 per selected entry */
+	const char **paths;       /* manifest path per selected entry */
+	size_t ok;
+} content_run;
+
+static void walk_report(void *ud, hp_walk_event ev, const hp_err *we)
+{
+	content_run *c = ud;
+	(void)ev;
+	json_array_append_new(json_object_get(c->out, "skipped"), json_string(we->msg));
+}
+
+static int digest_done(void *ud, const hp_walk_entry *en, size_t index, const hp_digest_result *res)
+{
+	content_run *c = ud;
+	(void)en;
+	const char *path = c->paths[index];
+	if (res->err.code) {
+		json_array_append_new(json_object_get(c->out, "unreadable"),
+				      json_pack("{s:s, s:s}", "path", path, "error", res->err.msg));
+		failed(c->r, "%s", res->err.msg);
+		return 0;
+	}
+	char hex[2 * HP_DIGEST_MAX_SIZE + 1];
+	hp_digest_hex(res, HP_DIGEST_ID_SHA256, hex);
+	if (strcmp(hex, c->expect[index]) == 0) {
+		c->ok++;
+		return 0;
+	}
+	json_array_append_new(json_object_get(c->out, "hash_mismatch"),
+			      json_pack("{s:s, s:s, s:s}", "path", path, "expected", c->expect[index], "actual", hex));
+	failed(c->r, "'%s' does not match: its SHA-256 is %s, the manifest says %s", path, hex, c->expect[index]);
+	return 0;
+}
+
+static int entry_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	int c = memcmp(a, b, an < bn ? an : bn);
+	if (c)
+		return c;
+	return an < bn ? -1 : an > bn;
+}
+
+static hp_code check_content(vrun *r, const json_t *m, const hp_verify_opts *o)
+{
+	json_t *out = json_pack("{s:i, s:i, s:[], s:[], s:[], s:[], s:[], s:[]}", "files", 0, "ok", 0, "missing",
+				"extra", "size_mismatch", "hash_mismatch", "unreadable", "skipped");
+	json_object_set_new(r->report, "content", out);
+	content_run c = { r, out, NULL, NULL, 0 };
+	hp_walk_opts wo = { o->content_dir, HP_WALK_RELATIVE, walk_report, &c };
+	hp_walk_list l = HP_WALK_LIST_INIT;
+	hp_code rc = hp_walk_init(&l, &wo, r->e);
+	if (!rc)
+		rc = hp_walk_add(&l, ".", r->e);
+	if (rc) {
+		json_object_del(r->report, "content");
+		hp_walk_free(&l);
+		return rc;
+	}
+	const json_t *files = json_object_get(m, "files");
+	size_t nf = json_array_size(files);
+	json_object_set_new(out, "files", json_integer((json_int_t)nf));
+	hp_walk_list sel = l;
+	sel.v = calloc(nf ? nf : 1, sizeof *sel.v);
+	c.expect = calloc(nf ? nf : 1, sizeof *c.expect);
+	c.paths = calloc(nf ? nf : 1, sizeof *c.paths);
+	if (!sel.v || !c.expect || !c.paths) {
+		rc = hp_fail_nomem(r->e);
+		goto out;
+	}
+	sel.n = sel.nfiles = 0;
+	sel.total_size = 0;
+	size_t wi = 0;
+	for (size_t i = 0; i < nf; i++) {
+		const json_t *f = json_array_get(files, i);
+		const json_t *pj = json_object_get(f, "path");
+		const char *p = json_string_value(pj);
+		size_t pn = json_string_length(pj);
+		uint64_t size = (uint64_t)json_integer_value(json_object_get(f, "size"));
+		int cmp = 1;
+		while (wi < l.n && (cmp = entry_cmp(l.v[wi].path, l.v[wi].path_len, p, pn)) < 0) {
+			if (o->extra) {
+				json_array_append_new(json_object_get(out, "extra"),
+						      hp_json_path_value(l.v[wi].path, l.v[wi].path_len));
+				failed(r, "'%s' is not in the manifest", l.v[wi].path);
+			}
+			wi++;
+		}
+		if (wi >= l.n || cmp != 0) {
+			json_array_append_new(json_object_get(out, "missing"), json_string(p));
+			failed(r, "'%s' is missing", p);
+			continue;
+		}
+		const hp_walk_entry *en = &l.v[wi++];
+		if (en->size != size) {
+			json_array_append_new(json_object_get(out, "size_mismatch"),
+					      json_pack("{s:s, s:I, s:I}", "path", p, "expected", (json_int_t)size,
+							"actual", (json_int_t)en->size));
+			failed(r, "'%s' has %llu bytes, the manifest says %llu", p, (unsigned long long)en->size,
+			       (unsigned long long)size);
+			continue;
+		}
+		c.expect[sel.n] = json_string_value(json_object_get(f, "sha256"));
+		c.paths[sel.n] = p;
+		sel.v[sel.n++] = *en;
+		sel.nfiles++;
+		sel.total_size += size;
+	}
+	for (; o->extra && wi < l.n; wi++) {
+		json_array_append_new(json_object_get(out, "extra"), hp_json_path_value(l.v[wi].path, l.v[wi].path_len));
+		failed(r, "'%s' is not in the manifest", l.v[wi].path);
+	}
+	hp_digest_opts d = { 0 };
+	d.algos = HP_DIGEST_SHA256;
+	d.jobs = o->jobs > 0 ? (unsigned)o->jobs : 0;
+	if (sel.n)
+		rc = hp_digest_list(&sel, &d, digest_done, &c, r->e);
+	json_object_set_new(out, "ok", json_integer((json_int_t)c.ok));
+out:
+	free(sel.v);
+	free(c.expect);
+	free(c.paths);
+	hp_walk_free(&l);
+	return rc;
+}
+
+/* ---- the whole check ---------------------------------------------------------- */
+
+hp_code hp_verify_manifest(const char *path, const hp_verify_opts *o, json_t **report, hp_err *e)
+{
+	json_t *m;
+	*report = NULL;
+	hp_code rc = hp_json_load_file(path, HP_MANIFEST_MAX_BYTES, &m, e);
+	if (rc)
+		return rc;
+	const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	vrun r = { json_object(), json_array(), e };
+	json_object_set_new(r.report, "manifest", json_string(shown));
+	json_t *problems = json_array();
+	if (hp_manifest_validate(m, HP_MANIFEST_UNSIGNED_OK, problems, e)) {
+		hp_err_prefix(e, "%s", shown);
+		json_object_set_new(r.report, "valid", json_false());
+		json_object_set_new(r.report, "malformed", problems);
+		json_decref(r.failures);
+		json_decref(m);
+		*report = r.report;
+		return HP_E_DATA;
+	}
+	json_decref(problems);
+	const char *name = json_string_value(json_object_get(m, "name"));
+	const char *version = json_string_value(json_object_get(m, "version"));
+	const char *content_id = json_string_value(json_object_get(m, "content_id"));
+	json_object_set_new(r.report, "name", json_string(name));
+	json_object_set_new(r.report, "version", json_string(version));
+	json_object_set_new(r.report, "content_id", json_string(content_id));
+
+	rc = check_signature(&r, m, o);
+	if (rc == HP_OK) {
+		/* the signature holds: the other fields may now be believed */
+		const char *expires = json_string_value(json_object_get(m, "expires"));
+		time_t t;
+		if (expires && hp_time_parse(expires, &t)) {
+			bool expired = o->now > t;
+			json_object_set_new(r.report, "expiry",
+					    json_pack("{s:s, s:b}", "expires", expires, "expired", expired));
+			if (expired)
+				failed(&r, "the manifest expired at %s", expires);
+		}
+		hp_state *st = NULL;
+		if (o->state_path) {
+			const char *prev = NULL;
+			hp_err se = HP_ERR_INIT;
+			if ((rc = hp_state_load(o->state_path, &st, e)))
+				goto done;
+			hp_code sc = hp_state_check(st, name, version, content_id, &prev, &se);
+			json_t *rb = json_pack("{s:s, s:o}", "status", sc ? "rollback" : "ok", "previous",
+					       prev ? json_string(prev) : json_null());
+			json_object_set_new(r.report, "rollback", rb);
+			if (sc)
+				failed(&r, "%s", se.msg);
+		}
+		if (o->content_dir)
+			rc = check_content(&r, m, o);
+		if (!rc && st && json_array_size(r.failures) == 0)
+			rc = hp_state_record(st, name, version, content_id, e);
+		hp_state_free(st);
+	}
+	if (rc == HP_E_INVALID)
+		rc = HP_OK; /* recorded in failures */
+done:
+	json_object_set_new(r.report, "valid", json_boolean(!rc && json_array_size(r.failures) == 0));
+	json_object_set_new(r.report, "failures", r.failures);
+	json_decref(m);
+	*report = r.report;
+	if (rc)
+		return rc;
+	if (json_array_size(r.failures))
+		return HP_E_INVALID;
+	return HP_OK;
+}
