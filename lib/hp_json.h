@@ -16,13 +16,21 @@
 /* 64 MiB: the most any JSON input (a manifest, a record) may be. */
 #define HP_JSON_MAX_INPUT (64u * 1024 * 1024)
 
-/* Parse one JSON document (anything after it but whitespace is an error). */
+/* Parse one JSON document (anything after it but whitespace is an error).
+ * Any value is accepted at the top level, scalars included. Integers must
+ * fit in json_int_t (64 bits); nesting is capped at JSON_PARSER_MAX_DEPTH
+ * (2048). Errors are HP_E_DATA "<what>: parse error: ... at line L, column C"
+ * (or HP_E_NOMEM). */
 hp_code hp_json_parse(const char *data, size_t len, const char *what, json_t **out, hp_err *e);
-/* Read path ("-" = stdin), at most max bytes, and parse it. */
+/* Read path ("-" = stdin), at most max bytes (0, or more than
+ * HP_JSON_MAX_INPUT, means HP_JSON_MAX_INPUT), and parse it. */
 hp_code hp_json_load_file(const char *path, size_t max, json_t **out, hp_err *e);
 
 /* Typed getters that fail with HP_E_DATA and a message naming the member:
- * "'files[2].size' must be an integer". where is the JSON path of obj. */
+ * "'files[2].size' must be a non-negative integer". where is the JSON path
+ * of obj ("" or NULL at the top level). A member that is absent and not
+ * required leaves *out untouched (preset it to the default) and is HP_OK;
+ * null is not absent. A string holding a NUL character is refused. */
 hp_code hp_json_get_string(const json_t *obj, const char *key, const char *where,
 			   bool required, const char **out, hp_err *e);
 hp_code hp_json_get_uint(const json_t *obj, const char *key, const char *where,
