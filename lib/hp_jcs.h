@@ -11,8 +11,14 @@
 #include "hp_buf.h"
 #include "hp_err.h"
 
+/* The deepest nesting hp_jcs_serialize accepts (anything hp_json_parse
+ * returns is shallower); it also stops a cyclic value. */
+#define HP_JCS_MAX_DEPTH 4096
+
 /* Append the canonical form of v to out. Fails (HP_E_DATA) on a number that
- * is not finite, or a string that is not valid UTF-8. */
+ * is not finite, a string or member name that is not valid UTF-8, or nesting
+ * deeper than HP_JCS_MAX_DEPTH; on failure out is left as it was. Integers
+ * are converted to double first, as ECMAScript would read them. */
 hp_code hp_jcs_serialize(const json_t *v, hp_buf *out, hp_err *e);
 
 /* Format one double as ECMAScript does; out needs 32 bytes. HP_E_DATA for NaN/Inf. */
