@@ -602,29 +602,33 @@ static hp_code read_secure(int fd, const char *what, size_t max, sbuf *s, hp_err
 	return HP_OK;
 }
 
+/* Read a key file into secure memory; a private key must be 0600 or stricter. */
+static hp_code load_secure(const char *path, const char *what, sbuf *s, hp_err *e)
+{
+	int fd = STDIN_FILENO;
+	struct stat st;
+	hp_code rc;
+	if (strcmp(path, "-") != 0 && (rc = hp_open_regular(path, false, &fd, &st, e)))
+		return rc;
+	rc = read_secure(fd, what, HP_KEY_FILE_MAX, s, e);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (!rc && fd != STDIN_FILENO && (st.st_mode & 077) &&
+	    memmem(s->p, s->len, "PRIVATE KEY-----", 16))
+		rc = hp_fail(e, HP_E_PERM,
+			     "%s has mode %04o: a private key must not be accessible by "
+			     "group or others (chmod 600)",
+			     what, (unsigned)(st.st_mode & 07777));
+	return rc;
+}
+
 hp_code hp_key_load_cb(const char *path, hp_passphrase_fn *fn, void *ctx, hp_key **out,
 		       hp_err *e)
 {
 	char what[320];
 	quote_name(path, what, sizeof what);
-	int fd = STDIN_FILENO;
-	struct stat st;
-	hp_code rc;
-	if (strcmp(path, "-") != 0) {
-		if ((rc = hp_open_regular(path, false, &fd, &st, e)))
-			return rc;
-		if (st.st_mode & 077) {
-			close(fd);
-			return hp_fail(e, HP_E_PERM,
-				       "%s has mode %04o: a private key must not be accessible by "
-				       "group or others (chmod 600)",
-				       what, (unsigned)(st.st_mode & 07777));
-		}
-	}
 	sbuf s = { NULL, 0, 0 };
-	rc = read_secure(fd, what, HP_KEY_FILE_MAX, &s, e);
-	if (fd != STDIN_FILENO)
-		close(fd);
+	hp_code rc = load_secure(path, what, &s, e);
 	if (!rc)
 		rc = parse_private(s.p, s.len, what, fn, ctx, out, e);
 	sbuf_free(&s);
@@ -837,6 +841,26 @@ hp_code hp_pubkey_load(const char *path, uint8_t pk[32], hp_err *e)
 	if (!rc)
 		rc = pubkey_parse(b.data, b.len, what, pk, e);
 	hp_buf_release(&b);
+	return rc;
+}
+
+hp_code hp_key_load_public(const char *path, hp_passphrase_fn *fn, void *ctx, uint8_t pk[32],
+			   hp_err *e)
+{
+	char what[320];
+	quote_name(path, what, sizeof what);
+	sbuf s = { NULL, 0, 0 };
+	hp_code rc = load_secure(path, what, &s, e);
+	if (!rc && memmem(s.p, s.len, "PRIVATE KEY-----", 16)) {
+		hp_key *k = NULL;
+		rc = parse_private(s.p, s.len, what, fn, ctx, &k, e);
+		if (!rc)
+			hp_key_public(k, pk);
+		hp_key_free(k);
+	} else if (!rc) {
+		rc = pubkey_parse(s.p, s.len, what, pk, e);
+	}
+	sbuf_free(&s);
 	return rc;
 }
 

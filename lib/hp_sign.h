@@ -96,6 +96,12 @@ hp_code hp_pubkey_parse_named(const char *text, size_t len, const char *what, ui
 /* The same for a file ("-" = stdin); messages name the file. */
 hp_code hp_pubkey_load(const char *path, uint8_t pk[32], hp_err *e);
 
+/* The public key of a key file: a private key (read and checked as
+ * hp_key_load_cb does; fn is only asked when it is encrypted) or any public
+ * key form hp_pubkey_parse reads. */
+hp_code hp_key_load_public(const char *path, hp_passphrase_fn *fn, void *ctx, uint8_t pk[32],
+			   hp_err *e);
+
 /* The key id (see above): 16 lower-case hex digits and a NUL. */
 void hp_key_id(const uint8_t pk[32], char out[17]);
 
