@@ -1,0 +1,280 @@
+/* hp_walk: order, reported paths, -C, relative mode, directories, links,
+ * special files, errors. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hp_walk.h"
+#include "tap.h"
+
+#include "banned.h"
+
+static char root[256];
+
+static void path_of(char *out, size_t outsz, const char *rel)
+{
+	snprintf(out, outsz, "%s/%s", root, rel);
+}
+
+static void mkfile(const char *rel, const char *data)
+{
+	char p[512];
+	path_of(p, sizeof p, rel);
+	FILE *f = fopen(p, "wb");
+	if (!f) {
+		perror(p);
+		exit(2);
+	}
+	fputs(data, f);
+	fclose(f);
+}
+
+static void mkdir_(const char *rel)
+{
+	char p[512];
+	path_of(p, sizeof p, rel);
+	if (mkdir(p, 0755) < 0) {
+		perror(p);
+		exit(2);
+	}
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		chmod(p, 0700);
+	return remove(p);
+}
+
+typedef struct events {
+	int n[4];
+	char last[HP_ERR_MSG_MAX];
+} events;
+
+static void on_event(void *ud, hp_walk_event ev, const hp_err *e)
+{
+	events *x = ud;
+	x->n[ev]++;
+	snprintf(x->last, sizeof x->last, "%s", e->msg);
+}
+
+/* Paths of the list joined with '|' */
+static void joined(const hp_walk_list *l, char *out, size_t outsz)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < l->n && o < outsz; i++)
+		o += (size_t)snprintf(out + o, outsz - o, "%s%s", i ? "|" : "", l->v[i].path);
+}
+
+static void test_sorted_tree(void)
+{
+	hp_walk_list l;
+	hp_err e = HP_ERR_INIT;
+	events ev = { { 0 }, "" };
+	hp_walk_opts o = { root, 0, on_event, &ev };
+	char got[2048];
+
+	ok(hp_walk_init(&l, &o, &e) == HP_OK, "init with -C");
+	ok(hp_walk_add(&l, "t", &e) == HP_OK, "walk t: %s", e.msg);
+	joined(&l, got, sizeof got);
+	/* whole-path order: "a-" and "a.b" before "a/b" although "a" < "a-" */
+	is_str(got, "t/A|t/a-|t/a.b|t/a/b|t/a/c/d|t/b-|t/b\xff", "bytewise order over whole paths");
+	is_int(l.nfiles, 7, "7 files");
+	is_int(l.total_size, 1 + 2 + 3 + 4 + 5 + 6 + 7, "total size");
+	is_int(ev.n[HP_WALK_SKIP_SYMLINK], 1, "one symlink skipped");
+	is_int(ev.n[HP_WALK_SKIP_SPECIAL], 1, "one FIFO skipped");
+	ok(l.v[0].size == 1 && l.v[0].type == HP_WALK_FILE && l.v[0].arg == 0, "sizes and types");
+	ok(l.v[3].nofollow && l.v[3].depth == 2, "files inside a walk open O_NOFOLLOW; depth");
+	is_str(l.v[3].open_path, "t/a/b", "open path relative to -C");
+	is_int(l.v[6].path_len, 4, "non-UTF-8 name kept");
+	hp_walk_free(&l);
+
+	/* "." under -C reports paths relative to the directory */
+	char tdir[512];
+	path_of(tdir, sizeof tdir, "t");
+	hp_walk_opts o2 = { tdir, HP_WALK_DIRS, on_event, &ev };
+	ok(hp_walk_init(&l, &o2, &e) == HP_OK, "init -C t");
+	ok(hp_walk_add(&l, ".", &e) == HP_OK, "walk .");
+	joined(&l, got, sizeof got);
+	is_str(got, ".|A|a|a-|a.b|a/b|a/c|a/c/d|b-|b\xff|e", "'.': no './' prefix, root first, dirs and empty dirs listed");
+	ok(l.v[0].type == HP_WALK_DIR && l.v[0].depth == 0, "root entry is the directory");
+	ok(l.v[10].type == HP_WALK_DIR, "empty directory e listed");
+	is_int(l.nfiles, 7, "directories are not files");
+	hp_walk_free(&l);
+
+	/* trailing slashes; the same arguments twice */
+	hp_walk_opts o3 = { root, 0, NULL, NULL };
+	ok(hp_walk_init(&l, &o3, &e) == HP_OK, "init");
+	ok(hp_walk_add(&l, "t/a//", &e) == HP_OK, "walk t/a//");
+	ok(hp_walk_add(&l, "t/a.b", &e) == HP_OK, "file argument");
+	ok(hp_walk_add(&l, "./t/A", &e) == HP_OK, "file argument with ./");
+	joined(&l, got, sizeof got);
+	is_str(got, "t/a/b|t/a/c/d|t/a.b|./t/A", "arguments in order, each sorted; files as given");
+	ok(!l.v[2].nofollow && l.v[2].arg == 1 && l.v[3].arg == 2, "argument numbers; arguments followed");
+	hp_walk_free(&l);
+}
+
+static void test_relative(void)
+{
+	hp_walk_list l;
+	hp_err e = HP_ERR_INIT;
+	char got[2048];
+	hp_walk_opts o = { root, HP_WALK_RELATIVE | HP_WALK_DIRS, NULL, NULL };
+	ok(hp_walk_init(&l, &o, &e) == HP_OK, "init relative");
+	ok(hp_walk_add(&l, "t/a", &e) == HP_OK, "walk t/a");
+	ok(hp_walk_add(&l, "t/a.b", &e) == HP_OK, "file");
+	joined(&l, got, sizeof got);
+	is_str(got, "|b|c|c/d|a.b", "relative to the argument; a file reports its basename; root is \"\"");
+	is_str(l.v[3].open_path, "t/a/c/d", "open path keeps the argument");
+	hp_walk_free(&l);
+}
+
+static void test_errors(void)
+{
+	hp_walk_list l;
+	hp_err e = HP_ERR_INIT;
+	hp_walk_opts o = { root, 0, NULL, NULL };
+	ok(hp_walk_init(&l, &o, &e) == HP_OK, "init");
+	ok(hp_walk_add(&l, "t/nope", &e) == HP_E_NOINPUT, "missing argument");
+	ok(strstr(e.msg, "'t/nope'") && strstr(e.msg, "No such file"), "message names it: %s", e.msg);
+	is_int(l.n, 0, "nothing added");
+	ok(hp_walk_add(&l, "-", &e) == HP_E_USAGE, "'-' refused without HP_WALK_ALLOW_STDIN");
+	ok(hp_walk_add(&l, "", &e) == HP_E_NOINPUT, "empty argument");
+	ok(hp_walk_add(&l, "t/fifo", &e) == HP_OK && l.v[0].type == HP_WALK_STREAM, "a FIFO argument is a stream");
+	hp_walk_free(&l);
+
+	hp_walk_opts o2 = { root, HP_WALK_ALLOW_STDIN, NULL, NULL };
+	ok(hp_walk_init(&l, &o2, &e) == HP_OK, "init");
+	ok(hp_walk_add(&l, "-", &e) == HP_OK && l.v[0].type == HP_WALK_STDIN && !l.v[0].open_path, "stdin entry");
+	is_str(l.v[0].path, "-", "reported as '-'");
+	int fd = -1;
+	ok(hp_walk_open(&l, &l.v[0], &fd, NULL, &e) == HP_OK && fd == STDIN_FILENO, "opens as fd 0");
+	hp_walk_free(&l);
+
+	hp_walk_opts o3 = { "/nonexistent-dir-hp", 0, NULL, NULL };
+	ok(hp_walk_init(&l, &o3, &e) == HP_E_NOINPUT && strstr(e.msg, "/nonexistent-dir-hp"), "bad -C: %s", e.msg);
+	hp_walk_free(&l);
+
+	if (geteuid() != 0) {
+		events ev = { { 0 }, "" };
+		hp_walk_opts o4 = { root, 0, on_event, &ev };
+		mkdir_("locked");
+		mkfile("locked/x", "x");
+		char p[512];
+		path_of(p, sizeof p, "locked");
+		chmod(p, 0);
+		ok(hp_walk_init(&l, &o4, &e) == HP_OK, "init");
+		ok(hp_walk_add(&l, ".", &e) == HP_OK, "a walk goes on past an unreadable directory");
+		ok(ev.n[HP_WALK_ERROR] == 1 && strstr(ev.last, "locked"), "reported: %s", ev.last);
+		ok(hp_walk_add(&l, "locked", &e) == HP_E_NOINPUT, "an unreadable argument fails");
+		chmod(p, 0755);
+		hp_walk_free(&l);
+	} else {
+		ok(1, "# SKIP unreadable directories (running as root)");
+	}
+}
+
+static void test_follow(void)
+{
+	hp_walk_list l;
+	hp_err e = HP_ERR_INIT;
+	events ev = { { 0 }, "" };
+	char got[2048];
+	hp_walk_opts o = { root, HP_WALK_FOLLOW, on_event, &ev };
+	ok(hp_walk_init(&l, &o, &e) == HP_OK, "init follow");
+	ok(hp_walk_add(&l, "f", &e) == HP_OK, "walk f: %s", e.msg);
+	joined(&l, got, sizeof got);
+	is_str(got, "f/d/x|f/lx|f/sub/x", "links followed, the loop not");
+	is_int(ev.n[HP_WALK_SKIP_LOOP], 3, "the two loops and the dangling link reported");
+	ok(!l.v[1].nofollow, "followed entries open without O_NOFOLLOW");
+	hp_walk_free(&l);
+
+	events ev2 = { { 0 }, "" };
+	hp_walk_opts o2 = { root, 0, on_event, &ev2 };
+	ok(hp_walk_init(&l, &o2, &e) == HP_OK, "init");
+	ok(hp_walk_add(&l, "f", &e) == HP_OK, "walk f without follow");
+	joined(&l, got, sizeof got);
+	is_str(got, "f/d/x", "links not followed");
+	is_int(ev2.n[HP_WALK_SKIP_SYMLINK], 4, "four links reported");
+	ok(strstr(ev2.last, "symbolic link 'f/"), "message names the link: %s", ev2.last);
+
+	/* a file swapped for a link after the walk is not opened through it */
+	char p[512], q[512];
+	path_of(p, sizeof p, "f/d/x");
+	path_of(q, sizeof q, "f/d/x.moved");
+	rename(p, q);
+	if (symlink("x.moved", p) < 0)
+		perror("symlink");
+	int fd = -1;
+	ok(hp_walk_open(&l, &l.v[0], &fd, NULL, &e) == HP_E_NOINPUT, "refuses a swapped-in link: %s", e.msg);
+	unlink(p);
+	rename(q, p);
+	ok(hp_walk_open(&l, &l.v[0], &fd, NULL, &e) == HP_OK, "opens the file");
+	close(fd);
+	unlink(p);
+	ok(hp_walk_open(&l, &l.v[0], &fd, NULL, &e) == HP_E_NOINPUT && strstr(e.msg, "f/d/x"), "vanished: %s", e.msg);
+	hp_walk_free(&l);
+}
+
+static void make_tree(void)
+{
+	mkdir_("t");
+	mkfile("t/A", "1");
+	mkfile("t/a-", "22");
+	mkfile("t/a.b", "333");
+	mkdir_("t/a");
+	mkfile("t/a/b", "4444");
+	mkdir_("t/a/c");
+	mkfile("t/a/c/d", "55555");
+	mkfile("t/b-", "666666");
+	mkfile("t/b\xff", "7777777");
+	mkdir_("t/e");
+	char p[512];
+	path_of(p, sizeof p, "t/l");
+	if (symlink("A", p) < 0)
+		perror("symlink");
+	path_of(p, sizeof p, "t/fifo");
+	if (mkfifo(p, 0644) < 0)
+		perror("mkfifo");
+
+	mkdir_("f");
+	mkdir_("f/d");
+	mkfile("f/d/x", "x");
+	path_of(p, sizeof p, "f/sub");
+	if (symlink("d", p) < 0)
+		perror("symlink");
+	path_of(p, sizeof p, "f/lx");
+	if (symlink("d/x", p) < 0)
+		perror("symlink");
+	path_of(p, sizeof p, "f/d/up");
+	if (symlink("..", p) < 0)
+		perror("symlink");
+	path_of(p, sizeof p, "f/dangling");
+	if (symlink("nowhere", p) < 0)
+		perror("symlink");
+}
+
+int main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(root, sizeof root, "%s/hp-walk-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(root)) {
+		perror("mkdtemp");
+		return 2;
+	}
+	make_tree();
+	test_sorted_tree();
+	test_relative();
+	test_errors();
+	test_follow();
+	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return done();
+}
