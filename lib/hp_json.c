@@ -80,7 +80,7 @@ hp_code hp_json_parse(const char *data, size_t len, const char *what, json_t **o
 		return hp_fail(e, HP_E_DATA, "'%s' is larger than the limit of %u bytes for JSON",
 			       what, HP_JSON_MAX_INPUT);
 	/* A raw NUL byte is never valid JSON; jansson would call it "end of file". */
-	const char *nul = memchr(data, '\0', len);
+	const char *nul = len ? memchr(data, '\0', len) : NULL;
 	if (nul) {
 		int line, col;
 		line_column(data, (size_t)(nul - data), &line, &col);

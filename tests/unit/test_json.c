@@ -71,6 +71,8 @@ static void test_parse_errors(void)
 		    "t.json: parse error: end of file expected near '2' at line 1, column 3",
 		    "trailing data");
 	parse_fails("", 0, HP_E_DATA, "t.json: parse error: no JSON value (empty input)", "empty input");
+	parse_fails(NULL, 0, HP_E_DATA, "t.json: parse error: no JSON value (empty input)",
+		    "a NULL buffer of length 0");
 	parse_fails(" \n\t", 3, HP_E_DATA, "t.json: parse error: no JSON value (empty input)",
 		    "whitespace only");
 	parse_fails("[1,\n 2\0]", 8, HP_E_DATA, "t.json: parse error: NUL byte at line 2, column 3",
