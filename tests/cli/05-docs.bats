@@ -1,0 +1,176 @@
+#!/usr/bin/env bats
+# Every tool: --help, --version and a usage error behave as the README says,
+# and its man page exists, renders without a groff warning and documents
+# every long option that --help shows.
+
+load helpers
+
+setup() {
+	setup_scratch
+	VERSION=$(sed -n 's/^VERSION[[:space:]]*:=[[:space:]]*//p' "$HP_ROOT/Makefile")
+	[ -n "$VERSION" ] || {
+		echo "cannot read VERSION from the Makefile" >&2
+		return 1
+	}
+}
+
+# `TOOL --help`: exit 0, a "Usage:" line on stdout, nothing on stderr.
+check_help() {
+	local tool=$1
+	run --separate-stderr "$tool" --help
+	assert_success
+	[[ $output == *Usage:* ]] || {
+		echo "$tool --help: no 'Usage:' on stdout" >&2
+		return 1
+	}
+	[ -z "$stderr" ] || {
+		echo "$tool --help wrote to stderr: $stderr" >&2
+		return 1
+	}
+}
+
+# `TOOL --version`: exactly "TOOL (hybrid-p2p) VERSION", nothing on stderr.
+check_version() {
+	local tool=$1
+	run --separate-stderr "$tool" --version
+	assert_success
+	assert_output "$tool (hybrid-p2p) $VERSION"
+	[ -z "$stderr" ] || {
+		echo "$tool --version wrote to stderr: $stderr" >&2
+		return 1
+	}
+}
+
+# `TOOL [SUBCOMMAND] --bogus-option`: exit 64, nothing on stdout, and on
+# stderr exactly one "TOOL: ..." line and the "Try 'TOOL --help'" hint.
+check_bogus_option() {
+	local tool=$1
+	shift
+	run_fails 64 "$tool" "$@" --bogus-option
+	[ -z "$output" ] || {
+		echo "$tool ${*:+$* }--bogus-option wrote to stdout: $output" >&2
+		return 1
+	}
+	local -a lines
+	mapfile -t lines <<<"$stderr"
+	if ((${#lines[@]} != 2)) || [[ ${lines[0]} != "$tool: "?* ]] ||
+		[[ ${lines[1]} != "Try '$tool --help' for more information." ]]; then
+		echo "$tool ${*:+$* }--bogus-option: expected one '$tool: ...' line and the" \
+			"'Try '$tool --help' for more information.' hint on stderr, got:" >&2
+		printf '%s\n' "$stderr" >&2
+		return 1
+	fi
+}
+
+man_page() {
+	echo "$HP_ROOT/docs/$1.1"
+}
+
+# docs/TOOL.1 exists and `groff -man -ww -z` says nothing about it.
+check_man_renders() {
+	local page
+	page=$(man_page "$1")
+	[ -f "$page" ] || {
+		echo "no man page $page" >&2
+		return 1
+	}
+	command -v groff >/dev/null || {
+		echo "groff is not installed (Debian package groff-base)" >&2
+		return 1
+	}
+	run groff -man -ww -z "$page"
+	assert_success
+	assert_output ""
+}
+
+# The roff source as plain text: \- is '-', font changes and the
+# zero-width escapes \& and \% removed.
+man_text() {
+	sed -e 's/\\-/-/g' -e 's/\\[&%]//g' -e 's/\\f[A-Z1-4]//g' \
+		-e 's/\\f(..//g' -e 's/\\f\[[^]]*\]//g' "$1"
+}
+
+# Every long option in `TOOL --help` appears in docs/TOOL.1.
+check_man_options() {
+	local tool=$1 page text opt missing=()
+	page=$(man_page "$tool")
+	[ -f "$page" ] || {
+		echo "no man page $page" >&2
+		return 1
+	}
+	run --separate-stderr "$tool" --help
+	assert_success
+	local -a opts
+	mapfile -t opts < <(grep -o -- '--[a-z][a-z-]*' <<<"$output" | sort -u)
+	((${#opts[@]} > 0)) || {
+		echo "$tool --help shows no long option" >&2
+		return 1
+	}
+	text=$(man_text "$page")
+	for opt in "${opts[@]}"; do
+		grep -Eq -- "(^|[^a-z-])${opt}([^a-z-]|$)" <<<"$text" || missing+=("$opt")
+	done
+	if ((${#missing[@]})); then
+		echo "$page does not document: ${missing[*]}" >&2
+		return 1
+	fi
+}
+
+# ---- hp-hash ----------------------------------------------------------------
+@test "hp-hash --help: usage on stdout, exit 0" { check_help hp-hash; }
+@test "hp-hash --version" { check_version hp-hash; }
+@test "hp-hash: an unknown option is a one-line usage error, exit 64" { check_bogus_option hp-hash; }
+@test "hp-hash: docs/hp-hash.1 renders without warnings" { check_man_renders hp-hash; }
+@test "hp-hash: the man page documents every option of --help" { check_man_options hp-hash; }
+
+# ---- hp-manifest ------------------------------------------------------------
+@test "hp-manifest --help: usage on stdout, exit 0" { check_help hp-manifest; }
+@test "hp-manifest --version" { check_version hp-manifest; }
+@test "hp-manifest: an unknown option is a one-line usage error, exit 64" { check_bogus_option hp-manifest; }
+@test "hp-manifest: an unknown option of each subcommand is a one-line usage error" {
+	for sub in create validate canonical show; do
+		check_bogus_option hp-manifest "$sub"
+	done
+}
+@test "hp-manifest: docs/hp-manifest.1 renders without warnings" { check_man_renders hp-manifest; }
+@test "hp-manifest: the man page documents every option of --help" { check_man_options hp-manifest; }
+
+# ---- hp-sign ----------------------------------------------------------------
+@test "hp-sign --help: usage on stdout, exit 0" { check_help hp-sign; }
+@test "hp-sign --version" { check_version hp-sign; }
+@test "hp-sign: an unknown option is a one-line usage error, exit 64" { check_bogus_option hp-sign; }
+@test "hp-sign: an unknown option of each subcommand is a one-line usage error" {
+	for sub in keygen pubkey manifest file; do
+		check_bogus_option hp-sign "$sub"
+	done
+}
+@test "hp-sign: docs/hp-sign.1 renders without warnings" { check_man_renders hp-sign; }
+@test "hp-sign: the man page documents every option of --help" { check_man_options hp-sign; }
+
+# ---- hp-verify --------------------------------------------------------------
+@test "hp-verify --help: usage on stdout, exit 0" { check_help hp-verify; }
+@test "hp-verify --version" { check_version hp-verify; }
+@test "hp-verify: an unknown option is a one-line usage error, exit 64" { check_bogus_option hp-verify; }
+@test "hp-verify: docs/hp-verify.1 renders without warnings" { check_man_renders hp-verify; }
+@test "hp-verify: the man page documents every option of --help" { check_man_options hp-verify; }
+
+# ---- hybrid-p2p -------------------------------------------------------------
+@test "hybrid-p2p --help: usage on stdout, exit 0" { check_help hybrid-p2p; }
+@test "hybrid-p2p --version" { check_version hybrid-p2p; }
+@test "hybrid-p2p: an unknown option is a one-line usage error, exit 64" { check_bogus_option hybrid-p2p; }
+@test "hybrid-p2p: docs/hybrid-p2p.1 renders without warnings" { check_man_renders hybrid-p2p; }
+@test "hybrid-p2p: the man page documents every option of --help" { check_man_options hybrid-p2p; }
+
+# ---- the other documents ----------------------------------------------------
+@test "docs: manifest.md and exit-codes.md exist; every exit code in cli.h is documented" {
+	assert_file_exist "$HP_ROOT/docs/manifest.md"
+	assert_file_exist "$HP_ROOT/docs/exit-codes.md"
+	local code missing=()
+	for code in $(sed -n 's/^[[:space:]]*EXIT_[A-Z]* = \([0-9]*\),.*/\1/p' "$HP_ROOT/cmd/cli.h"); do
+		grep -q "^| $code |" "$HP_ROOT/docs/exit-codes.md" || missing+=("$code")
+	done
+	if ((${#missing[@]})); then
+		echo "docs/exit-codes.md lacks the codes: ${missing[*]}" >&2
+		return 1
+	fi
+}
