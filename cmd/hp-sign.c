@@ -34,7 +34,8 @@ static const char usage_text[] =
 	"\n"
 	"keygen    write DIR/NAME.pem (PKCS#8 private key, mode 0600) and DIR/NAME.pub\n"
 	"          (SPKI public key); print {\"private_key\", \"public_key\", \"key_id\",\n"
-	"          \"public_key_b64\", \"encrypted\"}. DIR (default '.') is created 0700.\n"
+	"          \"public_key_b64\", \"encrypted\"}. DIR (default '.') and missing\n"
+	"          parents are created with mode 0700.\n"
 	"pubkey    print the public key of KEY (a private or public key file): by\n"
 	"          default JSON {\"key_id\", \"public_key\"}; or a minisign public key\n"
 	"          file, PEM, or the base64 of the 32 raw bytes.\n"
@@ -446,17 +447,38 @@ static hp_code check_name(const char *name, hp_err *e)
 	return HP_OK;
 }
 
-static hp_code ensure_dir(const char *dir, hp_err *e)
+static hp_code mkdir_one(const char *dir, const char *shown, hp_err *e)
 {
 	struct stat st;
 	if (mkdir(dir, 0700) == 0)
 		return HP_OK;
 	if (errno != EEXIST)
 		return hp_fail_errno(e, errno == EACCES ? HP_E_PERM : HP_E_CANTCREAT, errno,
-				     "cannot create directory '%s'", dir);
+				     "cannot create directory '%s'", shown);
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		return hp_fail(e, HP_E_CANTCREAT, "cannot create directory '%s': not a directory", dir);
+		return hp_fail(e, HP_E_CANTCREAT, "cannot create directory '%s': '%s' is not a directory",
+			       shown, dir);
 	return HP_OK;
+}
+
+/* mkdir -p, each directory it creates with mode 0700. */
+static hp_code ensure_dir(const char *dir, hp_err *e)
+{
+	char *p = strdup(dir);
+	if (!p)
+		return hp_fail_nomem(e);
+	hp_code rc = HP_OK;
+	for (char *s = p + 1; *s && !rc; s++) {
+		if (*s != '/' || s[-1] == '/')
+			continue;
+		*s = '\0';
+		rc = mkdir_one(p, dir, e);
+		*s = '/';
+	}
+	if (!rc)
+		rc = mkdir_one(p, dir, e);
+	free(p);
+	return rc;
 }
 
 static char *join(const char *dir, const char *name, const char *ext)

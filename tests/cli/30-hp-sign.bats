@@ -108,12 +108,17 @@ key_copy() { cp "$1" "$2" && chmod 600 "$2"; }
 	openssl pkey -in k.pem -pubout | cmp - k.pub
 }
 
-@test "keygen: a directory that cannot be created is exit 73" {
-	run_fails 73 hp-sign keygen -o missing/sub -n k
-	one_line_error
-	[[ $stderr == *"cannot create directory 'missing/sub': No such file or directory"* ]]
+@test "keygen creates missing directories 0700; one that cannot be created is exit 73" {
+	umask 022
+	hp-sign keygen -o a/b/c -n k >/dev/null
+	[ "$(stat -c %a a) $(stat -c %a a/b) $(stat -c %a a/b/c)" = "700 700 700" ]
+	[ -f a/b/c/k.pem ] && [ -f a/b/c/k.pub ]
 	touch afile
+	run_fails 73 hp-sign keygen -o afile/sub -n k
+	one_line_error
+	assert_equal "$stderr" "hp-sign: cannot create directory 'afile/sub': 'afile' is not a directory"
 	run_fails 73 hp-sign keygen -o afile -n k
+	[ ! -e afile/k.pem ]
 }
 
 @test "keygen with HP_PASSPHRASE writes encrypted PKCS#8 (scrypt, AES-256-CBC) openssl decrypts" {
