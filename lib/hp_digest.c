@@ -271,9 +271,9 @@ static void digest_fd(run *r, hasher *h, slot *s, int fd, const struct stat *st0
 	}
 	uint64_t off = 0;
 	bool inline_progress = !r->threaded && o->progress;
-	/* With the size known, the read that would return 0 at the end is left
-	 * out: the fstat below sees a file that grew (or changed at all). */
-	while (expect == HP_DIGEST_UNKNOWN || off < expect || !st0) {
+	/* Always to the end, even with the size known: a pseudo-file (/proc,
+	 * /sys) that lists a wrong size must fail, not hash as empty. */
+	for (;;) {
 		ssize_t n = read(fd, h->buf, r->bs);
 		if (n < 0) {
 			if (errno == EINTR)

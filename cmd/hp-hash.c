@@ -1,0 +1,286 @@
+/* hp-hash: digests of files, one JSON record per file, every algorithm from
+ * a single read of each file. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "hp_buf.h"
+#include "hp_digest.h"
+#include "hp_io.h"
+#include "hp_json.h"
+#include "hp_walk.h"
+
+#include "../lib/banned.h"
+
+static const char usage_text[] =
+	"Usage: hp-hash [OPTION]... PATH...\n"
+	"Print the digests of files as JSON Lines, one record per file:\n"
+	"  {\"path\": ..., \"size\": N, \"sha256\": \"<hex>\", ...}\n"
+	"A directory is walked recursively, its files in bytewise order of their paths;\n"
+	"'-' reads standard input. Each file is read once for all the algorithms.\n"
+	"\n"
+	"  -a, --algo LIST    algorithms, comma-separated: sha256 (default), sha1, sha512\n"
+	"  -C, --directory DIR  resolve PATHs relative to DIR ('-C DIR .' reports paths\n"
+	"                     relative to DIR)\n"
+	"  -j, --jobs N       read N files at a time (default: the number of CPUs)\n"
+	"  -L, --follow       follow symbolic links inside directories\n"
+	CLI_COMMON_HELP
+	"\n"
+	"Exit status: 0 if every file was hashed, 64 on a usage error, 66 if an input\n"
+	"was missing or unreadable, 74 on a read error or a file changing while read\n"
+	"(the first failure reported decides; the other files are still hashed).\n";
+
+typedef struct config {
+	unsigned algos;
+	const char *dir;
+	unsigned jobs;
+	bool follow;
+	char **paths;
+	int npaths;
+} config;
+
+static int status;  /* exit code of the first failure */
+
+static void fail_with(int code)
+{
+	if (!status)
+		status = code;
+}
+
+/* ---- progress on stderr ---- */
+
+static bool progress_tty;
+static bool progress_shown;
+
+static void human(uint64_t n, char *out, size_t outsz)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)n;
+	unsigned u = 0;
+	while (v >= 1024 && u + 1 < sizeof units / sizeof *units) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, outsz, "%llu B", (unsigned long long)n);
+	else
+		snprintf(out, outsz, "%.1f %s", v, units[u]);
+}
+
+static void clear_progress(void)
+{
+	if (progress_shown && progress_tty)
+		fputs("\r\033[K", stderr);
+	progress_shown = false;
+}
+
+static void show_progress(void *ud, uint64_t done, uint64_t total)
+{
+	(void)ud;
+	char d[32], t[32];
+	human(done, d, sizeof d);
+	human(total, t, sizeof t);
+	unsigned pct = total ? (unsigned)(done >= total ? 100 : done * 100 / total) : 100;
+	if (progress_tty)
+		fprintf(stderr, "\r%s: %s of %s (%u%%)\033[K", cli.prog, d, t, pct);
+	else
+		fprintf(stderr, "%s: %s of %s (%u%%)\n", cli.prog, d, t, pct);
+	progress_shown = true;
+}
+
+/* ---- walk problems ---- */
+
+static void on_walk(void *ud, hp_walk_event ev, const hp_err *e)
+{
+	(void)ud;
+	if (ev == HP_WALK_ERROR) {
+		fail_with(cli_fail(e));
+		return;
+	}
+	cli_warn("%s", e->msg);
+}
+
+/* ---- records ----
+ *
+ * Written by hand rather than through jansson: with many small files the
+ * records cost as much as the hashing, and this is the caller's thread that
+ * every worker waits on. The output is the same compact JSON that jansson
+ * writes, and schemas/hp-hash.record.schema.json describes it. */
+
+/* {"path":<string or {"bytes": base64}> */
+static hp_code add_path(hp_buf *b, const char *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (!hp_utf8_valid(p, n)) {
+		json_t *v = hp_json_path_value(p, n);
+		char *s = v ? json_dumps(v, JSON_COMPACT) : NULL;
+		json_decref(v);
+		hp_code rc = s ? hp_buf_addf(b, NULL, "{\"path\":%s", s) : HP_E_NOMEM;
+		free(s);
+		return rc;
+	}
+	if (hp_buf_grow(b, 11 + 6 * n, NULL))
+		return HP_E_NOMEM;
+	char *o = b->data + b->len;
+	memcpy(o, "{\"path\":\"", 9);
+	o += 9;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '"' || c == '\\') {
+			*o++ = '\\';
+			*o++ = (char)c;
+		} else if (c < 0x20) {
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[c >> 4];
+			o[5] = hex[c & 15];
+			o += 6;
+		} else {
+			*o++ = (char)c;
+		}
+	}
+	*o++ = '"';
+	b->len = (size_t)(o - b->data);
+	b->data[b->len] = '\0';
+	return HP_OK;
+}
+
+static int on_result(void *ud, const hp_walk_entry *en, size_t index, const hp_digest_result *r)
+{
+	(void)index;
+	if (r->err.code) {
+		clear_progress();
+		fail_with(cli_fail(&r->err));
+		return 0;
+	}
+	hp_buf *line = ud;
+	hp_buf_reset(line);
+	if (add_path(line, en->path, en->path_len) ||
+	    hp_buf_addf(line, NULL, ",\"size\":%llu", (unsigned long long)r->size)) {
+		cli_error(EXIT_SOFTWARE, "out of memory");
+		fail_with(EXIT_SOFTWARE);
+		return 1;
+	}
+	for (unsigned id = 0; id < HP_DIGEST_NALGOS; id++) {
+		if (!(r->algos & (1u << id)))
+			continue;
+		char hex[2 * HP_DIGEST_MAX_SIZE + 1];
+		hp_digest_hex(r, (hp_digest_algo_id)id, hex);
+		if (hp_buf_addf(line, NULL, ",\"%s\":\"%s\"", hp_digest_algo_name((hp_digest_algo_id)id), hex)) {
+			fail_with(EXIT_SOFTWARE);
+			return 1;
+		}
+	}
+	hp_buf_add(line, "}\n", 2, NULL);
+	fwrite_unlocked(line->data, 1, line->len, stdout);
+	/* a closed or full stdout: stop reading files nobody will see */
+	return ferror_unlocked(stdout) ? 1 : 0;
+}
+
+static int parse_args(int argc, char **argv, config *c)
+{
+	enum { OPT_ALGO = CLI_OPT_FIRST_FREE_ };
+	static const struct option longopts[] = {
+		{ "algo", required_argument, NULL, 'a' },
+		{ "directory", required_argument, NULL, 'C' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "follow", no_argument, NULL, 'L' },
+		CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *algo = "sha256";
+	int opt;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":a:C:j:Lh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'a':
+			algo = optarg;
+			break;
+		case 'C':
+			c->dir = optarg;
+			break;
+		case 'j': {
+			char *end;
+			errno = 0;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || errno || n > 1024 || optarg[0] == '-')
+				return cli_usage("invalid --jobs '%s' (a number from 0 to 1024; 0 = one per CPU)", optarg);
+			c->jobs = (unsigned)n;
+			break;
+		}
+		case 'L':
+			c->follow = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return -1;
+		case CLI_OPT_VERSION:
+			cli_version();
+			return -1;
+		case ':':
+			return cli_usage("option '%s' needs a value", argv[optind - 1]);
+		case '?':
+			if (optopt)
+				return cli_usage("unknown option '-%c'", optopt);
+			return cli_usage("unknown option '%s'", argv[optind - 1]);
+		default:
+			if (!cli_common_option(opt))
+				return cli_usage("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	hp_err e = HP_ERR_INIT;
+	if (hp_digest_parse_algos(algo, &c->algos, &e))
+		return cli_usage("%s", e.msg);
+	c->paths = argv + optind;
+	c->npaths = argc - optind;
+	if (c->npaths == 0)
+		return cli_usage("no input files (use '-' for standard input)");
+	int dashes = 0;
+	for (int i = 0; i < c->npaths; i++)
+		dashes += strcmp(c->paths[i], "-") == 0;
+	if (dashes > 1)
+		return cli_usage("standard input ('-') given more than once");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	config c = { 0 };
+	cli_init("hp-hash");
+	int rc = parse_args(argc, argv, &c);
+	if (rc)
+		return cli_finish(rc < 0 ? 0 : rc);
+
+	hp_err e = HP_ERR_INIT;
+	hp_walk_list l;
+	hp_walk_opts wo = { c.dir, HP_WALK_ALLOW_STDIN | (c.follow ? HP_WALK_FOLLOW : 0), on_walk, NULL };
+	if (hp_walk_init(&l, &wo, &e))
+		return cli_finish(cli_fail(&e));
+	for (int i = 0; i < c.npaths; i++) {
+		if (hp_walk_add(&l, c.paths[i], &e) == HP_OK)
+			continue;
+		fail_with(cli_fail(&e));
+		if (e.code == HP_E_NOMEM)
+			break;
+		hp_err_clear(&e);
+	}
+
+	progress_tty = isatty(STDERR_FILENO);
+	hp_digest_opts o = { 0 };
+	o.algos = c.algos;
+	o.jobs = c.jobs;
+	if (cli.progress) {
+		o.progress = show_progress;
+		o.progress_ms = progress_tty ? 200 : 1000;
+	}
+	hp_buf line = HP_BUF_INIT;
+	if (hp_digest_list(&l, &o, on_result, &line, &e))
+		fail_with(cli_fail(&e));
+	hp_buf_release(&line);
+	clear_progress();
+	hp_walk_free(&l);
+	return cli_finish(status);
+}
