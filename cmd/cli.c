@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +137,27 @@ int cli_finish(int rc)
 		return rc ? rc : EXIT_IOERR;
 	}
 	return rc;
+}
+
+int cli_option_error(int opt, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+	if (opt == ':')
+		return cli_usage("option '%s' needs a value", arg);
+	if (optopt && optopt < 0x100 && strncmp(arg, "--", 2) != 0)
+		return cli_usage("unknown option '-%c'", optopt);
+	return cli_usage("unknown option '%s'", arg);
+}
+
+int cli_parse_jobs(const char *s, int *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > 1024)
+		return cli_usage("--jobs must be a number from 0 (one per CPU) to 1024, not '%s'", s);
+	*out = (int)v;
+	return 0;
 }
 
 bool cli_common_option(int opt)

@@ -83,12 +83,21 @@ enum {
 	{ "no-progress", no_argument, NULL, CLI_OPT_NO_PROGRESS }
 bool cli_common_option(int opt);
 
+/* Report getopt's '?' or ':' (call with opterr = 0 and an optstring that
+ * starts with ':'): "unknown option '--x'" or "option '-o' needs a value";
+ * returns 64. */
+int cli_option_error(int opt, char **argv);
+
+/* Parse a --jobs value: 0 (one per CPU) to 1024; a usage error otherwise. */
+int cli_parse_jobs(const char *s, int *out);
+
 /* The lines about common options, for --help texts. */
 #define CLI_COMMON_HELP \
 	"  -h, --help         show this help and exit\n" \
 	"      --version      show the version and exit\n" \
 	"      --quiet        print no warnings or progress\n" \
 	"      --json-errors  report errors as JSON objects on stderr\n" \
-	"      --progress     show progress on stderr even when it is not a TTY\n"
+	"      --progress     show progress on stderr even when it is not a TTY\n" \
+	"      --no-progress  never show progress\n"
 
 #endif

@@ -33,9 +33,9 @@ static const char usage_text[] =
 	"  --expires TIME         clients refuse the manifest after TIME\n"
 	"  --git-commit SHA, --git-ref REF   provenance from git\n"
 	"  --ipfs-gateway URL, --web-seed URL (repeatable), --pinning-node NODE (repeatable)\n"
-	"  -C DIR                 resolve PATHs relative to DIR\n"
+	"  -C, --directory DIR    resolve PATHs relative to DIR\n"
 	"  --no-mime              do not detect MIME types\n"
-	"  -j, --jobs N           hash with N threads (default: all cores)\n"
+	"  -j, --jobs N           hash with N threads (0, the default: one per CPU)\n"
 	"  -o, --output FILE      write the manifest to FILE (atomically) instead of stdout\n"
 	"\n"
 	"validate: check schema and semantics; quiet on success, one line per\n"
@@ -52,7 +52,7 @@ static const char usage_text[] =
 	"Common options:\n" CLI_COMMON_HELP
 	"\n"
 	"Exit status: 0 ok, 64 usage, 65 malformed manifest or input, 66 missing\n"
-	"input, 73 cannot create output, 74 I/O error.\n";
+	"input, 73 cannot create output, 74 I/O error, 77 permission denied.\n";
 
 static int help(void)
 {
@@ -208,6 +208,7 @@ static int cmd_create(int argc, char **argv)
 		{ "pinning-node", required_argument, NULL, OPT_PINNING_NODE },
 		{ "no-mime", no_argument, NULL, OPT_NO_MIME },
 		{ "jobs", required_argument, NULL, 'j' },
+		{ "directory", required_argument, NULL, 'C' },
 		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -217,7 +218,7 @@ static int cmd_create(int argc, char **argv)
 	bool mime = true;
 	int jobs = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "hC:j:o:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hC:j:o:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': return help();
 		case OPT_NAME: meta.name = optarg; break;
@@ -233,11 +234,14 @@ static int cmd_create(int argc, char **argv)
 		case OPT_PINNING_NODE: strlist_add(&nodes, optarg); break;
 		case OPT_NO_MIME: mime = false; break;
 		case 'C': dir = optarg; break;
-		case 'j': jobs = atoi(optarg); if (jobs < 1 || jobs > 1024) return cli_usage("--jobs must be 1 to 1024, not '%s'", optarg); break;
+		case 'j':
+			if (cli_parse_jobs(optarg, &jobs))
+				return EXIT_USAGE;
+			break;
 		case 'o': out = optarg; break;
 		default:
 			if (!cli_common_option(c))
-				return cli_usage("unknown option");
+				return cli_option_error(c, argv);
 		}
 	}
 	if (!meta.name)
@@ -302,7 +306,7 @@ static int cmd_validate(int argc, char **argv)
 	unsigned flags = HP_MANIFEST_UNSIGNED_OK;
 	bool as_json = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': return help();
 		case CLI_OPT_VERSION: return cli_version();
@@ -311,7 +315,7 @@ static int cmd_validate(int argc, char **argv)
 		case OPT_JSON: as_json = true; break;
 		default:
 			if (!cli_common_option(c))
-				return cli_usage("unknown option");
+				return cli_option_error(c, argv);
 		}
 	}
 	if (optind >= argc)
@@ -360,7 +364,7 @@ static int one_manifest_args(int argc, char **argv, bool *as_json, const char **
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': return help() - 1;
 		case CLI_OPT_VERSION: return cli_version() - 1;
@@ -371,7 +375,7 @@ static int one_manifest_args(int argc, char **argv, bool *as_json, const char **
 			break;
 		default:
 			if (!cli_common_option(c))
-				return cli_usage("unknown option");
+				return cli_option_error(c, argv);
 		}
 	}
 	if (argc - optind != 1)
@@ -485,6 +489,7 @@ static int cmd_show(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	cli_init("hp-manifest");
+	opterr = 0;
 	if (argc < 2)
 		return cli_usage("a subcommand is needed: create, validate, canonical or show");
 	const char *sub = argv[1];

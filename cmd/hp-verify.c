@@ -29,14 +29,15 @@ static const char usage_text[] =
 	"      --no-extra           do not report files under DIR that the manifest\n"
 	"                           does not list\n"
 	"      --now TIME           judge expiry at TIME (RFC 3339 UTC) instead of now\n"
-	"  -j, --jobs N             hash with N threads (default: all cores)\n"
+	"  -j, --jobs N             hash with N threads (0, the default: one per CPU)\n"
 	"      --pretty             indent the report\n"
 	"\n"
 	"Common options:\n" CLI_COMMON_HELP
 	"\n"
 	"Exit status: 0 valid; 1 invalid (bad or untrusted signature, expired,\n"
 	"rollback, content mismatch); 64 usage; 65 malformed manifest or key file;\n"
-	"66 missing manifest or content folder; 74 I/O error.\n";
+	"66 missing manifest or content folder; 73 cannot write the state file;\n"
+	"74 I/O error; 77 permission denied.\n";
 
 enum {
 	OPT_ALLOW_UNTRUSTED = CLI_OPT_FIRST_FREE_,
@@ -63,6 +64,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	cli_init("hp-verify");
+	opterr = 0;
 	hp_verify_opts o = { 0 };
 	const char **keyfiles = calloc((size_t)argc + 1, sizeof *keyfiles);
 	size_t nkeys = 0;
@@ -70,7 +72,7 @@ int main(int argc, char **argv)
 	int c;
 	o.extra = true;
 	o.now = time(NULL);
-	while ((c = getopt_long(argc, argv, "hc:k:j:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hc:k:j:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(usage_text, stdout);
@@ -92,17 +94,16 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'j':
-			o.jobs = atoi(optarg);
-			if (o.jobs < 1 || o.jobs > 1024) {
+			if (cli_parse_jobs(optarg, &o.jobs)) {
 				free(keyfiles);
-				return cli_usage("--jobs must be 1 to 1024, not '%s'", optarg);
+				return EXIT_USAGE;
 			}
 			break;
 		case OPT_PRETTY: pretty = true; break;
 		default:
 			if (!cli_common_option(c)) {
 				free(keyfiles);
-				return cli_usage("unknown option");
+				return cli_option_error(c, argv);
 			}
 		}
 	}

@@ -70,16 +70,38 @@ static const char *home_path(const char *rel, char *out, size_t size)
 	return out;
 }
 
+/* Is the option given, as "-o", "-oVALUE", "--long", "--long=VALUE", or
+ * an unambiguous abbreviation of --long (as getopt_long accepts)? */
 static bool has_option(int argc, char **argv, const char *s, const char *l)
 {
 	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0)
 			break;
-		if ((s && strcmp(argv[i], s) == 0) || strcmp(argv[i], l) == 0 ||
-		    (strncmp(argv[i], l, strlen(l)) == 0 && argv[i][strlen(l)] == '='))
+		if (s && strncmp(a, s, 2) == 0)
+			return true;
+		size_t n = strcspn(a, "=");
+		if (n > 2 && strncmp(a, "--", 2) == 0 && strncmp(a, l, n) == 0)
 			return true;
 	}
 	return false;
+}
+
+/* mkdir -p for the default key folder, private to the user. */
+static int make_private_dirs(char *path)
+{
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		int rc = mkdir(path, 0700);
+		*p = '/';
+		if (rc < 0 && errno != EEXIST)
+			return -1;
+	}
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
 }
 
 static int cmd_keygen(int argc, char **argv)
@@ -88,10 +110,15 @@ static int cmd_keygen(int argc, char **argv)
 	const char **args = calloc((size_t)argc + 8, sizeof *args);
 	int n = 1;
 	args[n++] = "keygen";
-	if (!has_option(argc, argv, "-o", "--output-dir") && !has_option(argc, argv, "-h", "--help")) {
+	if (!has_option(argc, argv, "-o", "--output") && !has_option(argc, argv, "-h", "--help")) {
 		if (!home_path(".hybrid_p2p/keys", keys, sizeof keys)) {
 			free(args);
 			return cli_usage("HOME is not set: give -o DIR");
+		}
+		if (make_private_dirs(keys) < 0) {
+			int err = errno;
+			free(args);
+			return cli_error(EXIT_CANTCREAT, "cannot create '%s': %s", keys, strerror(err));
 		}
 		args[n++] = "-o";
 		args[n++] = keys;
@@ -128,7 +155,7 @@ static int cmd_verify(int argc, char **argv)
 			continue;
 		}
 		args[n++] = a;
-		/* options of hp-verify that take a value */
+		/* options of hp-verify that take a separate value */
 		static const char *const valued[] = { "-c", "--content", "-k", "--trusted-keys", "--state",
 						      "--now", "-j", "--jobs", NULL };
 		for (size_t k = 0; valued[k]; k++)
@@ -140,7 +167,8 @@ static int cmd_verify(int argc, char **argv)
 		return cli_usage("verify takes MANIFEST and an optional DIR");
 	}
 	struct stat st;
-	if (!has_option(argc, argv, "-k", "--trusted-keys") && !getenv("HP_TRUSTED_KEYS") &&
+	const char *env = getenv("HP_TRUSTED_KEYS");
+	if (!has_option(argc, argv, "-k", "--trusted-keys") && !(env && *env) &&
 	    home_path(".hybrid_p2p/trusted_keys", trusted, sizeof trusted) && stat(trusted, &st) == 0) {
 		args[n++] = "--trusted-keys";
 		args[n++] = trusted;
@@ -169,5 +197,7 @@ int main(int argc, char **argv)
 		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(cmd, "publish") == 0 || strcmp(cmd, "fetch") == 0)
 		return cli_error(EXIT_USAGE, "'%s' is not available in this version yet (see the README)", cmd);
+	if (cmd[0] == '-')
+		return cli_usage("unknown option '%s'", cmd);
 	return cli_usage("unknown command '%s'", cmd);
 }

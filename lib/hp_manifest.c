@@ -80,7 +80,7 @@ static bool get_size(vctx *v, const json_t *j, const char *where, uint64_t *out)
 	}
 	if (json_is_real(j)) {
 		d = json_real_value(j);
-		if (d != (double)(long long)d || d > MAX_SAFE_INT || d < -MAX_SAFE_INT) {
+		if (d > MAX_SAFE_INT || d < -MAX_SAFE_INT || d != (double)(long long)d) {
 			problem(v, where, "must be an integer");
 			return false;
 		}
@@ -392,6 +392,8 @@ static void check_files(vctx *v, const json_t *m, uint64_t *total, bool *total_o
 		problem(v, "files", "must list at least one file");
 	const char *prev = NULL;
 	size_t prev_len = 0;
+	/* the good paths, to find a file listed inside another file's path */
+	json_t *seen = v->flags & HP_MANIFEST_SCHEMA_ONLY ? NULL : json_object();
 	size_t i;
 	const json_t *f;
 	json_array_foreach(files, i, f) {
@@ -427,9 +429,9 @@ static void check_files(vctx *v, const json_t *m, uint64_t *total, bool *total_o
 					problem(v, pat, "duplicate path '%s'", q);
 				else if (c > 0 || (c == 0 && prev_len > n))
 					problem(v, pat, "'%s' is out of order: files must be sorted bytewise by path", q);
-				else if (c == 0 && path[prev_len] == '/')
-					problem(v, pat, "'%s' is inside '%s', which is a file", q, prev);
 			}
+			if (seen && !pe.code)
+				json_object_setn_new(seen, path, n, json_integer((json_int_t)i));
 			prev = path;
 			prev_len = n;
 		}
@@ -441,10 +443,8 @@ static void check_files(vctx *v, const json_t *m, uint64_t *total, bool *total_o
 			problem(v, at, "'size' is required");
 			*total_ok = false;
 		} else if (get_size(v, size, sat, &sz)) {
-			if (*total_ok && *total + sz <= (uint64_t)MAX_SAFE_INT)
-				*total += sz;
-			else
-				*total_ok = false;
+			/* saturate: past 2^53-1 no total_size can match the sum */
+			*total = *total + sz > (uint64_t)MAX_SAFE_INT ? (uint64_t)MAX_SAFE_INT + 1 : *total + sz;
 		} else {
 			*total_ok = false;
 		}
@@ -454,6 +454,26 @@ static void check_files(vctx *v, const json_t *m, uint64_t *total, bool *total_o
 		check_string(v, f, at, &fsha);
 		check_string(v, f, at, &fcid);
 		check_string(v, f, at, &fmime);
+	}
+	if (seen) {
+		json_array_foreach(files, i, f) {
+			const json_t *pj = json_object_get(f, "path");
+			const char *p = json_string_value(pj);
+			size_t n = json_string_length(pj);
+			if (!p || !json_object_getn(seen, p, n))
+				continue;
+			for (const char *s = memchr(p, '/', n); s; s = memchr(s + 1, '/', n - (size_t)(s + 1 - p))) {
+				if (json_object_getn(seen, p, (size_t)(s - p))) {
+					char at[64], q[96];
+					snprintf(at, sizeof at, "files[%zu].path", i);
+					hp_quote(p, n, q, sizeof q);
+					problem(v, at, "'%s' is inside '%.*s', which is listed as a file", q,
+						(int)(s - p), p);
+					break;
+				}
+			}
+		}
+		json_decref(seen);
 	}
 }
 
@@ -558,7 +578,7 @@ hp_code hp_manifest_validate(const json_t *m, unsigned flags, json_t *problems, 
 		{ "content_id", true, ok_hex64, "64 lower-case hex digits" },
 		{ "name", true, ok_name, "a name of 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit" },
 		{ "version", true, ok_version, "a version of 1-64 letters, digits, '.', '+', '_' or '-', starting with a letter or digit" },
-		{ "description", false, ok_text, "at most 65536 bytes" },
+		{ "description", false, ok_text, "at most 65536 characters" },
 		{ "expires", false, ok_timestamp, "an RFC 3339 UTC time such as 2026-01-31T12:00:00Z" },
 	};
 	const char *content_id = NULL;
@@ -576,8 +596,9 @@ hp_code hp_manifest_validate(const json_t *m, unsigned flags, json_t *problems, 
 		problem(&v, "", "'total_size' is required");
 	else if (get_size(&v, ts, "total_size", &declared) && total_ok &&
 		 !(flags & HP_MANIFEST_SCHEMA_ONLY) && declared != total)
-		problem(&v, "total_size", "is %llu but the files add up to %llu",
-			(unsigned long long)declared, (unsigned long long)total);
+		problem(&v, "total_size", "is %llu but the files add up to %s%llu",
+			(unsigned long long)declared, total > (uint64_t)MAX_SAFE_INT ? "more than " : "",
+			(unsigned long long)(total > (uint64_t)MAX_SAFE_INT ? (uint64_t)MAX_SAFE_INT : total));
 	check_provenance(&v, m);
 	check_distribution(&v, m);
 	check_signature_block(&v, m);

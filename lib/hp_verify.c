@@ -288,7 +288,10 @@ hp_code hp_verify_manifest(const char *path, const hp_verify_opts *o, json_t **r
 		}
 		if (o->content_dir)
 			rc = check_content(&r, m, o);
-		if (!rc && st && json_array_size(r.failures) == 0)
+		/* only a trusted signature may move the mark: an untrusted or
+		 * unsigned manifest accepted on request must not block later ones */
+		bool trusted = json_is_true(json_object_get(json_object_get(r.report, "signature"), "trusted"));
+		if (!rc && st && trusted && json_array_size(r.failures) == 0)
 			rc = hp_state_record(st, name, version, content_id, e);
 		hp_state_free(st);
 	}
