@@ -152,6 +152,37 @@ key_copy() { cp "$1" "$2" && chmod 600 "$2"; }
 	[ ! -e k.pem ]
 }
 
+# Run a command on a pseudo-terminal (script(1)), typing the given lines
+# slowly: a passphrase prompt flushes what was typed ahead, like getpass.
+on_tty() {
+	local cmd=$1
+	shift
+	{
+		for l in "$@"; do
+			sleep 0.4
+			printf '%s\n' "$l"
+		done
+		sleep 0.4
+	} | script -qec "$cmd" /dev/null
+}
+
+@test "keygen --ask-passphrase asks twice on the terminal without echo; loading asks once" {
+	command -v script >/dev/null || skip "script(1) is not installed"
+	run on_tty "hp-sign keygen -n k --ask-passphrase" 'tty secret' 'tty secret'
+	assert_success
+	assert_output --partial "Passphrase for the new key:"
+	refute_output --partial "tty secret"
+	openssl pkey -in k.pem -passin 'pass:tty secret' -pubout | cmp - k.pub
+	run on_tty "hp-sign pubkey k.pem --base64" 'tty secret'
+	assert_success
+	assert_output --partial "Passphrase for 'k.pem':"
+	assert_output --partial "$(raw_b64 k.pub)"
+	run on_tty "hp-sign keygen -n k2 --ask-passphrase" 'one' 'two'
+	assert_failure 64
+	assert_output --partial "hp-sign: the passphrases do not match"
+	[ ! -e k2.pem ]
+}
+
 # ---- loading keys: passphrases and bad key files ---------------------------
 
 @test "an encrypted key: right passphrase works, wrong one is 65, none is 64" {
