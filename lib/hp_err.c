@@ -28,6 +28,21 @@ const char *hp_strerror(hp_code code)
 	return descriptions[code];
 }
 
+/* Append ": " and s to the message of which used bytes are filled, cutting
+ * it at the buffer's end. */
+static void append_msg(char *buf, size_t size, size_t used, const char *s)
+{
+	const char *parts[2] = { ": ", s };
+	for (int k = 0; k < 2 && used + 1 < size; k++) {
+		size_t len = strlen(parts[k]);
+		if (len > size - 1 - used)
+			len = size - 1 - used;
+		memcpy(buf + used, parts[k], len);
+		used += len;
+	}
+	buf[used < size ? used : size - 1] = '\0';
+}
+
 hp_code hp_fail(hp_err *e, hp_code code, const char *fmt, ...)
 {
 	if (e) {
@@ -49,7 +64,7 @@ hp_code hp_fail_errno(hp_err *e, hp_code code, int errnum, const char *fmt, ...)
 		int n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 		va_end(ap);
 		if (n >= 0 && (size_t)n < sizeof e->msg)
-			snprintf(e->msg + n, sizeof e->msg - (size_t)n, ": %s", strerror(errnum));
+			append_msg(e->msg, sizeof e->msg, (size_t)n, strerror(errnum));
 	}
 	return code;
 }
@@ -65,7 +80,7 @@ hp_code hp_err_prefix(hp_err *e, const char *fmt, ...)
 	int n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 	va_end(ap);
 	if (n >= 0 && (size_t)n < sizeof e->msg)
-		snprintf(e->msg + n, sizeof e->msg - (size_t)n, ": %s", old);
+		append_msg(e->msg, sizeof e->msg, (size_t)n, old);
 	return e->code;
 }
 
