@@ -42,32 +42,47 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZERS := $(sort $(patsubst fuzz/%_fuzzer.c,%,$(wildcard fuzz/*_fuzzer.c)))
 REPLAY_BINS := $(FUZZERS:%=$(B)/tests/replay_%)
 
+# `make V=1` shows the full commands.
+ifeq ($(V),1)
+Q :=
+msg = @:
+else
+Q := @
+msg = @printf '  %-6s %s\n'
+endif
+
 .PHONY: all test check deps demo install uninstall asan fuzz fuzz-replay bench lint clean
 all: $(TOOL_BINS)
 
 $(B)/%.o: %.c $(wildcard lib/*.h) $(wildcard cmd/*.h) | $(B)/lib $(B)/cmd $(B)/fuzz $(B)/tests
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	$(msg) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/lib $(B)/cmd $(B)/fuzz $(B)/tests $(B)/bin:
 	@mkdir -p $@
 
 $(B)/libhp.a: $(LIB_OBJ)
+	$(msg) AR $@
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(B)/bin/%: $(B)/cmd/%.o $(CLI_OBJ) $(B)/libhp.a | $(B)/bin
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(msg) LINK $@
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(B)/libhp.a | $(B)/tests
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(msg) LINK $@
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/unit/%.o: tests/unit/%.c tests/unit/tap.h $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	$(msg) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 # Each fuzz harness, linked with a plain driver that replays its corpus as TAP.
 $(B)/tests/replay_%: $(B)/fuzz/%_fuzzer.o $(B)/fuzz/standalone.o $(B)/libhp.a | $(B)/tests
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(msg) LINK $@
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 build-tests: $(TOOL_BINS) $(UNIT_BINS) $(REPLAY_BINS)
 .PHONY: build-tests
