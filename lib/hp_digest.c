@@ -421,7 +421,10 @@ static void *worker_main(void *arg)
 				pthread_cond_wait(&r->cv_work, &r->mu);
 			atomic_fetch_sub(&r->idle, 1);
 			pthread_mutex_unlock(&r->mu);
-			if (atomic_load(&r->stop))
+			/* stopping: a file that is now inside the window is still
+			 * read, so that the files whose sinks get done are the
+			 * ones before d + window with no gap */
+			if (i >= atomic_load(&r->delivered) + r->window)
 				break;
 		}
 		slot *s = &r->slots[i % r->window];
@@ -547,7 +550,7 @@ static hp_code run_inline(run *r, hp_digest_result_fn *cb, void *cb_ud, hp_err *
 static hp_code run_threads(run *r, unsigned jobs, hp_digest_result_fn *cb, void *cb_ud, hp_err *e)
 {
 	hp_code rc = HP_OK;
-	r->window = 16 * (size_t)jobs < 64 ? 64 : 16 * (size_t)jobs;
+	r->window = r->o->window ? r->o->window : 16 * (size_t)jobs < 64 ? 64 : 16 * (size_t)jobs;
 	if (r->window > r->nfiles)
 		r->window = r->nfiles;
 	r->slots = calloc(r->window, sizeof *r->slots);

@@ -127,6 +127,9 @@ typedef struct hp_digest_opts {
 	size_t block_size;           /* bytes per read; 0 = HP_DIGEST_BLOCK_DEFAULT */
 	const hp_digest_sink *sinks; /* nsinks of them, at most HP_DIGEST_MAX_SINKS */
 	size_t nsinks;
+	size_t window;               /* most files read ahead of the one being delivered;
+	                              * 0 = max(64, 16 * jobs). Sinks that keep bytes per
+	                              * file until done (v1 pieces) may want it small. */
 	hp_digest_progress_fn *progress;  /* may be NULL */
 	unsigned progress_ms;        /* 0 = 200 */
 	void *ud;                    /* passed to progress */

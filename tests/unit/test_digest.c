@@ -110,6 +110,8 @@ static int collect(void *ud, const hp_walk_entry *en, size_t index, const hp_dig
 		x->in_order = false;
 	x->index[x->n] = index;
 	x->r[x->n++] = *r;
+	if (x->stop_after)
+		usleep(2000); /* let the workers run ahead and wait for room */
 	return x->stop_after && x->n >= x->stop_after;
 }
 
@@ -532,7 +534,8 @@ static void test_v1_pieces(void)
 			c.carry = EVP_MD_CTX_new();
 			EVP_DigestInit_ex(c.carry, EVP_sha1(), NULL);
 			hp_digest_sink sink = { "v1", &c, v1_begin, v1_update, NULL, v1_done };
-			hp_digest_opts o = { .algos = 0, .jobs = jobs, .block_size = bs, .sinks = &sink, .nsinks = 1 };
+			hp_digest_opts o = { .algos = 0, .jobs = jobs, .block_size = bs, .sinks = &sink, .nsinks = 1,
+					     .window = jobs == 3 ? 2 : 0 };
 			ok(hp_digest_list(&l, &o, NULL, NULL, &e) == HP_OK, "v1 run, jobs=%u, block %zu", jobs, bs);
 			v1_finish(&c);
 			ok(!c.failed && c.npieces == want_n && memcmp(c.pieces, want, want_n * 20) == 0,
