@@ -392,8 +392,14 @@ static void check_files(vctx *v, const json_t *m, uint64_t *total, bool *total_o
 		problem(v, "files", "must list at least one file");
 	const char *prev = NULL;
 	size_t prev_len = 0;
-	/* the good paths, to find a file listed inside another file's path */
-	json_t *seen = v->flags & HP_MANIFEST_SCHEMA_ONLY ? NULL : json_object();
+	/* The good paths so far that are each a prefix of the next (at most 4096,
+	 * as a path has at most 4096 bytes). In bytewise order the paths inside
+	 * a file F follow it with only paths that start with F in between, so a
+	 * path is inside a file exactly when the top of this chain is that file
+	 * followed by '/'. Linear in the bytes of the paths, where looking up
+	 * every '/' prefix would be quadratic in the length of a deep path. */
+	struct { const char *p; size_t n; } chain[4097];
+	size_t depth = 0;
 	size_t i;
 	const json_t *f;
 	json_array_foreach(files, i, f) {
@@ -430,8 +436,20 @@ static void check_files(vctx *v, const json_t *m, uint64_t *total, bool *total_o
 				else if (c > 0 || (c == 0 && prev_len > n))
 					problem(v, pat, "'%s' is out of order: files must be sorted bytewise by path", q);
 			}
-			if (seen && !pe.code)
-				json_object_setn_new(seen, path, n, json_integer((json_int_t)i));
+			if (!(v->flags & HP_MANIFEST_SCHEMA_ONLY) && !pe.code) {
+				while (depth && !(chain[depth - 1].n <= n &&
+						  memcmp(chain[depth - 1].p, path, chain[depth - 1].n) == 0))
+					depth--;
+				if (depth && chain[depth - 1].n < n && path[chain[depth - 1].n] == '/') {
+					char q[96];
+					hp_quote(path, n, q, sizeof q);
+					problem(v, pat, "'%s' is inside '%.*s', which is listed as a file", q,
+						(int)chain[depth - 1].n, chain[depth - 1].p);
+				} else if (!depth || chain[depth - 1].n < n) {
+					chain[depth].p = path;
+					chain[depth++].n = n;
+				}
+			}
 			prev = path;
 			prev_len = n;
 		}
@@ -454,26 +472,6 @@ static void check_files(vctx *v, const json_t *m, uint64_t *total, bool *total_o
 		check_string(v, f, at, &fsha);
 		check_string(v, f, at, &fcid);
 		check_string(v, f, at, &fmime);
-	}
-	if (seen) {
-		json_array_foreach(files, i, f) {
-			const json_t *pj = json_object_get(f, "path");
-			const char *p = json_string_value(pj);
-			size_t n = json_string_length(pj);
-			if (!p || !json_object_getn(seen, p, n))
-				continue;
-			for (const char *s = memchr(p, '/', n); s; s = memchr(s + 1, '/', n - (size_t)(s + 1 - p))) {
-				if (json_object_getn(seen, p, (size_t)(s - p))) {
-					char at[64], q[96];
-					snprintf(at, sizeof at, "files[%zu].path", i);
-					hp_quote(p, n, q, sizeof q);
-					problem(v, at, "'%s' is inside '%.*s', which is listed as a file", q,
-						(int)(s - p), p);
-					break;
-				}
-			}
-		}
-		json_decref(seen);
 	}
 }
 
