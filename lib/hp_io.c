@@ -177,6 +177,24 @@ hp_code hp_atomic_open(hp_atomic_file *f, const char *dst, mode_t mode, unsigned
 		return hp_fail_nomem(e);
 	}
 	snprintf(f->tmp, n, "%s.tmp-XXXXXX", dst);
+	struct stat dst_st;
+	if (!(flags & HP_ATOMIC_NOCLOBBER) && stat(dst, &dst_st) == 0 && !S_ISREG(dst_st.st_mode)) {
+		/* a device, FIFO or terminal (/dev/stdout, /dev/null): write to it
+		 * directly, never rename a file over it */
+		if (S_ISDIR(dst_st.st_mode)) {
+			hp_atomic_abort(f);
+			return hp_fail(e, HP_E_CANTCREAT, "cannot create '%s': is a directory", dst);
+		}
+		free(f->tmp);
+		f->tmp = NULL;
+		f->fd = open(dst, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+		if (f->fd < 0) {
+			int err = errno;
+			hp_atomic_abort(f);
+			return hp_fail_errno(e, err == EACCES ? HP_E_PERM : HP_E_CANTCREAT, err, "cannot open '%s'", dst);
+		}
+		return HP_OK;
+	}
 	if (flags & HP_ATOMIC_NOCLOBBER) {
 		struct stat st;
 		if (lstat(dst, &st) == 0) {
@@ -212,6 +230,15 @@ hp_code hp_atomic_write(hp_atomic_file *f, const void *p, size_t n, hp_err *e)
 hp_code hp_atomic_commit(hp_atomic_file *f, hp_err *e)
 {
 	hp_code rc = HP_OK;
+	if (!f->tmp) {
+		/* written in place to a non-regular file */
+		int fd = f->fd;
+		f->fd = -1;
+		if (close(fd) < 0)
+			rc = hp_fail_errno(e, HP_E_IO, errno, "cannot write '%s'", f->dst);
+		hp_atomic_abort(f);
+		return rc;
+	}
 	if (fsync(f->fd) < 0) {
 		rc = hp_fail_errno(e, HP_E_IO, errno, "cannot write '%s'", f->dst);
 		goto fail;
