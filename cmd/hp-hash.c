@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -148,16 +149,56 @@ static hp_code add_path(hp_buf *b, const char *p, size_t n)
 	return HP_OK;
 }
 
+/* Records are collected and written with write(2) in batches: at 64 KiB,
+ * on every record when stdout is a terminal, and when the last write is
+ * 200 ms old, so that a reader of the pipe sees records as files finish. */
+typedef struct out {
+	hp_buf buf;
+	bool tty;
+	bool failed;
+	struct timespec last;
+} out;
+
+static long ms_since(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+static void out_flush(out *o)
+{
+	if (o->failed || o->buf.len == 0)
+		return;
+	const char *p = o->buf.data;
+	size_t n = o->buf.len;
+	while (n) {
+		ssize_t w = write(STDOUT_FILENO, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			clear_progress();
+			fail_with(cli_error(EXIT_IOERR, "cannot write to standard output: %s", strerror(errno)));
+			o->failed = true;
+			break;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	hp_buf_reset(&o->buf);
+	clock_gettime(CLOCK_MONOTONIC, &o->last);
+}
+
 static int on_result(void *ud, const hp_walk_entry *en, size_t index, const hp_digest_result *r)
 {
+	out *o = ud;
 	(void)index;
 	if (r->err.code) {
 		clear_progress();
 		fail_with(cli_fail(&r->err));
 		return 0;
 	}
-	hp_buf *line = ud;
-	hp_buf_reset(line);
+	hp_buf *line = &o->buf;
 	if (add_path(line, en->path, en->path_len) ||
 	    hp_buf_addf(line, NULL, ",\"size\":%llu", (unsigned long long)r->size)) {
 		cli_error(EXIT_SOFTWARE, "out of memory");
@@ -170,14 +211,19 @@ static int on_result(void *ud, const hp_walk_entry *en, size_t index, const hp_d
 		char hex[2 * HP_DIGEST_MAX_SIZE + 1];
 		hp_digest_hex(r, (hp_digest_algo_id)id, hex);
 		if (hp_buf_addf(line, NULL, ",\"%s\":\"%s\"", hp_digest_algo_name((hp_digest_algo_id)id), hex)) {
+			cli_error(EXIT_SOFTWARE, "out of memory");
 			fail_with(EXIT_SOFTWARE);
 			return 1;
 		}
 	}
-	hp_buf_add(line, "}\n", 2, NULL);
-	fwrite_unlocked(line->data, 1, line->len, stdout);
-	/* a closed or full stdout: stop reading files nobody will see */
-	return ferror_unlocked(stdout) ? 1 : 0;
+	if (hp_buf_add(line, "}\n", 2, NULL)) {
+		fail_with(EXIT_SOFTWARE);
+		return 1;
+	}
+	if (o->tty || line->len >= 65536 || ms_since(&o->last) >= 200)
+		out_flush(o);
+	/* stdout failed: stop reading files nobody will see */
+	return o->failed;
 }
 
 static int parse_args(int argc, char **argv, config *c)
@@ -276,10 +322,12 @@ int main(int argc, char **argv)
 		o.progress = show_progress;
 		o.progress_ms = progress_tty ? 200 : 1000;
 	}
-	hp_buf line = HP_BUF_INIT;
-	if (hp_digest_list(&l, &o, on_result, &line, &e))
+	out records = { HP_BUF_INIT, isatty(STDOUT_FILENO), false, { 0, 0 } };
+	clock_gettime(CLOCK_MONOTONIC, &records.last);
+	if (hp_digest_list(&l, &o, on_result, &records, &e))
 		fail_with(cli_fail(&e));
-	hp_buf_release(&line);
+	out_flush(&records);
+	hp_buf_release(&records.buf);
 	clear_progress();
 	hp_walk_free(&l);
 	return cli_finish(status);
