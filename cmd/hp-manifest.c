@@ -258,7 +258,7 @@ static int cmd_create(int argc, char **argv)
 	if (!meta.timestamp && sde && *sde) {
 		char *end;
 		long long t = strtoll(sde, &end, 10);
-		if (*end || t < 0)
+		if (*end || t < 0 || t > 253402300799LL)  /* up to 9999-12-31T23:59:59Z */
 			return cli_usage("SOURCE_DATE_EPOCH '%s' is not a number of seconds", sde);
 		hp_time_format((time_t)t, epoch_ts);
 		meta.timestamp = epoch_ts;
