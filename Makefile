@@ -29,11 +29,18 @@ SAN ?=
 CFLAGS ?=
 CPPFLAGS += -D_GNU_SOURCE -DHP_VERSION='"$(VERSION)"' -Ilib
 ALL_CFLAGS = -std=c17 $(OPT) $(WARN) $(SAN) $(PKG_CFLAGS) $(CFLAGS)
-LDLIBS := $(PKG_LIBS) -lmagic -lpthread
+# The C++ shim over libtorrent (lib/*.cc): the only C++ in the project.
+TORRENT_CFLAGS := $(shell pkg-config --cflags libtorrent-rasterbar 2>/dev/null)
+TORRENT_LIBS := $(shell pkg-config --libs libtorrent-rasterbar 2>/dev/null || echo -ltorrent-rasterbar)
+CXXWARN := -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Werror
+ALL_CXXFLAGS = -std=c++17 $(OPT) $(CXXWARN) $(SAN) $(TORRENT_CFLAGS) $(CXXFLAGS)
+# --as-needed: a tool that uses no libtorrent code does not load it (start-up time).
+LDLIBS := -Wl,--as-needed $(PKG_LIBS) $(TORRENT_LIBS) -lmagic -lpthread -lstdc++
 ALL_LDFLAGS = $(SAN) $(LDFLAGS)
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
-LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+LIB_CXX_SRC := $(sort $(wildcard lib/*.cc))
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o) $(LIB_CXX_SRC:%.cc=$(B)/%.o)
 CLI_OBJ := $(B)/cmd/cli.o
 TOOLS := $(sort $(patsubst cmd/%.c,%,$(wildcard cmd/hp-*.c cmd/hybrid-p2p.c)))
 TOOL_BINS := $(TOOLS:%=$(B)/bin/%)
@@ -57,6 +64,10 @@ all: $(TOOL_BINS)
 $(B)/%.o: %.c $(wildcard lib/*.h) $(wildcard cmd/*.h) | $(B)/lib $(B)/cmd $(B)/fuzz $(B)/tests
 	$(msg) CC $@
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/%.o: %.cc $(wildcard lib/*.h) | $(B)/lib
+	$(msg) CXX $@
+	$(Q)$(CXX) $(CPPFLAGS) $(ALL_CXXFLAGS) -c -o $@ $<
 
 $(B)/lib $(B)/cmd $(B)/fuzz $(B)/tests $(B)/bin:
 	@mkdir -p $@
