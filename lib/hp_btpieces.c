@@ -1,0 +1,608 @@
+#include "hp_btpieces.h"
+
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "banned.h"
+
+#define MAX_LEVELS 64
+
+/* A merkle tree being built left to right: a stack of complete subtrees,
+ * their levels strictly decreasing from the bottom (like a binary counter). */
+typedef struct merkle {
+	unsigned n;
+	uint8_t lvl[MAX_LEVELS];
+	uint8_t h[MAX_LEVELS][32];
+} merkle;
+
+struct hp_btpieces {
+	hp_btpieces_opts o;
+	unsigned piece_log2;    /* log2(piece_length / 16 KiB): the level of a piece's root */
+	EVP_MD *md1, *md256;
+	EVP_MD_CTX *t1, *t256;  /* initialised templates, only ever copied from (any thread) */
+	uint8_t zero[MAX_LEVELS][32];
+
+	/* v1 pieces, joined in done() */
+	uint8_t *v1;
+	size_t v1n, v1cap;
+	EVP_MD_CTX *carry;      /* without pad: the piece the previous file left open */
+	uint64_t carry_fill;
+
+	hp_btpieces_file *files;
+	size_t nfiles, fcap;
+
+	hp_err err;             /* the first failure */
+	bool finished;
+};
+
+/* Per file, on a worker. */
+typedef struct fstate {
+	uint64_t seen;          /* bytes given to update */
+	/* v1 */
+	uint64_t head_len;      /* bytes finishing a piece begun in an earlier file (no pad) */
+	uint8_t *head;
+	EVP_MD_CTX *p1;         /* the piece being hashed */
+	uint64_t p1_fill;
+	uint8_t *full;          /* whole pieces of this file, 20 bytes each */
+	size_t nfull, fullcap;
+	/* v2 */
+	EVP_MD_CTX *leaf;       /* the 16 KiB block being hashed */
+	uint32_t leaf_fill;
+	EVP_MD_CTX *node;       /* scratch for inner nodes */
+	merkle acc;             /* the piece being built */
+	uint64_t leaves_in_piece;
+	uint64_t leaves;        /* in the file */
+	uint8_t *pieces;
+	size_t npieces, pcap;
+	uint8_t root[32];
+	bool has_root;
+} fstate;
+
+static const uint8_t zeros[HP_BT_BLOCK];
+
+/* ---- small helpers ---- */
+
+static bool is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+static unsigned log2_floor(uint64_t v)
+{
+	unsigned k = 0;
+	while (v >>= 1)
+		k++;
+	return k;
+}
+
+static unsigned log2_ceil(uint64_t v)
+{
+	return v <= 1 ? 0 : log2_floor(v - 1) + 1;
+}
+
+static hp_code grow(void *pp, size_t *cap, size_t need, size_t elem, hp_err *e)
+{
+	void **p = pp;
+	if (need <= *cap)
+		return HP_OK;
+	size_t c = *cap ? *cap : 16;
+	while (c < need)
+		c *= 2;
+	void *q = realloc(*p, c * elem);
+	if (!q)
+		return hp_fail_nomem(e);
+	*p = q;
+	*cap = c;
+	return HP_OK;
+}
+
+static hp_code ossl_fail(hp_err *e, const char *what)
+{
+	return hp_fail(e, HP_E_INTERNAL, "OpenSSL: %s failed", what);
+}
+
+static hp_code ctx_from(EVP_MD_CTX **c, const EVP_MD_CTX *tmpl, hp_err *e)
+{
+	if (!*c && !(*c = EVP_MD_CTX_new()))
+		return hp_fail_nomem(e);
+	if (!EVP_MD_CTX_copy_ex(*c, tmpl))
+		return ossl_fail(e, "EVP_MD_CTX_copy_ex");
+	return HP_OK;
+}
+
+static hp_code node_hash(EVP_MD_CTX *c, const EVP_MD_CTX *tmpl, const uint8_t l[32], const uint8_t r[32],
+			 uint8_t out[32], hp_err *e)
+{
+	if (!EVP_MD_CTX_copy_ex(c, tmpl) || !EVP_DigestUpdate(c, l, 32) || !EVP_DigestUpdate(c, r, 32) ||
+	    !EVP_DigestFinal_ex(c, out, NULL))
+		return ossl_fail(e, "SHA-256");
+	return HP_OK;
+}
+
+static hp_code acc_push(const hp_btpieces *bp, EVP_MD_CTX *c, merkle *m, const uint8_t h[32], unsigned lvl,
+			hp_err *e)
+{
+	uint8_t cur[32];
+	memcpy(cur, h, 32);
+	while (m->n && m->lvl[m->n - 1] == lvl) {
+		hp_code rc = node_hash(c, bp->t256, m->h[m->n - 1], cur, cur, e);
+		if (rc)
+			return rc;
+		m->n--;
+		lvl++;
+	}
+	if (m->n >= MAX_LEVELS || lvl >= MAX_LEVELS)
+		return hp_fail(e, HP_E_INTERNAL, "merkle tree too deep");
+	memcpy(m->h[m->n], cur, 32);
+	m->lvl[m->n] = (uint8_t)lvl;
+	m->n++;
+	return HP_OK;
+}
+
+/* Pad the tree with zero subtrees until it is one subtree at level target. */
+static hp_code acc_close(const hp_btpieces *bp, EVP_MD_CTX *c, merkle *m, unsigned target, uint8_t out[32],
+			 hp_err *e)
+{
+	if (m->n == 0 || m->lvl[0] > target)
+		return hp_fail(e, HP_E_INTERNAL, "merkle tree closed at the wrong level");
+	while (!(m->n == 1 && m->lvl[0] == target)) {
+		unsigned l = m->lvl[m->n - 1];
+		hp_code rc = acc_push(bp, c, m, bp->zero[l], l, e);
+		if (rc)
+			return rc;
+	}
+	memcpy(out, m->h[0], 32);
+	m->n = 0;
+	return HP_OK;
+}
+
+void hp_bt_zero_root(unsigned k, uint8_t out[32])
+{
+	memset(out, 0, 32);
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	for (unsigned i = 0; c && i < k; i++) {
+		EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+		EVP_DigestUpdate(c, out, 32);
+		EVP_DigestUpdate(c, out, 32);
+		EVP_DigestFinal_ex(c, out, NULL);
+	}
+	EVP_MD_CTX_free(c);
+}
+
+/* ---- setup ---- */
+
+hp_code hp_btpieces_new(const hp_btpieces_opts *o, hp_btpieces **out, hp_err *e)
+{
+	*out = NULL;
+	if (!o->v1 && !o->v2)
+		return hp_fail(e, HP_E_USAGE, "piece hashes: neither v1 nor v2 asked for");
+	if (!is_pow2(o->piece_length) || o->piece_length < HP_BT_MIN_PIECE || o->piece_length > HP_BT_MAX_PIECE)
+		return hp_fail(e, HP_E_USAGE, "piece length %llu is not a power of two from 16 KiB to 128 MiB",
+			       (unsigned long long)o->piece_length);
+	hp_btpieces *bp = calloc(1, sizeof *bp);
+	if (!bp)
+		return hp_fail_nomem(e);
+	bp->o = *o;
+	bp->piece_log2 = log2_floor(o->piece_length / HP_BT_BLOCK);
+	hp_code rc = HP_OK;
+	if (!(bp->md1 = EVP_MD_fetch(NULL, "SHA1", NULL)) || !(bp->md256 = EVP_MD_fetch(NULL, "SHA256", NULL)) ||
+	    !(bp->t1 = EVP_MD_CTX_new()) || !(bp->t256 = EVP_MD_CTX_new()) || !(bp->carry = EVP_MD_CTX_new()) ||
+	    !EVP_DigestInit_ex(bp->t1, bp->md1, NULL) || !EVP_DigestInit_ex(bp->t256, bp->md256, NULL) ||
+	    !EVP_MD_CTX_copy_ex(bp->carry, bp->t1))
+		rc = ossl_fail(e, "setting up SHA-1 and SHA-256");
+	EVP_MD_CTX *c = rc ? NULL : EVP_MD_CTX_new();
+	if (!rc && !c)
+		rc = hp_fail_nomem(e);
+	for (unsigned k = 1; !rc && k < MAX_LEVELS; k++)
+		rc = node_hash(c, bp->t256, bp->zero[k - 1], bp->zero[k - 1], bp->zero[k], e);
+	EVP_MD_CTX_free(c);
+	if (rc) {
+		hp_btpieces_free(bp);
+		return rc;
+	}
+	*out = bp;
+	return HP_OK;
+}
+
+void hp_btpieces_free(hp_btpieces *bp)
+{
+	if (!bp)
+		return;
+	for (size_t i = 0; i < bp->nfiles; i++)
+		free(bp->files[i].pieces);
+	free(bp->files);
+	free(bp->v1);
+	EVP_MD_CTX_free(bp->carry);
+	EVP_MD_CTX_free(bp->t1);
+	EVP_MD_CTX_free(bp->t256);
+	EVP_MD_free(bp->md1);
+	EVP_MD_free(bp->md256);
+	free(bp);
+}
+
+size_t hp_btpieces_window(const hp_btpieces *bp)
+{
+	if (!bp->o.v1 || bp->o.pad)
+		return 0;
+	uint64_t w = (256u << 20) / bp->o.piece_length;
+	return w < 2 ? 2 : w > 64 ? 64 : (size_t)w;
+}
+
+/* ---- the sink, on workers ---- */
+
+static void fstate_free(fstate *s)
+{
+	if (!s)
+		return;
+	free(s->head);
+	free(s->full);
+	free(s->pieces);
+	EVP_MD_CTX_free(s->p1);
+	EVP_MD_CTX_free(s->leaf);
+	EVP_MD_CTX_free(s->node);
+	free(s);
+}
+
+static hp_code bp_begin(void *ctx, const hp_digest_file *f, void **state, hp_err *e)
+{
+	hp_btpieces *bp = ctx;
+	fstate *s = calloc(1, sizeof *s);
+	if (!s)
+		return hp_fail_nomem(e);
+	*state = s;
+	hp_code rc = HP_OK;
+	if (bp->o.v1) {
+		if (!bp->o.pad) {
+			uint64_t P = bp->o.piece_length;
+			if (f->stream_offset == HP_DIGEST_UNKNOWN)
+				return hp_fail(e, HP_E_USAGE, "'%s': v1 pieces need the sizes of the files before it",
+					       f->path);
+			uint64_t gap = (P - f->stream_offset % P) % P;
+			if (gap && f->expect_size == HP_DIGEST_UNKNOWN)
+				return hp_fail(e, HP_E_USAGE, "'%s': v1 pieces need the size of this file", f->path);
+			s->head_len = gap < f->expect_size ? gap : f->expect_size;
+			if (s->head_len && !(s->head = malloc((size_t)s->head_len)))
+				return hp_fail_nomem(e);
+		}
+		rc = ctx_from(&s->p1, bp->t1, e);
+	}
+	if (!rc && bp->o.v2) {
+		rc = ctx_from(&s->leaf, bp->t256, e);
+		if (!rc && !(s->node = EVP_MD_CTX_new()))
+			rc = hp_fail_nomem(e);
+	}
+	return rc;
+}
+
+static hp_code v1_piece_done(const hp_btpieces *bp, fstate *s, hp_err *e)
+{
+	hp_code rc = grow(&s->full, &s->fullcap, s->nfull + 1, 20, e);
+	if (rc)
+		return rc;
+	if (!EVP_DigestFinal_ex(s->p1, s->full + 20 * s->nfull, NULL))
+		return ossl_fail(e, "SHA-1");
+	s->nfull++;
+	s->p1_fill = 0;
+	return ctx_from(&s->p1, bp->t1, e);
+}
+
+static hp_code v1_update(const hp_btpieces *bp, fstate *s, const uint8_t *p, size_t n, uint64_t off, hp_err *e)
+{
+	uint64_t P = bp->o.piece_length;
+	while (n) {
+		if (off < s->head_len) {
+			size_t k = s->head_len - off < n ? (size_t)(s->head_len - off) : n;
+			memcpy(s->head + off, p, k);
+			p += k, n -= k, off += k;
+			continue;
+		}
+		size_t k = P - s->p1_fill < n ? (size_t)(P - s->p1_fill) : n;
+		if (!EVP_DigestUpdate(s->p1, p, k))
+			return ossl_fail(e, "SHA-1");
+		s->p1_fill += k;
+		p += k, n -= k, off += k;
+		if (s->p1_fill == P) {
+			hp_code rc = v1_piece_done(bp, s, e);
+			if (rc)
+				return rc;
+		}
+	}
+	return HP_OK;
+}
+
+static hp_code v2_piece_done(const hp_btpieces *bp, fstate *s, unsigned target, hp_err *e)
+{
+	hp_code rc = grow(&s->pieces, &s->pcap, s->npieces + 1, 32, e);
+	if (!rc)
+		rc = acc_close(bp, s->node, &s->acc, target, s->pieces + 32 * s->npieces, e);
+	if (rc)
+		return rc;
+	s->npieces++;
+	s->leaves_in_piece = 0;
+	return HP_OK;
+}
+
+static hp_code v2_leaf_done(const hp_btpieces *bp, fstate *s, hp_err *e)
+{
+	uint8_t h[32];
+	if (!EVP_DigestFinal_ex(s->leaf, h, NULL))
+		return ossl_fail(e, "SHA-256");
+	s->leaf_fill = 0;
+	s->leaves++;
+	s->leaves_in_piece++;
+	hp_code rc = acc_push(bp, s->node, &s->acc, h, 0, e);
+	if (!rc)
+		rc = ctx_from(&s->leaf, bp->t256, e);
+	if (!rc && s->leaves_in_piece == (uint64_t)1 << bp->piece_log2)
+		rc = v2_piece_done(bp, s, bp->piece_log2, e);
+	return rc;
+}
+
+static hp_code v2_update(const hp_btpieces *bp, fstate *s, const uint8_t *p, size_t n, hp_err *e)
+{
+	while (n) {
+		size_t k = HP_BT_BLOCK - s->leaf_fill < n ? HP_BT_BLOCK - s->leaf_fill : n;
+		if (!EVP_DigestUpdate(s->leaf, p, k))
+			return ossl_fail(e, "SHA-256");
+		s->leaf_fill += (uint32_t)k;
+		p += k, n -= k;
+		if (s->leaf_fill == HP_BT_BLOCK) {
+			hp_code rc = v2_leaf_done(bp, s, e);
+			if (rc)
+				return rc;
+		}
+	}
+	return HP_OK;
+}
+
+static hp_code bp_update(void *ctx, void *state, const uint8_t *p, size_t n, uint64_t offset, hp_err *e)
+{
+	const hp_btpieces *bp = ctx;
+	fstate *s = state;
+	/* slices, so that the second hash reads the bytes while they are in cache */
+	while (n) {
+		size_t k = n < 65536 ? n : 65536;
+		hp_code rc = HP_OK;
+		if (bp->o.v1)
+			rc = v1_update(bp, s, p, k, offset, e);
+		if (!rc && bp->o.v2)
+			rc = v2_update(bp, s, p, k, e);
+		if (rc)
+			return rc;
+		p += k, n -= k, offset += k;
+		s->seen += k;
+	}
+	return HP_OK;
+}
+
+static hp_code bp_end(void *ctx, void *state, uint64_t size, hp_err *e)
+{
+	const hp_btpieces *bp = ctx;
+	fstate *s = state;
+	uint64_t P = bp->o.piece_length;
+	hp_code rc = HP_OK;
+	if (size != s->seen)
+		return hp_fail(e, HP_E_INTERNAL, "piece hashes: %llu bytes seen of %llu",
+			       (unsigned long long)s->seen, (unsigned long long)size);
+	if (bp->o.v1 && bp->o.pad && s->p1_fill) {
+		/* the pad file's zeros finish the last piece */
+		while (!rc && s->p1_fill < P) {
+			size_t k = P - s->p1_fill < sizeof zeros ? (size_t)(P - s->p1_fill) : sizeof zeros;
+			if (!EVP_DigestUpdate(s->p1, zeros, k))
+				rc = ossl_fail(e, "SHA-1");
+			s->p1_fill += k;
+		}
+		if (!rc)
+			rc = v1_piece_done(bp, s, e);
+	}
+	if (!rc && bp->o.v2 && size) {
+		if (s->leaf_fill)
+			rc = v2_leaf_done(bp, s, e);  /* a short last block is hashed as it is */
+		if (!rc && s->leaves_in_piece) {
+			/* a file smaller than a piece pads its blocks to a power of
+			 * two, a larger one pads its last piece to a whole piece */
+			unsigned target = size < P ? log2_ceil(s->leaves) : bp->piece_log2;
+			rc = v2_piece_done(bp, s, target, e);
+		}
+		if (!rc) {
+			merkle *m = &s->acc;
+			m->n = 0;
+			for (size_t i = 0; !rc && i < s->npieces; i++)
+				rc = acc_push(bp, s->node, m, s->pieces + 32 * i, bp->piece_log2, e);
+			if (!rc)
+				rc = acc_close(bp, s->node, m, bp->piece_log2 + log2_ceil(s->npieces), s->root, e);
+			s->has_root = !rc;
+		}
+	}
+	return rc;
+}
+
+/* ---- the sink, on the caller's thread, in order ---- */
+
+static hp_code push_v1(hp_btpieces *bp, const uint8_t md[20], hp_err *e)
+{
+	hp_code rc = grow(&bp->v1, &bp->v1cap, bp->v1n + 1, 20, e);
+	if (!rc)
+		memcpy(bp->v1 + 20 * bp->v1n++, md, 20);
+	return rc;
+}
+
+static hp_code join_v1(hp_btpieces *bp, fstate *s, hp_err *e)
+{
+	uint64_t P = bp->o.piece_length;
+	hp_code rc = HP_OK;
+	if (s->head_len) {
+		if (!EVP_DigestUpdate(bp->carry, s->head, (size_t)s->head_len))
+			return ossl_fail(e, "SHA-1");
+		bp->carry_fill += s->head_len;
+		if (bp->carry_fill == P) {
+			uint8_t md[20];
+			if (!EVP_DigestFinal_ex(bp->carry, md, NULL))
+				return ossl_fail(e, "SHA-1");
+			bp->carry_fill = 0;
+			if ((rc = push_v1(bp, md, e)) || (rc = ctx_from(&bp->carry, bp->t1, e)))
+				return rc;
+		}
+	}
+	if (s->nfull) {
+		if (bp->carry_fill)
+			return hp_fail(e, HP_E_INTERNAL, "v1 pieces: a whole piece while one is open");
+		if ((rc = grow(&bp->v1, &bp->v1cap, bp->v1n + s->nfull, 20, e)))
+			return rc;
+		memcpy(bp->v1 + 20 * bp->v1n, s->full, 20 * s->nfull);
+		bp->v1n += s->nfull;
+	}
+	if (s->p1_fill) {
+		if (bp->carry_fill)
+			return hp_fail(e, HP_E_INTERNAL, "v1 pieces: a piece begun while one is open");
+		EVP_MD_CTX *t = bp->carry;
+		bp->carry = s->p1;
+		s->p1 = t;
+		bp->carry_fill = s->p1_fill;
+	}
+	return HP_OK;
+}
+
+static void bp_done(void *ctx, void *state, const hp_digest_file *f, const hp_digest_result *r)
+{
+	hp_btpieces *bp = ctx;
+	fstate *s = state;
+	hp_err *e = &bp->err;
+	if (bp->err.code) {
+		fstate_free(s);
+		return;
+	}
+	if (r->err.code) {
+		bp->err = r->err;
+	} else if (!s) {
+		hp_fail(e, HP_E_INTERNAL, "'%s': piece hashes missing", f->path);
+	} else if (f->seq != bp->nfiles) {
+		hp_fail(e, HP_E_INTERNAL, "'%s': piece hashes out of order", f->path);
+	} else if (!grow(&bp->files, &bp->fcap, bp->nfiles + 1, sizeof *bp->files, e) &&
+		   (!bp->o.v1 || !join_v1(bp, s, e))) {
+		hp_btpieces_file *out = &bp->files[bp->nfiles++];
+		memset(out, 0, sizeof *out);
+		out->size = r->size;
+		if (bp->o.v2) {
+			out->has_root = s->has_root;
+			memcpy(out->root, s->root, 32);
+			out->npieces = s->npieces;
+			out->pieces = s->pieces;
+			s->pieces = NULL;
+		}
+	}
+	fstate_free(s);
+}
+
+hp_digest_sink hp_btpieces_sink(hp_btpieces *bp)
+{
+	hp_digest_sink s = { "btpieces", bp, bp_begin, bp_update, bp_end, bp_done };
+	return s;
+}
+
+hp_code hp_btpieces_finish(hp_btpieces *bp, hp_err *e)
+{
+	if (bp->err.code) {
+		if (e)
+			*e = bp->err;
+		return bp->err.code;
+	}
+	if (!bp->finished && bp->o.v1 && bp->carry_fill) {
+		uint8_t md[20];
+		if (!EVP_DigestFinal_ex(bp->carry, md, NULL))
+			return ossl_fail(e, "SHA-1");
+		bp->carry_fill = 0;
+		hp_code rc = push_v1(bp, md, e);
+		if (rc)
+			return rc;
+	}
+	bp->finished = true;
+	return HP_OK;
+}
+
+size_t hp_btpieces_v1_count(const hp_btpieces *bp)
+{
+	return bp->v1n;
+}
+
+const uint8_t *hp_btpieces_v1(const hp_btpieces *bp)
+{
+	return bp->v1;
+}
+
+size_t hp_btpieces_nfiles(const hp_btpieces *bp)
+{
+	return bp->nfiles;
+}
+
+const hp_btpieces_file *hp_btpieces_file_at(const hp_btpieces *bp, size_t seq)
+{
+	return seq < bp->nfiles ? &bp->files[seq] : NULL;
+}
+
+/* ---- piece length and order ---- */
+
+uint64_t hp_bt_auto_piece_length(uint64_t total)
+{
+	/* libtorrent's size_table (src/create_torrent.cpp): the content size up
+	 * to which each piece length is chosen */
+	static const uint64_t table[] = {
+		2684355ull, 10737418ull, 42949673ull, 171798692ull, 687194767ull,
+		2748779069ull, 10995116278ull, 43980465111ull, 175921860444ull, 703687441777ull,
+	};
+	unsigned i = 0;
+	while (i < sizeof table / sizeof *table && table[i] < total)
+		i++;
+	return (uint64_t)HP_BT_BLOCK << i;
+}
+
+int hp_bt_cmp_v1(const char *a, size_t an, const char *b, size_t bn)
+{
+	int c = memcmp(a, b, an < bn ? an : bn);
+	if (c)
+		return c;
+	return an < bn ? -1 : an > bn;
+}
+
+int hp_bt_cmp_v2(const char *a, size_t an, const char *b, size_t bn)
+{
+	size_t i = 0, j = 0;
+	for (;;) {
+		if (i >= an || j >= bn)
+			return (i < an) - (j < bn);  /* the one out of components first */
+		const char *sa = memchr(a + i, '/', an - i);
+		const char *sb = memchr(b + j, '/', bn - j);
+		size_t la = sa ? (size_t)(sa - (a + i)) : an - i;
+		size_t lb = sb ? (size_t)(sb - (b + j)) : bn - j;
+		int c = hp_bt_cmp_v1(a + i, la, b + j, lb);
+		if (c)
+			return c;
+		i += la + 1;
+		j += lb + 1;
+	}
+}
+
+static int by_v1(const void *x, const void *y)
+{
+	const hp_walk_entry *a = x, *b = y;
+	return hp_bt_cmp_v1(a->path, a->path_len, b->path, b->path_len);
+}
+
+static int by_v2(const void *x, const void *y)
+{
+	const hp_walk_entry *a = x, *b = y;
+	return hp_bt_cmp_v2(a->path, a->path_len, b->path, b->path_len);
+}
+
+void hp_bt_sort_v1(hp_walk_list *l)
+{
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof *l->v, by_v1);
+}
+
+void hp_bt_sort_v2(hp_walk_list *l)
+{
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof *l->v, by_v2);
+}
