@@ -1,0 +1,687 @@
+/* hp-mktorrent: make a v1, v2 or hybrid .torrent from a file or a directory,
+ * hashing every file once through the digest pipeline; or show one. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "hp_btpieces.h"
+#include "hp_buf.h"
+#include "hp_digest.h"
+#include "hp_io.h"
+#include "hp_json.h"
+#include "hp_torrent.h"
+#include "hp_walk.h"
+
+#include "../lib/banned.h"
+
+static const char usage_text[] =
+	"Usage: hp-mktorrent [OPTION]... PATH\n"
+	"       hp-mktorrent --show TORRENT\n"
+	"Make a BitTorrent metainfo file (.torrent) for a file or a directory and print\n"
+	"a JSON record: {\"torrent\", \"name\", \"flavour\", \"infohash_v1\", \"infohash_v2\",\n"
+	"\"magnet\", \"piece_length\", \"pieces\", \"files\", \"size\", ...}. Files go in bytewise\n"
+	"order of their paths and each is read once. With --show, read a .torrent and\n"
+	"print the same record with its file list.\n"
+	"\n"
+	"      --hybrid       v1 and v2 in one torrent (the default; BEP 47 pad files)\n"
+	"      --v1           v1 only (BEP 3): for clients without v2 (Transmission 3, aria2)\n"
+	"      --v2           v2 only (BEP 52)\n"
+	"  -l, --piece-size N|auto  piece length: a power of two from 16K to 128M\n"
+	"                     (bytes, or with a K or M suffix); auto (the default) picks\n"
+	"                     what libtorrent picks for the total size\n"
+	"  -t, --tracker URL[,URL]...  announce URLs: one tier per option, the URLs of one\n"
+	"                     option share a tier (repeat for backup tiers)\n"
+	"  -w, --web-seed URL  a BEP 19 web seed (repeat); clients append the torrent's\n"
+	"                     name (and the file's path) to a URL that ends in '/'\n"
+	"  -p, --private      set the private flag (no DHT, PEX or LSD)\n"
+	"  -c, --comment TEXT  a comment\n"
+	"      --creator TEXT  the 'created by' field (none by default)\n"
+	"      --date SECONDS  the creation date (default: $SOURCE_DATE_EPOCH, else now)\n"
+	"      --no-date      no creation date (reproducible output)\n"
+	"  -n, --name NAME    the torrent's name (default: PATH's base name)\n"
+	"  -o, --output FILE  where to write it (default: NAME.torrent); '-' writes the\n"
+	"                     torrent to standard output and prints no record\n"
+	"      --magnet       print the magnet link instead of the JSON record\n"
+	"  -x, --attributes   record executable files (attr \"x\"; changes the infohash)\n"
+	"  -C, --directory DIR  resolve PATH relative to DIR\n"
+	"  -j, --jobs N       read N files at a time (default: the number of CPUs)\n"
+	"  -L, --follow       follow symbolic links inside directories\n"
+	"      --ipfs-gateway URL  with --ipfs-cid: add the web seed URL/ipfs/<wrapper>/\n"
+	"      --ipfs-cid CID  the IPFS CID of PATH's content (the wrapper directory that\n"
+	"                     holds it under NAME is computed; not available yet)\n"
+	"      --show TORRENT  read a .torrent ('-' for standard input) and print its record\n"
+	CLI_COMMON_HELP
+	"\n"
+	"Exit status: 0 on success, 64 on a usage error, 65 for malformed input (a name\n"
+	"that cannot go in a torrent, a bad .torrent with --show), 66 if an input is\n"
+	"missing or unreadable, 73 if the output cannot be created, 74 on an I/O error.\n";
+
+typedef struct strs {
+	const char **v;
+	size_t n, cap;
+} strs;
+
+typedef struct config {
+	hp_torrent_flavour flavour;
+	uint64_t piece_length;  /* 0: auto */
+	hp_torrent_tracker *trackers;
+	size_t ntrackers, trackers_cap;
+	unsigned tiers;
+	strs seeds;
+	bool is_private;
+	const char *comment;
+	const char *creator;
+	bool date_set;      /* --date or --no-date */
+	int64_t date;
+	const char *name;
+	const char *output;
+	bool magnet;
+	bool attributes;
+	const char *dir;
+	unsigned jobs;
+	bool follow;
+	const char *ipfs_gateway;
+	const char *ipfs_cid;
+	const char *show;
+	const char *path;
+} config;
+
+static int push_str(strs *s, const char *v)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 8;
+		const char **p = realloc(s->v, cap * sizeof *p);
+		if (!p)
+			return -1;
+		s->v = p;
+		s->cap = cap;
+	}
+	s->v[s->n++] = v;
+	return 0;
+}
+
+/* "-t a,b": one tier of trackers. Splits arg in place. */
+static int add_tier(config *c, char *arg)
+{
+	unsigned tier = c->tiers++;
+	for (char *p = arg;;) {
+		char *comma = strchr(p, ',');
+		if (comma)
+			*comma = '\0';
+		if (!*p)
+			return cli_usage("empty tracker URL in '-t'");
+		if (!hp_torrent_tracker_url_ok(p))
+			return cli_usage("'%s' is not a tracker URL (http://, https:// or udp://)", p);
+		if (c->ntrackers == c->trackers_cap) {
+			size_t cap = c->trackers_cap ? 2 * c->trackers_cap : 8;
+			hp_torrent_tracker *t = realloc(c->trackers, cap * sizeof *t);
+			if (!t)
+				return cli_error(EXIT_SOFTWARE, "out of memory");
+			c->trackers = t;
+			c->trackers_cap = cap;
+		}
+		c->trackers[c->ntrackers].url = p;
+		c->trackers[c->ntrackers].tier = tier;
+		c->ntrackers++;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return 0;
+}
+
+static int parse_piece_size(const char *s, uint64_t *out)
+{
+	if (strcmp(s, "auto") == 0) {
+		*out = 0;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || errno || s[0] == '-')
+		return -1;
+	if (*end == 'K' || *end == 'k') {
+		v <<= 10;
+		end++;
+	} else if (*end == 'M' || *end == 'm') {
+		v <<= 20;
+		end++;
+	}
+	if (*end || v < HP_BT_MIN_PIECE || v > HP_BT_MAX_PIECE || (v & (v - 1)))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_date(const char *s, const char *what, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long t = strtoll(s, &end, 10);
+	if (!*s || *end || errno || t < 0 || t > 253402300799LL)  /* up to year 9999 */
+		return cli_usage("%s '%s' is not a number of seconds since 1970", what, s);
+	*out = t;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, config *c)
+{
+	enum {
+		OPT_V1 = CLI_OPT_FIRST_FREE_, OPT_V2, OPT_HYBRID, OPT_CREATOR, OPT_DATE, OPT_NO_DATE, OPT_MAGNET,
+		OPT_IPFS_GATEWAY, OPT_IPFS_CID, OPT_SHOW,
+	};
+	static const struct option longopts[] = {
+		{ "v1", no_argument, NULL, OPT_V1 },
+		{ "v2", no_argument, NULL, OPT_V2 },
+		{ "hybrid", no_argument, NULL, OPT_HYBRID },
+		{ "piece-size", required_argument, NULL, 'l' },
+		{ "tracker", required_argument, NULL, 't' },
+		{ "web-seed", required_argument, NULL, 'w' },
+		{ "private", no_argument, NULL, 'p' },
+		{ "comment", required_argument, NULL, 'c' },
+		{ "creator", required_argument, NULL, OPT_CREATOR },
+		{ "date", required_argument, NULL, OPT_DATE },
+		{ "no-date", no_argument, NULL, OPT_NO_DATE },
+		{ "name", required_argument, NULL, 'n' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "magnet", no_argument, NULL, OPT_MAGNET },
+		{ "attributes", no_argument, NULL, 'x' },
+		{ "directory", required_argument, NULL, 'C' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "follow", no_argument, NULL, 'L' },
+		{ "ipfs-gateway", required_argument, NULL, OPT_IPFS_GATEWAY },
+		{ "ipfs-cid", required_argument, NULL, OPT_IPFS_CID },
+		{ "show", required_argument, NULL, OPT_SHOW },
+		CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	int flavours = 0, opt, rc;
+	c->flavour = HP_TORRENT_HYBRID;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":l:t:w:pc:n:o:xC:j:Lh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_V1:
+		case OPT_V2:
+		case OPT_HYBRID:
+			c->flavour = opt == OPT_V1 ? HP_TORRENT_V1 : opt == OPT_V2 ? HP_TORRENT_V2 : HP_TORRENT_HYBRID;
+			flavours++;
+			break;
+		case 'l':
+			if (parse_piece_size(optarg, &c->piece_length))
+				return cli_usage("invalid --piece-size '%s' (a power of two from 16K to 128M, or auto)",
+						 optarg);
+			break;
+		case 't':
+			if ((rc = add_tier(c, optarg)))
+				return rc;
+			break;
+		case 'w':
+			if (!hp_torrent_web_seed_url_ok(optarg))
+				return cli_usage("'%s' is not a web seed URL (http:// or https://)", optarg);
+			if (push_str(&c->seeds, optarg))
+				return cli_error(EXIT_SOFTWARE, "out of memory");
+			break;
+		case 'p':
+			c->is_private = true;
+			break;
+		case 'c':
+			c->comment = optarg;
+			break;
+		case OPT_CREATOR:
+			c->creator = optarg;
+			break;
+		case OPT_DATE:
+			if ((rc = parse_date(optarg, "--date", &c->date)))
+				return rc;
+			c->date_set = true;
+			break;
+		case OPT_NO_DATE:
+			c->date = 0;
+			c->date_set = true;
+			break;
+		case 'n':
+			c->name = optarg;
+			break;
+		case 'o':
+			c->output = optarg;
+			break;
+		case OPT_MAGNET:
+			c->magnet = true;
+			break;
+		case 'x':
+			c->attributes = true;
+			break;
+		case 'C':
+			c->dir = optarg;
+			break;
+		case 'j': {
+			int j;
+			if ((rc = cli_parse_jobs(optarg, &j)))
+				return rc;
+			c->jobs = (unsigned)j;
+			break;
+		}
+		case 'L':
+			c->follow = true;
+			break;
+		case OPT_IPFS_GATEWAY:
+			c->ipfs_gateway = optarg;
+			break;
+		case OPT_IPFS_CID:
+			c->ipfs_cid = optarg;
+			break;
+		case OPT_SHOW:
+			c->show = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return -1;
+		case CLI_OPT_VERSION:
+			cli_version();
+			return -1;
+		case ':':
+		case '?':
+			return cli_option_error(opt, argv);
+		default:
+			if (!cli_common_option(opt))
+				return cli_option_error('?', argv);
+		}
+	}
+	if (flavours > 1)
+		return cli_usage("--v1, --v2 and --hybrid exclude each other");
+	if (c->show) {
+		if (optind < argc)
+			return cli_usage("--show takes no PATH");
+		return 0;
+	}
+	if (optind >= argc)
+		return cli_usage("no PATH to make a torrent of");
+	if (argc - optind > 1)
+		return cli_usage("one PATH only (a file or a directory)");
+	c->path = argv[optind];
+	if (strcmp(c->path, "-") == 0)
+		return cli_usage("standard input cannot be made into a torrent (it needs files)");
+	if (!!c->ipfs_gateway != !!c->ipfs_cid)
+		return cli_usage("--ipfs-gateway and --ipfs-cid go together");
+	if (c->ipfs_gateway && !hp_torrent_web_seed_url_ok(c->ipfs_gateway))
+		return cli_usage("'%s' is not a gateway URL (http:// or https://)", c->ipfs_gateway);
+	if (c->output && strcmp(c->output, "-") == 0 && c->magnet)
+		return cli_usage("--magnet prints on standard output: use -o FILE with it");
+	if (!c->date_set) {
+		const char *sde = getenv("SOURCE_DATE_EPOCH");
+		if (sde && *sde) {
+			if ((rc = parse_date(sde, "SOURCE_DATE_EPOCH", &c->date)))
+				return rc;
+		} else {
+			c->date = (int64_t)time(NULL);
+		}
+	}
+	return 0;
+}
+
+/* ---- the JSON record ---- */
+
+static json_t *str_or_null(const char *s)
+{
+	return s && *s ? json_string(s) : json_null();
+}
+
+static json_t *record(const hp_torrent_info *ti, const char *torrent, bool file_list)
+{
+	json_t *j = json_object();
+	json_t *trackers = json_array(), *tier = NULL, *seeds = json_array();
+	if (!j || !trackers || !seeds)
+		goto fail;
+	json_object_set_new(j, "torrent", torrent ? hp_json_path_value(torrent, strlen(torrent)) : json_null());
+	json_object_set_new(j, "name", json_string(ti->name));
+	json_object_set_new(j, "flavour", json_string(hp_torrent_flavour_name(ti->flavour)));
+	json_object_set_new(j, "infohash_v1", str_or_null(ti->infohash_v1_hex));
+	json_object_set_new(j, "infohash_v2", str_or_null(ti->infohash_v2_hex));
+	json_object_set_new(j, "magnet", json_string(ti->magnet));
+	json_object_set_new(j, "piece_length", json_integer((json_int_t)ti->piece_length));
+	json_object_set_new(j, "pieces", json_integer((json_int_t)ti->num_pieces));
+	json_object_set_new(j, "files", json_integer((json_int_t)ti->nfiles));
+	json_object_set_new(j, "size", json_integer((json_int_t)ti->total_size));
+	/* trackers as tiers: [["a","b"],["c"]] */
+	for (size_t i = 0; i < ti->ntrackers; i++) {
+		if (!tier || ti->trackers[i].tier != ti->trackers[i - 1].tier) {
+			tier = json_array();
+			json_array_append_new(trackers, tier);
+		}
+		json_array_append_new(tier, json_string(ti->trackers[i].url));
+	}
+	json_object_set_new(j, "trackers", trackers);
+	trackers = NULL;
+	for (size_t i = 0; i < ti->nweb_seeds; i++)
+		json_array_append_new(seeds, json_string(ti->web_seeds[i]));
+	json_object_set_new(j, "web_seeds", seeds);
+	seeds = NULL;
+	json_object_set_new(j, "private", json_boolean(ti->is_private));
+	json_object_set_new(j, "comment", ti->comment ? json_string(ti->comment) : json_null());
+	json_object_set_new(j, "creator", ti->creator ? json_string(ti->creator) : json_null());
+	json_object_set_new(j, "creation_date", ti->creation_date ? json_integer(ti->creation_date) : json_null());
+	if (file_list) {
+		json_t *list = json_array();
+		for (size_t i = 0; list && i < ti->nfiles; i++) {
+			json_t *f = json_object();
+			json_object_set_new(f, "path", hp_json_path_value(ti->files[i].path, strlen(ti->files[i].path)));
+			json_object_set_new(f, "size", json_integer((json_int_t)ti->files[i].size));
+			if (ti->files[i].executable)
+				json_object_set_new(f, "executable", json_true());
+			json_array_append_new(list, f);
+		}
+		json_object_set_new(j, "file_list", list);
+	}
+	return j;
+fail:
+	json_decref(j);
+	json_decref(trackers);
+	json_decref(seeds);
+	return NULL;
+}
+
+static int print_record(const hp_torrent_info *ti, const char *torrent, bool file_list)
+{
+	json_t *j = record(ti, torrent, file_list);
+	if (!j)
+		return cli_error(EXIT_SOFTWARE, "out of memory");
+	cli_print_json(j);
+	json_decref(j);
+	return 0;
+}
+
+static int show(const config *c)
+{
+	hp_err e = HP_ERR_INIT;
+	hp_torrent_info *ti;
+	if (hp_torrent_read(c->show, &ti, &e))
+		return cli_fail(&e);
+	int rc = c->magnet ? (printf("%s\n", ti->magnet), 0) : print_record(ti, c->show, true);
+	hp_torrent_info_free(ti);
+	return rc;
+}
+
+/* ---- progress on stderr ---- */
+
+static bool progress_tty, progress_shown;
+
+static void show_progress(void *ud, uint64_t done, uint64_t total)
+{
+	(void)ud;
+	unsigned pct = total ? (unsigned)(done >= total ? 100 : done * 100 / total) : 100;
+	double mib = (double)done / (1024.0 * 1024.0), tmib = (double)total / (1024.0 * 1024.0);
+	if (progress_tty)
+		fprintf(stderr, "\r%s: hashing %.1f of %.1f MiB (%u%%)\033[K", cli.prog, mib, tmib, pct);
+	else
+		fprintf(stderr, "%s: hashing %.1f of %.1f MiB (%u%%)\n", cli.prog, mib, tmib, pct);
+	progress_shown = true;
+}
+
+static void clear_progress(void)
+{
+	if (progress_shown && progress_tty)
+		fputs("\r\033[K", stderr);
+	progress_shown = false;
+}
+
+/* ---- making one ---- */
+
+static int walk_status;
+
+static void on_walk(void *ud, hp_walk_event ev, const hp_err *e)
+{
+	(void)ud;
+	if (ev == HP_WALK_ERROR) {
+		if (!walk_status)
+			walk_status = cli_fail(e);
+		return;
+	}
+	cli_warn("%s", e->msg);
+}
+
+typedef struct run {
+	hp_err err;
+} run;
+
+static int on_result(void *ud, const hp_walk_entry *en, size_t index, const hp_digest_result *r)
+{
+	run *x = ud;
+	(void)en;
+	(void)index;
+	if (r->err.code) {
+		if (!x->err.code)
+			x->err = r->err;
+		return 1;  /* one missing file spoils the torrent: stop */
+	}
+	return 0;
+}
+
+/* The torrent's default name: PATH's base name, resolved when PATH is ".",
+ * ".." or ends in one of them. */
+static int default_name(const config *c, char **out)
+{
+	size_t n = strlen(c->path);
+	while (n > 1 && c->path[n - 1] == '/')
+		n--;
+	const char *b = c->path + n;
+	while (b > c->path && b[-1] != '/')
+		b--;
+	size_t bl = (size_t)(c->path + n - b);
+	if (bl && !(bl == 1 && b[0] == '.') && !(bl == 2 && b[0] == '.' && b[1] == '.') && !(bl == 1 && b[0] == '/')) {
+		*out = strndup(b, bl);
+		return *out ? 0 : cli_error(EXIT_SOFTWARE, "out of memory");
+	}
+	hp_buf full = HP_BUF_INIT;
+	if (c->dir && c->path[0] != '/' && hp_buf_addf(&full, NULL, "%s/", c->dir))
+		return cli_error(EXIT_SOFTWARE, "out of memory");
+	hp_buf_adds(&full, c->path, NULL);
+	char *real = realpath(full.data, NULL);
+	hp_buf_release(&full);
+	const char *base = real ? strrchr(real, '/') : NULL;
+	if (!base || !base[1]) {
+		free(real);
+		return cli_usage("cannot name a torrent after '%s': give --name", c->path);
+	}
+	*out = strdup(base + 1);
+	free(real);
+	return *out ? 0 : cli_error(EXIT_SOFTWARE, "out of memory");
+}
+
+/* The web seed for --ipfs-gateway/--ipfs-cid: GATEWAY/ipfs/<W>/, where W is
+ * a UnixFS directory whose one entry, NAME, is the content's CID, so that
+ * <W>/NAME/<path> resolves as BEP 19 asks. Computing W needs lib/hp_unixfs
+ * (a dag-pb directory node, and the Tsize of CID's DAG for a kubo-identical
+ * wrapper); until it exists the option is refused. */
+static int ipfs_web_seed(const config *c, const char *name, char **url)
+{
+	(void)name;
+	*url = NULL;
+	return cli_usage("--ipfs-cid '%s' is not supported yet: the wrapper directory needs the UnixFS "
+			 "code (give the gateway URL with -w instead)", c->ipfs_cid);
+}
+
+static int make(config *c)
+{
+	hp_err e = HP_ERR_INIT;
+	int rc = 0;
+	char *name = NULL, *ipfs_url = NULL, *out_path = NULL;
+	hp_walk_list l = HP_WALK_LIST_INIT;
+	hp_btpieces *bp = NULL;
+	hp_torrent_file_spec *specs = NULL;
+	hp_torrent_info *ti = NULL;
+	hp_buf tb = HP_BUF_INIT;
+
+	if (c->name) {
+		if (!(name = strdup(c->name)))
+			return cli_error(EXIT_SOFTWARE, "out of memory");
+	} else if ((rc = default_name(c, &name))) {
+		return rc;
+	}
+	if (c->ipfs_cid && (rc = ipfs_web_seed(c, name, &ipfs_url)))
+		goto out;
+	if (ipfs_url && push_str(&c->seeds, ipfs_url)) {
+		rc = cli_error(EXIT_SOFTWARE, "out of memory");
+		goto out;
+	}
+
+	hp_walk_opts wo = { c->dir, HP_WALK_RELATIVE | (c->follow ? HP_WALK_FOLLOW : 0), on_walk, NULL };
+	if (hp_walk_init(&l, &wo, &e) || hp_walk_add(&l, c->path, &e)) {
+		rc = cli_fail(&e);
+		goto out;
+	}
+	if (walk_status) {
+		rc = walk_status;
+		goto out;
+	}
+	if (l.n == 0) {
+		rc = cli_error(EXIT_DATAERR, "'%s' holds no files", c->path);
+		goto out;
+	}
+	bool single = l.n == 1 && l.v[0].depth == 0;
+	for (size_t i = 0; i < l.n; i++) {
+		if (l.v[i].type != HP_WALK_FILE) {
+			rc = cli_usage("'%s' is not a regular file: a torrent needs files of known size", l.v[i].path);
+			goto out;
+		}
+		if (!single && hp_relpath_check(l.v[i].path, l.v[i].path_len, &e)) {
+			hp_err_prefix(&e, "cannot put this file in a torrent");
+			rc = cli_fail(&e);
+			goto out;
+		}
+	}
+	if (l.total_size == 0) {
+		rc = cli_error(EXIT_DATAERR, "nothing to share: every file under '%s' is empty", c->path);
+		goto out;
+	}
+	if (c->flavour == HP_TORRENT_V1)
+		hp_bt_sort_v1(&l);
+	else
+		hp_bt_sort_v2(&l);
+
+	uint64_t P = c->piece_length ? c->piece_length : hp_bt_auto_piece_length(l.total_size);
+	bool pad = c->flavour == HP_TORRENT_HYBRID && l.n > 1;
+	uint64_t npieces = 0;
+	if (c->flavour == HP_TORRENT_V1 || !pad) {
+		npieces = (l.total_size + P - 1) / P;
+	} else {
+		for (size_t i = 0; i < l.n; i++)
+			npieces += (l.v[i].size + P - 1) / P;
+	}
+	if (npieces > HP_TORRENT_MAX_PIECES) {
+		rc = cli_usage("%llu pieces of %llu bytes is more than clients accept (%u): use a larger --piece-size",
+			       (unsigned long long)npieces, (unsigned long long)P, HP_TORRENT_MAX_PIECES);
+		goto out;
+	}
+
+	hp_btpieces_opts po = { P, c->flavour & HP_TORRENT_V1, (c->flavour & HP_TORRENT_V2) != 0, pad };
+	if (hp_btpieces_new(&po, &bp, &e)) {
+		rc = cli_fail(&e);
+		goto out;
+	}
+	hp_digest_sink sink = hp_btpieces_sink(bp);
+	hp_digest_opts o = { 0 };
+	o.jobs = c->jobs;
+	o.sinks = &sink;
+	o.nsinks = 1;
+	o.window = hp_btpieces_window(bp);
+	progress_tty = isatty(STDERR_FILENO);
+	if (cli.progress) {
+		o.progress = show_progress;
+		o.progress_ms = progress_tty ? 200 : 1000;
+	}
+	run x = { HP_ERR_INIT };
+	hp_code hc = hp_digest_list(&l, &o, on_result, &x, &e);
+	clear_progress();
+	if (hc || x.err.code || hp_btpieces_finish(bp, &e)) {
+		rc = cli_fail(hc ? &e : x.err.code ? &x.err : &e);
+		goto out;
+	}
+
+	specs = calloc(l.n, sizeof *specs);
+	if (!specs) {
+		rc = cli_error(EXIT_SOFTWARE, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		const hp_btpieces_file *f = hp_btpieces_file_at(bp, i);
+		specs[i].path = l.v[i].path;
+		specs[i].path_len = l.v[i].path_len;
+		specs[i].size = f->size;
+		specs[i].executable = c->attributes && (l.v[i].mode & 0111);
+		specs[i].v2_pieces = f->pieces;
+		specs[i].v2_npieces = f->npieces;
+	}
+	hp_torrent_spec s = { 0 };
+	s.flavour = c->flavour;
+	s.name = name;
+	s.single_file = single;
+	s.piece_length = P;
+	s.files = specs;
+	s.nfiles = l.n;
+	s.v1_pieces = hp_btpieces_v1(bp);
+	s.v1_npieces = hp_btpieces_v1_count(bp);
+	s.trackers = c->trackers;
+	s.ntrackers = c->ntrackers;
+	s.web_seeds = c->seeds.v;
+	s.nweb_seeds = c->seeds.n;
+	s.is_private = c->is_private;
+	s.comment = c->comment;
+	s.creator = c->creator;
+	s.creation_date = c->date;
+	if (hp_torrent_create(&s, &tb, &ti, &e)) {
+		rc = cli_fail(&e);
+		goto out;
+	}
+
+	const char *dst = c->output;
+	if (!dst) {
+		hp_buf p = HP_BUF_INIT;
+		if (hp_buf_addf(&p, NULL, "%s.torrent", name)) {
+			rc = cli_error(EXIT_SOFTWARE, "out of memory");
+			goto out;
+		}
+		dst = out_path = hp_buf_detach(&p, NULL);
+	}
+	if (hp_write_file_atomic(dst, tb.data, tb.len, 0644, 0, &e)) {
+		rc = cli_fail(&e);
+		goto out;
+	}
+	if (strcmp(dst, "-") == 0)
+		goto out;
+	if (c->magnet)
+		printf("%s\n", ti->magnet);
+	else
+		rc = print_record(ti, dst, false);
+out:
+	hp_torrent_info_free(ti);
+	hp_buf_release(&tb);
+	free(specs);
+	hp_btpieces_free(bp);
+	hp_walk_free(&l);
+	free(name);
+	free(ipfs_url);
+	free(out_path);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	config c;
+	memset(&c, 0, sizeof c);
+	cli_init("hp-mktorrent");
+	int rc = parse_args(argc, argv, &c);
+	if (rc == 0)
+		rc = c.show ? show(&c) : make(&c);
+	else if (rc < 0)
+		rc = 0;
+	free(c.trackers);
+	free(c.seeds.v);
+	return cli_finish(rc);
+}
