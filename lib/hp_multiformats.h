@@ -20,11 +20,14 @@ size_t hp_varint_put(uint64_t v, uint8_t *out);
 /* Decode from p[0..n); returns the bytes used, 0 when truncated, overlong
  * or too large. */
 size_t hp_varint_get(const uint8_t *p, size_t n, uint64_t *v);
+/* Bytes hp_varint_put writes for v (1 to 10). */
+size_t hp_varint_len(uint64_t v);
 
 /* ---- codes ---- */
 enum {
 	HP_MC_IDENTITY = 0x00,
 	HP_MC_SHA2_256 = 0x12,
+	HP_MC_MURMUR3_X64_64 = 0x22,  /* the UnixFS HAMT's hash */
 	HP_MC_RAW = 0x55,
 	HP_MC_DAG_PB = 0x70,
 	HP_MC_DAG_CBOR = 0x71,
@@ -62,7 +65,12 @@ bool hp_cid_equal(const hp_cid *a, const hp_cid *b);
 /* Does data hash to c (sha2-256 or identity)? */
 bool hp_cid_matches(const hp_cid *c, const uint8_t *data, size_t n);
 
-/* ---- bases ---- */
+/* ---- bases ----
+ * Encoders append to out. Decoders append the bytes to out and refuse
+ * anything but the canonical text: base32 must be lower case, without
+ * padding, with zero bits after the last byte; base58btc keeps leading zero
+ * bytes as leading '1's. base58btc (quadratic) takes at most 1024 bytes or
+ * characters. */
 /* Lower-case RFC 4648 base32 without padding. */
 hp_code hp_base32_encode(const uint8_t *p, size_t n, hp_buf *out, hp_err *e);
 hp_code hp_base32_decode(const char *s, size_t len, hp_buf *out, hp_err *e);
