@@ -8,11 +8,13 @@
 # (add, dag export/import, block get and cat work on the repository).
 
 load helpers
-load ../lib/kubo
+# the kubo helpers (tests/lib/kubo.bash) come with scripts/build-kubo
+[[ -f $BATS_TEST_DIRNAME/../lib/kubo.bash ]] && load ../lib/kubo
 
 HP_BUILD=${HP_BUILD:-$HP_ROOT/build}
 
 setup() {
+	declare -F kubo_find >/dev/null || skip "no tests/lib/kubo.bash"
 	kubo_find 2>/dev/null || skip "kubo is not built (scripts/build-kubo)"
 	[ -x "$HP_BUILD/tests/test_car" ] || skip "no $HP_BUILD/tests/test_car"
 	setup_scratch
