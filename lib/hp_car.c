@@ -779,6 +779,13 @@ hp_code hp_car_reader_new(hp_car_reader **rp, const hp_car_reader_opts *o, hp_er
 		}
 	}
 	r->o.name = r->name;
+	/* a zero-initialised struct gets the defaults, not limits of 0 */
+	if (!r->o.max_block)
+		r->o.max_block = HP_CAR_MAX_BLOCK;
+	if (!r->o.max_header)
+		r->o.max_header = HP_CAR_MAX_HEADER;
+	if (!r->o.max_roots)
+		r->o.max_roots = HP_CAR_MAX_ROOTS;
 	if (r->o.max_block > SIZE_MAX - HP_CID_MAX_BYTES - 1)
 		r->o.max_block = SIZE_MAX - HP_CID_MAX_BYTES - 1;
 	size_t cap = r->o.max_block + HP_CID_MAX_BYTES;

@@ -67,8 +67,10 @@ typedef struct hp_car_writer_opts {
 
 /* Open a CAR for writing at path ("-": stdout) with roots[0..nroots)
  * (nroots >= 1). o may be NULL for the defaults. With o->roots_later, the
- * roots are placeholders (only their count matters; the same CID shapes keep
- * the header length, and the file is patched in place at commit). */
+ * roots only reserve room for the header (NULL: nroots CIDv1 dag-pb
+ * sha2-256 placeholders, 36 bytes each); the final ones come from
+ * hp_car_set_roots and are patched in place at commit when the header keeps
+ * its length. */
 hp_code hp_car_writer_open(hp_car_writer **w, const char *path, const hp_cid *roots,
 			   size_t nroots, const hp_car_writer_opts *o, hp_err *e);
 /* As hp_car_writer_open, onto an open descriptor that stays the caller's
@@ -78,13 +80,15 @@ hp_code hp_car_writer_open_fd(hp_car_writer **w, int fd, const char *what, const
 			      size_t nroots, const hp_car_writer_opts *o, hp_err *e);
 
 /* Append a block. A repeated CID is skipped (with dedup). An identity CID,
- * a hash other than sha2-256, a block over max_block, or (with verify) bytes
- * that do not hash to cid fail with HP_E_USAGE and write nothing; any
- * failure leaves the writer failed: only hp_car_abort remains. */
+ * a hash other than a 32-byte sha2-256 or a block over max_block fail with
+ * HP_E_USAGE, and (with verify) bytes that do not hash to cid with
+ * HP_E_INVALID: these write nothing and the writer goes on. A failed write
+ * leaves the writer failed: only hp_car_abort remains. */
 hp_code hp_car_put(hp_car_writer *w, const hp_cid *cid, const uint8_t *data, size_t n, hp_err *e);
 
-/* The final roots (roots_later only), before commit; may be called again.
- * nroots must equal the count given at open. */
+/* The final roots (roots_later only), before commit; may be called again
+ * (the last call wins). Any count from 1: when the header's length differs
+ * from the placeholder's, commit rewrites the file (see docs/car.md). */
 hp_code hp_car_set_roots(hp_car_writer *w, const hp_cid *roots, size_t nroots, hp_err *e);
 
 typedef struct hp_car_stats {
@@ -115,11 +119,11 @@ typedef struct hp_car_block {
 
 typedef struct hp_car_reader_opts {
 	const char *name;        /* for messages ("CAR 'name': ..."); may be NULL */
-	size_t max_block;        /* data bytes per block (HP_CAR_MAX_BLOCK) */
+	size_t max_block;        /* data bytes per block; 0: HP_CAR_MAX_BLOCK */
 	uint64_t max_total;      /* CAR bytes in all; 0: no limit */
 	uint64_t max_blocks;     /* 0: no limit */
-	size_t max_header;       /* DAG-CBOR header bytes (HP_CAR_MAX_HEADER) */
-	size_t max_roots;        /* (HP_CAR_MAX_ROOTS) */
+	size_t max_header;       /* DAG-CBOR header bytes; 0: HP_CAR_MAX_HEADER */
+	size_t max_roots;        /* 0: HP_CAR_MAX_ROOTS */
 	/* Called once, before any block. roots is NULL when nroots is 0. A
 	 * code other than HP_OK stops the reader with that error. */
 	hp_code (*on_header)(void *ctx, const hp_cid *roots, size_t nroots, hp_err *e);

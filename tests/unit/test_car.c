@@ -1123,6 +1123,15 @@ static void test_callbacks(void)
 	is_int(c.n, 0, "before any block");
 	collect_free(&c);
 
+	hp_car_reader_opts zero;
+	memset(&zero, 0, sizeof zero);
+	zero.on_block = on_block;
+	zero.ctx = &c;
+	is_int(hp_car_read_mem((const uint8_t *)car.data, car.len, &zero, &e), HP_OK,
+	       "zeroed options mean the default limits, not limits of 0");
+	is_int(c.n, 5, "five blocks");
+	collect_free(&c);
+
 	hp_car_reader_new(&r, NULL, &e);
 	is_int(hp_car_feed(r, (const uint8_t *)car.data, car.len, &e), HP_OK, "no callbacks at all");
 	is_int(hp_car_reader_blocks(r), 5, "five blocks counted");
