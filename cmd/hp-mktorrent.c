@@ -375,6 +375,9 @@ static json_t *record(const hp_torrent_info *ti, const char *torrent, bool file_
 			json_object_set_new(f, "size", json_integer((json_int_t)ti->files[i].size));
 			if (ti->files[i].executable)
 				json_object_set_new(f, "executable", json_true());
+			if (ti->files[i].saved_as)
+				json_object_set_new(f, "saved_as", hp_json_path_value(ti->files[i].saved_as,
+										      strlen(ti->files[i].saved_as)));
 			json_array_append_new(list, f);
 		}
 		json_object_set_new(j, "file_list", list);
@@ -653,6 +656,10 @@ static int make(config *c)
 		rc = cli_fail(&e);
 		goto out;
 	}
+	for (size_t i = 0; i < ti->nfiles; i++)
+		if (ti->files[i].saved_as)
+			cli_warn("'%s' differs from another path only in case: libtorrent clients save it as '%s'",
+				 ti->files[i].path, ti->files[i].saved_as);
 	if (strcmp(dst, "-") == 0)
 		goto out;
 	if (c->magnet)

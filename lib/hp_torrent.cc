@@ -8,6 +8,7 @@
 // everything handed to C.
 #include <libtorrent/bdecode.hpp>
 #include <libtorrent/bencode.hpp>
+#include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/create_torrent.hpp>
 #include <libtorrent/entry.hpp>
 #include <libtorrent/error_code.hpp>
@@ -133,7 +134,9 @@ hp_code check_path(const raw &r, const std::string &p, const char *kind)
 	hp_err pe = HP_ERR_INIT;
 	if (hp_relpath_check(p.data(), p.size(), &pe) == HP_OK)
 		return HP_OK;
-	return bad(r, "%s %s", kind, pe.msg);
+	// "path 'x' has ..." -> "<kind> 'x' has ..."
+	const char *why = std::strncmp(pe.msg, "path ", 5) == 0 ? pe.msg + 5 : pe.msg;
+	return bad(r, "%s %s", kind, why);
 }
 
 hp_code add_length(raw &r, const hp_bencode_node *len, const char *where)
@@ -173,7 +176,7 @@ hp_code check_v1_path(const raw &r, const hp_bencode_node *list, const char *key
 		first = false;
 		joined += seg;
 	}
-	return check_path(r, joined, "file");
+	return check_path(r, joined, "file path");
 }
 
 // A BEP 52 "file tree" node: directories of names, files under "".
@@ -208,7 +211,7 @@ hp_code check_tree(raw &r, const hp_bencode_node *dir, const std::string &prefix
 				return bad(r, "file name '%s' contains '/'", q);
 			}
 			std::string p = prefix.empty() ? name : prefix + "/" + name;
-			hp_code rc = check_path(r, p, "file");
+			hp_code rc = check_path(r, p, "file path");
 			if (!rc)
 				rc = check_tree(r, v, p, depth + 1);
 			if (rc)
@@ -320,9 +323,49 @@ hp_code check_raw(raw &r)
 
 // ---- torrent_info -> hp_torrent_info ----
 
-void fill_info(const lt::torrent_info &ti, hp_torrent_info *out)
+struct tracker {
+	std::string url;
+	unsigned tier;
+};
+
+// The trackers in the order the file lists them, read the way libtorrent
+// reads them (announce-list tiers, else announce) but not shuffled: its
+// torrent_info shuffles each tier, which would make records and magnets
+// differ from run to run.
+std::vector<tracker> raw_trackers(const hp_bencode_doc *d)
 {
-	const lt::file_storage &fs = ti.files();
+	std::vector<tracker> out;
+	const hp_bencode_node *top = &d->v[0];
+	const hp_bencode_node *al = hp_bencode_get_type(d, top, "announce-list", HP_BENCODE_LIST);
+	unsigned j = 0;
+	for (const hp_bencode_node *tier = hp_bencode_first(d, al); tier; tier = hp_bencode_next(d, al, tier), j++) {
+		if (tier->type != HP_BENCODE_LIST)
+			continue;
+		for (const hp_bencode_node *u = hp_bencode_first(d, tier); u; u = hp_bencode_next(d, tier, u)) {
+			if (u->type != HP_BENCODE_STR)
+				continue;
+			std::string s(u->str, u->str_len);
+			s.erase(0, s.find_first_not_of(" \t\n\r\f\v"));
+			if (!s.empty() && j < 256)
+				out.push_back({ s, j });
+		}
+	}
+	const hp_bencode_node *a = hp_bencode_get_type(d, top, "announce", HP_BENCODE_STR);
+	if (out.empty() && a) {
+		std::string s(a->str, a->str_len);
+		s.erase(0, s.find_first_not_of(" \t\n\r\f\v"));
+		if (!s.empty())
+			out.push_back({ s, 0 });
+	}
+	return out;
+}
+
+void fill_info(const lt::torrent_info &ti, const std::vector<tracker> &tr, hp_torrent_info *out)
+{
+	// orig_files(): the names as the torrent has them; files(): after
+	// libtorrent's renaming of case-insensitive collisions
+	const lt::file_storage &fs = ti.orig_files();
+	const lt::file_storage &saved = ti.files();
 	const lt::info_hash_t &ih = ti.info_hashes();
 	out->has_v1 = ih.has_v1();
 	out->has_v2 = ih.has_v2();
@@ -358,14 +401,24 @@ void fill_info(const lt::torrent_info &ti, hp_torrent_info *out)
 		f->size = static_cast<uint64_t>(fs.file_size(i));
 		f->executable = bool(fs.file_flags(i) & lt::file_storage::flag_executable);
 		out->total_size += f->size;
+		if (i < saved.end_file() && saved.file_path(i) != fs.file_path(i)) {
+			std::string s = saved.file_path(i);
+			if (multi && s.compare(0, prefix.size(), prefix) == 0)
+				s.erase(0, prefix.size());
+			f->saved_as = c_strdup(s);
+			out->nrenamed++;
+		}
 	}
 
-	const std::vector<lt::announce_entry> &tr = ti.trackers();
+	lt::add_torrent_params atp;  // for the magnet link, with the trackers in order
+	atp.info_hashes = ih;
+	atp.name = ti.name();
 	out->trackers = c_array<hp_torrent_tracker_entry>(tr.size());
-	for (const lt::announce_entry &a : tr) {
+	for (const tracker &a : tr) {
 		hp_torrent_tracker_entry *t = &out->trackers[out->ntrackers++];
 		t->url = c_strdup(a.url);
 		t->tier = a.tier;
+		atp.trackers.push_back(a.url);
 	}
 	const std::vector<lt::web_seed_entry> &ws = ti.web_seeds();
 	out->web_seeds = c_array<char *>(ws.size());
@@ -373,6 +426,7 @@ void fill_info(const lt::torrent_info &ti, hp_torrent_info *out)
 		if (w.type != lt::web_seed_entry::url_seed)
 			continue;
 		out->web_seeds[out->nweb_seeds++] = c_strdup(w.url);
+		atp.url_seeds.push_back(w.url);
 	}
 	out->is_private = ti.priv();
 	if (!ti.comment().empty())
@@ -380,7 +434,7 @@ void fill_info(const lt::torrent_info &ti, hp_torrent_info *out)
 	if (!ti.creator().empty())
 		out->creator = c_strdup(ti.creator());
 	out->creation_date = static_cast<int64_t>(ti.creation_date());
-	out->magnet = c_strdup(lt::make_magnet_uri(ti));
+	out->magnet = c_strdup(lt::make_magnet_uri(atp));
 }
 
 hp_code parse(const void *data, size_t len, const char *what, hp_torrent_info **out, hp_err *e)
@@ -400,6 +454,15 @@ hp_code parse(const void *data, size_t len, const char *what, hp_torrent_info **
 	r.what = what;
 	r.e = e;
 	rc = check_raw(r);
+	std::vector<tracker> trackers;
+	if (!rc) {
+		try {
+			trackers = raw_trackers(&doc);
+		} catch (...) {
+			hp_bencode_free(&doc);
+			throw;
+		}
+	}
 	hp_bencode_free(&doc);
 	if (rc)
 		return rc;
@@ -424,7 +487,7 @@ hp_code parse(const void *data, size_t len, const char *what, hp_torrent_info **
 	if (!info)
 		return hp_fail_nomem(e);
 	try {
-		fill_info(ti, info);
+		fill_info(ti, trackers, info);
 	} catch (...) {
 		hp_torrent_info_free(info);
 		throw;
@@ -656,8 +719,10 @@ extern "C" void hp_torrent_info_free(hp_torrent_info *ti)
 {
 	if (!ti)
 		return;
-	for (size_t i = 0; i < ti->nfiles; i++)
+	for (size_t i = 0; i < ti->nfiles; i++) {
 		std::free(ti->files[i].path);
+		std::free(ti->files[i].saved_as);
+	}
 	std::free(ti->files);
 	for (size_t i = 0; i < ti->ntrackers; i++)
 		std::free(ti->trackers[i].url);

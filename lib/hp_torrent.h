@@ -89,6 +89,9 @@ typedef struct hp_torrent_file {
 	char *path;        /* relative to the torrent's root; the name for a single-file torrent */
 	uint64_t size;
 	bool executable;
+	char *saved_as;    /* NULL, or the path libtorrent saves it under: it renames a file
+	                    * whose path equals another file's or directory's ignoring ASCII
+	                    * case ("A" beside "a/b" becomes "A.1"), on every platform */
 } hp_torrent_file;
 
 typedef struct hp_torrent_tracker_entry {
@@ -105,6 +108,7 @@ typedef struct hp_torrent_info {
 	uint64_t total_size;             /* of the files, pad files excluded */
 	size_t nfiles;
 	hp_torrent_file *files;          /* in the torrent's order */
+	size_t nrenamed;                 /* files with a saved_as */
 	bool has_v1, has_v2;
 	uint8_t infohash_v1[20];         /* SHA-1 of the info dict */
 	uint8_t infohash_v2[32];         /* SHA-256 of the info dict (full, not truncated) */
