@@ -34,7 +34,7 @@ static const char usage_text[] =
 	"\n"
 	"Exit status: 0 if every file was hashed, 64 on a usage error, 66 if an input\n"
 	"was missing or unreadable, 74 on a read error or a file changing while read\n"
-	"(the first failure reported decides; the other files are still hashed).\n";
+	"(the first failure in output order decides; the other files are still hashed).\n";
 
 typedef struct config {
 	unsigned algos;
@@ -94,16 +94,63 @@ static void show_progress(void *ud, uint64_t done, uint64_t total)
 	progress_shown = true;
 }
 
-/* ---- walk problems ---- */
+/* ---- diagnostics, in output order ----
+ *
+ * Files are read while the arguments are still being listed, so a problem
+ * found by the walk (a missing argument, a skipped link) would otherwise be
+ * printed at a moment that depends on the threads. Each is queued with its
+ * place in the list and printed just before the first record after it: the
+ * diagnostics and the exit status ("the first failure") are the same on
+ * every run. */
+
+typedef struct note {
+	size_t pos;     /* entries listed before it */
+	bool error;
+	hp_err e;
+} note;
+
+static struct {
+	note *v;
+	size_t n, cap, head;
+	const hp_walk_list *l;
+} notes;
+
+static void note_add(bool error, const hp_err *e)
+{
+	if (notes.n == notes.cap) {
+		size_t cap = notes.cap ? 2 * notes.cap : 16;
+		note *v = reallocarray(notes.v, cap, sizeof *v);
+		if (!v) {
+			/* no room to queue it: say it now */
+			if (error)
+				fail_with(cli_fail(e));
+			else
+				cli_warn("%s", e->msg);
+			return;
+		}
+		notes.v = v;
+		notes.cap = cap;
+	}
+	notes.v[notes.n++] = (note){ notes.l->n, error, *e };
+}
+
+/* Print the queued diagnostics placed before list entry pos. */
+static void notes_flush(size_t pos)
+{
+	while (notes.head < notes.n && notes.v[notes.head].pos <= pos) {
+		note *x = &notes.v[notes.head++];
+		clear_progress();
+		if (x->error)
+			fail_with(cli_fail(&x->e));
+		else
+			cli_warn("%s", x->e.msg);
+	}
+}
 
 static void on_walk(void *ud, hp_walk_event ev, const hp_err *e)
 {
 	(void)ud;
-	if (ev == HP_WALK_ERROR) {
-		fail_with(cli_fail(e));
-		return;
-	}
-	cli_warn("%s", e->msg);
+	note_add(ev == HP_WALK_ERROR, e);
 }
 
 /* ---- records ----
@@ -193,7 +240,7 @@ static void out_flush(out *o)
 static int on_result(void *ud, const hp_walk_entry *en, size_t index, const hp_digest_result *r)
 {
 	out *o = ud;
-	(void)index;
+	notes_flush(index);
 	if (r->err.code) {
 		clear_progress();
 		fail_with(cli_fail(&r->err));
@@ -310,14 +357,7 @@ int main(int argc, char **argv)
 	hp_walk_opts wo = { c.dir, HP_WALK_ALLOW_STDIN | (c.follow ? HP_WALK_FOLLOW : 0), on_walk, NULL };
 	if (hp_walk_init(&l, &wo, &e))
 		return cli_finish(cli_fail(&e));
-	for (int i = 0; i < c.npaths; i++) {
-		if (hp_walk_add(&l, c.paths[i], &e) == HP_OK)
-			continue;
-		fail_with(cli_fail(&e));
-		if (e.code == HP_E_NOMEM)
-			break;
-		hp_err_clear(&e);
-	}
+	notes.l = &l;
 
 	progress_tty = isatty(STDERR_FILENO);
 	hp_digest_opts o = { 0 };
@@ -329,11 +369,28 @@ int main(int argc, char **argv)
 	}
 	out records = { HP_BUF_INIT, isatty(STDOUT_FILENO), false, { 0, 0 } };
 	clock_gettime(CLOCK_MONOTONIC, &records.last);
-	if (hp_digest_list(&l, &o, on_result, &records, &e))
-		fail_with(cli_fail(&e));
+
+	/* files are read while the arguments are listed */
+	hp_digest_run *run;
+	if (hp_digest_begin(&run, &l, &o, on_result, &records, &e) == HP_OK) {
+		for (int i = 0; i < c.npaths; i++) {
+			if (hp_walk_add(&l, c.paths[i], &e) == HP_OK)
+				continue;
+			note_add(true, &e);
+			if (e.code == HP_E_NOMEM)
+				break;
+			hp_err_clear(&e);
+		}
+		if (hp_digest_end(run, &e))
+			note_add(true, &e);
+	} else {
+		note_add(true, &e);
+	}
+	notes_flush(SIZE_MAX);
 	out_flush(&records);
 	hp_buf_release(&records.buf);
 	clear_progress();
+	free(notes.v);
 	hp_walk_free(&l);
 	return cli_finish(status);
 }

@@ -87,18 +87,29 @@ unsigned hp_digest_cpus(void)
 
 /* ---- the run ----
  *
- * With more than one job, worker threads take the files in list order from
- * an atomic counter and leave each result in slots[i % window]; the
- * caller's thread hands the slots to the sinks and the callback in order. A
- * worker may start file i only once file i - window has been delivered,
- * which bounds memory to the window however many files there are. The
- * caller sleeps only when the next result is not ready yet, and is woken
- * when BATCH results are ready in order, when workers wait for room, or
- * after WAKE_MS at the latest: with small files, a wake-up per file would
- * cost more than the hashing. */
+ * hp_digest_begin starts a run on a walk list; every file entry already in
+ * the list, and every one hp_walk_add appends afterwards (through l->added),
+ * is published to the run as an item. With more than one job, worker threads
+ * (started as files appear, never more than files) take the items in list
+ * order from an atomic counter and leave each result in slots[i % window].
+ * The caller's thread hands the slots to the sinks and the callback in
+ * order: while the walk goes on (from inside hp_walk_add, without waiting),
+ * and in hp_digest_end until the last file. So reading overlaps the walk.
+ *
+ * A worker may start item i only once it is published and item i - window
+ * has been delivered, which bounds memory to the window however many files
+ * there are. In hp_digest_end the caller sleeps only when the next result is
+ * not ready yet, and is woken when BATCH results are ready in order, when a
+ * worker is about to wait for room, or after WAKE_MS at the latest: with
+ * small files, a wake-up per file would cost more than the hashing. With one
+ * job everything runs on the caller's thread in hp_digest_end. */
 
-#define BATCH 16
+#define BATCH 64
 #define WAKE_MS 2
+#define POLL_EVERY 32       /* items published between two deliveries during the walk */
+#define CHUNK_BITS 12       /* items are stored in chunks that never move */
+#define CHUNK_ITEMS (1u << CHUNK_BITS)
+#define MAX_CHUNKS (1u << 18)  /* a billion files */
 
 typedef struct slot {
 	hp_digest_result res;
@@ -118,7 +129,7 @@ typedef struct hasher {
 	uint8_t *buf;
 } hasher;
 
-typedef struct run run;
+typedef struct hp_digest_run run;
 
 typedef struct worker {
 	run *r;
@@ -127,32 +138,51 @@ typedef struct worker {
 	bool started;
 } worker;
 
+/* What a worker needs of an entry, copied when it is published: the list's
+ * array may move while the walk appends to it. */
 typedef struct item {
-	size_t index;     /* into l->v */
-	uint64_t offset;  /* stream offset */
+	size_t index;          /* into l->v */
+	uint64_t offset;       /* stream offset */
+	uint64_t size;         /* expected size, HP_DIGEST_UNKNOWN for streams */
+	const char *path;
+	size_t path_len;
+	const char *open_path;
+	hp_walk_type type;
+	bool nofollow;
 } item;
 
-struct run {
-	const hp_walk_list *l;
+struct hp_digest_run {
+	hp_walk_list *l;
 	const hp_digest_opts *o;
+	hp_digest_result_fn *cb;
+	void *cb_ud;
 	unsigned algos;
 	EVP_MD *md[HP_DIGEST_NALGOS];
 	size_t bs;
-	item *items;         /* the files of the run, in list order */
-	size_t nfiles;
-	uint64_t total;
-	slot *slots;         /* file i uses slots[i % window] */
+	hp_err err;               /* a failure of the run itself (out of memory) */
+
+	item **chunks;            /* item i is chunks[i >> CHUNK_BITS][i & (CHUNK_ITEMS - 1)] */
+	size_t nitems;            /* published so far (the caller's copy) */
+	uint64_t next_offset;
+	uint64_t total;           /* sum of the published sizes */
+
+	slot *slots;              /* item i uses slots[i % window] */
 	size_t window;
-	bool threaded;
+	unsigned jobs;
+	worker *w;
+	unsigned started;
+	bool on_caller;           /* files are being read on the caller's thread */
 
 	pthread_mutex_t mu;
-	pthread_cond_t cv_work;     /* workers wait here for room in the window */
-	pthread_cond_t cv_ready;    /* the caller waits here for results */
-	atomic_size_t next;         /* the next file to take */
-	atomic_size_t delivered;    /* files handed out so far */
+	pthread_cond_t cv_work;   /* workers wait here for items and for room */
+	pthread_cond_t cv_ready;  /* the caller waits here for results */
+	atomic_size_t published;
+	atomic_bool complete;     /* no more items will come */
+	atomic_size_t next;       /* the next item to take */
+	atomic_size_t delivered;  /* items handed out so far */
 	atomic_bool stop;
-	atomic_uint idle;           /* workers waiting for room */
-	atomic_bool waiting;        /* the caller waits for results */
+	atomic_uint idle;         /* workers waiting */
+	atomic_bool waiting;      /* the caller waits for results */
 
 	atomic_uint_fast64_t bytes_done;
 	struct timespec last_progress;
@@ -229,6 +259,13 @@ static bool same_time(const struct timespec *a, const struct timespec *b)
 	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
 }
 
+/* The path of the file in a slot, quoted for a message. */
+static const char *quoted(const slot *s, char *buf, size_t bufsz)
+{
+	hp_quote(s->file.path, s->file.path_len, buf, bufsz);
+	return buf;
+}
+
 /* Read fd to its end, feeding every hash and sink of the run. st0 is the
  * status at open for a regular file (NULL for a stream); the file must keep
  * expect bytes (HP_DIGEST_UNKNOWN: any) and its st0 size and mtime. */
@@ -239,7 +276,6 @@ static void digest_fd(run *r, hasher *h, slot *s, int fd, const struct stat *st0
 	const hp_digest_opts *o = r->o;
 	uint64_t expect = s->file.expect_size;
 	char qb[256];
-	hp_quote(s->file.path, s->file.path_len, qb, sizeof qb);
 
 	for (unsigned id = 0; id < HP_DIGEST_NALGOS; id++) {
 		if (h->ctx[id] && !EVP_MD_CTX_copy_ex(h->ctx[id], h->tmpl[id])) {
@@ -265,12 +301,12 @@ static void digest_fd(run *r, hasher *h, slot *s, int fd, const struct stat *st0
 		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 
 	if (st0 && S_ISREG(st0->st_mode) && expect != HP_DIGEST_UNKNOWN && (uint64_t)st0->st_size != expect) {
-		hp_fail(e, HP_E_IO, "'%s' changed while being read: %llu bytes instead of %llu", qb,
+		hp_fail(e, HP_E_IO, "'%s' changed while being read: %llu bytes instead of %llu", quoted(s, qb, sizeof qb),
 			(unsigned long long)st0->st_size, (unsigned long long)expect);
 		return;
 	}
 	uint64_t off = 0;
-	bool inline_progress = !r->threaded && o->progress;
+	bool inline_progress = r->on_caller && o->progress;
 	/* Always to the end, even with the size known: a pseudo-file (/proc,
 	 * /sys) that lists a wrong size must fail, not hash as empty. */
 	for (;;) {
@@ -278,14 +314,15 @@ static void digest_fd(run *r, hasher *h, slot *s, int fd, const struct stat *st0
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			hp_fail_errno(e, HP_E_IO, errno, "cannot read '%s'", qb);
+			int err = errno;
+			hp_fail_errno(e, HP_E_IO, err, "cannot read '%s'", quoted(s, qb, sizeof qb));
 			return;
 		}
 		if (n == 0)
 			break;
 		size_t un = (size_t)n;
 		if (expect != HP_DIGEST_UNKNOWN && off + un > expect) {
-			hp_fail(e, HP_E_IO, "'%s' changed while being read: it grew past %llu bytes", qb,
+			hp_fail(e, HP_E_IO, "'%s' changed while being read: it grew past %llu bytes", quoted(s, qb, sizeof qb),
 				(unsigned long long)expect);
 			return;
 		}
@@ -313,18 +350,19 @@ static void digest_fd(run *r, hasher *h, slot *s, int fd, const struct stat *st0
 			progress(r, false);
 	}
 	if (expect != HP_DIGEST_UNKNOWN && off != expect) {
-		hp_fail(e, HP_E_IO, "'%s' changed while being read: %llu bytes instead of %llu", qb,
+		hp_fail(e, HP_E_IO, "'%s' changed while being read: %llu bytes instead of %llu", quoted(s, qb, sizeof qb),
 			(unsigned long long)off, (unsigned long long)expect);
 		return;
 	}
 	if (st0 && S_ISREG(st0->st_mode)) {
 		struct stat st1;
 		if (fstat(fd, &st1) < 0) {
-			hp_fail_errno(e, HP_E_IO, errno, "cannot stat '%s'", qb);
+			int err = errno;
+			hp_fail_errno(e, HP_E_IO, err, "cannot stat '%s'", quoted(s, qb, sizeof qb));
 			return;
 		}
 		if (st1.st_size != st0->st_size || !same_time(&st1.st_mtim, &st0->st_mtim)) {
-			hp_fail(e, HP_E_IO, "'%s' changed while being read", qb);
+			hp_fail(e, HP_E_IO, "'%s' changed while being read", quoted(s, qb, sizeof qb));
 			return;
 		}
 	}
@@ -350,33 +388,44 @@ static void slot_reset(run *r, slot *s)
 	memset(s->begun, 0, sizeof s->begun);
 }
 
-/* What a sink is told about file i. */
-static void slot_setup(run *r, slot *s, size_t i)
+static item *item_at(const run *r, size_t i)
 {
-	const hp_walk_entry *en = &r->l->v[r->items[i].index];
-	slot_reset(r, s);
-	s->file.index = r->items[i].index;
-	s->file.seq = i;
-	s->file.path = en->path;
-	s->file.path_len = en->path_len;
-	s->file.expect_size = en->type == HP_WALK_FILE ? en->size : HP_DIGEST_UNKNOWN;
-	s->file.stream_offset = r->items[i].offset;
+	return &r->chunks[i >> CHUNK_BITS][i & (CHUNK_ITEMS - 1)];
 }
 
-static void process(run *r, hasher *h, slot *s)
+/* What a sink is told about item i. */
+static void slot_setup(run *r, slot *s, size_t i)
 {
-	const hp_walk_entry *en = &r->l->v[s->file.index];
+	const item *it = item_at(r, i);
+	slot_reset(r, s);
+	s->file.index = it->index;
+	s->file.seq = i;
+	s->file.path = it->path;
+	s->file.path_len = it->path_len;
+	s->file.expect_size = it->size;
+	s->file.stream_offset = it->offset;
+}
+
+static void process(run *r, hasher *h, slot *s, size_t i)
+{
+	const item *it = item_at(r, i);
+	hp_walk_entry en = { 0 };
+	en.path = (char *)it->path;
+	en.path_len = it->path_len;
+	en.open_path = (char *)it->open_path;
+	en.type = it->type;
+	en.nofollow = it->nofollow;
 	int fd;
 	struct stat st;
-	if (hp_walk_open(r->l, en, &fd, &st, &s->res.err))
+	if (hp_walk_open(r->l, &en, &fd, &st, &s->res.err))
 		return;
-	digest_fd(r, h, s, fd, en->type == HP_WALK_STDIN ? NULL : &st);
-	if (en->type != HP_WALK_STDIN)
+	digest_fd(r, h, s, fd, it->type == HP_WALK_STDIN ? NULL : &st);
+	if (it->type != HP_WALK_STDIN)
 		close(fd);
 }
 
 /* Hand a finished slot to the sinks and, if call_cb, to the callback. */
-static int deliver(run *r, slot *s, hp_digest_result_fn *cb, void *cb_ud, bool call_cb)
+static int deliver(run *r, slot *s, bool call_cb)
 {
 	for (size_t k = 0; k < r->o->nsinks; k++) {
 		const hp_digest_sink *sk = &r->o->sinks[k];
@@ -384,52 +433,109 @@ static int deliver(run *r, slot *s, hp_digest_result_fn *cb, void *cb_ud, bool c
 			sk->done(sk->ctx, s->begun[k] ? s->state[k] : NULL, &s->file, &s->res);
 		s->state[k] = NULL;
 	}
-	if (!call_cb || !cb)
+	if (!call_cb || !r->cb)
 		return 0;
-	return cb(cb_ud, &r->l->v[s->file.index], s->file.index, &s->res);
+	return r->cb(r->cb_ud, &r->l->v[s->file.index], s->file.index, &s->res);
+}
+
+static void wake_workers(run *r)
+{
+	if (atomic_load(&r->idle)) {
+		pthread_mutex_lock(&r->mu);
+		pthread_cond_broadcast(&r->cv_work);
+		pthread_mutex_unlock(&r->mu);
+	}
+}
+
+static void stop_run(run *r)
+{
+	atomic_store(&r->stop, true);
+	pthread_mutex_lock(&r->mu);
+	pthread_cond_broadcast(&r->cv_work);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Deliver the results that are ready, in order, without waiting (caller's
+ * thread, workers running). */
+static void deliver_ready(run *r)
+{
+	size_t d = atomic_load(&r->delivered);
+	while (!atomic_load(&r->stop) && d < r->nitems) {
+		slot *s = &r->slots[d % r->window];
+		if (!atomic_load(&s->ready))
+			break;
+		int stop = deliver(r, s, true);
+		atomic_store(&s->ready, false);
+		atomic_store(&r->delivered, ++d);
+		if (stop) {
+			stop_run(r);
+			break;
+		}
+		wake_workers(r);
+	}
+	progress(r, false);
 }
 
 /* Is it worth waking the caller? Only when the next result in order is
- * ready and so is the BATCH-th (or workers wait for room). */
+ * ready and so is the BATCH-th (or workers are waiting). */
 static bool worth_waking(run *r)
 {
+	size_t n = atomic_load(&r->published);
 	size_t d = atomic_load(&r->delivered);
-	if (d >= r->nfiles || !atomic_load(&r->slots[d % r->window].ready))
+	if (d >= n || !atomic_load(&r->slots[d % r->window].ready))
 		return false;
 	if (atomic_load(&r->idle))
 		return true;
 	size_t last = d + BATCH - 1;
-	if (last >= r->nfiles)
-		last = r->nfiles - 1;
+	if (last >= n)
+		last = n - 1;
 	if (last >= d + r->window)
 		last = d + r->window - 1;
 	return atomic_load(&r->slots[last % r->window].ready);
+}
+
+/* Wait until item i may be read; false when there is no such item or the
+ * run stops. */
+static bool wait_for_item(run *r, size_t i)
+{
+	for (;;) {
+		if (atomic_load(&r->stop))
+			return false;
+		bool complete = atomic_load(&r->complete);  /* before published: then it is final */
+		size_t n = atomic_load(&r->published);
+		if (i < n && i < atomic_load(&r->delivered) + r->window)
+			return true;
+		if (i >= n && complete)
+			return false;
+		pthread_mutex_lock(&r->mu);
+		atomic_fetch_add(&r->idle, 1);
+		/* the caller may be waiting for a batch that will not come
+		 * while we wait: it must deliver now */
+		if (atomic_load(&r->waiting))
+			pthread_cond_signal(&r->cv_ready);
+		complete = atomic_load(&r->complete);
+		n = atomic_load(&r->published);
+		if (!atomic_load(&r->stop) && !(i >= n && complete) &&
+		    !(i < n && i < atomic_load(&r->delivered) + r->window))
+			pthread_cond_wait(&r->cv_work, &r->mu);
+		atomic_fetch_sub(&r->idle, 1);
+		pthread_mutex_unlock(&r->mu);
+	}
 }
 
 static void *worker_main(void *arg)
 {
 	worker *w = arg;
 	run *r = w->r;
-	while (!atomic_load(&r->stop)) {
+	for (;;) {
 		size_t i = atomic_fetch_add(&r->next, 1);
-		if (i >= r->nfiles)
+		/* Stopping: an item that is inside the window is still read, so
+		 * that the items whose sinks get done have no gap. */
+		if (!wait_for_item(r, i))
 			break;
-		if (i >= atomic_load(&r->delivered) + r->window) {
-			pthread_mutex_lock(&r->mu);
-			atomic_fetch_add(&r->idle, 1);
-			while (!atomic_load(&r->stop) && i >= atomic_load(&r->delivered) + r->window)
-				pthread_cond_wait(&r->cv_work, &r->mu);
-			atomic_fetch_sub(&r->idle, 1);
-			pthread_mutex_unlock(&r->mu);
-			/* stopping: a file that is now inside the window is still
-			 * read, so that the files whose sinks get done are the
-			 * ones before d + window with no gap */
-			if (i >= atomic_load(&r->delivered) + r->window)
-				break;
-		}
 		slot *s = &r->slots[i % r->window];
 		slot_setup(r, s, i);
-		process(r, &w->h, s);
+		process(r, &w->h, s, i);
 		atomic_store(&s->ready, true);
 		if (atomic_load(&r->waiting) && worth_waking(r)) {
 			pthread_mutex_lock(&r->mu);
@@ -451,13 +557,75 @@ static void deadline_in(struct timespec *t, unsigned ms)
 	}
 }
 
-/* The caller's side of a threaded run: hand out the results in order.
- * Returns the first file not handed to the callback (nfiles unless the
- * callback asked to stop). */
-static size_t collect(run *r, hp_digest_result_fn *cb, void *cb_ud)
+/* Start one more worker; false when it cannot be. */
+static bool start_worker(run *r)
 {
-	size_t d = 0;
-	while (d < r->nfiles) {
+	worker *w = &r->w[r->started];
+	w->r = r;
+	hp_err e = HP_ERR_INIT;
+	if (hasher_init(&w->h, r, &e)) {
+		hasher_free(&w->h);
+		return false;
+	}
+	if (pthread_create(&w->tid, NULL, worker_main, w)) {
+		hasher_free(&w->h);
+		return false;
+	}
+	w->started = true;
+	r->started++;
+	return true;
+}
+
+/* Make entry index of the list an item of the run (caller's thread). */
+static void publish(run *r, size_t index)
+{
+	const hp_walk_entry *en = &r->l->v[index];
+	if (en->type == HP_WALK_DIR || r->err.code)
+		return;
+	size_t i = r->nitems;
+	size_t c = i >> CHUNK_BITS;
+	if (c >= MAX_CHUNKS) {
+		hp_fail(&r->err, HP_E_NOMEM, "more than %llu files", (unsigned long long)MAX_CHUNKS * CHUNK_ITEMS);
+		return;
+	}
+	if (!r->chunks[c] && !(r->chunks[c] = malloc(CHUNK_ITEMS * sizeof(item)))) {
+		hp_fail_nomem(&r->err);
+		return;
+	}
+	item *it = item_at(r, i);
+	it->index = index;
+	it->offset = r->next_offset;
+	it->size = en->type == HP_WALK_FILE ? en->size : HP_DIGEST_UNKNOWN;
+	it->path = en->path;
+	it->path_len = en->path_len;
+	it->open_path = en->open_path;
+	it->type = en->type;
+	it->nofollow = en->nofollow;
+	if (r->next_offset != HP_DIGEST_UNKNOWN)
+		r->next_offset = it->size == HP_DIGEST_UNKNOWN ? HP_DIGEST_UNKNOWN : r->next_offset + it->size;
+	if (it->size != HP_DIGEST_UNKNOWN)
+		r->total += it->size;
+	r->nitems = i + 1;
+	atomic_store(&r->published, r->nitems);
+	if (r->jobs <= 1)
+		return;
+	if (r->started < r->jobs && r->started < r->nitems && !start_worker(r) && r->started == 0)
+		r->jobs = 1;  /* no thread at all: everything on the caller's thread */
+	wake_workers(r);
+	if (r->started && r->nitems % POLL_EVERY == 0)
+		deliver_ready(r);
+}
+
+static void on_added(void *ud, size_t index)
+{
+	publish(ud, index);
+}
+
+/* hp_digest_end with workers: hand out every remaining result in order. */
+static void collect(run *r)
+{
+	size_t d = atomic_load(&r->delivered);
+	while (d < r->nitems && !atomic_load(&r->stop)) {
 		slot *s = &r->slots[d % r->window];
 		if (!atomic_load(&s->ready)) {
 			pthread_mutex_lock(&r->mu);
@@ -472,37 +640,48 @@ static size_t collect(run *r, hp_digest_result_fn *cb, void *cb_ud)
 			progress(r, false);
 			continue;
 		}
-		int stop = deliver(r, s, cb, cb_ud, true);
-		atomic_store(&s->ready, false);
-		atomic_store(&r->delivered, ++d);
-		if (stop) {
-			atomic_store(&r->stop, true);
-			pthread_mutex_lock(&r->mu);
-			pthread_cond_broadcast(&r->cv_work);
-			pthread_mutex_unlock(&r->mu);
-			return d;
-		}
-		if (atomic_load(&r->idle)) {
-			pthread_mutex_lock(&r->mu);
-			pthread_cond_broadcast(&r->cv_work);
-			pthread_mutex_unlock(&r->mu);
-		}
-		progress(r, false);
+		deliver_ready(r);
+		d = atomic_load(&r->delivered);
 	}
-	return d;
 }
 
-static hp_code run_init(run *r, const hp_digest_opts *o, hp_err *e)
+/* hp_digest_end without workers: every item on the caller's thread. */
+static void run_on_caller(run *r)
 {
-	memset(r, 0, sizeof *r);
-	r->o = o;
-	r->algos = o->algos & HP_DIGEST_ALL;
-	atomic_init(&r->next, 0);
-	atomic_init(&r->delivered, 0);
-	atomic_init(&r->stop, false);
-	atomic_init(&r->idle, 0);
-	atomic_init(&r->waiting, false);
-	atomic_init(&r->bytes_done, 0);
+	hasher h;
+	slot *s = NULL;
+	if (hasher_init(&h, r, &r->err) || !(s = calloc(1, sizeof *s))) {
+		if (!r->err.code)
+			hp_fail_nomem(&r->err);
+		hasher_free(&h);
+		return;
+	}
+	r->on_caller = true;
+	for (size_t i = atomic_load(&r->delivered); i < r->nitems; i++) {
+		slot_setup(r, s, i);
+		process(r, &h, s, i);
+		if (deliver(r, s, true))
+			break;
+		progress(r, false);
+	}
+	hasher_free(&h);
+	free(s);
+}
+
+static void run_free(run *r)
+{
+	if (r->chunks)
+		for (size_t c = 0; c < MAX_CHUNKS && r->chunks[c]; c++)
+			free(r->chunks[c]);
+	free(r->chunks);
+	free(r->slots);
+	free(r->w);
+	free_mds(r);
+	free(r);
+}
+
+static hp_code check_opts(const hp_digest_opts *o, hp_err *e)
+{
 	if (o->algos & ~(unsigned)HP_DIGEST_ALL)
 		return hp_fail(e, HP_E_USAGE, "unknown algorithm bits 0x%x", o->algos & ~(unsigned)HP_DIGEST_ALL);
 	if (o->nsinks > HP_DIGEST_MAX_SINKS)
@@ -510,175 +689,169 @@ static hp_code run_init(run *r, const hp_digest_opts *o, hp_err *e)
 			       HP_DIGEST_MAX_SINKS);
 	if (o->nsinks && !o->sinks)
 		return hp_fail(e, HP_E_USAGE, "digest sinks missing");
+	if (o->block_size > ((size_t)1 << 30))
+		return hp_fail(e, HP_E_USAGE, "block size %zu is too large", o->block_size);
+	return HP_OK;
+}
+
+static run *run_new(const hp_digest_opts *o, hp_err *e)
+{
+	if (check_opts(o, e))
+		return NULL;
+	run *r = calloc(1, sizeof *r);
+	if (!r) {
+		hp_fail_nomem(e);
+		return NULL;
+	}
+	r->o = o;
+	r->algos = o->algos;
 	r->bs = o->block_size ? o->block_size : HP_DIGEST_BLOCK_DEFAULT;
-	if (r->bs > ((size_t)1 << 30))
-		return hp_fail(e, HP_E_USAGE, "block size %zu is too large", r->bs);
 	r->progress_ms = o->progress_ms ? o->progress_ms : 200;
 	clock_gettime(CLOCK_MONOTONIC, &r->last_progress);
-	return fetch_mds(r, e);
-}
-
-static void run_free(run *r)
-{
-	free(r->items);
-	free(r->slots);
-	free_mds(r);
-}
-
-/* All on the caller's thread, one file after the other. */
-static hp_code run_inline(run *r, hp_digest_result_fn *cb, void *cb_ud, hp_err *e)
-{
-	hasher h;
-	hp_code rc = hasher_init(&h, r, e);
-	slot *s = rc ? NULL : calloc(1, sizeof *s);
-	if (!rc && !s)
-		rc = hp_fail_nomem(e);
-	for (size_t i = 0; !rc && i < r->nfiles; i++) {
-		slot_setup(r, s, i);
-		process(r, &h, s);
-		if (deliver(r, s, cb, cb_ud, true))
-			break;
-		progress(r, false);
+	atomic_init(&r->published, 0);
+	atomic_init(&r->complete, false);
+	atomic_init(&r->next, 0);
+	atomic_init(&r->delivered, 0);
+	atomic_init(&r->stop, false);
+	atomic_init(&r->idle, 0);
+	atomic_init(&r->waiting, false);
+	atomic_init(&r->bytes_done, 0);
+	if (fetch_mds(r, e)) {
+		free_mds(r);
+		free(r);
+		return NULL;
 	}
-	if (!rc)
-		progress(r, true);
-	hasher_free(&h);
-	free(s);
-	return rc;
+	return r;
 }
 
-static hp_code run_threads(run *r, unsigned jobs, hp_digest_result_fn *cb, void *cb_ud, hp_err *e)
+hp_code hp_digest_begin(hp_digest_run **out, hp_walk_list *l, const hp_digest_opts *o, hp_digest_result_fn *cb,
+			void *cb_ud, hp_err *e)
 {
-	hp_code rc = HP_OK;
-	r->window = r->o->window ? r->o->window : 16 * (size_t)jobs < 64 ? 64 : 16 * (size_t)jobs;
-	if (r->window > r->nfiles)
-		r->window = r->nfiles;
-	r->slots = calloc(r->window, sizeof *r->slots);
-	worker *w = calloc(jobs, sizeof *w);
-	if (!r->slots || !w) {
-		free(w);
+	*out = NULL;
+	run *r = run_new(o, e);
+	if (!r)
+		return e ? e->code : HP_E_USAGE;
+	r->l = l;
+	r->cb = cb;
+	r->cb_ud = cb_ud;
+	r->jobs = o->jobs ? o->jobs : hp_digest_cpus();
+	r->chunks = calloc(MAX_CHUNKS, sizeof *r->chunks);
+	if (!r->chunks) {
+		run_free(r);
 		return hp_fail_nomem(e);
 	}
-	for (size_t i = 0; i < r->window; i++)
-		atomic_init(&r->slots[i].ready, false);
-	for (unsigned j = 0; j < jobs && !rc; j++) {
-		w[j].r = r;
-		rc = hasher_init(&w[j].h, r, e);
-	}
-	if (rc)
-		goto out;
-
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->cv_work, NULL);
-	pthread_cond_init(&r->cv_ready, &ca);
-	pthread_condattr_destroy(&ca);
-
-	unsigned started = 0;
-	for (unsigned j = 0; j < jobs; j++) {
-		int err = pthread_create(&w[j].tid, NULL, worker_main, &w[j]);
-		if (err) {
-			if (!started)
-				rc = hp_fail_errno(e, HP_E_INTERNAL, err, "cannot start a thread");
-			break;
+	if (r->jobs > 1) {
+		r->window = o->window ? o->window : 16 * (size_t)r->jobs < 256 ? 256 : 16 * (size_t)r->jobs;
+		r->slots = calloc(r->window, sizeof *r->slots);
+		r->w = calloc(r->jobs, sizeof *r->w);
+		if (!r->slots || !r->w) {
+			run_free(r);
+			return hp_fail_nomem(e);
 		}
-		w[j].started = true;
-		started++;
+		for (size_t i = 0; i < r->window; i++)
+			atomic_init(&r->slots[i].ready, false);
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_mutex_init(&r->mu, NULL);
+		pthread_cond_init(&r->cv_work, NULL);
+		pthread_cond_init(&r->cv_ready, &ca);
+		pthread_condattr_destroy(&ca);
 	}
-	size_t d = started ? collect(r, cb, cb_ud) : r->nfiles;
-	for (unsigned j = 0; j < jobs; j++)
-		if (w[j].started)
-			pthread_join(w[j].tid, NULL);
-	/* Stopped early: the files already read still go to the sinks. Those
-	 * are the ones taken below d + window; a worker that took a file past
-	 * that was waiting for room, and gave up. */
-	size_t end = atomic_load(&r->next);
-	if (end > r->nfiles)
-		end = r->nfiles;
-	if (end > d + r->window)
-		end = d + r->window;
-	for (; started && d < end; d++) {
-		slot *s = &r->slots[d % r->window];
-		if (atomic_load(&s->ready) && s->file.seq == d)
-			deliver(r, s, cb, cb_ud, false);
+	for (size_t i = 0; i < l->n; i++)
+		publish(r, i);
+	l->added = on_added;
+	l->added_ud = r;
+	*out = r;
+	return HP_OK;
+}
+
+hp_code hp_digest_end(hp_digest_run *r, hp_err *e)
+{
+	if (!r)
+		return HP_OK;
+	r->l->added = NULL;
+	r->l->added_ud = NULL;
+	bool threads = r->w != NULL;
+	if (threads) {
+		atomic_store(&r->complete, true);
+		pthread_mutex_lock(&r->mu);
+		pthread_cond_broadcast(&r->cv_work);
+		pthread_mutex_unlock(&r->mu);
 	}
-	if (started)
-		progress(r, true);
-	pthread_cond_destroy(&r->cv_ready);
-	pthread_cond_destroy(&r->cv_work);
-	pthread_mutex_destroy(&r->mu);
-out:
-	for (unsigned j = 0; j < jobs; j++)
-		hasher_free(&w[j].h);
-	free(w);
+	if (r->started) {
+		collect(r);
+		for (unsigned j = 0; j < r->started; j++)
+			pthread_join(r->w[j].tid, NULL);
+		/* Stopped early: the files already read still go to the sinks.
+		 * Those are the ones taken below delivered + window; a worker that
+		 * took one past that was waiting for room, and gave up. */
+		size_t d = atomic_load(&r->delivered);
+		size_t end = atomic_load(&r->next);
+		if (end > r->nitems)
+			end = r->nitems;
+		if (end > d + r->window)
+			end = d + r->window;
+		for (; d < end; d++) {
+			slot *s = &r->slots[d % r->window];
+			if (atomic_load(&s->ready) && s->file.seq == d)
+				deliver(r, s, false);
+		}
+		for (unsigned j = 0; j < r->started; j++)
+			hasher_free(&r->w[j].h);
+	} else if (!atomic_load(&r->stop) && !r->err.code) {
+		run_on_caller(r);
+	}
+	progress(r, true);
+	if (threads) {
+		pthread_cond_destroy(&r->cv_ready);
+		pthread_cond_destroy(&r->cv_work);
+		pthread_mutex_destroy(&r->mu);
+	}
+	hp_code rc = r->err.code;
+	if (rc && e)
+		*e = r->err;
+	run_free(r);
 	return rc;
 }
 
 hp_code hp_digest_list(const hp_walk_list *l, const hp_digest_opts *o, hp_digest_result_fn *cb, void *cb_ud,
 		       hp_err *e)
 {
-	run r;
-	hp_code rc = run_init(&r, o, e);
-	if (rc) {
-		run_free(&r);
+	hp_digest_run *r;
+	/* the list is complete: the run only reads it (no hook is left behind) */
+	hp_code rc = hp_digest_begin(&r, (hp_walk_list *)l, o, cb, cb_ud, e);
+	if (rc)
 		return rc;
-	}
-	r.l = l;
-	r.total = l->total_size;
-	if (l->nfiles && !(r.items = malloc(l->nfiles * sizeof *r.items))) {
-		run_free(&r);
-		return hp_fail_nomem(e);
-	}
-	uint64_t off = 0;
-	for (size_t i = 0; i < l->n && r.nfiles < l->nfiles; i++) {
-		const hp_walk_entry *en = &l->v[i];
-		if (en->type == HP_WALK_DIR)
-			continue;
-		r.items[r.nfiles++] = (item){ i, off };
-		if (off != HP_DIGEST_UNKNOWN)
-			off = en->type == HP_WALK_FILE ? off + en->size : HP_DIGEST_UNKNOWN;
-	}
-
-	unsigned jobs = o->jobs ? o->jobs : hp_digest_cpus();
-	if (jobs > r.nfiles)
-		jobs = (unsigned)r.nfiles;
-	r.threaded = jobs > 1;
-	rc = r.threaded ? run_threads(&r, jobs, cb, cb_ud, e) : run_inline(&r, cb, cb_ud, e);
-	run_free(&r);
-	return rc;
+	return hp_digest_end(r, e);
 }
 
 hp_code hp_digest_fd(int fd, const char *what, const hp_digest_opts *o, hp_digest_result *out)
 {
-	run r;
-	hasher h;
-	slot *s = calloc(1, sizeof *s);
 	memset(out, 0, sizeof *out);
-	if (!s)
-		return hp_fail_nomem(&out->err);
-	hp_code rc = run_init(&r, o, &out->err);
-	if (rc == HP_OK)
-		rc = hasher_init(&h, &r, &out->err);
-	else
-		memset(&h, 0, sizeof h);
-	if (rc) {
+	run *r = run_new(o, &out->err);
+	if (!r)
+		return out->err.code;
+	hasher h;
+	slot *s = NULL;
+	if (hasher_init(&h, r, &out->err) || !(s = calloc(1, sizeof *s))) {
+		if (!out->err.code)
+			hp_fail_nomem(&out->err);
 		hasher_free(&h);
-		free_mds(&r);
-		free(s);
-		return rc;
+		run_free(r);
+		return out->err.code;
 	}
+	r->on_caller = true;
 	/* a regular file read from its start is checked for changes; anything
 	 * else (a pipe, a file part-read already) is read as a stream */
 	struct stat st;
 	bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) == 0;
-	slot_reset(&r, s);
+	slot_reset(r, s);
 	s->file.path = what;
 	s->file.path_len = strlen(what);
 	s->file.expect_size = regular ? (uint64_t)st.st_size : HP_DIGEST_UNKNOWN;
 	s->file.stream_offset = 0;
-	digest_fd(&r, &h, s, fd, regular ? &st : NULL);
+	digest_fd(r, &h, s, fd, regular ? &st : NULL);
 	for (size_t k = 0; k < o->nsinks; k++) {
 		const hp_digest_sink *sk = &o->sinks[k];
 		if (sk->done)
@@ -686,8 +859,8 @@ hp_code hp_digest_fd(int fd, const char *what, const hp_digest_opts *o, hp_diges
 	}
 	*out = s->res;
 	hasher_free(&h);
-	free_mds(&r);
 	free(s);
+	run_free(r);
 	return out->err.code;
 }
 

@@ -112,8 +112,8 @@ typedef struct hp_digest_sink {
 #define HP_DIGEST_MAX_SINKS 8
 
 /* Called on the caller's thread with the bytes read so far and the total of
- * the listed file sizes, at most every progress_ms milliseconds, and once at
- * the end. */
+ * the listed file sizes (which grows while a walk is still listing), at most
+ * every progress_ms milliseconds, and once at the end. */
 typedef void hp_digest_progress_fn(void *ud, uint64_t done, uint64_t total);
 
 /* Called for each file of the run (entries of type FILE, STDIN, STREAM; not
@@ -123,23 +123,40 @@ typedef int hp_digest_result_fn(void *ud, const hp_walk_entry *en, size_t index,
 
 typedef struct hp_digest_opts {
 	unsigned algos;              /* HP_DIGEST_* set; may be 0 when sinks do all the work */
-	unsigned jobs;               /* reading threads; 0 = online CPUs; 1 = all on the caller's thread */
+	unsigned jobs;               /* reading threads (started as files appear, never more
+	                              * than files); 0 = online CPUs; 1 = all on the caller's thread */
 	size_t block_size;           /* bytes per read; 0 = HP_DIGEST_BLOCK_DEFAULT */
 	const hp_digest_sink *sinks; /* nsinks of them, at most HP_DIGEST_MAX_SINKS */
 	size_t nsinks;
 	size_t window;               /* most files read ahead of the one being delivered;
-	                              * 0 = max(64, 16 * jobs). Sinks that keep bytes per
+	                              * 0 = max(256, 16 * jobs). Sinks that keep bytes per
 	                              * file until done (v1 pieces) may want it small. */
 	hp_digest_progress_fn *progress;  /* may be NULL */
 	unsigned progress_ms;        /* 0 = 200 */
 	void *ud;                    /* passed to progress */
 } hp_digest_opts;
 
-/* Read every file of l once and deliver the results in list order to cb.
- * Per-file failures are in each result; the return value is for the run
- * itself (bad options, no memory, threads that cannot start). */
+/* Read every file of a complete list l once and deliver the results in
+ * list order to cb. Per-file failures are in each result; the return value
+ * is for the run itself (bad options, no memory). */
 hp_code hp_digest_list(const hp_walk_list *l, const hp_digest_opts *o, hp_digest_result_fn *cb, void *cb_ud,
 		       hp_err *e);
+
+/* The same, with reading overlapping the walk:
+ *
+ *     hp_digest_begin(&run, &l, &o, cb, ud, &e);
+ *     for each argument: hp_walk_add(&l, arg, &e);   (files are read as they are listed)
+ *     hp_digest_end(run, &e);                        (waits for the rest; frees the run)
+ *
+ * Files already in l are part of the run too. Between the two calls the
+ * list may only be changed by hp_walk_add; o (and its sinks) must live until
+ * hp_digest_end. cb and the sinks' done run on the caller's thread, in list
+ * order: some from inside hp_walk_add, as results become ready, the rest in
+ * hp_digest_end. hp_digest_end must be called even after an error. */
+typedef struct hp_digest_run hp_digest_run;
+hp_code hp_digest_begin(hp_digest_run **run, hp_walk_list *l, const hp_digest_opts *o, hp_digest_result_fn *cb,
+			void *cb_ud, hp_err *e);
+hp_code hp_digest_end(hp_digest_run *run, hp_err *e);
 
 /* One descriptor, read to its end on the caller's thread, with the same
  * sinks (their done included, with index and stream_offset 0). what names

@@ -129,23 +129,77 @@ static hp_code add(walk *w, const char *rel, size_t rel_len, hp_walk_type type, 
 	en.nofollow = depth > 0 && !(w->l->flags & HP_WALK_FOLLOW);
 	en.arg = w->arg;
 	en.depth = depth;
-	hp_code rc = push(w->l, &en, e);
-	if (rc)
+	hp_walk_list *l = w->l;
+	hp_code rc = push(l, &en, e);
+	if (rc) {
 		entry_free(&en);
-	return rc;
+		return rc;
+	}
+	if (type == HP_WALK_FILE) {
+		l->nfiles++;
+		l->total_size += en.size;
+	}
+	if (l->added)
+		l->added(l->added_ud, l->n - 1);
+	return HP_OK;
 }
 
-typedef struct subdir {
-	char *rel;
-	size_t len;
-	struct stat st;
-} subdir;
+/* The entries of one directory, sorted so that a depth-first walk emits
+ * whole paths in bytewise order: a directory's contents sort as if its name
+ * ended in '/', its own entry (HP_WALK_DIRS) as the bare name. So for "a-",
+ * "a.b" and the directory "a": a, a-, a.b, a/... ('-' and '.' < '/'). */
+typedef enum child_kind { CHILD_FILE, CHILD_DIR_ENTRY, CHILD_DIR_BODY } child_kind;
 
-static void subdirs_free(subdir *v, size_t n)
+typedef struct child {
+	char *name;  /* owned by the CHILD_DIR_BODY or CHILD_FILE item; a CHILD_DIR_ENTRY shares it */
+	size_t len;
+	child_kind kind;
+	bool have_st;  /* st is filled in; else the entry is stat'ed when its turn comes */
+	struct stat st;
+} child;
+
+/* Directories kept open along the path being walked, so that the entries of
+ * each are stat'ed as they are emitted (letting readers start at once);
+ * deeper directories are stat'ed in one go and closed before going down. */
+#define MAX_OPEN_DEPTH 48
+
+static int cmp_child(const void *a, const void *b)
+{
+	const child *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->name, y->name, n);
+	if (c)
+		return c;
+	/* one name is a prefix of the other: compare the next byte, a body's
+	 * name going on with '/' and any other name ending with nothing (0) */
+	unsigned cx = x->len > n ? (unsigned char)x->name[n] : x->kind == CHILD_DIR_BODY ? '/' : 0;
+	unsigned cy = y->len > n ? (unsigned char)y->name[n] : y->kind == CHILD_DIR_BODY ? '/' : 0;
+	if (cx != cy)
+		return cx < cy ? -1 : 1;
+	/* the same directory's entry and body: the entry first */
+	return (x->kind == CHILD_DIR_BODY) - (y->kind == CHILD_DIR_BODY);
+}
+
+static void children_free(child *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		free(v[i].rel);
+		if (v[i].kind != CHILD_DIR_ENTRY)
+			free(v[i].name);
 	free(v);
+}
+
+static hp_code child_push(child **v, size_t *n, size_t *cap, child c, hp_err *e)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		child *nv = reallocarray(*v, nc, sizeof *nv);
+		if (!nv)
+			return hp_fail_nomem(e);
+		*v = nv;
+		*cap = nc;
+	}
+	(*v)[(*n)++] = c;
+	return HP_OK;
 }
 
 static bool is_ancestor(const walk *w, const struct stat *st)
@@ -156,15 +210,118 @@ static bool is_ancestor(const walk *w, const struct stat *st)
 	return false;
 }
 
-/* Walk the directory rel (st is its status). At depth 0 a failure to open it
- * is returned; below, it is reported and the walk goes on. Only running out
- * of memory stops a walk part-way. */
-static hp_code walk_dir(walk *w, const char *rel, size_t rel_len, const struct stat *st, uint32_t depth,
+/* Report a skipped or unreadable entry of directory rel. */
+static void report_child(walk *w, const char *rel, size_t rel_len, const char *name, hp_walk_event ev,
+			 const char *why, int err)
+{
+	qpath qb;
+	size_t clen, rlen;
+	char *crel = join(rel, rel_len, name, strlen(name), &clen);
+	char *rp = crel ? join(w->rep_base, w->rep_base_len, crel, clen, &rlen) : NULL;
+	const char *shown = rp ? q(&qb, rp, rlen) : "?";
+	if (err)
+		report(w->l, ev, ev == HP_WALK_ERROR ? HP_E_NOINPUT : HP_OK, "%s '%s': %s", why, shown,
+		       strerror(err));
+	else
+		report(w->l, ev, HP_OK, "%s '%s'", why, shown);
+	free(rp);
+	free(crel);
+}
+
+/* Read the names of directory dfd (rel, status st) into kids, reporting what
+ * is skipped. The kind of an entry comes from d_type when the file system
+ * gives it; an entry is stat'ed here only when it must be (eager, no
+ * d_type, a link to follow). */
+static hp_code read_children(walk *w, DIR *d, int dfd, const char *rel, size_t rel_len, const struct stat *st,
+			     bool eager, child **kids, size_t *nkids, hp_err *e)
+{
+	hp_walk_list *l = w->l;
+	bool follow = l->flags & HP_WALK_FOLLOW;
+	size_t cap = 0;
+	for (;;) {
+		errno = 0;
+		struct dirent *de = readdir(d);
+		if (!de) {
+			if (errno) {
+				qpath qb;
+				size_t rlen;
+				int err = errno;
+				char *rp = join(w->rep_base, w->rep_base_len, rel, rel_len, &rlen);
+				report(l, HP_WALK_ERROR, HP_E_IO, "cannot read directory '%s': %s",
+				       rp ? q(&qb, rp, rlen) : "?", strerror(err));
+				free(rp);
+			}
+			return HP_OK;
+		}
+		const char *name = de->d_name;
+		if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
+			continue;
+		unsigned char t = de->d_type;
+		if (t == DT_LNK && !follow) {
+			report_child(w, rel, rel_len, name, HP_WALK_SKIP_SYMLINK, "skipping symbolic link", 0);
+			continue;
+		}
+		bool have = eager || t == DT_UNKNOWN || t == DT_LNK;
+		if (!have && t != DT_REG && t != DT_DIR) {
+			report_child(w, rel, rel_len, name, HP_WALK_SKIP_SPECIAL, "skipping special file", 0);
+			continue;
+		}
+		struct stat cst;
+		bool dir = t == DT_DIR;
+		if (have) {
+			if (fstatat(dfd, name, &cst, AT_SYMLINK_NOFOLLOW) < 0) {
+				report_child(w, rel, rel_len, name, HP_WALK_ERROR, "cannot stat", errno);
+				continue;
+			}
+			if (S_ISLNK(cst.st_mode)) {
+				if (!follow) {
+					report_child(w, rel, rel_len, name, HP_WALK_SKIP_SYMLINK, "skipping symbolic link", 0);
+					continue;
+				}
+				if (fstatat(dfd, name, &cst, 0) < 0) {
+					report_child(w, rel, rel_len, name, HP_WALK_SKIP_LOOP, "skipping symbolic link", errno);
+					continue;
+				}
+			}
+			dir = S_ISDIR(cst.st_mode);
+			if (dir && follow &&
+			    (is_ancestor(w, &cst) || (cst.st_dev == st->st_dev && cst.st_ino == st->st_ino))) {
+				report_child(w, rel, rel_len, name, HP_WALK_SKIP_LOOP, "skipping directory loop at", 0);
+				continue;
+			}
+			if (!dir && !S_ISREG(cst.st_mode)) {
+				report_child(w, rel, rel_len, name, HP_WALK_SKIP_SPECIAL, "skipping special file", 0);
+				continue;
+			}
+		}
+		size_t nlen = strlen(name);
+		char *copy = malloc(nlen + 1);
+		if (!copy)
+			return hp_fail_nomem(e);
+		memcpy(copy, name, nlen + 1);
+		child c = { copy, nlen, dir ? CHILD_DIR_BODY : CHILD_FILE, have, { 0 } };
+		if (have)
+			c.st = cst;
+		hp_code rc = child_push(kids, nkids, &cap, c, e);
+		if (rc) {
+			free(copy);
+			return rc;
+		}
+		c.kind = CHILD_DIR_ENTRY;
+		if (dir && (l->flags & HP_WALK_DIRS) && (rc = child_push(kids, nkids, &cap, c, e)))
+			return rc;
+	}
+}
+
+/* Walk the directory rel, emitting entries in their final order. st is its
+ * status when known (NULL: fstat it). At depth 0 a failure to open it is
+ * returned; below, it is reported and the walk goes on. Only running out of
+ * memory stops a walk part-way. */
+static hp_code walk_dir(walk *w, const char *rel, size_t rel_len, const struct stat *st0, uint32_t depth,
 			hp_err *e)
 {
 	hp_walk_list *l = w->l;
 	bool follow = l->flags & HP_WALK_FOLLOW;
-	qpath qb;
 	size_t plen;
 	char *opath = join(w->open_base, w->open_base_len, rel, rel_len, &plen);
 	if (!opath)
@@ -173,8 +330,15 @@ static hp_code walk_dir(walk *w, const char *rel, size_t rel_len, const struct s
 	if (depth > 0 && !follow)
 		flags |= O_NOFOLLOW;
 	int dfd = openat(l->dirfd, opath, flags);
+	struct stat st;
+	int err = dfd < 0 ? errno : 0;
+	if (dfd >= 0 && !st0 && fstat(dfd, &st) < 0) {
+		err = errno;
+		close(dfd);
+		dfd = -1;
+	}
 	if (dfd < 0) {
-		int err = errno;
+		qpath qb;
 		size_t rlen;
 		char *rp = join(w->rep_base, w->rep_base_len, rel, rel_len, &rlen);
 		const char *shown = rp ? q(&qb, rp, rlen) : "?";
@@ -188,101 +352,38 @@ static hp_code walk_dir(walk *w, const char *rel, size_t rel_len, const struct s
 		return depth == 0 ? code : HP_OK;
 	}
 	free(opath);
+	if (st0)
+		st = *st0;
 	DIR *d = fdopendir(dfd);
 	if (!d) {
-		int err = errno;
+		err = errno;
 		close(dfd);
 		return hp_fail_errno(e, HP_E_NOMEM, err, "cannot read a directory");
 	}
 
+	/* the argument itself comes first; a subdirectory's own entry is placed
+	 * among its siblings by its parent */
 	hp_code rc = HP_OK;
-	if (l->flags & HP_WALK_DIRS)
-		rc = add(w, rel, rel_len, HP_WALK_DIR, st, depth, e);
-
-	subdir *subs = NULL;
-	size_t nsubs = 0, capsubs = 0;
-	while (rc == HP_OK) {
-		errno = 0;
-		struct dirent *de = readdir(d);
-		if (!de) {
-			if (errno) {
-				size_t rlen;
-				char *rp = join(w->rep_base, w->rep_base_len, rel, rel_len, &rlen);
-				report(l, HP_WALK_ERROR, HP_E_IO, "cannot read directory '%s': %s",
-				       rp ? q(&qb, rp, rlen) : "?", strerror(errno));
-				free(rp);
-			}
-			break;
-		}
-		const char *name = de->d_name;
-		if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
-			continue;
-		size_t clen;
-		char *crel = join(rel, rel_len, name, strlen(name), &clen);
-		if (!crel) {
-			rc = hp_fail_nomem(e);
-			break;
-		}
-		struct stat cst;
-		size_t rlen;
-		char *rp = NULL;
-		hp_walk_event skip = HP_WALK_ERROR;
-		const char *why = NULL;
-		int err = 0;
-		if (fstatat(dfd, name, &cst, AT_SYMLINK_NOFOLLOW) < 0) {
-			err = errno;
-			why = "cannot stat";
-		} else if (S_ISLNK(cst.st_mode)) {
-			if (!follow) {
-				skip = HP_WALK_SKIP_SYMLINK;
-				why = "skipping symbolic link";
-			} else if (fstatat(dfd, name, &cst, 0) < 0) {
-				err = errno;
-				skip = HP_WALK_SKIP_LOOP;
-				why = "skipping symbolic link";
-			}
-		}
-		if (!why && S_ISDIR(cst.st_mode)) {
-			if (follow && (is_ancestor(w, &cst) || (cst.st_dev == st->st_dev && cst.st_ino == st->st_ino))) {
-				skip = HP_WALK_SKIP_LOOP;
-				why = "skipping directory loop at";
-			} else {
-				if (nsubs == capsubs) {
-					size_t cap = capsubs ? capsubs * 2 : 16;
-					subdir *v = reallocarray(subs, cap, sizeof *v);
-					if (!v) {
-						free(crel);
-						rc = hp_fail_nomem(e);
-						break;
-					}
-					subs = v;
-					capsubs = cap;
-				}
-				subs[nsubs++] = (subdir){ crel, clen, cst };
-				continue;
-			}
-		} else if (!why && S_ISREG(cst.st_mode)) {
-			rc = add(w, crel, clen, HP_WALK_FILE, &cst, depth + 1, e);
-			free(crel);
-			continue;
-		} else if (!why) {
-			skip = HP_WALK_SKIP_SPECIAL;
-			why = "skipping special file";
-		}
-		rp = join(w->rep_base, w->rep_base_len, crel, clen, &rlen);
-		const char *shown = rp ? q(&qb, rp, rlen) : "?";
-		if (err)
-			report(l, skip, skip == HP_WALK_ERROR ? HP_E_NOINPUT : HP_OK, "%s '%s': %s", why, shown,
-			       strerror(err));
-		else
-			report(l, skip, HP_OK, "%s '%s'", why, shown);
-		free(rp);
-		free(crel);
+	if (depth == 0 && (l->flags & HP_WALK_DIRS))
+		rc = add(w, "", 0, HP_WALK_DIR, &st, 0, e);
+	child *kids = NULL;
+	size_t nkids = 0;
+	bool eager = depth >= MAX_OPEN_DEPTH;
+	if (rc == HP_OK)
+		rc = read_children(w, d, dfd, rel, rel_len, &st, eager, &kids, &nkids, e);
+	if (eager || rc) {
+		closedir(d);
+		d = NULL;
 	}
-	closedir(d);
+	if (rc) {
+		children_free(kids, nkids);
+		return rc;
+	}
+	if (nkids > 1)
+		qsort(kids, nkids, sizeof *kids, cmp_child);
 
 	bool pushed = false;
-	if (rc == HP_OK && nsubs && follow) {
+	if (follow && nkids) {
 		if (w->nanc == w->capanc) {
 			size_t cap = w->capanc ? w->capanc * 2 : 16;
 			struct anc *v = reallocarray(w->anc, cap, sizeof *v);
@@ -294,23 +395,51 @@ static hp_code walk_dir(walk *w, const char *rel, size_t rel_len, const struct s
 			}
 		}
 		if (rc == HP_OK) {
-			w->anc[w->nanc++] = (struct anc){ st->st_dev, st->st_ino };
+			w->anc[w->nanc++] = (struct anc){ st.st_dev, st.st_ino };
 			pushed = true;
 		}
 	}
-	for (size_t i = 0; rc == HP_OK && i < nsubs; i++)
-		rc = walk_dir(w, subs[i].rel, subs[i].len, &subs[i].st, depth + 1, e);
+	for (size_t i = 0; rc == HP_OK && i < nkids; i++) {
+		child *k = &kids[i];
+		if (!k->have_st && k->kind != CHILD_DIR_BODY) {
+			/* its turn: stat it now (never a link: links were stat'ed
+			 * when read, or skipped) */
+			bool changed = fstatat(dfd, k->name, &k->st, AT_SYMLINK_NOFOLLOW) < 0;
+			int serr = changed ? errno : 0;
+			if (!changed)
+				changed = k->kind == CHILD_FILE ? !S_ISREG(k->st.st_mode) : !S_ISDIR(k->st.st_mode);
+			if (changed) {
+				report_child(w, rel, rel_len, k->name, HP_WALK_ERROR,
+					     serr ? "cannot stat" : "changed while being listed, skipping", serr);
+				continue;
+			}
+			k->have_st = true;
+		}
+		size_t clen;
+		char *crel = join(rel, rel_len, k->name, k->len, &clen);
+		if (!crel) {
+			rc = hp_fail_nomem(e);
+			break;
+		}
+		switch (k->kind) {
+		case CHILD_FILE:
+			rc = add(w, crel, clen, HP_WALK_FILE, &k->st, depth + 1, e);
+			break;
+		case CHILD_DIR_ENTRY:
+			rc = add(w, crel, clen, HP_WALK_DIR, &k->st, depth + 1, e);
+			break;
+		case CHILD_DIR_BODY:
+			rc = walk_dir(w, crel, clen, k->have_st ? &k->st : NULL, depth + 1, e);
+			break;
+		}
+		free(crel);
+	}
 	if (pushed)
 		w->nanc--;
-	subdirs_free(subs, nsubs);
+	children_free(kids, nkids);
+	if (d)
+		closedir(d);
 	return rc;
-}
-
-static int cmp_path(const void *a, const void *b)
-{
-	const hp_walk_entry *x = a, *y = b;
-	/* names cannot hold NUL, and strcmp compares as unsigned char: bytewise */
-	return strcmp(x->path, y->path);
 }
 
 hp_code hp_walk_init(hp_walk_list *l, const hp_walk_opts *o, hp_err *e)
@@ -350,17 +479,10 @@ void hp_walk_free(hp_walk_list *l)
 	l->ud = ud;
 }
 
-static void rollback(hp_walk_list *l, size_t start)
-{
-	while (l->n > start)
-		entry_free(&l->v[--l->n]);
-}
-
 hp_code hp_walk_add(hp_walk_list *l, const char *arg, hp_err *e)
 {
 	qpath qb;
 	size_t alen = strlen(arg);
-	size_t start = l->n;
 	uint32_t argno = l->nargs;
 	hp_code rc;
 	if (alen == 0)
@@ -380,6 +502,8 @@ hp_code hp_walk_add(hp_walk_list *l, const char *arg, hp_err *e)
 		}
 		l->nfiles++;
 		l->nargs++;
+		if (l->added)
+			l->added(l->added_ud, l->n - 1);
 		return HP_OK;
 	}
 
@@ -416,6 +540,8 @@ hp_code hp_walk_add(hp_walk_list *l, const char *arg, hp_err *e)
 		l->nfiles++;
 		l->total_size += en.size;
 		l->nargs++;
+		if (l->added)
+			l->added(l->added_ud, l->n - 1);
 		return HP_OK;
 	}
 	if (!S_ISDIR(st.st_mode))
@@ -439,29 +565,8 @@ hp_code hp_walk_add(hp_walk_list *l, const char *arg, hp_err *e)
 	}
 	rc = walk_dir(&w, "", 0, &st, 0, e);
 	free(w.anc);
-	if (rc) {
-		rollback(l, start);
+	if (rc)
 		return rc;
-	}
-	qsort(l->v + start, l->n - start, sizeof *l->v, cmp_path);
-	/* the argument "." reports itself as "." yet comes first, like any
-	 * other directory before its contents */
-	if (dot && (l->flags & HP_WALK_DIRS) && !(l->flags & HP_WALK_RELATIVE)) {
-		for (size_t i = start; i < l->n; i++) {
-			if (l->v[i].depth == 0) {
-				hp_walk_entry root = l->v[i];
-				memmove(l->v + start + 1, l->v + start, (i - start) * sizeof *l->v);
-				l->v[start] = root;
-				break;
-			}
-		}
-	}
-	for (size_t i = start; i < l->n; i++) {
-		if (l->v[i].type == HP_WALK_FILE) {
-			l->nfiles++;
-			l->total_size += l->v[i].size;
-		}
-	}
 	l->nargs++;
 	return HP_OK;
 }

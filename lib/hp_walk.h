@@ -3,8 +3,12 @@
  *
  * Each argument adds entries to the list in the order the arguments are
  * added; within one argument the entries are sorted bytewise (strcmp) by
- * their reported path. The sort is over whole paths, not per directory, so
+ * their reported path. The order is over whole paths, not per directory, so
  * "a-" comes before "a/b" (0x2d < 0x2f) even though "a" sorts before "a-".
+ * Entries are appended in that final order as the walk goes (each directory's
+ * names are sorted with a directory's contents keyed as "name/"), so a reader
+ * can start on the first files before the walk ends (l->added). With
+ * HP_WALK_DIRS the argument directory itself comes first, even for ".".
  *
  * Reported paths:
  *   - a file argument reports the argument as given ("./x" stays "./x");
@@ -93,16 +97,21 @@ typedef struct hp_walk_list {
 	uint32_t nargs;
 	hp_walk_report_fn *report;
 	void *ud;
+	/* Called after each entry is appended, with its index (hp_digest_begin
+	 * uses it to start reading files while the walk goes on). */
+	void (*added)(void *added_ud, size_t index);
+	void *added_ud;
 } hp_walk_list;
 
-#define HP_WALK_LIST_INIT { NULL, 0, 0, 0, 0, AT_FDCWD, 0, 0, NULL, NULL }
+#define HP_WALK_LIST_INIT { NULL, 0, 0, 0, 0, AT_FDCWD, 0, 0, NULL, NULL, NULL, NULL }
 
 /* Start an empty list; opens o->dir if given (HP_E_NOINPUT when it cannot). */
 hp_code hp_walk_init(hp_walk_list *l, const hp_walk_opts *o, hp_err *e);
 
 /* Add the entries for one argument. Fails, adding nothing, when the
  * argument is missing, unreadable or of a type that cannot be read
- * (HP_E_NOINPUT), or when "-" is given without HP_WALK_ALLOW_STDIN (HP_E_USAGE). */
+ * (HP_E_NOINPUT), or when "-" is given without HP_WALK_ALLOW_STDIN
+ * (HP_E_USAGE). Out of memory (HP_E_NOMEM) may leave the entries added so far. */
 hp_code hp_walk_add(hp_walk_list *l, const char *arg, hp_err *e);
 
 /* Free the entries and close the -C directory. The list is left empty. */

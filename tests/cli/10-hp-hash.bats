@@ -187,12 +187,24 @@ random_file() {
 	[[ $stderr == *"cannot open 's'"* ]]
 }
 
-@test "the first failure reported decides the exit code" {
+@test "the first failure in output order decides the exit code" {
 	run_fails 66 hp-hash missing /proc/self/mem
 	run_fails 74 hp-hash /proc/self/mem /proc/self/mem
-	# a missing argument is found while listing, before any file is read
-	run_fails 66 hp-hash /proc/self/mem missing
-	[ "${stderr%%$'\n'*}" = "hp-hash: cannot open 'missing': No such file or directory" ]
+	# diagnostics come in the order of the arguments, whatever the threads do
+	for j in 1 2 4; do
+		run_fails 74 hp-hash --jobs "$j" /proc/self/mem missing
+		assert_equal "$stderr" "$(printf '%s\n' "hp-hash: cannot read '/proc/self/mem': Input/output error" \
+			"hp-hash: cannot open 'missing': No such file or directory")"
+	done
+	mkdir d
+	printf 1 >d/a
+	ln -s a d/b
+	printf 2 >d/c
+	run_fails 66 hp-hash --jobs 2 d missing d
+	assert_equal "$stderr" "$(printf '%s\n' "hp-hash: warning: skipping symbolic link 'd/b'" \
+		"hp-hash: cannot open 'missing': No such file or directory" \
+		"hp-hash: warning: skipping symbolic link 'd/b'")"
+	assert_equal "$(jq -r .path <<<"$output")" "$(printf '%s\n' d/a d/c d/a d/c)"
 }
 
 @test "no arguments, an unknown algorithm, bad --jobs: usage errors (64)" {

@@ -598,11 +598,12 @@ static void test_stop(void)
 		rec_ctx rc = rec_new();
 		hp_digest_sink sink = { "rec", &rc, rec_begin, rec_update, rec_end, rec_done };
 		results x = { .in_order = true, .stop_after = 5 };
-		hp_digest_opts o = { .algos = HP_DIGEST_SHA256, .jobs = jobs, .sinks = &sink, .nsinks = 1 };
+		hp_digest_opts o = { .algos = HP_DIGEST_SHA256, .jobs = jobs, .sinks = &sink, .nsinks = 1,
+				     .window = 16 };
 		ok(hp_digest_list(&l, &o, collect, &x, &e) == HP_OK, "stopped run, jobs=%u", jobs);
 		is_int(x.n, 5, "the callback is not called after it asks to stop");
-		ok(rc.dones == atomic_load(&rc.begins) && rc.dones >= 5 && rc.dones < N,
-		   "every begun sink state is done (%d)", rc.dones);
+		ok(rc.dones == atomic_load(&rc.begins) && rc.dones >= 5 && rc.dones <= 5 + 16,
+		   "every begun sink state is done, nothing read past the window (%d)", rc.dones);
 		ok(rc.order_ok, "in order");
 		results_free(&x);
 	}
@@ -653,6 +654,75 @@ static void test_fd(void)
 	   r.err.msg);
 }
 
+/* hp_digest_begin / hp_walk_add / hp_digest_end: reading while listing
+ * gives what listing then reading gives. */
+static void test_streaming(void)
+{
+	enum { N = 700 };
+	size_t sizes[N];
+	for (size_t i = 0; i < N; i++)
+		sizes[i] = (i * 104729u) % 9000;
+	fixture *fx = make_files("s1", sizes, N);
+	fixture *fy = make_files("s2", sizes, 40);
+	hp_err e = HP_ERR_INIT;
+
+	hp_walk_list ref;
+	hp_walk_opts wo = { root, 0, NULL, NULL };
+	hp_walk_init(&ref, &wo, &e);
+	hp_walk_add(&ref, "s1", &e);
+	hp_walk_add(&ref, "s2", &e);
+	results want = { .in_order = true };
+	hp_digest_opts o1 = { .algos = HP_DIGEST_SHA256 | HP_DIGEST_SHA1, .jobs = 1 };
+	ok(hp_digest_list(&ref, &o1, collect, &want, &e) == HP_OK && want.n == N + 40, "reference run");
+	hp_walk_free(&ref);
+
+	for (unsigned jobs = 1; jobs <= 4; jobs++) {
+		hp_walk_list l;
+		hp_walk_init(&l, &wo, &e);
+		rec_ctx rc = rec_new();
+		hp_digest_sink sink = { "rec", &rc, rec_begin, rec_update, rec_end, rec_done };
+		uint64_t prog[3] = { 0, 0, 0 };
+		results x = { .in_order = true };
+		hp_digest_opts o = { .algos = HP_DIGEST_SHA256 | HP_DIGEST_SHA1, .jobs = jobs, .sinks = &sink,
+				     .nsinks = 1, .progress = progress_cb, .ud = prog, .window = jobs == 4 ? 8 : 0 };
+		hp_digest_run *run;
+		ok(hp_digest_begin(&run, &l, &o, collect, &x, &e) == HP_OK, "begin, jobs=%u", jobs);
+		ok(hp_walk_add(&l, "s1", &e) == HP_OK, "walk while reading");
+		size_t during = x.n;
+		ok(hp_walk_add(&l, "nope", &e) == HP_E_NOINPUT, "a bad argument in between");
+		ok(hp_walk_add(&l, "s2", &e) == HP_OK, "walk more");
+		ok(hp_digest_end(run, &e) == HP_OK, "end");
+		ok(!l.added, "the hook is removed");
+		bool same = x.n == want.n && x.in_order;
+		for (size_t i = 0; same && i < x.n; i++)
+			same = x.index[i] == want.index[i] && x.r[i].size == want.r[i].size &&
+			       memcmp(x.r[i].md, want.r[i].md, sizeof x.r[i].md) == 0;
+		ok(same, "jobs=%u: same results, same order as listing then reading (%zu during the walk)", jobs,
+		   during);
+		ok(rc.dones == (int)want.n && rc.order_ok && rc.stream_ok && rc.bytes_ok, "sinks fine");
+		ok(prog[1] == l.total_size && prog[0] == prog[1], "progress total is the listed total");
+		results_free(&x);
+		hp_walk_free(&l);
+	}
+	results_free(&want);
+
+	/* an empty run, and a run of one file */
+	hp_walk_list l;
+	hp_walk_init(&l, &wo, &e);
+	results x = { .in_order = true };
+	hp_digest_opts o = { .algos = HP_DIGEST_SHA256, .jobs = 4 };
+	hp_digest_run *run;
+	ok(hp_digest_begin(&run, &l, &o, collect, &x, &e) == HP_OK && hp_digest_end(run, &e) == HP_OK && x.n == 0,
+	   "no files");
+	ok(hp_digest_begin(&run, &l, &o, collect, &x, &e) == HP_OK, "begin");
+	hp_walk_add(&l, "s2/0003", &e);
+	ok(hp_digest_end(run, &e) == HP_OK && x.n == 1 && x.r[0].size == sizes[3], "one file");
+	results_free(&x);
+	hp_walk_free(&l);
+	free_files(fx, N);
+	free_files(fy, 40);
+}
+
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -676,6 +746,7 @@ int main(void)
 	test_v1_pieces();
 	test_errors();
 	test_stop();
+	test_streaming();
 	test_fd();
 	ok(hp_digest_cpus() >= 1, "cpus");
 	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);

@@ -224,6 +224,44 @@ static void test_follow(void)
 	hp_walk_free(&l);
 }
 
+/* Deeper than the directories kept open: the order must not change where
+ * the walk switches to reading whole directories first. */
+static void test_deep(void)
+{
+	enum { DEPTH = 70 };
+	char rel[1024] = "deep";
+	mkdir_(rel);
+	size_t want = 0;
+	for (int i = 0; i < DEPTH; i++) {
+		char p[1100];
+		snprintf(p, sizeof p, "%s/a-", rel);
+		mkfile(p, "x");
+		snprintf(p, sizeof p, "%s/a.b", rel);
+		mkfile(p, "y");
+		snprintf(p, sizeof p, "%s/b", rel);
+		mkfile(p, "z");
+		want += 3;
+		size_t n = strlen(rel);
+		snprintf(rel + n, sizeof rel - n, "/a");
+		mkdir_(rel);
+	}
+	hp_walk_list l;
+	hp_err e = HP_ERR_INIT;
+	hp_walk_opts o = { root, HP_WALK_DIRS, NULL, NULL };
+	ok(hp_walk_init(&l, &o, &e) == HP_OK && hp_walk_add(&l, "deep", &e) == HP_OK, "walk %d levels", DEPTH);
+	is_int(l.nfiles, want, "every file");
+	bool sorted = true;
+	for (size_t i = 1; i < l.n; i++)
+		if (strcmp(l.v[i - 1].path, l.v[i].path) >= 0) {
+			printf("# '%s' before '%s'\n", l.v[i - 1].path, l.v[i].path);
+			sorted = false;
+			break;
+		}
+	ok(sorted, "bytewise order of whole paths at every depth");
+	is_int(l.n, want + DEPTH + 1, "directories listed too");
+	hp_walk_free(&l);
+}
+
 static void make_tree(void)
 {
 	mkdir_("t");
@@ -275,6 +313,7 @@ int main(void)
 	test_relative();
 	test_errors();
 	test_follow();
+	test_deep();
 	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return done();
 }
