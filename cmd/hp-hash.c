@@ -297,12 +297,10 @@ static int parse_args(int argc, char **argv, config *c)
 			c->dir = optarg;
 			break;
 		case 'j': {
-			char *end;
-			errno = 0;
-			unsigned long n = strtoul(optarg, &end, 10);
-			if (!*optarg || *end || errno || n > 1024 || optarg[0] == '-')
-				return cli_usage("invalid --jobs '%s' (a number from 0 to 1024; 0 = one per CPU)", optarg);
-			c->jobs = (unsigned)n;
+			int jobs;
+			if (cli_parse_jobs(optarg, &jobs))
+				return EXIT_USAGE;
+			c->jobs = (unsigned)jobs;
 			break;
 		}
 		case 'L':
@@ -315,14 +313,11 @@ static int parse_args(int argc, char **argv, config *c)
 			cli_version();
 			return -1;
 		case ':':
-			return cli_usage("option '%s' needs a value", argv[optind - 1]);
 		case '?':
-			if (optopt)
-				return cli_usage("unknown option '-%c'", optopt);
-			return cli_usage("unknown option '%s'", argv[optind - 1]);
+			return cli_option_error(opt, argv);
 		default:
 			if (!cli_common_option(opt))
-				return cli_usage("unknown option '%s'", argv[optind - 1]);
+				return cli_option_error('?', argv);
 		}
 	}
 	hp_err e = HP_ERR_INIT;
