@@ -1572,7 +1572,8 @@ hp_code hp_unixfs_tree_build(hp_unixfs_tree *t, hp_unixfs_block_fn *blocks, void
 	while (!rc && sp) {
 		tdir *d = &t->dirs[stack[sp - 1]];
 		if (!d->sorted) {
-			qsort(d->v, d->n, sizeof *d->v, cmp_child);
+			if (d->n > 1)
+				qsort(d->v, d->n, sizeof *d->v, cmp_child);
 			for (size_t i = 1; i < d->n && !rc; i++) {
 				if (cmp_child(&d->v[i - 1], &d->v[i]) == 0) {
 					char qb[256], qn[256];

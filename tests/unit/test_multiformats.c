@@ -143,7 +143,8 @@ static void round_trip(const char *text, unsigned version, uint64_t codec)
 	is_int(c.codec, codec, "%s: codec", text);
 	is_int(c.hash, HP_MC_SHA2_256, "%s: sha2-256", text);
 	hp_cid_text(&c, out);
-	is_str(out, text, "%s: text round trip", text);
+	if (!ok(strcmp(out, text) == 0, "%s: text round trip", text))
+		printf("#   got '%s'\n", out);
 	uint8_t b[HP_CID_MAX_BYTES + 4];
 	size_t n = hp_cid_bytes(&c, b), used = 0;
 	is_int(n, version ? 36 : 34, "%s: binary length", text);
