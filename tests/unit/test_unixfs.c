@@ -9,7 +9,8 @@
  * nonce (12 bytes), so here all zero.
  *
  * The two 1 GiB fixtures (unixfs-v1-2025, 1024 x 1 MiB and one byte more)
- * take about 10 s each: they run only with HP_CORPUS_BIG=1 (docs/unixfs.md). */
+ * (2 GiB of keystream and hashing, a few seconds here) run only with
+ * HP_CORPUS_BIG=1 (docs/unixfs.md). */
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
