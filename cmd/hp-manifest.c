@@ -449,14 +449,23 @@ static int cmd_show(int argc, char **argv)
 		human_size(total, hs, sizeof hs);
 		printf("%s %s\n", json_string_value(json_object_get(m, "name")),
 		       json_string_value(json_object_get(m, "version")));
-		const char *desc = json_string_value(json_object_get(m, "description"));
-		if (desc && *desc)
-			printf("  %s\n", desc);
+		const json_t *dj = json_object_get(m, "description");
+		if (json_string_length(dj)) {
+			/* the schema allows any character here: escape the control
+			 * characters so that none reaches the terminal */
+			size_t n = json_string_length(dj), sz = 4 * n + 8;
+			char *q = malloc(sz);
+			if (q) {
+				hp_quote(json_string_value(dj), n, q, sz);
+				printf("  %s\n", q);
+				free(q);
+			}
+		}
 		printf("content_id  %s\n", json_string_value(json_object_get(m, "content_id")));
 		printf("files       %zu, %s (%llu bytes)\n", json_array_size(files), hs, total);
 		if (sig)
-			printf("signed      by key %s at %s\n", json_string_value(json_object_get(sig, "key_id")),
-			       json_string_value(json_object_get(sig, "signed_at")));
+			printf("signed      by key %s (not verified here: use hp-verify)\n",
+			       json_string_value(json_object_get(sig, "key_id")));
 		else
 			printf("signed      no\n");
 		const char *exp = json_string_value(json_object_get(m, "expires"));

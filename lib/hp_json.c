@@ -33,6 +33,21 @@ static bool all_whitespace(const char *data, size_t len)
 	return true;
 }
 
+/* jansson quotes the input near an error: write its control bytes as \xNN
+ * so that none reaches a terminal. */
+static void escape_controls(const char *s, char *out, size_t size)
+{
+	size_t o = 0;
+	for (; *s && o + 5 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+}
+
 /* jansson's message, reworded where it is unclear. */
 static void describe(const json_error_t *jerr, const char *data, size_t len, char *out, size_t outsz)
 {
@@ -95,9 +110,10 @@ hp_code hp_json_parse(const char *data, size_t len, const char *what, json_t **o
 	if (!j) {
 		if (json_error_code(&jerr) == json_error_out_of_memory)
 			return hp_fail_nomem(e);
-		char text[JSON_ERROR_TEXT_LENGTH + 64];
+		char text[JSON_ERROR_TEXT_LENGTH + 64], safe[4 * sizeof text];
 		describe(&jerr, data, len, text, sizeof text);
-		return hp_fail(e, HP_E_DATA, "%s: parse error: %s at line %d, column %d", what, text,
+		escape_controls(text, safe, sizeof safe);
+		return hp_fail(e, HP_E_DATA, "%s: parse error: %s at line %d, column %d", what, safe,
 			       jerr.line, jerr.column);
 	}
 	*out = j;

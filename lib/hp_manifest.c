@@ -80,7 +80,11 @@ static bool get_size(vctx *v, const json_t *j, const char *where, uint64_t *out)
 	}
 	if (json_is_real(j)) {
 		d = json_real_value(j);
-		if (d > MAX_SAFE_INT || d < -MAX_SAFE_INT || d != (double)(long long)d) {
+		if (d > MAX_SAFE_INT) {
+			problem(v, where, "is larger than 2^53-1");
+			return false;
+		}
+		if (d < -MAX_SAFE_INT || d != (double)(long long)d) {
 			problem(v, where, "must be an integer");
 			return false;
 		}
@@ -781,7 +785,10 @@ hp_code hp_manifest_build(const hp_manifest_meta *meta, json_t *files, json_t **
 			rc = hp_fail(e, HP_E_DATA, "file entry %zu has no path", i);
 			goto out;
 		}
-		total += (uint64_t)json_integer_value(json_object_get(v[i], "size"));
+		/* json_number_value: validation below also accepts an integral 6.0 */
+		double sz = json_number_value(json_object_get(v[i], "size"));
+		if (sz > 0)
+			total += (uint64_t)sz;
 	}
 	qsort(v, n, sizeof *v, path_cmp);
 	json_t *sorted = json_array();

@@ -52,14 +52,15 @@ bool hp_time_parse_n(const char *s, size_t n, time_t *out)
 	}
 	if (i + 1 != n || s[i] != 'Z')
 		return false;
-	if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 60)
+	/* no leap seconds: JSON Schema's date-time (and most readers) refuse ":60" */
+	if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59)
 		return false;
 	int dim = mdays[mo - 1] + (mo == 2 && leap(y));
 	if (d > dim)
 		return false;
 	if (out) {
 		long long days = days_from_civil(y, mo, d);
-		*out = (time_t)(days * 86400 + h * 3600 + mi * 60 + (se == 60 ? 59 : se));
+		*out = (time_t)(days * 86400 + h * 3600 + mi * 60 + se);
 	}
 	return true;
 }

@@ -60,7 +60,7 @@ static hp_code load_trust(const hp_verify_opts *o, hp_trust **out, hp_err *e)
 
 /* Returns HP_OK when the signature may be relied on, HP_E_INVALID when not
  * (recorded in r), HP_E_DATA for an unreadable key file. */
-static hp_code check_signature(vrun *r, const json_t *m, const hp_verify_opts *o)
+static hp_code check_signature(vrun *r, const json_t *m, const hp_verify_opts *o, const hp_trust *t)
 {
 	json_t *sig = json_object_get(m, "signature");
 	json_t *out = json_object();
@@ -82,12 +82,8 @@ static hp_code check_signature(vrun *r, const json_t *m, const hp_verify_opts *o
 		return HP_E_INVALID;
 	}
 	json_object_set_new(out, "status", json_string("good"));
-	hp_trust *t;
-	if ((rc = load_trust(o, &t, r->e)))
-		return rc;
 	bool trusted = hp_trust_contains(t, pk);
 	size_t nkeys = hp_trust_count(t);
-	hp_trust_free(t);
 	json_object_set_new(out, "trusted", json_boolean(trusted));
 	if (trusted || o->allow_untrusted)
 		return HP_OK;
@@ -236,10 +232,17 @@ out:
 hp_code hp_verify_manifest(const char *path, const hp_verify_opts *o, json_t **report, hp_err *e)
 {
 	json_t *m;
+	hp_trust *t;
 	*report = NULL;
-	hp_code rc = hp_json_load_file(path, HP_MANIFEST_MAX_BYTES, &m, e);
+	/* the trusted keys first: a broken key file is the caller's problem,
+	 * reported before any judgement of the manifest */
+	hp_code rc = load_trust(o, &t, e);
 	if (rc)
 		return rc;
+	if ((rc = hp_json_load_file(path, HP_MANIFEST_MAX_BYTES, &m, e))) {
+		hp_trust_free(t);
+		return rc;
+	}
 	const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
 	vrun r = { json_object(), json_array(), e };
 	json_object_set_new(r.report, "manifest", json_string(shown));
@@ -250,6 +253,7 @@ hp_code hp_verify_manifest(const char *path, const hp_verify_opts *o, json_t **r
 		json_object_set_new(r.report, "malformed", problems);
 		json_decref(r.failures);
 		json_decref(m);
+		hp_trust_free(t);
 		*report = r.report;
 		return HP_E_DATA;
 	}
@@ -261,13 +265,13 @@ hp_code hp_verify_manifest(const char *path, const hp_verify_opts *o, json_t **r
 	json_object_set_new(r.report, "version", json_string(version));
 	json_object_set_new(r.report, "content_id", json_string(content_id));
 
-	rc = check_signature(&r, m, o);
+	rc = check_signature(&r, m, o, t);
 	if (rc == HP_OK) {
 		/* the signature holds: the other fields may now be believed */
 		const char *expires = json_string_value(json_object_get(m, "expires"));
-		time_t t;
-		if (expires && hp_time_parse(expires, &t)) {
-			bool expired = o->now > t;
+		time_t until;
+		if (expires && hp_time_parse(expires, &until)) {
+			bool expired = o->now > until;
 			json_object_set_new(r.report, "expiry",
 					    json_pack("{s:s, s:b}", "expires", expires, "expired", expired));
 			if (expired)
@@ -301,6 +305,7 @@ done:
 	json_object_set_new(r.report, "valid", json_boolean(!rc && json_array_size(r.failures) == 0));
 	json_object_set_new(r.report, "failures", r.failures);
 	json_decref(m);
+	hp_trust_free(t);
 	*report = r.report;
 	if (rc)
 		return rc;

@@ -380,7 +380,8 @@ static hp_code walk_dir(walk *w, const char *rel, size_t rel_len, const struct s
 		return rc;
 	}
 	if (nkids > 1)
-		qsort(kids, nkids, sizeof *kids, cmp_child);
+		if (nkids)
+			qsort(kids, nkids, sizeof *kids, cmp_child);
 
 	bool pushed = false;
 	if (follow && nkids) {

@@ -271,7 +271,7 @@ print(hashlib.sha256(json.dumps(f, sort_keys=True, separators=(",", ":"), ensure
 	assert_line --index 1 '  A small package with every optional member.'
 	assert_line --index 2 'content_id  9cd708c88eacf333f35748351b7a335d892d16dbc7fb623bdd339099a1726426'
 	assert_line --index 3 'files       3, 7 B (7 bytes)'
-	assert_line --index 4 'signed      by key 21fe31dfa154a261 at 2026-01-02T03:04:05Z'
+	assert_line --index 4 'signed      by key 21fe31dfa154a261 (not verified here: use hp-verify)'
 	assert_line --index 5 'expires     2030-12-31T23:59:59Z'
 	assert_line --partial 'README.md  text/markdown'
 	assert_line --partial 'docs/empty.txt'

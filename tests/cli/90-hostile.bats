@@ -13,25 +13,6 @@ load helpers
 
 CASES=$HP_ROOT/tests/hostile/cases.tsv
 
-# Cases that fail today because of a bug outside this test; each is listed
-# (and skipped) by the "known bugs" test at the end instead of failing its
-# group. Remove a name once the bug is fixed.
-declare -gA KNOWN_BUGS=(
-	[validate-raw-escape-token]="lib/hp_json.c describe(): jansson's 'near' text is copied raw, so a control byte of the input (ESC here) reaches the terminal"
-	[validate-raw-escape-trailing]="lib/hp_json.c describe(): a raw ESC of the input is echoed in 'near' text"
-	[validate-raw-backspace]="lib/hp_json.c describe(): a raw backspace of the input is echoed in 'near' text"
-	[verify-keys-rsa-public]="hp-verify prints a report (valid false, failures []) on stdout before failing on a bad --trusted-keys file"
-	[verify-keys-private]="hp-verify prints a report before failing on a bad --trusted-keys file"
-	[verify-keys-empty]="hp-verify prints a report before failing on a bad --trusted-keys file"
-	[verify-keys-truncated]="hp-verify prints a report before failing on a bad --trusted-keys file"
-	[verify-keys-garbage]="hp-verify prints a report before failing on a bad --trusted-keys file"
-	[verify-keys-directory]="hp-verify prints a report before failing on a bad --trusted-keys file"
-	[verify-keys-missing]="hp-verify prints a report before failing on a bad --trusted-keys file"
-	[verify-symlinks-in-content]="lib/hp_walk.c walk_dir calls qsort(NULL, 0, ...) for a folder with no usable entry: UBSan aborts (ASan build only)"
-	[create-empty-directory]="lib/hp_walk.c walk_dir calls qsort(NULL, 0, ...) for an empty folder: UBSan aborts (ASan build only)"
-	[hash-empty-directory-manifest]="lib/hp_walk.c walk_dir calls qsort(NULL, 0, ...) for an empty folder: UBSan aborts (ASan build only)"
-)
-
 setup_file() {
 	export H=$HP_ROOT/tests/hostile M=$HP_ROOT/tests/manifests
 	export G=$BATS_FILE_TMPDIR/gen K=$BATS_FILE_TMPDIR/keys
@@ -133,7 +114,6 @@ run_cases() {
 		[[ -z $name || $name == '#'* ]] && continue
 		# shellcheck disable=SC2053
 		[[ $name == $glob ]] || continue
-		[[ -n ${KNOWN_BUGS[$name]:-} ]] && continue
 		n=$((n + 1))
 		check_case "$name" "$code" "$out" "$nlines" "$msg" "$cmd" || bad=$((bad + 1))
 	done <"$CASES"
@@ -142,7 +122,7 @@ run_cases() {
 }
 
 need_tool() {
-	[ -x "$HP_BIN/$1" ] || skip "$1 is not built"
+	[ -x "$HP_BIN/$1" ] || fail "$1 is not built in $HP_BIN"
 }
 
 @test "the table: at least 40 cases, unique names, six columns" {
@@ -225,19 +205,6 @@ need_tool() {
 	hp-manifest validate esc.json # the schema allows them in a description
 	run --separate-stderr hp-manifest show esc.json
 	assert_success
-	if [ "$(LC_ALL=C tr -d '\n\040-\176\200-\377' <<<"$output" | wc -c)" != 0 ]; then
-		skip "cmd/hp-manifest.c cmd_show prints the description raw: ESC/BEL/CR sequences from the manifest reach the terminal"
-	fi
+	[ "$(LC_ALL=C tr -d '\n\040-\176\200-\377' <<<"$output" | wc -c)" = 0 ]
 	assert_output --partial 'evil'
-}
-
-@test "known bugs (skipped while they fail)" {
-	local name code out nlines msg cmd still=()
-	while IFS=$'\t' read -r name code out nlines msg cmd; do
-		[[ -n ${KNOWN_BUGS[$name]:-} ]] || continue
-		check_case "$name" "$code" "$out" "$nlines" "$msg" "$cmd" >/dev/null || still+=("$name: ${KNOWN_BUGS[$name]}")
-	done < <(grep -v '^#' "$CASES")
-	if ((${#still[@]})); then
-		skip "$(printf '%s; ' "${still[@]}")"
-	fi
 }
