@@ -10,6 +10,7 @@
 #include "hp_json.h"
 #include "hp_manifest.h"
 #include "hp_scan.h"
+#include "hp_unixfs.h"
 #include "hp_time.h"
 #include "../lib/banned.h"
 
@@ -35,6 +36,10 @@ static const char usage_text[] =
 	"  --ipfs-gateway URL, --web-seed URL (repeatable), --pinning-node NODE (repeatable)\n"
 	"  -C, --directory DIR    resolve PATHs relative to DIR\n"
 	"  --no-mime              do not detect MIME types\n"
+	"  --profile PROFILE      UnixFS import profile for the IPFS CIDs:\n"
+	"                         unixfs-v1-2025 (default), unixfs-v0-2015 (kubo's\n"
+	"                         default) or kubo-cid-v1\n"
+	"  --no-cid               do not compute IPFS CIDs\n"
 	"  -j, --jobs N           hash with N threads (0, the default: one per CPU)\n"
 	"  -o, --output FILE      write the manifest to FILE (atomically) instead of stdout\n"
 	"\n"
@@ -75,6 +80,8 @@ enum {
 	OPT_WEB_SEED,
 	OPT_PINNING_NODE,
 	OPT_NO_MIME,
+	OPT_PROFILE,
+	OPT_NO_CID,
 	OPT_SCHEMA_ONLY,
 	OPT_REQUIRE_SIG,
 	OPT_JSON,
@@ -207,6 +214,8 @@ static int cmd_create(int argc, char **argv)
 		{ "web-seed", required_argument, NULL, OPT_WEB_SEED },
 		{ "pinning-node", required_argument, NULL, OPT_PINNING_NODE },
 		{ "no-mime", no_argument, NULL, OPT_NO_MIME },
+		{ "profile", required_argument, NULL, OPT_PROFILE },
+		{ "no-cid", no_argument, NULL, OPT_NO_CID },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "directory", required_argument, NULL, 'C' },
 		{ "output", required_argument, NULL, 'o' },
@@ -214,7 +223,8 @@ static int cmd_create(int argc, char **argv)
 	};
 	hp_manifest_meta meta = { 0 };
 	static strlist seeds, nodes;  /* static: no leak reports on the early returns */
-	const char *out = NULL, *dir = NULL;
+	const char *out = NULL, *dir = NULL, *profile = HP_UNIXFS_PROFILE_DEFAULT;
+	char root_cid[HP_CID_MAX_TEXT];
 	bool mime = true;
 	int jobs = 0;
 	int c;
@@ -233,6 +243,8 @@ static int cmd_create(int argc, char **argv)
 		case OPT_WEB_SEED: strlist_add(&seeds, optarg); break;
 		case OPT_PINNING_NODE: strlist_add(&nodes, optarg); break;
 		case OPT_NO_MIME: mime = false; break;
+		case OPT_PROFILE: profile = optarg; break;
+		case OPT_NO_CID: profile = NULL; break;
 		case 'C': dir = optarg; break;
 		case 'j':
 			if (cli_parse_jobs(optarg, &jobs))
@@ -276,8 +288,13 @@ static int cmd_create(int argc, char **argv)
 	if (strcmp(argv[optind], "-") == 0) {
 		rc = read_records(files, &e);
 	} else {
-		hp_scan_opts so = { dir, mime, (unsigned)jobs, walk_warning, NULL };
-		rc = hp_scan_paths((const char *const *)argv + optind, (size_t)(argc - optind), &so, files, &e);
+		hp_scan_opts so = { dir, mime, profile, (unsigned)jobs, walk_warning, NULL };
+		rc = hp_scan_paths((const char *const *)argv + optind, (size_t)(argc - optind), &so, files,
+				   profile ? root_cid : NULL, &e);
+		if (!rc && profile) {
+			meta.ipfs_cid = root_cid;
+			meta.ipfs_import = profile;
+		}
 	}
 	json_t *m = NULL;
 	if (!rc)

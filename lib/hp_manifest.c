@@ -828,7 +828,9 @@ hp_code hp_manifest_build(const hp_manifest_meta *meta, json_t *files, json_t **
 	json_object_set(m, "provenance", prov);
 
 	dist = json_object();
-	if ((rc = set_str(dist, "ipfs_gateway", meta->ipfs_gateway, e)) ||
+	if ((rc = set_str(dist, "ipfs_cid", meta->ipfs_cid, e)) ||
+	    (rc = set_str(dist, "ipfs_gateway", meta->ipfs_gateway, e)) ||
+	    (rc = set_str(dist, "ipfs_import", meta->ipfs_import, e)) ||
 	    (rc = set_list(dist, "pinning_nodes", meta->pinning_nodes, meta->n_pinning_nodes, e)) ||
 	    (rc = set_list(dist, "web_seeds", meta->web_seeds, meta->n_web_seeds, e)))
 		goto out;

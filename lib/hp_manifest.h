@@ -60,6 +60,8 @@ typedef struct hp_manifest_meta {
 	const char *git_commit;
 	const char *git_ref;
 	const char *ipfs_gateway;
+	const char *ipfs_cid;       /* the package's root directory CID */
+	const char *ipfs_import;    /* the UnixFS profile the CIDs were made with */
 	const char *const *web_seeds;
 	size_t n_web_seeds;
 	const char *const *pinning_nodes;

@@ -1,6 +1,7 @@
 /* hp_scan: the file entries of a new manifest, from files and directories on
- * disk, in one read of each file: size, SHA-256 and (optionally) the MIME
- * type that libmagic finds in the first bytes the digest pipeline reads. */
+ * disk, in one read of each file: size, SHA-256, the UnixFS CID (and the
+ * package's root directory CID), and the MIME type that libmagic finds in the
+ * first bytes the digest pipeline reads. */
 #ifndef HP_SCAN_H
 #define HP_SCAN_H
 
@@ -13,16 +14,20 @@
 typedef struct hp_scan_opts {
 	const char *dir;             /* resolve paths relative to it (-C); NULL: the current directory */
 	bool mime;                   /* detect MIME types */
+	const char *profile;         /* UnixFS import profile for CIDs; NULL: no CIDs */
 	unsigned jobs;               /* hashing threads; 0 = all cores */
 	hp_walk_report_fn *report;   /* skipped links and special files; may be NULL */
 	void *ud;
 } hp_scan_opts;
 
-/* Append {path, size, sha256[, mime_type]} to files for every regular file
- * under paths: a directory's files relative to it, a file by its base name.
- * A path that cannot be a manifest path (not UTF-8, control characters...)
- * is HP_E_DATA naming it; an unreadable file is the error of that file. */
+/* Append {path, size, sha256[, cid][, mime_type]} to files for every regular
+ * file under paths: a directory's files relative to it, a file by its base
+ * name. With a profile, root_cid (HP_CID_MAX_TEXT bytes, may be NULL) gets
+ * the CID of the package: the directory holding every listed file (and
+ * empty directory). A path that cannot be a manifest path (not UTF-8,
+ * control characters...) is HP_E_DATA naming it; an unreadable file is the
+ * error of that file. */
 hp_code hp_scan_paths(const char *const *paths, size_t n, const hp_scan_opts *o, json_t *files,
-		      hp_err *e);
+		      char *root_cid, hp_err *e);
 
 #endif
