@@ -245,7 +245,6 @@ hp_code hp_bencode_parse(const char *data, size_t len, const char *what,
 		/* a value (scalar, or a container just closed) is complete */
 		if (!top)
 			break;
-		(void)done_idx;
 		if (top->dict) {
 			if (doc->v[done_idx].type == HP_BENCODE_LIST || doc->v[done_idx].type == HP_BENCODE_DICT)
 				continue;  /* counted when it opened */
