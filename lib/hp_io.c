@@ -20,7 +20,7 @@ hp_code hp_open_regular(const char *path, bool nofollow, int *fd, struct stat *s
 	if (f < 0) {
 		if (errno == ELOOP && nofollow)
 			return hp_fail(e, HP_E_NOINPUT, "cannot open '%s': is a symbolic link", path);
-		return hp_fail_errno(e, errno == EACCES ? HP_E_PERM : HP_E_NOINPUT, errno,
+		return hp_fail_errno(e, HP_E_NOINPUT, errno,
 				     "cannot open '%s'", path);
 	}
 	if (fstat(f, &s) < 0) {
@@ -67,7 +67,7 @@ hp_code hp_open_beneath(int dirfd, const char *relpath, int *fd, struct stat *st
 			if (err == ELOOP || (slash && err == ENOTDIR))
 				rc = hp_fail(e, HP_E_NOINPUT, "cannot open '%s': a component is a symbolic link or not a directory", relpath);
 			else
-				rc = hp_fail_errno(e, err == EACCES ? HP_E_PERM : HP_E_NOINPUT, err, "cannot open '%s'", relpath);
+				rc = hp_fail_errno(e, HP_E_NOINPUT, err, "cannot open '%s'", relpath);
 			break;
 		}
 		if (!slash) {
@@ -191,7 +191,7 @@ hp_code hp_atomic_open(hp_atomic_file *f, const char *dst, mode_t mode, unsigned
 		if (f->fd < 0) {
 			int err = errno;
 			hp_atomic_abort(f);
-			return hp_fail_errno(e, err == EACCES ? HP_E_PERM : HP_E_CANTCREAT, err, "cannot open '%s'", dst);
+			return hp_fail_errno(e, HP_E_CANTCREAT, err, "cannot open '%s'", dst);
 		}
 		return HP_OK;
 	}
@@ -208,7 +208,7 @@ hp_code hp_atomic_open(hp_atomic_file *f, const char *dst, mode_t mode, unsigned
 		free(f->tmp);
 		f->tmp = NULL;
 		hp_atomic_abort(f);
-		return hp_fail_errno(e, err == EACCES ? HP_E_PERM : HP_E_CANTCREAT, err, "cannot create '%s'", dst);
+		return hp_fail_errno(e, HP_E_CANTCREAT, err, "cannot create '%s'", dst);
 	}
 	f->fd = fd;
 	if (fchmod(fd, mode) < 0) {

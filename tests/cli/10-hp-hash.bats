@@ -178,13 +178,29 @@ random_file() {
 }
 
 @test "an unreadable file: exit 66" {
-	if [ "$(id -u)" -eq 0 ]; then
-		skip "root reads every file"
-	fi
-	printf secret >s
-	chmod 000 s
-	run_fails 66 hp-hash s
-	[[ $stderr == *"cannot open 's'"* ]]
+	# as an unprivileged user, since root reads every file
+	local d
+	d=$(mktemp -d /tmp/hp-perm.XXXXXX)
+	chmod 755 "$d"
+	printf secret >"$d/s"
+	chmod 000 "$d/s"
+	run_fails 66 setpriv --reuid=nobody --regid=nogroup --clear-groups "$HP_BIN/hp-hash" "$d/s"
+	rm -rf "$d"
+	[[ $stderr == *"cannot open '$d/s': Permission denied"* ]]
+}
+
+@test "an unreadable directory inside a tree: the rest is hashed, exit 66" {
+	local d
+	d=$(mktemp -d /tmp/hp-perm.XXXXXX)
+	chmod 755 "$d"
+	mkdir -p "$d/t/locked" "$d/t/ok"
+	printf x >"$d/t/locked/x"
+	printf y >"$d/t/ok/y"
+	chmod 0 "$d/t/locked"
+	run_fails 66 setpriv --reuid=nobody --regid=nogroup --clear-groups "$HP_BIN/hp-hash" "$d/t"
+	rm -rf "$d"
+	[[ $stderr == "hp-hash: cannot open directory '$d/t/locked': Permission denied" ]]
+	[ "$(jq -r .path <<<"$output")" = "$d/t/ok/y" ]
 }
 
 @test "the first failure in output order decides the exit code" {
@@ -283,7 +299,7 @@ random_file() {
 
 @test "records follow schemas/hp-hash.record.schema.json" {
 	local checker=$HP_ROOT/.cache/venv/bin/check-jsonschema
-	[ -x "$checker" ] || skip "check-jsonschema not installed (scripts/install-deps)"
+	[ -x "$checker" ] || fail "check-jsonschema not installed (scripts/install-deps)"
 	mkdir d
 	printf 1 >d/a
 	printf 2 >"d/$(printf '\xff')"
@@ -303,7 +319,7 @@ random_file() {
 }
 
 @test "a full stdout is an error (74)" {
-	[ -w /dev/full ] || skip "no /dev/full"
+	[ -w /dev/full ] || fail "no /dev/full"
 	printf 1 >a
 	run_fails 74 bash -c 'hp-hash a >/dev/full'
 	[[ $stderr == *"cannot write to standard output"* ]]

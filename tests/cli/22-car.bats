@@ -9,14 +9,13 @@
 
 load helpers
 # the kubo helpers (tests/lib/kubo.bash) come with scripts/build-kubo
-[[ -f $BATS_TEST_DIRNAME/../lib/kubo.bash ]] && load ../lib/kubo
+load ../lib/kubo
 
 HP_BUILD=${HP_BUILD:-$HP_ROOT/build}
 
 setup() {
-	declare -F kubo_find >/dev/null || skip "no tests/lib/kubo.bash"
-	kubo_find 2>/dev/null || skip "kubo is not built (scripts/build-kubo)"
-	[ -x "$HP_BUILD/tests/test_car" ] || skip "no $HP_BUILD/tests/test_car"
+	kubo_find >/dev/null || fail "kubo is not built (scripts/build-kubo)"
+	[ -x "$HP_BUILD/tests/test_car" ] || fail "no $HP_BUILD/tests/test_car"
 	setup_scratch
 }
 
@@ -150,8 +149,8 @@ run_test_car() {
 }
 
 @test "hp-cid --car: kubo imports it with the root that kubo's own add computes, for both profiles" {
-	command -v hp-cid >/dev/null || skip "hp-cid is not built"
-	hp-cid --help | grep -q -- --car || skip "hp-cid has no --car"
+	command -v hp-cid >/dev/null || fail "hp-cid is not built"
+	hp-cid --help | grep -q -- --car || fail "hp-cid has no --car"
 	mkdir -p tree/sub cars
 	random_file tree/a 1500000
 	random_file tree/sub/b 5000

@@ -167,7 +167,7 @@ on_tty() {
 }
 
 @test "keygen --ask-passphrase asks twice on the terminal without echo; loading asks once" {
-	command -v script >/dev/null || skip "script(1) is not installed"
+	command -v script >/dev/null || fail "script(1) is not installed"
 	run on_tty "hp-sign keygen -n k --ask-passphrase" 'tty secret' 'tty secret'
 	assert_success
 	assert_output --partial "Passphrase for the new key:"

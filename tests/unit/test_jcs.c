@@ -21,17 +21,6 @@
 
 #include "banned.h"
 
-__attribute__((format(printf, 1, 2)))
-static void skip(const char *fmt, ...)
-{
-	va_list ap;
-	printf("ok %d # skip ", ++tap_n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
-
 static const char *root(void)
 {
 	const char *r = getenv("HP_ROOT");
@@ -205,7 +194,9 @@ static void run_case(const char *name)
 	 * refuses) */
 	j2 = json_loadb(want.data, want.len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	if (!j2 && json_error_code(&jerr) == json_error_numeric_overflow)
-		skip("%s: output has integers beyond 64 bits, which jansson cannot read back", name);
+		ok(strstr(jerr.text, "too big") != NULL,
+		   "%s: output has integers beyond 64 bits, which jansson refuses to read back (%s)", name,
+		   jerr.text);
 	else
 		ok(j2 && hp_jcs_serialize(j2, &again, &e) == HP_OK && again.len == want.len &&
 		   memcmp(again.data, want.data, want.len) == 0,
