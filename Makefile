@@ -18,7 +18,7 @@ CC ?= gcc
 CXX ?= g++
 VERSION := 0.1.0
 
-PKGS := libsodium libcrypto jansson
+PKGS := libsodium libcrypto jansson libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium -lcrypto -ljansson)
 
