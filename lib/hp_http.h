@@ -1,13 +1,21 @@
 /* hp_http: the one HTTP client of libhp (libcurl), for kubo's RPC, IPFS
  * Cluster's REST API, Pinning Service APIs, gateways and web seeds.
  *
- * Errors name the endpoint and say what went wrong in terms of the service:
- *   connection refused / DNS / TLS  -> HP_E_UNAVAILABLE
- *   timeout (connect, total, stalled) -> HP_E_TEMPFAIL
- *   HTTP 5xx                         -> HP_E_UNAVAILABLE (429 and 503 -> HP_E_TEMPFAIL)
- *   HTTP 4xx                         -> HP_E_DATA (the caller may look at the status instead)
+ * Errors name the endpoint (the URL without credentials, query or fragment)
+ * and say what went wrong in terms of the service:
+ *   connection refused / DNS / TLS / not HTTP  -> HP_E_UNAVAILABLE
+ *   timeout (connect, total, stalled)          -> HP_E_TEMPFAIL
+ *   HTTP 5xx                         -> HP_E_UNAVAILABLE (429, 503, 408 and 504 -> HP_E_TEMPFAIL)
+ *   HTTP 401 and 403                 -> HP_E_PERM
+ *   other HTTP 4xx (and 3xx)         -> HP_E_DATA (the caller may look at the status instead)
  *   a body larger than max_body      -> HP_E_DATA
- * Response bodies are either collected (bounded) or streamed to a callback. */
+ *   more than 256 KiB of headers     -> HP_E_DATA
+ * Response bodies are either collected (bounded) or streamed to a callback.
+ *
+ * Every request: only http and https (redirects too), no proxy for loopback
+ * hosts, User-Agent "hybrid-p2p/VERSION" (never a browser's: kubo refuses
+ * those), no Origin or Referer, no "Expect: 100-continue", no signals (safe
+ * in threads; each call has its own handle). */
 #ifndef HP_HTTP_H
 #define HP_HTTP_H
 
@@ -27,8 +35,15 @@ typedef struct hp_http_part {
 	size_t len;
 } hp_http_part;
 
+/* One response header or trailer line, split at the first ':' and trimmed
+ * (not NUL-terminated). Called for the final response's headers only, then
+ * for its trailers. */
+typedef void hp_http_header_fn(void *ud, const char *name, size_t name_len, const char *value,
+			       size_t value_len);
+
 typedef struct hp_http_request {
-	const char *method;              /* "GET", "POST", "DELETE"... */
+	const char *method;              /* "GET", "POST", "DELETE"...; NULL: POST with a body or
+					  * parts, else GET */
 	const char *url;
 	const char *const *headers;      /* "Name: value" lines, NULL-terminated; may be NULL */
 	const char *bearer_token;        /* Authorization: Bearer ...; never logged */
@@ -40,28 +55,75 @@ typedef struct hp_http_request {
 	size_t nparts;
 	long connect_timeout_ms;         /* 0: 10 s */
 	long timeout_ms;                 /* whole transfer; 0: none */
-	long stall_timeout_ms;           /* fail when no byte arrives for this long; 0: 30 s */
+	long stall_timeout_ms;           /* fail when no byte moves for this long; 0: 30 s
+					  * (checked about once a second) */
 	uint64_t max_body;               /* most response bytes accepted; 0: 64 MiB */
 	uint64_t range_from, range_to;   /* Range: bytes=from-to when range_to > 0 (inclusive) */
-	bool fail_on_http_error;         /* turn 4xx/5xx into errors (default false: see status) */
+	bool fail_on_http_error;         /* turn 3xx/4xx/5xx into errors (default false: see status) */
+	/* extensions */
+	const char *user_agent;          /* NULL: "hybrid-p2p/VERSION" */
+	hp_http_header_fn *header_fn;    /* may be NULL */
+	void *header_ud;
+	int max_redirects;               /* follow up to this many (http/https only); 0: none */
 } hp_http_request;
 
-/* Streamed response bytes; return non-HP_OK to stop the transfer with that error. */
+/* Streamed response bytes; return non-HP_OK to stop the transfer with that
+ * error. Only the body of a 2xx answer is streamed: the body of any other
+ * status is collected into resp->body (at most 64 KiB, silently cut) for the
+ * caller's error message. */
 typedef hp_code hp_http_body_fn(void *ud, const uint8_t *p, size_t n, hp_err *e);
+
+#define HP_HTTP_STREAM_ERROR_MAX 512
 
 typedef struct hp_http_response {
 	long status;
 	char content_type[256];
 	uint64_t bytes;                  /* response body bytes received */
 	hp_buf body;                     /* the body, when no body_fn was given (bounded by max_body) */
+	/* extensions */
+	uint64_t content_length;         /* Content-Length; UINT64_MAX when not announced */
+	long retry_after;                /* Retry-After in seconds (delta form); -1: none */
+	char content_range[128];         /* Content-Range; "" when none */
+	char stream_error[HP_HTTP_STREAM_ERROR_MAX];  /* X-Stream-Error header or trailer (kubo's
+						      * streamed errors); "" when none */
 } hp_http_response;
 
-/* Global libcurl set-up; idempotent, thread-safe. */
+/* Global libcurl set-up; idempotent, thread-safe. hp_http_do calls it. */
 hp_code hp_http_init(hp_err *e);
+/* Undo hp_http_init (for leak checkers); no call may be running. */
+void hp_http_cleanup(void);
 
-/* Perform req. body_fn NULL: collect the body into resp->body (caller
- * releases it with hp_buf_release). */
+/* Perform req. resp is always initialised (even on failure); body_fn NULL:
+ * collect the body into resp->body. The caller releases resp->body with
+ * hp_buf_release (hp_http_response_release does it). A transport failure
+ * leaves resp->status 0. */
 hp_code hp_http_do(const hp_http_request *req, hp_http_body_fn *body_fn, void *ud, hp_http_response *resp,
 		   hp_err *e);
+void hp_http_response_release(hp_http_response *resp);
+
+/* The hp_code for an HTTP status (HP_OK for 2xx), as listed above. */
+hp_code hp_http_status_code(long status);
+
+/* Fail with the code of resp->status and the message
+ * "'URL': HTTP 500 Internal Server Error[: detail]". */
+hp_code hp_http_fail_status(const char *url, long status, const char *detail, hp_err *e);
+
+/* url without user name, password, query and fragment, for messages and
+ * records: "http://127.0.0.1:5001/api/v0/pin/add". Never fails (cuts). */
+void hp_http_redact(const char *url, char *out, size_t outsz);
+
+/* An endpoint's base URL: http(s)://host[:port][/path] with no trailing
+ * '/', query, fragment, whitespace or control character; a multiaddr
+ * /ip4/A/tcp/P, /ip6/A/tcp/P or /dns[46]/H/tcp/P (optionally followed by
+ * /http or /https) becomes http(s)://A:P. HP_E_USAGE when it is neither. */
+hp_code hp_http_base_url(const char *in, hp_buf *out, hp_err *e);
+
+/* Append s percent-encoded for a path segment or query value (everything
+ * but A-Z a-z 0-9 - . _ ~). */
+hp_code hp_http_add_escaped(hp_buf *out, const char *s, hp_err *e);
+
+/* Monotonic milliseconds, and a sleep that never wakes early. */
+int64_t hp_http_now_ms(void);
+void hp_http_sleep_ms(long ms);
 
 #endif
