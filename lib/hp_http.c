@@ -270,6 +270,25 @@ hp_code hp_http_fail_status(const char *url, long status, const char *detail, hp
 		       detail && *detail ? ": " : "", detail ? detail : "");
 }
 
+hp_code hp_http_set_deadline(hp_http_request *req, int64_t deadline, hp_err *e)
+{
+	int64_t now = hp_http_now_ms();
+	if (deadline == 0)
+		deadline = now + 60000;
+	int64_t left = deadline - now;
+	if (left <= 0) {
+		char where[256];
+		hp_http_redact(req->url, where, sizeof where);
+		return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out before it could be asked", where);
+	}
+	if (left > 0x7fffffff)
+		left = 0x7fffffff;
+	req->connect_timeout_ms = left < DEFAULT_CONNECT_MS ? (long)left : DEFAULT_CONNECT_MS;
+	req->timeout_ms = (long)left;
+	req->stall_timeout_ms = (long)left;
+	return HP_OK;
+}
+
 void hp_http_response_release(hp_http_response *resp)
 {
 	if (resp)
@@ -775,5 +794,51 @@ out:
 		memset(userpwd, 0, strlen(userpwd));
 		free(userpwd);
 	}
+	return rc;
+}
+
+hp_code hp_http_json_call(const hp_http_endpoint *ep, const char *method, const char *url, const char *json_body,
+			  uint64_t max, int64_t deadline, hp_http_errmsg_fn *errmsg, hp_buf *out, long *status,
+			  hp_err *e)
+{
+	static const char *const json_headers[] = { "Content-Type: application/json", "Accept: application/json",
+						    NULL };
+	static const char *const accept_json[] = { "Accept: application/json", NULL };
+	if (status)
+		*status = 0;
+	hp_http_request req = { 0 };
+	req.method = method;
+	req.url = url;
+	req.headers = json_body ? json_headers : accept_json;
+	req.body = json_body;
+	req.body_len = json_body ? strlen(json_body) : 0;
+	req.max_body = max;
+	req.bearer_token = ep ? ep->bearer_token : NULL;
+	req.basic_user = ep ? ep->basic_user : NULL;
+	req.basic_password = ep ? ep->basic_password : NULL;
+	hp_code rc = hp_http_set_deadline(&req, deadline, e);
+	if (rc)
+		return rc;
+	hp_http_response resp;
+	rc = hp_http_do(&req, NULL, NULL, &resp, e);
+	if (status)
+		*status = resp.status;
+	if (rc == HP_OK && hp_http_status_code(resp.status) != HP_OK) {
+		char msg[512];
+		if (errmsg && errmsg(resp.body.data, resp.body.len, msg, sizeof msg)) {
+			char where[256];
+			hp_http_redact(url, where, sizeof where);
+			rc = hp_fail(e, hp_http_status_code(resp.status), "'%s': %s (HTTP %ld)", where, msg, resp.status);
+		} else {
+			char snippet[160];
+			hp_quote(resp.body.data, resp.body.len < 400 ? resp.body.len : 400, snippet, sizeof snippet);
+			rc = hp_http_fail_status(url, resp.status, snippet, e);
+		}
+	} else if (rc == HP_OK) {
+		hp_buf_release(out);
+		*out = resp.body;
+		hp_buf_init(&resp.body, SIZE_MAX);
+	}
+	hp_http_response_release(&resp);
 	return rc;
 }

@@ -88,6 +88,33 @@ typedef struct hp_http_response {
 						      * streamed errors); "" when none */
 } hp_http_response;
 
+/* A service's base URL and its credentials, as the adapters (hp_kubo,
+ * hp_cluster, hp_psa) take them. */
+typedef struct hp_http_endpoint {
+	const char *url;             /* base URL, as hp_http_base_url makes it */
+	const char *bearer_token;    /* NULL: none */
+	const char *basic_user;      /* NULL: none */
+	const char *basic_password;
+} hp_http_endpoint;
+
+/* The timeouts of one call that must be over by deadline (hp_http_now_ms
+ * clock; 0: 60 s from now): connect min(10 s, left), stall and total = left.
+ * HP_E_TEMPFAIL naming url when no time is left. */
+hp_code hp_http_set_deadline(hp_http_request *req, int64_t deadline, hp_err *e);
+
+/* Finds a service's own message in an error answer's body. */
+typedef bool hp_http_errmsg_fn(const char *p, size_t n, char *msg, size_t msgsz);
+
+/* One request to a JSON API: method on url (json_body, if not NULL, sent as
+ * application/json), ep's credentials, at most max answer bytes, over by
+ * deadline. A 2xx answer's body goes to out and its status to *status (may
+ * be NULL). Any other status fails with that status's code (above) and
+ * "'URL': <the service's message> (HTTP N)" when errmsg finds one, else
+ * the status line and the start of the body. */
+hp_code hp_http_json_call(const hp_http_endpoint *ep, const char *method, const char *url, const char *json_body,
+			  uint64_t max, int64_t deadline, hp_http_errmsg_fn *errmsg, hp_buf *out, long *status,
+			  hp_err *e);
+
 /* Global libcurl set-up; idempotent, thread-safe. hp_http_do calls it. */
 hp_code hp_http_init(hp_err *e);
 /* Undo hp_http_init (for leak checkers); no call may be running. */

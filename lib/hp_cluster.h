@@ -1,0 +1,36 @@
+/* hp_cluster: IPFS Cluster's REST API (the :9094 one), for pinning.
+ *
+ *   POST /pins/{cid}?replication-min=&replication-max=&name=   pin
+ *   GET  /pins/{cid}                                           status per peer
+ *
+ * Bounded answers (HP_CLUSTER_MAX_ANSWER), a deadline per call (the
+ * hp_http_now_ms clock; 0 means 60 s from now). Cluster's error object
+ * {"code", "message"} becomes the message, with the code of the HTTP status
+ * (hp_http.h); an answer that is not what was asked for is HP_E_DATA. */
+#ifndef HP_CLUSTER_H
+#define HP_CLUSTER_H
+
+#include <stdint.h>
+
+#include "hp_err.h"
+#include "hp_http.h"
+#include "hp_multiformats.h"
+#include "hp_pinwire.h"
+
+#define HP_CLUSTER_MAX_ANSWER (4u << 20)
+
+typedef struct hp_cluster_pin_opts {
+	int replication_min;   /* 0: the cluster's default; -1: every peer */
+	int replication_max;
+	const char *name;      /* NULL: none */
+} hp_cluster_pin_opts;
+
+/* Ask the cluster to pin cid (it answers at once; pinning goes on). */
+hp_code hp_cluster_pin(const hp_http_endpoint *ep, const hp_cid *cid, const hp_cluster_pin_opts *o,
+		       int64_t deadline, hp_err *e);
+
+/* The cid's status on every peer, summed up (hp_cluster_parse_status). */
+hp_code hp_cluster_status_get(const hp_http_endpoint *ep, const hp_cid *cid, hp_cluster_status *st,
+			      int64_t deadline, hp_err *e);
+
+#endif
