@@ -231,9 +231,17 @@ out:
 
 hp_code hp_verify_manifest(const char *path, const hp_verify_opts *o, json_t **report, hp_err *e)
 {
+	return hp_verify_manifest_load(path, o, report, NULL, e);
+}
+
+hp_code hp_verify_manifest_load(const char *path, const hp_verify_opts *o, json_t **report, json_t **manifest,
+				hp_err *e)
+{
 	json_t *m;
 	hp_trust *t;
 	*report = NULL;
+	if (manifest)
+		*manifest = NULL;
 	/* the trusted keys first: a broken key file is the caller's problem,
 	 * reported before any judgement of the manifest */
 	hp_code rc = load_trust(o, &t, e);
@@ -304,12 +312,13 @@ hp_code hp_verify_manifest(const char *path, const hp_verify_opts *o, json_t **r
 done:
 	json_object_set_new(r.report, "valid", json_boolean(!rc && json_array_size(r.failures) == 0));
 	json_object_set_new(r.report, "failures", r.failures);
-	json_decref(m);
 	hp_trust_free(t);
 	*report = r.report;
-	if (rc)
-		return rc;
-	if (json_array_size(r.failures))
-		return HP_E_INVALID;
-	return HP_OK;
+	if (!rc && json_array_size(r.failures))
+		rc = HP_E_INVALID;
+	if (!rc && manifest)
+		*manifest = m;
+	else
+		json_decref(m);
+	return rc;
 }

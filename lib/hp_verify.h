@@ -31,4 +31,12 @@ typedef struct hp_verify_opts {
  * state file is given and everything checks out, the version is recorded. */
 hp_code hp_verify_manifest(const char *path, const hp_verify_opts *o, json_t **report, hp_err *e);
 
+/* As hp_verify_manifest, and when it returns HP_OK, *manifest gets the
+ * manifest it verified (a new reference; NULL otherwise), so a caller that
+ * goes on to use it (hp_fetch) never reads the file a second time. With
+ * content_dir NULL this is the manifest-only check: form, signature, trust,
+ * expiry, rollback. */
+hp_code hp_verify_manifest_load(const char *path, const hp_verify_opts *o, json_t **report, json_t **manifest,
+				hp_err *e);
+
 #endif
