@@ -27,11 +27,13 @@ cd "$tmp"
 have_hyperfine=false
 command -v hyperfine >/dev/null && command -v jq >/dev/null && have_hyperfine=true
 
-# median seconds of a shell command (output discarded)
+# median seconds of a command (output discarded); a command without shell
+# syntax (no pipe, '&', ';') runs without a shell
 median() {
-	local cmd=$1 runs=${2:-$RUNS}
+	local cmd=$1 runs=${2:-$RUNS} shell=()
+	[[ $cmd == *[\|\&\;]* ]] || shell=(-N)
 	if $have_hyperfine; then
-		hyperfine --style none --warmup 1 --runs "$runs" --export-json h.json "$cmd" >/dev/null 2>&1
+		hyperfine "${shell[@]}" --style none --warmup 1 --runs "$runs" --export-json h.json "$cmd" >/dev/null 2>&1
 		jq '.results[0].median' h.json
 	else
 		local i t0 t1

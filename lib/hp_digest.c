@@ -107,6 +107,7 @@ unsigned hp_digest_cpus(void)
 #define BATCH 64
 #define WAKE_MS 2
 #define POLL_EVERY 32       /* items published between two deliveries during the walk */
+#define WAKE_EVERY 8        /* items published between two wake-ups of idle workers */
 #define CHUNK_BITS 12       /* items are stored in chunks that never move */
 #define CHUNK_ITEMS (1u << CHUNK_BITS)
 #define MAX_CHUNKS (1u << 18)  /* a billion files */
@@ -380,12 +381,18 @@ static void digest_fd(run *r, hasher *h, slot *s, int fd, const struct stat *st0
 	}
 }
 
+/* Only what is read later is reset: a slot crosses from a worker's cache
+ * to the caller's for every file, and the whole of it is ~1 KiB. */
 static void slot_reset(run *r, slot *s)
 {
-	memset(&s->res, 0, sizeof s->res);
+	s->res.size = 0;
 	s->res.algos = r->algos;
-	memset(s->state, 0, sizeof s->state);
-	memset(s->begun, 0, sizeof s->begun);
+	s->res.err.code = HP_OK;
+	s->res.err.msg[0] = '\0';
+	for (size_t k = 0; k < r->o->nsinks; k++) {
+		s->state[k] = NULL;
+		s->begun[k] = false;
+	}
 }
 
 static item *item_at(const run *r, size_t i)
@@ -471,8 +478,10 @@ static void deliver_ready(run *r)
 			stop_run(r);
 			break;
 		}
-		wake_workers(r);
 	}
+	/* once for the whole batch: a wake-up per result would hand the CPU
+	 * to a worker that reads one file and waits again */
+	wake_workers(r);
 	progress(r, false);
 }
 
@@ -611,9 +620,12 @@ static void publish(run *r, size_t index)
 		return;
 	if (r->started < r->jobs && r->started < r->nitems && !start_worker(r) && r->started == 0)
 		r->jobs = 1;  /* no thread at all: everything on the caller's thread */
-	wake_workers(r);
+	/* workers that wait for items are woken for a few at a time, and the
+	 * results so far handed out, every POLL_EVERY items */
 	if (r->started && r->nitems % POLL_EVERY == 0)
 		deliver_ready(r);
+	else if (r->nitems % WAKE_EVERY == 0)
+		wake_workers(r);
 }
 
 static void on_added(void *ud, size_t index)

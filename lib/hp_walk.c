@@ -102,15 +102,14 @@ static hp_code add(walk *w, const char *rel, size_t rel_len, hp_walk_type type, 
 	hp_walk_entry en = { 0 };
 	size_t olen;
 	en.path = join(w->rep_base, w->rep_base_len, rel, rel_len, &en.path_len);
-	en.open_path = join(w->open_base, w->open_base_len, rel, rel_len, &olen);
+	/* mostly the path reported is the path opened: one string for both */
+	bool same = w->rep_base == w->open_base && w->rep_base_len == w->open_base_len;
+	en.open_path = same ? en.path : join(w->open_base, w->open_base_len, rel, rel_len, &olen);
 	if (!en.path || !en.open_path) {
 		free(en.path);
-		free(en.open_path);
+		if (!same)
+			free(en.open_path);
 		return hp_fail_nomem(e);
-	}
-	if (olen == en.path_len && memcmp(en.open_path, en.path, olen) == 0) {
-		free(en.open_path);
-		en.open_path = en.path;
 	}
 	if (type == HP_WALK_DIR && en.path_len == 0 && !(w->l->flags & HP_WALK_RELATIVE)) {
 		/* the argument "." itself */
@@ -380,8 +379,7 @@ static hp_code walk_dir(walk *w, const char *rel, size_t rel_len, const struct s
 		return rc;
 	}
 	if (nkids > 1)
-		if (nkids)
-			qsort(kids, nkids, sizeof *kids, cmp_child);
+		qsort(kids, nkids, sizeof *kids, cmp_child);
 
 	bool pushed = false;
 	if (follow && nkids) {
