@@ -104,6 +104,19 @@ void hp_http_redact(const char *url, char *out, size_t outsz)
 	out[o] = '\0';
 }
 
+void hp_http_snippet(const char *p, size_t n, char *out, size_t outsz)
+{
+	while (n && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
+		p++;
+		n--;
+	}
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r' || p[n - 1] == '\n'))
+		n--;
+	if (n > 200)
+		n = 200;
+	hp_quote(p, n, out, outsz);
+}
+
 hp_code hp_http_add_escaped(hp_buf *out, const char *s, hp_err *e)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -780,8 +793,8 @@ hp_code hp_http_do(const hp_http_request *req, hp_http_body_fn *body_fn, void *u
 		goto out;
 	}
 	if (req->fail_on_http_error && hp_http_status_code(status) != HP_OK) {
-		char snippet[160];
-		hp_quote(resp->body.data, resp->body.len < 400 ? resp->body.len : 400, snippet, sizeof snippet);
+		char snippet[240];
+		hp_http_snippet(resp->body.data, resp->body.len, snippet, sizeof snippet);
 		rc = hp_http_fail_status(req->url, status, snippet, e);
 		goto out;
 	}
@@ -830,8 +843,8 @@ hp_code hp_http_json_call(const hp_http_endpoint *ep, const char *method, const 
 			hp_http_redact(url, where, sizeof where);
 			rc = hp_fail(e, hp_http_status_code(resp.status), "'%s': %s (HTTP %ld)", where, msg, resp.status);
 		} else {
-			char snippet[160];
-			hp_quote(resp.body.data, resp.body.len < 400 ? resp.body.len : 400, snippet, sizeof snippet);
+			char snippet[240];
+			hp_http_snippet(resp.body.data, resp.body.len, snippet, sizeof snippet);
 			rc = hp_http_fail_status(url, resp.status, snippet, e);
 		}
 	} else if (rc == HP_OK) {

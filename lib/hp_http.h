@@ -135,6 +135,10 @@ hp_code hp_http_status_code(long status);
  * "'URL': HTTP 500 Internal Server Error[: detail]". */
 hp_code hp_http_fail_status(const char *url, long status, const char *detail, hp_err *e);
 
+/* The start of an answer's body for a message: whitespace around it
+ * dropped, quoted (hp_quote), at most about 200 bytes. */
+void hp_http_snippet(const char *p, size_t n, char *out, size_t outsz);
+
 /* url without user name, password, query and fragment, for messages and
  * records: "http://127.0.0.1:5001/api/v0/pin/add". Never fails (cuts). */
 void hp_http_redact(const char *url, char *out, size_t outsz);

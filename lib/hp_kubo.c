@@ -51,8 +51,8 @@ hp_code hp_kubo_rpc(const hp_http_endpoint *ep, const char *cmd, const char *que
 			if (kubo_msg && kubo_msg_size)
 				snprintf(kubo_msg, kubo_msg_size, "%s", msg);
 		} else {
-			char snippet[160];
-			hp_quote(resp.body.data, resp.body.len < 400 ? resp.body.len : 400, snippet, sizeof snippet);
+			char snippet[240];
+			hp_http_snippet(resp.body.data, resp.body.len, snippet, sizeof snippet);
 			rc = hp_http_fail_status(url.data, resp.status, snippet, e);
 		}
 	} else if (resp.stream_error[0]) {
