@@ -34,6 +34,7 @@ typedef struct fsource {
 typedef struct fstate {
 	hp_fetch_status status;
 	bool busy;           /* a writer has it */
+	bool reported;       /* its final record was sent */
 	hp_code err_code;    /* why the last source failed it */
 	char *err_msg;
 	const char *source;  /* who delivered it (a source's name) */
@@ -49,6 +50,7 @@ struct hp_fetch {
 	uint64_t done_bytes;   /* present + fetched */
 	uint64_t inflight;     /* written to partial files not yet in place */
 	int dirfd, pdirfd;
+	bool locked;           /* .hp-partial is ours */
 	int jobs;
 	hp_fetch_event_fn *on_event;
 	void *ud;
@@ -325,6 +327,7 @@ static hp_code open_dirs(hp_fetch *f, const char *dir, hp_err *e)
 			return hp_fail(e, HP_E_TEMPFAIL, "'%s' is being written by another hp-fetch", dir);
 		return hp_fail_errno(e, HP_E_IO, errno, "cannot lock '%s/%s'", dir, HP_FETCH_PARTIAL_DIR);
 	}
+	f->locked = true;
 	clean_partial(f->pdirfd);
 	return HP_OK;
 }
@@ -412,10 +415,12 @@ void hp_fetch_free(hp_fetch *f)
 	}
 	free(f->src);
 	if (f->pdirfd >= 0) {
-		clean_partial(f->pdirfd);
+		if (f->locked) {
+			clean_partial(f->pdirfd);
+			if (f->dirfd >= 0)
+				unlinkat(f->dirfd, HP_FETCH_PARTIAL_DIR, AT_REMOVEDIR);  /* only when empty */
+		}
 		close(f->pdirfd);
-		if (f->dirfd >= 0)
-			unlinkat(f->dirfd, HP_FETCH_PARTIAL_DIR, AT_REMOVEDIR);  /* only when empty */
 	}
 	if (f->dirfd >= 0)
 		close(f->dirfd);
@@ -623,11 +628,18 @@ void hp_fetch_note_failure(hp_fetch *f, size_t i, const hp_err *why)
 	pthread_mutex_unlock(&f->mu);
 }
 
-/* How telling a failure is: content that did not verify beats a timeout,
- * which beats a source that was not there. */
+/* How telling a failure is: a local one (the file cannot be put in place)
+ * beats content that did not verify, which beats a timeout, which beats a
+ * source that was not there. */
 static int rank(hp_code c)
 {
 	switch (c) {
+	case HP_E_CANTCREAT:
+	case HP_E_IO:
+	case HP_E_PERM:
+	case HP_E_NOMEM:
+	case HP_E_INTERNAL:
+		return 4;
 	case HP_E_INVALID:
 	case HP_E_DATA:
 		return 3;
@@ -635,6 +647,16 @@ static int rank(hp_code c)
 		return 2;
 	default:
 		return 1;
+	}
+}
+
+static hp_code ranked_code(hp_code c)
+{
+	switch (rank(c)) {
+	case 4: return c;
+	case 3: return HP_E_INVALID;
+	case 2: return HP_E_TEMPFAIL;
+	default: return HP_E_UNAVAILABLE;
 	}
 }
 
@@ -671,7 +693,7 @@ hp_code hp_fetch_run(hp_fetch *f, hp_err *e)
 	size_t nfailed = 0, first = SIZE_MAX;
 	hp_code worst = HP_OK;
 	for (size_t i = 0; i < f->nfiles; i++) {
-		if (f->st[i].status != HP_FETCH_MISSING)
+		if (f->st[i].status != HP_FETCH_MISSING && f->st[i].status != HP_FETCH_FAILED)
 			continue;
 		f->st[i].status = HP_FETCH_FAILED;
 		hp_err why = HP_ERR_INIT;
@@ -679,12 +701,12 @@ hp_code hp_fetch_run(hp_fetch *f, hp_err *e)
 			hp_fail(&why, f->st[i].err_code, "%s", f->st[i].err_msg);
 		else
 			hp_fail(&why, HP_E_UNAVAILABLE, "%s", f->nsrc ? "no source could deliver it" : "no source to fetch from");
-		emit_file(f, i, &why);
-		if (!nfailed || rank(why.code) > rank(worst)) {
-			worst = why.code == HP_E_DATA ? HP_E_INVALID : why.code;
-			if (rank(why.code) == 1)
-				worst = HP_E_UNAVAILABLE;
+		if (!f->st[i].reported) {
+			f->st[i].reported = true;
+			emit_file(f, i, &why);
 		}
+		if (!nfailed || rank(why.code) > rank(worst))
+			worst = ranked_code(why.code);
 		if (first == SIZE_MAX)
 			first = i;
 		nfailed++;
@@ -925,9 +947,13 @@ static hp_code put_in_place(hp_fetch *f, size_t i, int fd, const char *name, uin
 	if (parent >= 0)
 		close(parent);
 	if (rc) {
+		/* no other source can help: the file fails now */
 		unlinkat(f->pdirfd, name, 0);
 		progress(f, -(int64_t)counted, false);
 		unclaim(f, i, e);
+		pthread_mutex_lock(&f->mu);
+		f->st[i].status = HP_FETCH_FAILED;
+		pthread_mutex_unlock(&f->mu);
 		return rc;
 	}
 	pthread_mutex_lock(&f->mu);

@@ -141,8 +141,11 @@ typedef struct hp_fetch_source_ops {
 	 * through hp_fetch_out_*. Returns HP_OK when it delivered all it was
 	 * asked for; otherwise the error that stopped it (files it did not
 	 * deliver go to the next source). A local error from a writer
-	 * (HP_E_IO, HP_E_CANTCREAT, HP_E_NOMEM, HP_E_INTERNAL) must be returned
-	 * as is: it ends the whole fetch. A source reports content that failed
+	 * (HP_E_IO, HP_E_NOMEM, HP_E_INTERNAL; HP_E_CANTCREAT from
+	 * hp_fetch_out_open) must be returned as is: it ends the whole fetch.
+	 * HP_E_CANTCREAT from a commit (the file cannot be put in place: a
+	 * link or a folder in the way) fails that file only, for good; the
+	 * source goes on with the others. A source reports content that failed
 	 * verification as HP_E_INVALID, a source that is down or lacks the
 	 * content as HP_E_UNAVAILABLE, a timeout as HP_E_TEMPFAIL. */
 	hp_code (*run)(void *self, hp_fetch *f, hp_err *e);
@@ -159,10 +162,12 @@ hp_code hp_fetch_add_source(hp_fetch *f, const hp_fetch_source_ops *ops, void *s
 
 /* Hand the wanted files to each source in turn until none is wanted. Then
  * every file still missing is reported failed. Returns HP_OK when every
- * file is in place; else the most telling failure: HP_E_INVALID when some
- * content came but never verified, HP_E_TEMPFAIL when a source timed out,
- * HP_E_UNAVAILABLE when no source could be reached or had the content (no
- * source at all included); a local error (I/O, cannot create) at once. */
+ * file is in place; else the most telling failure: a local one (a file
+ * that cannot be put in place: HP_E_CANTCREAT, HP_E_IO), then HP_E_INVALID
+ * when some content came but never verified, HP_E_TEMPFAIL when a source
+ * timed out, HP_E_UNAVAILABLE when no source could be reached or had the
+ * content (no source at all included). A local error a source returns
+ * (I/O, memory) ends the run at once. */
 hp_code hp_fetch_run(hp_fetch *f, hp_err *e);
 
 /* The summary: {"files", "present", "fetched", "failed", "bytes",
@@ -192,8 +197,9 @@ uint64_t hp_fetch_out_written(const hp_fetch_out *w);
 size_t hp_fetch_out_index(const hp_fetch_out *w);
 /* Check size and SHA-256 against the manifest; on a match fsync, create the
  * parent folders (following no link) and rename into place, report the file
- * fetched. A mismatch is HP_E_INVALID and the partial file is removed.
- * Frees w whatever the outcome. */
+ * fetched. A mismatch is HP_E_INVALID and the partial file is removed; a
+ * file that cannot be put in place (HP_E_CANTCREAT, HP_E_IO) fails for good
+ * (no other source is asked for it). Frees w whatever the outcome. */
 hp_code hp_fetch_out_commit(hp_fetch_out *w, hp_err *e);
 /* Drop the partial file; why (may be NULL) is remembered as the file's
  * failure unless a later source delivers it. Frees w. NULL is fine. */
