@@ -1,0 +1,353 @@
+/* hp-fetch: the files of a signed manifest, from IPFS (trustless gateways,
+ * kubo's RPC), into a folder: the manifest verified first, every block
+ * checked against its CID as it streams, every file checked against its
+ * SHA-256 before it is renamed into place, resumable. See docs/hp-fetch.1
+ * and docs/fetch.md. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "hp_buf.h"
+#include "hp_fetch.h"
+#include "hp_http.h"
+#include "hp_ipfs_fetch.h"
+#include "hp_json.h"
+#include "hp_time.h"
+#include "../lib/banned.h"
+
+static const char usage_text[] =
+	"Usage: hp-fetch [OPTIONS] MANIFEST -o DIR\n"
+	"\n"
+	"Fetch the files of MANIFEST into DIR. The manifest is verified first, as\n"
+	"hp-verify does (signature by a trusted key, expiry, rollback): nothing is\n"
+	"requested before that. Then files already in DIR with the right size and\n"
+	"SHA-256 are kept, and the others are fetched over IPFS from the first source\n"
+	"that works: the --gateway URLs in order, the manifest's ipfs_gateway, then\n"
+	"--kubo. Every block is checked against its CID as it arrives, each file is\n"
+	"written under DIR/.hp-partial and renamed into place only when its size and\n"
+	"SHA-256 match the manifest. Run it again to resume.\n"
+	"\n"
+	"Prints one JSON line per file, {\"path\", \"status\" (present, fetched or\n"
+	"failed), \"source\", \"bytes\", \"size\"}, then {\"summary\": {...}}.\n"
+	"\n"
+	"  -o, --output DIR         the folder to fetch into (created if missing)\n"
+	"  -k, --trusted-keys FILE  public keys to trust (repeatable; default\n"
+	"                           $HP_TRUSTED_KEYS when set)\n"
+	"      --allow-untrusted    accept a valid signature by a key not trusted\n"
+	"      --state FILE         refuse rollbacks against FILE and record the version\n"
+	"      --now TIME           judge expiry at TIME (RFC 3339 UTC) instead of now\n"
+	"  -g, --gateway URL        a trustless gateway (repeatable, tried in order)\n"
+	"      --no-manifest-gateway  do not use the manifest's ipfs_gateway\n"
+	"      --kubo URL           kubo's RPC API (http://127.0.0.1:5001 or a multiaddr),\n"
+	"                           tried last\n"
+	"      --raw-blocks         ask gateways block by block (?format=raw), not for CARs\n"
+	"  -j, --jobs N             files fetched (and checked) at a time (0, the default:\n"
+	"                           one per CPU for checking, one request at a time)\n"
+	"      --timeout SECS       give up on a source that sends nothing for SECS\n"
+	"                           seconds (default 30)\n"
+	"      --memory MIB         memory for blocks that arrive before they are\n"
+	"                           needed (default 64); beyond it they are spilled to a\n"
+	"                           file in DIR/.hp-partial\n"
+	"\n"
+	"Common options:\n" CLI_COMMON_HELP
+	"\n"
+	"Exit status: 0 every file verified in place; 1 verification failed (bad or\n"
+	"untrusted signature, expired, rollback, or content that never verified from\n"
+	"any source); 64 usage; 65 malformed manifest or key file; 66 missing\n"
+	"manifest; 69 no source reachable (or none had the content); 73 cannot\n"
+	"create DIR or a file in it; 74 I/O error; 75 a source timed out, or DIR is\n"
+	"being written by another hp-fetch.\n";
+
+enum {
+	OPT_ALLOW_UNTRUSTED = CLI_OPT_FIRST_FREE_,
+	OPT_STATE,
+	OPT_NOW,
+	OPT_NO_MANIFEST_GATEWAY,
+	OPT_KUBO,
+	OPT_RAW_BLOCKS,
+	OPT_TIMEOUT,
+	OPT_MEMORY,
+};
+
+typedef struct config {
+	const char *manifest;
+	const char *out;
+	const char **keys;
+	size_t nkeys;
+	bool allow_untrusted;
+	const char *state;
+	time_t now;
+	const char **gateways;
+	size_t ngateways;
+	bool manifest_gateway;
+	const char *kubo;
+	bool raw_blocks;
+	int jobs;
+	long timeout_ms;
+	size_t memory;
+} config;
+
+/* ---- output ---- */
+
+static struct {
+	bool shown;
+	int64_t last_ms;
+} prog;
+
+static void clear_progress(void)
+{
+	if (prog.shown)
+		fputs("\r\033[K", stderr);
+	prog.shown = false;
+}
+
+static void human(uint64_t n, char *o, size_t osz)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	unsigned u = 0;
+	while (v >= 1024 && u + 1 < sizeof units / sizeof *units) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(o, osz, "%llu B", (unsigned long long)n);
+	else
+		snprintf(o, osz, "%.1f %s", v, units[u]);
+}
+
+static void on_event(void *ud, const hp_fetch_event *ev)
+{
+	(void)ud;
+	switch (ev->kind) {
+	case HP_FETCH_EV_PROGRESS: {
+		if (!cli.progress || cli.quiet)
+			return;
+		int64_t now = hp_http_now_ms();
+		if (ev->done < ev->total && now - prog.last_ms < 100)
+			return;
+		prog.last_ms = now;
+		char d[32], t[32];
+		human(ev->done, d, sizeof d);
+		human(ev->total, t, sizeof t);
+		unsigned pct = ev->total ? (unsigned)(ev->done >= ev->total ? 100 : ev->done * 100 / ev->total) : 100;
+		fprintf(stderr, "\r%s: %s of %s (%u%%)\033[K", cli.prog, d, t, pct);
+		prog.shown = true;
+		return;
+	}
+	case HP_FETCH_EV_WARNING:
+		clear_progress();
+		cli_warn("%s: %s", ev->source, ev->err->msg);
+		return;
+	case HP_FETCH_EV_FILE: {
+		static const char *const names[] = { "missing", "present", "fetched", "failed" };
+		const hp_fetch_file *ff = ev->file;
+		json_t *r = json_object();
+		json_object_set_new(r, "path", hp_json_path_value(ff->path, ff->path_len));
+		json_object_set_new(r, "status", json_string(names[ev->status]));
+		json_object_set_new(r, "source", ev->source ? json_string(ev->source) : json_null());
+		json_object_set_new(r, "bytes", json_integer(ev->status == HP_FETCH_FETCHED ? (json_int_t)ff->size : 0));
+		json_object_set_new(r, "size", json_integer((json_int_t)ff->size));
+		if (ev->status == HP_FETCH_FAILED && ev->err)
+			json_object_set_new(r, "error", json_string(ev->err->msg));
+		clear_progress();
+		cli_print_json(r);
+		fflush(stdout);
+		json_decref(r);
+		if (ev->status == HP_FETCH_FAILED && ev->err)
+			cli_error(cli_exit_code(ev->err->code), "'%s': %s", ff->path, ev->err->msg);
+		return;
+	}
+	}
+}
+
+/* ---- options ---- */
+
+static int parse(int argc, char **argv, config *c, bool *done)
+{
+	static const struct option opts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "output", required_argument, NULL, 'o' },
+		{ "trusted-keys", required_argument, NULL, 'k' },
+		{ "allow-untrusted", no_argument, NULL, OPT_ALLOW_UNTRUSTED },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "now", required_argument, NULL, OPT_NOW },
+		{ "gateway", required_argument, NULL, 'g' },
+		{ "no-manifest-gateway", no_argument, NULL, OPT_NO_MANIFEST_GATEWAY },
+		{ "kubo", required_argument, NULL, OPT_KUBO },
+		{ "raw-blocks", no_argument, NULL, OPT_RAW_BLOCKS },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "memory", required_argument, NULL, OPT_MEMORY },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+	char *end;
+	hp_err e = HP_ERR_INIT;
+	hp_buf b = HP_BUF_INIT;
+	while ((opt = getopt_long(argc, argv, ":ho:k:g:j:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			fputs(usage_text, stdout);
+			*done = true;
+			return 0;
+		case CLI_OPT_VERSION:
+			*done = true;
+			return cli_version();
+		case 'o': c->out = optarg; break;
+		case 'k': c->keys[c->nkeys++] = optarg; break;
+		case OPT_ALLOW_UNTRUSTED: c->allow_untrusted = true; break;
+		case OPT_STATE: c->state = optarg; break;
+		case OPT_NOW:
+			if (!hp_time_parse(optarg, &c->now))
+				return cli_usage("'%s' is not an RFC 3339 UTC time such as 2026-01-31T12:00:00Z", optarg);
+			break;
+		case 'g':
+		case OPT_KUBO:
+			/* a bad URL is a usage error, found before anything else */
+			hp_buf_reset(&b);
+			if (hp_http_base_url(optarg, &b, &e)) {
+				hp_buf_release(&b);
+				return cli_usage("%s", e.msg);
+			}
+			if (opt == 'g')
+				c->gateways[c->ngateways++] = optarg;
+			else
+				c->kubo = optarg;
+			break;
+		case OPT_NO_MANIFEST_GATEWAY: c->manifest_gateway = false; break;
+		case OPT_RAW_BLOCKS: c->raw_blocks = true; break;
+		case 'j':
+			if (cli_parse_jobs(optarg, &c->jobs)) {
+				hp_buf_release(&b);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_TIMEOUT: {
+			double v = strtod(optarg, &end);
+			if (end == optarg || *end || !(v > 0) || v > 86400)
+				return cli_usage("--timeout takes seconds, more than 0 and at most 86400, not '%s'", optarg);
+			c->timeout_ms = (long)(v * 1000 + 0.5);
+			if (c->timeout_ms < 1)
+				c->timeout_ms = 1;
+			break;
+		}
+		case OPT_MEMORY: {
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (end == optarg || *end || optarg[0] == '-' || v > 1048576)
+				return cli_usage("--memory takes MiB, from 0 to 1048576, not '%s'", optarg);
+			c->memory = v ? (size_t)v << 20 : 1;  /* 0: spill everything */
+			break;
+		}
+		default:
+			if (!cli_common_option(opt)) {
+				hp_buf_release(&b);
+				return cli_option_error(opt, argv);
+			}
+		}
+	}
+	hp_buf_release(&b);
+	if (argc - optind != 1)
+		return cli_usage(optind >= argc ? "a MANIFEST is needed" : "only one MANIFEST at a time");
+	c->manifest = argv[optind];
+	if (!c->out)
+		return cli_usage("the output folder is needed (-o DIR)");
+	const char *env = getenv("HP_TRUSTED_KEYS");
+	if (!c->nkeys && env && *env)
+		c->keys[c->nkeys++] = env;
+	return 0;
+}
+
+/* ---- acting ---- */
+
+static hp_code add_sources(hp_fetch *f, const config *c, hp_err *e)
+{
+	hp_ipfs_opts o = { 0 };
+	o.timeout_ms = c->timeout_ms;
+	o.memory = c->memory;
+	o.raw_blocks = c->raw_blocks;
+	o.jobs = c->jobs;
+	hp_code rc = HP_OK;
+	for (size_t i = 0; !rc && i < c->ngateways; i++)
+		rc = hp_ipfs_source_add(f, HP_IPFS_GATEWAY, c->gateways[i], &o, e);
+	const char *mg = json_string_value(json_object_get(json_object_get(hp_fetch_manifest(f), "distribution"),
+							   "ipfs_gateway"));
+	if (!rc && mg && c->manifest_gateway) {
+		hp_err ge = HP_ERR_INIT;
+		if (hp_ipfs_source_add(f, HP_IPFS_GATEWAY, mg, &o, &ge))
+			cli_warn("the manifest's ipfs_gateway is not usable: %s", ge.msg);
+	}
+	if (!rc && c->kubo)
+		rc = hp_ipfs_source_add(f, HP_IPFS_KUBO, c->kubo, &o, e);
+	return rc;
+}
+
+static int fetch(const config *c)
+{
+	hp_fetch_opts fo = { 0 };
+	fo.out_dir = c->out;
+	fo.trusted_key_files = c->keys;
+	fo.n_trusted_key_files = c->nkeys;
+	fo.allow_untrusted = c->allow_untrusted;
+	fo.state_path = c->state;
+	fo.now = c->now;
+	fo.jobs = c->jobs;
+	fo.on_event = on_event;
+	hp_err e = HP_ERR_INIT;
+	json_t *report = NULL;
+	hp_fetch *f = NULL;
+	hp_code rc = hp_fetch_open(c->manifest, &fo, &f, &report, &e);
+	if (rc == HP_E_INVALID && report) {
+		/* every failed check of the manifest, one line each, as hp-verify */
+		size_t i;
+		json_t *fl;
+		json_array_foreach(json_object_get(report, "failures"), i, fl)
+			cli_error(EXIT_INVALID, "%s: %s", c->manifest, json_string_value(fl));
+		json_decref(report);
+		return EXIT_INVALID;
+	}
+	json_decref(report);
+	if (rc)
+		return cli_fail(&e);
+	if (!(rc = add_sources(f, c, &e)) && !(rc = hp_fetch_scan(f, &e)))
+		rc = hp_fetch_run(f, &e);
+	clear_progress();
+	if (rc == HP_OK || !(rc == HP_E_IO || rc == HP_E_CANTCREAT || rc == HP_E_NOMEM || rc == HP_E_INTERNAL)) {
+		json_t *sum = hp_fetch_summary(f);
+		json_t *line = json_pack("{s:o}", "summary", sum);
+		cli_print_json(line);
+		json_decref(line);
+	}
+	hp_fetch_free(f);
+	if (rc)
+		return cli_exit_code(rc == HP_E_DATA ? HP_E_INVALID : rc);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	cli_init("hp-fetch");
+	opterr = 0;
+	config c;
+	memset(&c, 0, sizeof c);
+	c.manifest_gateway = true;
+	c.keys = calloc((size_t)argc + 1, sizeof *c.keys);
+	c.gateways = calloc((size_t)argc + 1, sizeof *c.gateways);
+	if (!c.keys || !c.gateways) {
+		free(c.keys);
+		free(c.gateways);
+		return cli_error(EXIT_SOFTWARE, "out of memory");
+	}
+	bool done = false;
+	int rc = parse(argc, argv, &c, &done);
+	if (!rc && !done)
+		rc = fetch(&c);
+	free(c.keys);
+	free(c.gateways);
+	hp_http_cleanup();
+	return cli_finish(rc);
+}
