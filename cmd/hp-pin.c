@@ -311,6 +311,10 @@ static int parse_args(int argc, char **argv, config *c)
 		return cli_usage("no manifest or CID given");
 	if (c->car && c->nargs != 1)
 		return cli_usage("--car goes with exactly one manifest or CID");
+	if (c->car && (strcmp(c->car, "-") == 0 || !*c->car))
+		return cli_usage("--car needs a file (it is read twice: checked, then sent)");
+	if (c->car && !last_of(c, HP_PIN_KUBO))
+		cli_warn("--car is only sent to kubo nodes, and none is given");
 	int dashes = 0;
 	for (int i = 0; i < c->nargs; i++)
 		dashes += strcmp(c->args[i], "-") == 0;

@@ -135,6 +135,7 @@ make_package() {
 	run_fails 64 hp-pin status --kubo "$KUBO_API" --car x.car QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN
 	run_fails 64 hp-pin add --kubo "$KUBO_API" --car x.car QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN \
 		QmQhYUvRFkxysZxgJDeVnaxFLdFgee89xbMqj6vHgTNacU
+	run_fails 64 hp-pin add --kubo "$KUBO_API" --car - QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN
 	run_fails 64 hp-pin add --psa "$CLUSTER_PINSVC" --psa-token-env 'BAD-NAME' QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN
 	run_fails 64 hp-pin frobnicate
 	run_fails 64 hp-pin
