@@ -806,8 +806,12 @@ static hp_code dir_block(hp_ipfs_walk *w, const wneed *nd, const char *path, siz
 	}
 	cid_text(&nd->cid, ct);
 	hp_err why = HP_ERR_INIT;
-	hp_fail(&why, HP_E_INVALID, "%s%s%s is not a folder in the DAG (%s: UnixFS type %d)",
-		plen ? "'" : "the package root", shown, plen ? "'" : "", ct, (int)t);
+	const char *what = t == HP_UNIXFS_FILE || t == HP_UNIXFS_RAW ? "a file"
+			   : t == HP_UNIXFS_SYMLINK			? "a symbolic link"
+			   : nd->kind == N_SHARD			? "not a HAMT shard"
+									: "not a folder";
+	hp_fail(&why, HP_E_INVALID, "%s%s%s is %s in the DAG (%s), a folder in the manifest",
+		plen ? "'" : "the package root", shown, plen ? "'" : "", what, ct);
 	fail_beneath(w, path, plen, &why);
 	return HP_OK;
 }
@@ -1055,13 +1059,13 @@ hp_code hp_ipfs_walk_block(hp_ipfs_walk *w, const hp_cid *cid, const uint8_t *p,
 	}
 	uint8_t key[HP_CID_MAX_BYTES];
 	size_t kl = hp_cid_bytes(cid, key);
-	if (kl > KEY_MAX || w->done) {
-		w->stats.ignored++;
-		goto out;
-	}
-	bentry *b = store_find(&w->st, key, kl);
+	bentry *b = kl <= KEY_MAX ? store_find(&w->st, key, kl) : NULL;
 	if (b && b->kind != E_DEAD) {
 		w->stats.duplicates++;
+		goto out;
+	}
+	if (kl > KEY_MAX || w->done) {
+		w->stats.ignored++;  /* nothing will need it */
 		goto out;
 	}
 	hp_err se = HP_ERR_INIT;
