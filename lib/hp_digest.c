@@ -308,8 +308,11 @@ static void digest_fd(run *r, hasher *h, slot *s, int fd, const struct stat *st0
 	}
 	uint64_t off = 0;
 	bool inline_progress = r->on_caller && o->progress;
-	/* Always to the end, even with the size known: a pseudo-file (/proc,
-	 * /sys) that lists a wrong size must fail, not hash as empty. */
+	/* To the end, or to the listed size of a regular file: whether it grew
+	 * then is the fstat below's to see (one read call less per small
+	 * file). A file listed as empty is still read to its end: a pseudo-file
+	 * (/proc, /sys) that lists a wrong size must fail, not hash as empty. */
+	bool stop_at_size = st0 && S_ISREG(st0->st_mode) && expect != HP_DIGEST_UNKNOWN && expect > 0;
 	for (;;) {
 		ssize_t n = read(fd, h->buf, r->bs);
 		if (n < 0) {
@@ -349,6 +352,8 @@ static void digest_fd(run *r, hasher *h, slot *s, int fd, const struct stat *st0
 		atomic_fetch_add_explicit(&r->bytes_done, un, memory_order_relaxed);
 		if (inline_progress)
 			progress(r, false);
+		if (stop_at_size && off == expect)
+			break;
 	}
 	if (expect != HP_DIGEST_UNKNOWN && off != expect) {
 		hp_fail(e, HP_E_IO, "'%s' changed while being read: %llu bytes instead of %llu", quoted(s, qb, sizeof qb),
