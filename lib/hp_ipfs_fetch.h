@@ -90,8 +90,11 @@ hp_code hp_ipfs_walk_missing(hp_ipfs_walk *w, const char *why, hp_err *e);
  * reach was delivered; else HP_E_INVALID with the first failure. */
 hp_code hp_ipfs_walk_finish(hp_ipfs_walk *w, hp_err *e);
 /* The transfer broke (a bad block, the network): every wanted file not yet
- * delivered fails with e. */
+ * delivered fails with why. */
 void hp_ipfs_walk_abort(hp_ipfs_walk *w, const hp_err *why);
+/* The error that stopped the walk for good (a local one, a limit), copied
+ * to e when e is not NULL; HP_OK when there is none. */
+hp_code hp_ipfs_walk_error(const hp_ipfs_walk *w, hp_err *e);
 void hp_ipfs_walk_get_stats(const hp_ipfs_walk *w, hp_ipfs_walk_stats *s);
 /* Aborts a file still being written. NULL is fine. */
 void hp_ipfs_walk_free(hp_ipfs_walk *w);
