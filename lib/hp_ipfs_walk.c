@@ -269,11 +269,6 @@ struct hp_ipfs_walk {
 	hp_err first;          /* the first failure of a file */
 };
 
-static void cid_text(const hp_cid *c, char out[HP_CID_MAX_TEXT])
-{
-	hp_cid_text(c, out);
-}
-
 static const char *fpath(const hp_ipfs_walk *w, size_t i)
 {
 	return hp_fetch_file_at(w->f, i)->path;
@@ -481,7 +476,7 @@ static hp_code file_node(hp_ipfs_walk *w, const hp_cid *cid, const uint8_t *p, s
 			   w->visit_cap, hp_fetch_file_at(w->f, w->out_file)->size);
 		return HP_OK;
 	}
-	cid_text(cid, ct);
+	hp_cid_text(cid, ct);
 	if (cid->codec == HP_MC_RAW) {
 		if (n != expect) {
 			if (root)
@@ -679,7 +674,7 @@ static hp_code advance(hp_ipfs_walk *w)
 			hp_cid want;
 			if (mcid && hp_cid_parse_text(mcid, &want, NULL) == HP_OK && !hp_cid_equal(&want, &l->cid)) {
 				char ct[HP_CID_MAX_TEXT];
-				cid_text(&l->cid, ct);
+				hp_cid_text(&l->cid, ct);
 				note_filef(w, idx, "'%s' is %s in the DAG, the manifest says %s", path, ct, mcid);
 				top->next++;
 				continue;
@@ -758,7 +753,7 @@ static hp_code dir_block(hp_ipfs_walk *w, const wneed *nd, const char *path, siz
 			w->stats.unlisted++;
 			return HP_OK;
 		}
-		cid_text(&nd->cid, ct);
+		hp_cid_text(&nd->cid, ct);
 		hp_fail(&e, HP_E_INVALID, "%s%s%s is a file in the DAG (%s), a folder in the manifest",
 			plen ? "'" : "the package root", shown, plen ? "'" : "", ct);
 		fail_beneath(w, path, plen, &e);
@@ -772,7 +767,7 @@ static hp_code dir_block(hp_ipfs_walk *w, const wneed *nd, const char *path, siz
 			w->stats.unlisted++;
 			return HP_OK;
 		}
-		cid_text(&nd->cid, ct);
+		hp_cid_text(&nd->cid, ct);
 		hp_err why = HP_ERR_INIT;
 		hp_fail(&why, HP_E_INVALID, "block %s of %s%s%s is not a UnixFS node: %s", ct,
 			plen ? "the folder '" : "the package root", shown, plen ? "'" : "", e.msg);
@@ -804,7 +799,7 @@ static hp_code dir_block(hp_ipfs_walk *w, const wneed *nd, const char *path, siz
 		w->stats.unlisted++;
 		return HP_OK;
 	}
-	cid_text(&nd->cid, ct);
+	hp_cid_text(&nd->cid, ct);
 	hp_err why = HP_ERR_INIT;
 	const char *what = t == HP_UNIXFS_FILE || t == HP_UNIXFS_RAW ? "a file"
 			   : t == HP_UNIXFS_SYMLINK			? "a symbolic link"
@@ -948,7 +943,7 @@ static hp_code pump(hp_ipfs_walk *w)
 		}
 		if (c->hash != HP_MC_SHA2_256 || c->digest_len != 32) {
 			char ct[HP_CID_MAX_TEXT], why[HP_ERR_MSG_MAX];
-			cid_text(c, ct);
+			hp_cid_text(c, ct);
 			snprintf(why, sizeof why, "block %s uses the hash function 0x%" PRIx64 ", which is not supported", ct,
 				 c->hash);
 			hp_err e = HP_ERR_INIT;
@@ -1096,7 +1091,7 @@ hp_code hp_ipfs_walk_missing(hp_ipfs_walk *w, const char *why, hp_err *e)
 	if (nd.optional)
 		return HP_OK;
 	char ct[HP_CID_MAX_TEXT];
-	cid_text(&nd.cid, ct);
+	hp_cid_text(&nd.cid, ct);
 	hp_err m = HP_ERR_INIT;
 	m.code = HP_E_INVALID;
 	switch (nd.kind) {
@@ -1155,7 +1150,7 @@ hp_code hp_ipfs_walk_finish(hp_ipfs_walk *w, hp_err *e)
 			continue;
 		if (!w->noted[i]) {
 			char ct[HP_CID_MAX_TEXT];
-			cid_text(&w->start, ct);
+			hp_cid_text(&w->start, ct);
 			note_filef(w, i, "'%s' is not in the DAG of %s", fpath(w, i), ct);
 		}
 		if (first == SIZE_MAX)
