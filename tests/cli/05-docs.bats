@@ -161,6 +161,52 @@ check_man_options() {
 @test "hybrid-p2p: docs/hybrid-p2p.1 renders without warnings" { check_man_renders hybrid-p2p; }
 @test "hybrid-p2p: the man page documents every option of --help" { check_man_options hybrid-p2p; }
 
+# ---- hp-cid -----------------------------------------------------------------
+@test "hp-cid --help: usage on stdout, exit 0" { check_help hp-cid; }
+@test "hp-cid --version" { check_version hp-cid; }
+@test "hp-cid: an unknown option is a one-line usage error, exit 64" { check_bogus_option hp-cid; }
+@test "hp-cid: docs/hp-cid.1 renders without warnings" { check_man_renders hp-cid; }
+@test "hp-cid: the man page documents every option of --help" { check_man_options hp-cid; }
+
+# ---- hp-pin -----------------------------------------------------------------
+@test "hp-pin --help: usage on stdout, exit 0" { check_help hp-pin; }
+@test "hp-pin --version" { check_version hp-pin; }
+@test "hp-pin: an unknown option is a one-line usage error, exit 64" { check_bogus_option hp-pin; }
+@test "hp-pin: an unknown option of each subcommand is a one-line usage error" {
+	for sub in add status; do
+		check_bogus_option hp-pin "$sub"
+	done
+}
+@test "hp-pin: docs/hp-pin.1 renders without warnings" { check_man_renders hp-pin; }
+@test "hp-pin: the man page documents every option of --help" { check_man_options hp-pin; }
+
+# ---- hp-fetch ---------------------------------------------------------------
+@test "hp-fetch --help: usage on stdout, exit 0" { check_help hp-fetch; }
+@test "hp-fetch --version" { check_version hp-fetch; }
+@test "hp-fetch: an unknown option is a one-line usage error, exit 64" { check_bogus_option hp-fetch; }
+@test "hp-fetch: docs/hp-fetch.1 renders without warnings" { check_man_renders hp-fetch; }
+@test "hp-fetch: the man page documents every option of --help" { check_man_options hp-fetch; }
+
+# ---- hp-mktorrent -----------------------------------------------------------
+@test "hp-mktorrent --help: usage on stdout, exit 0" { check_help hp-mktorrent; }
+@test "hp-mktorrent --version" { check_version hp-mktorrent; }
+@test "hp-mktorrent: an unknown option is a one-line usage error, exit 64" { check_bogus_option hp-mktorrent; }
+@test "hp-mktorrent: docs/hp-mktorrent.1 renders without warnings" { check_man_renders hp-mktorrent; }
+@test "hp-mktorrent: the man page documents every option of --help" { check_man_options hp-mktorrent; }
+
+# ---- every tool that is built ------------------------------------------------
+# A new tool in the bin folder must get its own block above.
+@test "docs: every tool in the bin folder is covered by this file" {
+	local tool missing=()
+	[ -d "$HP_BIN" ] || fail "no $HP_BIN (run make)"
+	for tool in "$HP_BIN"/*; do
+		[ -x "$tool" ] || continue
+		tool=${tool##*/}
+		grep -q "{ check_man_options $tool; }" "$BATS_TEST_FILENAME" || missing+=("$tool")
+	done
+	((${#missing[@]} == 0)) || fail "tests/cli/05-docs.bats does not check: ${missing[*]}"
+}
+
 # ---- the other documents ----------------------------------------------------
 @test "docs: manifest.md and exit-codes.md exist; every exit code in cli.h is documented" {
 	assert_file_exist "$HP_ROOT/docs/manifest.md"
