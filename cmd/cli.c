@@ -149,6 +149,57 @@ int cli_option_error(int opt, char **argv)
 	return cli_usage("unknown option '%s'", arg);
 }
 
+void cli_human_size(uint64_t n, char *out, size_t outsz)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	double v = (double)n;
+	size_t u = 0;
+	while (v >= 1024 && u + 1 < sizeof units / sizeof *units) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, outsz, "%llu B", (unsigned long long)n);
+	else
+		snprintf(out, outsz, "%.1f %s", v, units[u]);
+}
+
+static bool progress_shown;
+
+static bool progress_tty(void)
+{
+	static int tty = -1;
+	if (tty < 0)
+		tty = isatty(STDERR_FILENO);
+	return tty;
+}
+
+void cli_progress(void *ud, uint64_t done, uint64_t total)
+{
+	(void)ud;
+	char d[32], t[32];
+	cli_human_size(done, d, sizeof d);
+	cli_human_size(total, t, sizeof t);
+	unsigned pct = total ? (unsigned)(done >= total ? 100 : done * 100 / total) : 100;
+	if (progress_tty())
+		fprintf(stderr, "\r%s: %s of %s (%u%%)\033[K", cli.prog, d, t, pct);
+	else
+		fprintf(stderr, "%s: %s of %s (%u%%)\n", cli.prog, d, t, pct);
+	progress_shown = true;
+}
+
+unsigned cli_progress_ms(void)
+{
+	return progress_tty() ? 200 : 1000;
+}
+
+void cli_progress_clear(void)
+{
+	if (progress_shown && progress_tty())
+		fputs("\r\033[K", stderr);
+	progress_shown = false;
+}
+
 int cli_parse_jobs(const char *s, int *out)
 {
 	char *end;

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "../lib/hp_err.h"
@@ -87,6 +88,17 @@ bool cli_common_option(int opt);
  * starts with ':'): "unknown option '--x'" or "option '-o' needs a value";
  * returns 64. */
 int cli_option_error(int opt, char **argv);
+
+/* "512 B", "1.5 KiB", "3.0 GiB". */
+void cli_human_size(uint64_t n, char *out, size_t outsz);
+
+/* Progress on stderr, "prog: 1.2 GiB of 3.0 GiB (40%)": redrawn in place on
+ * a TTY, one line per call otherwise. Its signature is hp_digest's progress
+ * callback; cli_progress_ms is the interval to ask for. */
+void cli_progress(void *ud, uint64_t done, uint64_t total);
+unsigned cli_progress_ms(void);
+/* Erase a progress line drawn in place (before other output on stderr). */
+void cli_progress_clear(void);
 
 /* Parse a --jobs value: 0 (one per CPU) to 1024; a usage error otherwise. */
 int cli_parse_jobs(const char *s, int *out);

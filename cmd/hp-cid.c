@@ -66,7 +66,6 @@ typedef struct config {
 
 static int status;  /* exit code of the first failure */
 
-static void clear_progress(void);
 
 static void fail_with(int code)
 {
@@ -75,45 +74,6 @@ static void fail_with(int code)
 }
 
 /* ---- progress on stderr ---- */
-
-static bool progress_tty;
-static bool progress_shown;
-
-static void human(uint64_t n, char *o, size_t osz)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double v = (double)n;
-	unsigned u = 0;
-	while (v >= 1024 && u + 1 < sizeof units / sizeof *units) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(o, osz, "%llu B", (unsigned long long)n);
-	else
-		snprintf(o, osz, "%.1f %s", v, units[u]);
-}
-
-static void clear_progress(void)
-{
-	if (progress_shown && progress_tty)
-		fputs("\r\033[K", stderr);
-	progress_shown = false;
-}
-
-static void show_progress(void *ud, uint64_t done, uint64_t total)
-{
-	(void)ud;
-	char d[32], t[32];
-	human(done, d, sizeof d);
-	human(total, t, sizeof t);
-	unsigned pct = total ? (unsigned)(done >= total ? 100 : done * 100 / total) : 100;
-	if (progress_tty)
-		fprintf(stderr, "\r%s: %s of %s (%u%%)\033[K", cli.prog, d, t, pct);
-	else
-		fprintf(stderr, "%s: %s of %s (%u%%)\n", cli.prog, d, t, pct);
-	progress_shown = true;
-}
 
 /* ---- records on stdout, written in batches ---- */
 
@@ -321,7 +281,7 @@ static int on_result(void *ud, const hp_walk_entry *en, size_t index, const hp_d
 	argstate *a = &rn->args[en->arg];
 	hp_unixfs_node node;
 	if (r->err.code) {
-		clear_progress();
+		cli_progress_clear();
 		fail_with(cli_fail(&r->err));
 		a->failed = true;
 		return 0;
@@ -549,14 +509,13 @@ int main(int argc, char **argv)
 			o.jobs = c.jobs;
 			o.sinks = hp_unixfs_sink_digest(r.sink);
 			o.nsinks = 1;
-			progress_tty = isatty(STDERR_FILENO);
 			if (cli.progress) {
-				o.progress = show_progress;
-				o.progress_ms = progress_tty ? 200 : 1000;
+				o.progress = cli_progress;
+				o.progress_ms = cli_progress_ms();
 			}
 			if (hp_digest_list(&l, &o, on_result, &r, &e))
 				fail_with(cli_fail(&e));
-			clear_progress();
+			cli_progress_clear();
 			for (; r.next_done < r.nargs; r.next_done++)
 				finish_arg(&r, r.next_done);
 		}

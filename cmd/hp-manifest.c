@@ -288,9 +288,11 @@ static int cmd_create(int argc, char **argv)
 	if (strcmp(argv[optind], "-") == 0) {
 		rc = read_records(files, &e);
 	} else {
-		hp_scan_opts so = { dir, mime, profile, (unsigned)jobs, walk_warning, NULL };
+		hp_scan_opts so = { dir, mime, profile, (unsigned)jobs, walk_warning, NULL,
+				    cli.progress ? cli_progress : NULL, cli_progress_ms() };
 		rc = hp_scan_paths((const char *const *)argv + optind, (size_t)(argc - optind), &so, files,
 				   profile ? root_cid : NULL, &e);
+		cli_progress_clear();
 		if (!rc && profile) {
 			meta.ipfs_cid = root_cid;
 			meta.ipfs_import = profile;
@@ -422,21 +424,6 @@ static int cmd_canonical(int argc, char **argv)
 	return 0;
 }
 
-static void human_size(unsigned long long n, char *out, size_t sz)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double d = (double)n;
-	size_t u = 0;
-	while (d >= 1024 && u + 1 < sizeof units / sizeof *units) {
-		d /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(out, sz, "%llu B", n);
-	else
-		snprintf(out, sz, "%.1f %s", d, units[u]);
-}
-
 static int cmd_show(int argc, char **argv)
 {
 	const char *path;
@@ -463,7 +450,7 @@ static int cmd_show(int argc, char **argv)
 		json_decref(s);
 	} else {
 		char hs[32];
-		human_size(total, hs, sizeof hs);
+		cli_human_size(total, hs, sizeof hs);
 		printf("%s %s\n", json_string_value(json_object_get(m, "name")),
 		       json_string_value(json_object_get(m, "version")));
 		const json_t *dj = json_object_get(m, "description");

@@ -413,27 +413,6 @@ static int show(const config *c)
 
 /* ---- progress on stderr ---- */
 
-static bool progress_tty, progress_shown;
-
-static void show_progress(void *ud, uint64_t done, uint64_t total)
-{
-	(void)ud;
-	unsigned pct = total ? (unsigned)(done >= total ? 100 : done * 100 / total) : 100;
-	double mib = (double)done / (1024.0 * 1024.0), tmib = (double)total / (1024.0 * 1024.0);
-	if (progress_tty)
-		fprintf(stderr, "\r%s: hashing %.1f of %.1f MiB (%u%%)\033[K", cli.prog, mib, tmib, pct);
-	else
-		fprintf(stderr, "%s: hashing %.1f of %.1f MiB (%u%%)\n", cli.prog, mib, tmib, pct);
-	progress_shown = true;
-}
-
-static void clear_progress(void)
-{
-	if (progress_shown && progress_tty)
-		fputs("\r\033[K", stderr);
-	progress_shown = false;
-}
-
 /* ---- making one ---- */
 
 static int walk_status;
@@ -594,14 +573,13 @@ static int make(config *c)
 	o.sinks = &sink;
 	o.nsinks = 1;
 	o.window = hp_btpieces_window(bp);
-	progress_tty = isatty(STDERR_FILENO);
 	if (cli.progress) {
-		o.progress = show_progress;
-		o.progress_ms = progress_tty ? 200 : 1000;
+		o.progress = cli_progress;
+		o.progress_ms = cli_progress_ms();
 	}
 	run x = { HP_ERR_INIT };
 	hp_code hc = hp_digest_list(&l, &o, on_result, &x, &e);
-	clear_progress();
+	cli_progress_clear();
 	if (hc || x.err.code || hp_btpieces_finish(bp, &e)) {
 		rc = cli_fail(hc ? &e : x.err.code ? &x.err : &e);
 		goto out;

@@ -159,6 +159,8 @@ hp_code hp_scan_paths(const char *const *paths, size_t n, const hp_scan_opts *o,
 		d.jobs = o->jobs;
 		d.sinks = nsinks ? sinks : NULL;
 		d.nsinks = nsinks;
+		d.progress = o->progress;
+		d.progress_ms = o->progress_ms;
 		rc = hp_digest_list(&l, &d, on_result, &s, e);
 		if (!rc)
 			rc = s.rc;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "hp_err.h"
+#include "hp_digest.h"
 #include "hp_walk.h"
 
 typedef struct hp_scan_opts {
@@ -18,6 +19,8 @@ typedef struct hp_scan_opts {
 	unsigned jobs;               /* hashing threads; 0 = all cores */
 	hp_walk_report_fn *report;   /* skipped links and special files; may be NULL */
 	void *ud;
+	hp_digest_progress_fn *progress;  /* may be NULL */
+	unsigned progress_ms;
 } hp_scan_opts;
 
 /* Append {path, size, sha256[, cid][, mime_type]} to files for every regular
