@@ -28,7 +28,8 @@ void hp_buf_release(hp_buf *b)
 void hp_buf_reset(hp_buf *b)
 {
 	b->len = 0;
-	b->data[0] = '\0';
+	if (b->cap) /* never write to the shared empty string: threads share it */
+		b->data[0] = '\0';
 }
 
 hp_code hp_buf_grow(hp_buf *b, size_t extra, hp_err *e)
