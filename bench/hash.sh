@@ -83,26 +83,46 @@ echo "  openssl dgst -sha256   $(secs "$t_ossl") s  ratio openssl/hp-hash = $(ra
 echo "  sha256sum              $(secs "$t_sum") s  ratio sha256sum/hp-hash = $(ratio "$t_sum" "$t_hp")x"
 
 # ---- many small files, every core ----
+# 8 KiB each, in 100 folders (a tree, as data sets are) and then all in one
 mkdir small
 random_bytes hp-bench-small $((SMALL * 8192)) | split -b 8192 -a 6 -d - small/f
-cat small/* >/dev/null
-t_one=$(median "'$hp' --jobs 1 small")
-t_all=$(median "'$hp' small")
-t_xsum=$(median "find small -type f -print0 | xargs -0 sha256sum")
-t_xossl=$(median "find small -type f -print0 | xargs -0 openssl dgst -sha256")
+per=$(((SMALL + 99) / 100))
+for ((i = 0; i < 100; i++)); do
+	mkdir "small/d$i"
+	# files f<i*per> .. f<(i+1)*per - 1>
+	seq -f "small/f%06.0f" $((i * per)) $(((i + 1) * per - 1)) | while read -r f; do
+		[ -e "$f" ] && printf '%s\0' "$f"
+	done | xargs -0 -r mv -t "small/d$i"
+done
+cat small/*/* >/dev/null
 # what this machine allows: $CPUS openssl processes at once against one
 head -c $((256 << 20)) big >quarter
 t_p1=$(median "openssl dgst -sha256 quarter" 3)
 par=$(printf 'openssl dgst -sha256 quarter & %.0s' $(seq "$CPUS"))
 t_pn=$(median "$par wait" 3)
 ceiling=$(awk -v a="$t_p1" -v b="$t_pn" -v n="$CPUS" 'BEGIN { printf "%.2f", n * a / b }')
-echo "$SMALL small files of 8 KiB:"
-echo "  hp-hash --jobs 1       $(secs "$t_one") s"
-echo "  hp-hash ($CPUS jobs)       $(secs "$t_all") s  speed-up over one thread = $(ratio "$t_one" "$t_all")x (want >= 1.8 with 2+ cores)"
-echo "  sha256sum (xargs)      $(secs "$t_xsum") s  ratio sha256sum/hp-hash = $(ratio "$t_xsum" "$t_all")x"
-echo "  openssl dgst (xargs)   $(secs "$t_xossl") s  ratio openssl/hp-hash = $(ratio "$t_xossl" "$t_all")x"
+rm -f quarter
+for layout in tree flat; do
+	if [ "$layout" = flat ]; then
+		mv small/d*/* small/
+		rmdir small/d*
+	fi
+	t_one=$(median "'$hp' --jobs 1 small")
+	t_all=$(median "'$hp' small")
+	t_xsum=$(median "find small -type f -print0 | xargs -0 sha256sum")
+	t_xossl=$(median "find small -type f -print0 | xargs -0 openssl dgst -sha256")
+	if [ "$layout" = tree ]; then
+		echo "$SMALL small files of 8 KiB in 100 folders:"
+	else
+		echo "the same $SMALL files in one folder:"
+	fi
+	echo "  hp-hash --jobs 1       $(secs "$t_one") s"
+	echo "  hp-hash ($CPUS jobs)       $(secs "$t_all") s  speed-up over one thread = $(ratio "$t_one" "$t_all")x (want >= 1.8 with 2+ cores)"
+	echo "  sha256sum (xargs)      $(secs "$t_xsum") s  ratio sha256sum/hp-hash = $(ratio "$t_xsum" "$t_all")x"
+	echo "  openssl dgst (xargs)   $(secs "$t_xossl") s  ratio openssl/hp-hash = $(ratio "$t_xossl" "$t_all")x"
+done
 echo "  machine ceiling: $CPUS openssl processes at once hash $ceiling times as fast as one"
-rm -rf small quarter
+rm -rf small
 
 # ---- memory ----
 rss_big=$(peak_rss "$hp" big)
