@@ -9,6 +9,15 @@
 #include <libtorrent/bdecode.hpp>
 #include <libtorrent/bencode.hpp>
 #include <libtorrent/add_torrent_params.hpp>
+#include <libtorrent/address.hpp>
+#include <libtorrent/alert_types.hpp>
+#include <libtorrent/read_resume_data.hpp>
+#include <libtorrent/session.hpp>
+#include <libtorrent/session_params.hpp>
+#include <libtorrent/settings_pack.hpp>
+#include <libtorrent/torrent_handle.hpp>
+#include <libtorrent/torrent_status.hpp>
+#include <libtorrent/write_resume_data.hpp>
 #include <libtorrent/create_torrent.hpp>
 #include <libtorrent/entry.hpp>
 #include <libtorrent/error_code.hpp>
@@ -22,7 +31,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <chrono>
+#include <deque>
 #include <exception>
+#include <memory>
 #include <iterator>
 #include <new>
 #include <string>
@@ -735,4 +747,454 @@ extern "C" void hp_torrent_info_free(hp_torrent_info *ti)
 	std::free(ti->creator);
 	std::free(ti->magnet);
 	std::free(ti);
+}
+
+
+// ---- checking content hashes ----
+
+namespace {
+
+hp_code check_hashes(const void *data, size_t len, const uint8_t *v1, size_t v1_count, const uint8_t *roots,
+		     size_t nfiles, size_t *bad, size_t *nbad, hp_err *e)
+{
+	*bad = static_cast<size_t>(-1);
+	*nbad = 0;
+	lt::error_code ec;
+	lt::torrent_info ti(lt::span<char const>(static_cast<const char *>(data), static_cast<std::ptrdiff_t>(len)),
+			    ec, lt::from_span);
+	if (ec)
+		return hp_fail(e, HP_E_DATA, "not a valid torrent: %s", ec.message().c_str());
+	const lt::file_storage &fs = ti.orig_files();
+	size_t n = 0;
+	bool pads = false;
+	for (lt::file_index_t i : fs.file_range()) {
+		if (fs.pad_file_at(i))
+			pads = true;
+		else
+			n++;
+	}
+	if (n != nfiles)
+		return hp_fail(e, HP_E_USAGE, "%zu files hashed, the torrent has %zu", nfiles, n);
+	if (ti.info_hashes().has_v2()) {
+		size_t k = 0;
+		for (lt::file_index_t i : fs.file_range()) {
+			if (fs.pad_file_at(i))
+				continue;
+			if (fs.file_size(i) > 0) {
+				lt::sha256_hash r = fs.root(i);
+				if (std::memcmp(r.data(), roots + 32 * k, 32) != 0) {
+					*bad = k;
+					*nbad = 1;
+					return HP_OK;
+				}
+			}
+			k++;
+		}
+		return HP_OK;
+	}
+	if (pads)
+		return hp_fail(e, HP_E_USAGE, "a v1 torrent with pad files cannot be checked");
+	if (static_cast<size_t>(ti.num_pieces()) != v1_count)
+		return hp_fail(e, HP_E_USAGE, "%zu pieces hashed, the torrent has %d", v1_count, ti.num_pieces());
+	for (int p = 0; p < ti.num_pieces(); p++) {
+		lt::sha1_hash h = ti.hash_for_piece(lt::piece_index_t(p));
+		if (std::memcmp(h.data(), v1 + 20 * static_cast<size_t>(p), 20) == 0)
+			continue;
+		// the non-empty files that overlap the piece
+		std::int64_t off = static_cast<std::int64_t>(p) * ti.piece_length();
+		std::int64_t end = off + ti.piece_size(lt::piece_index_t(p));
+		size_t k = 0;
+		for (lt::file_index_t i : fs.file_range()) {
+			std::int64_t fo = fs.file_offset(i), fl = fs.file_size(i);
+			if (fo >= end)
+				break;
+			if (fl > 0 && fo + fl > off) {
+				if (*bad == static_cast<size_t>(-1))
+					*bad = k;
+				*nbad = k + 1 - *bad;
+			}
+			k++;
+		}
+		if (*bad == static_cast<size_t>(-1)) {
+			*bad = n ? n - 1 : 0;
+			*nbad = 1;
+		}
+		return HP_OK;
+	}
+	return HP_OK;
+}
+
+} // namespace
+
+extern "C" hp_code hp_torrent_check_hashes(const void *data, size_t len, const uint8_t *v1, size_t v1_count,
+					   const uint8_t *roots, size_t nfiles, size_t *bad, size_t *nbad, hp_err *e)
+{
+	try {
+		return check_hashes(data, len, v1, v1_count, roots, nfiles, bad, nbad, e);
+	} catch (...) {
+		return from_exception(e, "cannot check the content");
+	}
+}
+
+// ---- sessions ----
+
+struct hp_bt_session {
+	std::unique_ptr<lt::session> ses;
+	std::vector<lt::torrent_handle> torrents;
+	std::deque<hp_bt_event> pending;  // converted alerts not handed out yet
+	int port = 0;
+};
+
+namespace {
+
+void set_msg(char *dst, size_t cap, const std::string &m)
+{
+	size_t n = m.size() < cap - 1 ? m.size() : cap - 1;
+	std::memcpy(dst, m.data(), n);
+	dst[n] = '\0';
+}
+
+int torrent_id(const hp_bt_session *s, const lt::torrent_handle &h)
+{
+	for (size_t i = 0; i < s->torrents.size(); i++)
+		if (s->torrents[i] == h)
+			return static_cast<int>(i);
+	return -1;
+}
+
+std::string endpoint_str(const lt::tcp::endpoint &ep)
+{
+	std::string a = ep.address().to_string();
+	if (ep.address().is_v6())
+		a = "[" + a + "]";
+	return a + ":" + std::to_string(ep.port());
+}
+
+// One alert as events (none for alerts we do not report).
+void convert(hp_bt_session *s, lt::alert *a)
+{
+	hp_bt_event ev;
+	std::memset(&ev, 0, sizeof ev);
+	ev.torrent = -1;
+	if (auto *ta = dynamic_cast<lt::torrent_alert *>(a))
+		ev.torrent = torrent_id(s, ta->handle);
+	if (auto *l = lt::alert_cast<lt::listen_succeeded_alert>(a)) {
+		if (l->socket_type != lt::socket_type_t::tcp)
+			return;
+		ev.kind = HP_BT_EV_LISTENING;
+		ev.port = l->port;
+		s->port = l->port;
+		set_msg(ev.msg, sizeof ev.msg, endpoint_str(lt::tcp::endpoint(l->address, static_cast<unsigned short>(l->port))));
+	} else if (auto *lf = lt::alert_cast<lt::listen_failed_alert>(a)) {
+		ev.kind = HP_BT_EV_LISTEN_FAILED;
+		ev.port = lf->port;
+		set_msg(ev.msg, sizeof ev.msg, lf->message());
+	} else if (auto *pc = lt::alert_cast<lt::peer_connect_alert>(a)) {
+		ev.kind = HP_BT_EV_PEER_CONNECTED;  // 2.0 has no "connected": the outgoing attempt
+		set_msg(ev.peer, sizeof ev.peer, endpoint_str(pc->endpoint));
+		set_msg(ev.msg, sizeof ev.msg, "outgoing");
+	} else if (auto *ia = lt::alert_cast<lt::incoming_connection_alert>(a)) {
+		ev.kind = HP_BT_EV_PEER_CONNECTED;  // not yet tied to a torrent
+		set_msg(ev.peer, sizeof ev.peer, endpoint_str(ia->endpoint));
+		set_msg(ev.msg, sizeof ev.msg, "incoming");
+	} else if (auto *pd = lt::alert_cast<lt::peer_disconnected_alert>(a)) {
+		ev.kind = HP_BT_EV_PEER_DISCONNECTED;
+		set_msg(ev.peer, sizeof ev.peer, endpoint_str(pd->endpoint));
+		set_msg(ev.msg, sizeof ev.msg, pd->error.message());
+	} else if (auto *tf = lt::alert_cast<lt::torrent_finished_alert>(a)) {
+		(void)tf;
+		ev.kind = HP_BT_EV_FINISHED;
+	} else if (auto *tr = lt::alert_cast<lt::tracker_reply_alert>(a)) {
+		ev.kind = HP_BT_EV_TRACKER_REPLY;
+		ev.count = tr->num_peers;
+		set_msg(ev.msg, sizeof ev.msg, tr->tracker_url());
+	} else if (auto *te = lt::alert_cast<lt::tracker_error_alert>(a)) {
+		ev.kind = HP_BT_EV_TRACKER_ERROR;
+		set_msg(ev.msg, sizeof ev.msg, te->message());
+	} else if (auto *hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
+		ev.kind = HP_BT_EV_HASH_FAILED;
+		ev.count = static_cast<int>(hf->piece_index);
+	} else if (auto *fe = lt::alert_cast<lt::file_error_alert>(a)) {
+		ev.kind = HP_BT_EV_ERROR;
+		set_msg(ev.msg, sizeof ev.msg, fe->message());
+	} else if (auto *er = lt::alert_cast<lt::torrent_error_alert>(a)) {
+		ev.kind = HP_BT_EV_ERROR;
+		set_msg(ev.msg, sizeof ev.msg, er->message());
+	} else {
+		return;
+	}
+	s->pending.push_back(ev);
+}
+
+// Wait for alerts and convert them (resume data alerts are for save_resume).
+void collect(hp_bt_session *s, int wait_ms)
+{
+	if (wait_ms > 0)
+		s->ses->wait_for_alert(std::chrono::milliseconds(wait_ms));
+	std::vector<lt::alert *> alerts;
+	s->ses->pop_alerts(&alerts);
+	for (lt::alert *a : alerts) {
+		if (auto *sr = lt::alert_cast<lt::save_resume_data_alert>(a)) {
+			(void)sr;
+			continue;  // only asked for through save_resume, which handles its own
+		}
+		convert(s, a);
+	}
+}
+
+hp_code session_new(const char *listen, hp_bt_session **out)
+{
+	lt::settings_pack p;
+	p.set_str(lt::settings_pack::listen_interfaces, listen ? listen : "127.0.0.1:0");
+	p.set_bool(lt::settings_pack::enable_dht, false);
+	p.set_bool(lt::settings_pack::enable_lsd, false);
+	p.set_bool(lt::settings_pack::enable_upnp, false);
+	p.set_bool(lt::settings_pack::enable_natpmp, false);
+	p.set_bool(lt::settings_pack::enable_outgoing_utp, false);
+	p.set_bool(lt::settings_pack::enable_incoming_utp, false);
+	p.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
+	// the port asked for, or a listen_failed_alert: no quiet fallback to another
+	p.set_int(lt::settings_pack::max_retry_port_bind, 0);
+	p.set_bool(lt::settings_pack::listen_system_port_fallback, false);
+	p.set_str(lt::settings_pack::user_agent, "hybrid-p2p/" HP_VERSION);
+	p.set_int(lt::settings_pack::alert_mask,
+		  static_cast<int>(static_cast<std::uint32_t>(lt::alert_category::status | lt::alert_category::error |
+							     lt::alert_category::tracker | lt::alert_category::connect |
+							     lt::alert_category::storage)));
+	std::unique_ptr<hp_bt_session> s(new hp_bt_session);
+	s->ses.reset(new lt::session(lt::session_params(std::move(p))));
+	*out = s.release();
+	return HP_OK;
+}
+
+hp_code session_add(hp_bt_session *s, const hp_bt_add *a, int *id, hp_err *e)
+{
+	lt::error_code ec;
+	lt::add_torrent_params atp;
+	if (a->resume && a->resume_len) {
+		atp = lt::read_resume_data(lt::span<char const>(static_cast<const char *>(a->resume),
+								 static_cast<std::ptrdiff_t>(a->resume_len)),
+					    ec);
+		if (ec)
+			return hp_fail(e, HP_E_DATA, "resume data: %s", ec.message().c_str());
+	}
+	auto ti = std::make_shared<lt::torrent_info>(
+		lt::span<char const>(static_cast<const char *>(a->torrent), static_cast<std::ptrdiff_t>(a->torrent_len)), ec,
+		lt::from_span);
+	if (ec)
+		return hp_fail(e, HP_E_DATA, "not a valid torrent: %s", ec.message().c_str());
+	if (atp.ti && atp.ti->info_hashes() != ti->info_hashes())
+		return hp_fail(e, HP_E_DATA, "the resume data is for another torrent");
+	atp.ti = ti;
+	atp.save_path = a->save_path;
+	if (a->seed_mode)
+		atp.flags |= lt::torrent_flags::seed_mode;
+	atp.flags &= ~lt::torrent_flags::paused;
+	atp.flags &= ~lt::torrent_flags::auto_managed;
+	if (a->no_trackers) {
+		ti->clear_trackers();
+		atp.trackers.clear();
+		atp.tracker_tiers.clear();
+	}
+	if (a->no_web_seeds) {
+		ti->set_web_seeds({});
+		atp.url_seeds.clear();
+	}
+	lt::torrent_handle h = s->ses->add_torrent(std::move(atp), ec);
+	if (ec)
+		return hp_fail(e, HP_E_USAGE, "cannot add the torrent: %s", ec.message().c_str());
+	s->torrents.push_back(h);
+	*id = static_cast<int>(s->torrents.size() - 1);
+	return HP_OK;
+}
+
+hp_code handle_of(hp_bt_session *s, int id, lt::torrent_handle *h, hp_err *e)
+{
+	if (id < 0 || static_cast<size_t>(id) >= s->torrents.size())
+		return hp_fail(e, HP_E_USAGE, "no torrent %d in the session", id);
+	*h = s->torrents[static_cast<size_t>(id)];
+	return HP_OK;
+}
+
+hp_code connect_peer(hp_bt_session *s, int id, const char *addr, hp_err *e)
+{
+	lt::torrent_handle h;
+	hp_code rc = handle_of(s, id, &h, e);
+	if (rc)
+		return rc;
+	std::string a(addr ? addr : "");
+	size_t colon = a.rfind(':');
+	if (colon == std::string::npos || colon == 0 || colon + 1 == a.size())
+		return hp_fail(e, HP_E_USAGE, "'%s' is not IP:PORT", a.c_str());
+	std::string host = a.substr(0, colon), port = a.substr(colon + 1);
+	if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+		host = host.substr(1, host.size() - 2);
+	char *end = nullptr;
+	unsigned long pn = std::strtoul(port.c_str(), &end, 10);
+	if (*end || pn == 0 || pn > 65535 || port[0] == '-' || port[0] == '+')
+		return hp_fail(e, HP_E_USAGE, "'%s': bad port", a.c_str());
+	lt::error_code ec;
+	lt::address ip = lt::make_address(host, ec);
+	if (ec)
+		return hp_fail(e, HP_E_USAGE, "'%s': '%s' is not an IP address", a.c_str(), host.c_str());
+	h.connect_peer(lt::tcp::endpoint(ip, static_cast<unsigned short>(pn)));
+	return HP_OK;
+}
+
+hp_code status(hp_bt_session *s, int id, hp_bt_status *st, hp_err *e)
+{
+	lt::torrent_handle h;
+	hp_code rc = handle_of(s, id, &h, e);
+	if (rc)
+		return rc;
+	lt::torrent_status ts = h.status();
+	std::memset(st, 0, sizeof *st);
+	st->progress = static_cast<double>(ts.progress);
+	st->total_done = static_cast<uint64_t>(ts.total_wanted_done);
+	st->total_wanted = static_cast<uint64_t>(ts.total_wanted);
+	st->uploaded = static_cast<uint64_t>(ts.total_payload_upload);
+	st->downloaded = static_cast<uint64_t>(ts.total_payload_download);
+	st->peers = ts.num_peers;
+	st->finished = ts.is_finished;
+	st->seeding = ts.is_seeding;
+	if (ts.errc) {
+		st->has_error = true;
+		set_msg(st->error, sizeof st->error, ts.errc.message());
+	}
+	return HP_OK;
+}
+
+hp_code poll(hp_bt_session *s, int wait_ms, hp_bt_event_fn *fn, void *ud)
+{
+	if (s->pending.empty())
+		collect(s, wait_ms);
+	else
+		collect(s, 0);
+	while (!s->pending.empty()) {
+		hp_bt_event ev = s->pending.front();
+		s->pending.pop_front();
+		if (fn)
+			fn(ud, &ev);
+	}
+	return HP_OK;
+}
+
+hp_code save_resume(hp_bt_session *s, int id, int wait_ms, hp_buf *out, hp_err *e)
+{
+	lt::torrent_handle h;
+	hp_code rc = handle_of(s, id, &h, e);
+	if (rc)
+		return rc;
+	h.save_resume_data(lt::torrent_handle::save_info_dict | lt::torrent_handle::flush_disk_cache);
+	auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+	for (;;) {
+		auto now = std::chrono::steady_clock::now();
+		if (now >= until)
+			return hp_fail(e, HP_E_TEMPFAIL, "no resume data after %d ms", wait_ms);
+		s->ses->wait_for_alert(std::chrono::duration_cast<std::chrono::milliseconds>(until - now));
+		std::vector<lt::alert *> alerts;
+		s->ses->pop_alerts(&alerts);
+		for (lt::alert *a : alerts) {
+			if (auto *sr = lt::alert_cast<lt::save_resume_data_alert>(a)) {
+				if (sr->handle != h)
+					continue;
+				std::vector<char> buf = lt::write_resume_data_buf(sr->params);
+				// later alerts of this batch still count
+				for (lt::alert *b : alerts)
+					if (b != a && !lt::alert_cast<lt::save_resume_data_alert>(b))
+						convert(s, b);
+				return hp_buf_add(out, buf.data(), buf.size(), e);
+			}
+			if (auto *sf = lt::alert_cast<lt::save_resume_data_failed_alert>(a)) {
+				if (sf->handle != h)
+					continue;
+				return hp_fail(e, HP_E_IO, "cannot save resume data: %s", sf->error.message().c_str());
+			}
+			convert(s, a);
+		}
+	}
+}
+
+} // namespace
+
+extern "C" hp_code hp_bt_session_new(const char *listen, hp_bt_session **out, hp_err *e)
+{
+	*out = nullptr;
+	try {
+		return session_new(listen, out);
+	} catch (...) {
+		return from_exception(e, "cannot start a BitTorrent session");
+	}
+}
+
+extern "C" void hp_bt_session_free(hp_bt_session *s)
+{
+	if (!s)
+		return;
+	try {
+		s->torrents.clear();
+		s->ses.reset();  // the destructor aborts and waits for the disk threads
+	} catch (...) {
+	}
+	try {
+		delete s;
+	} catch (...) {
+	}
+}
+
+extern "C" int hp_bt_session_listen_port(hp_bt_session *s)
+{
+	try {
+		if (!s->port && s->ses->is_listening())
+			s->port = s->ses->listen_port();
+		return s->port;
+	} catch (...) {
+		return 0;
+	}
+}
+
+extern "C" hp_code hp_bt_session_add(hp_bt_session *s, const hp_bt_add *a, int *id, hp_err *e)
+{
+	*id = -1;
+	try {
+		return session_add(s, a, id, e);
+	} catch (...) {
+		return from_exception(e, "cannot add the torrent");
+	}
+}
+
+extern "C" hp_code hp_bt_session_connect_peer(hp_bt_session *s, int id, const char *addr, hp_err *e)
+{
+	try {
+		return connect_peer(s, id, addr, e);
+	} catch (...) {
+		return from_exception(e, "cannot connect to the peer");
+	}
+}
+
+extern "C" hp_code hp_bt_session_status(hp_bt_session *s, int id, hp_bt_status *st, hp_err *e)
+{
+	try {
+		return status(s, id, st, e);
+	} catch (...) {
+		return from_exception(e, "cannot read the torrent's status");
+	}
+}
+
+extern "C" hp_code hp_bt_session_poll(hp_bt_session *s, int wait_ms, hp_bt_event_fn *fn, void *ud, hp_err *e)
+{
+	try {
+		return poll(s, wait_ms, fn, ud);
+	} catch (...) {
+		return from_exception(e, "cannot read the session's alerts");
+	}
+}
+
+extern "C" hp_code hp_bt_session_save_resume(hp_bt_session *s, int id, int wait_ms, hp_buf *out, hp_err *e)
+{
+	try {
+		return save_resume(s, id, wait_ms, out, e);
+	} catch (...) {
+		return from_exception(e, "cannot save resume data");
+	}
 }

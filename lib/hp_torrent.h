@@ -21,7 +21,17 @@
  * torrent_info. Every refusal is HP_E_DATA with a one-line message naming
  * the input.
  *
- * Sessions (seeding, fetching, resume data, alerts) will be added here. */
+ * Checking. hp_torrent_check_hashes compares hashes computed by our own
+ * pipeline (hp_btpieces over the content) with the torrent's, so a seeder
+ * can refuse content that does not match before it adds the torrent in
+ * libtorrent's seed_mode (which skips libtorrent's own check).
+ *
+ * Sessions. hp_bt_session wraps an lt::session set up for a controlled
+ * network: TCP only (uTP off both ways), DHT, LSD, UPnP and NAT-PMP off,
+ * several connections per IP allowed (many peers on 127.0.0.1). Torrents
+ * are added for seeding (seed_mode) or downloading (with resume data),
+ * peers are connected by address, alerts become hp_bt_event values, and
+ * resume data is saved on request. hp_bt_session_free shuts down cleanly. */
 #ifndef HP_TORRENT_H
 #define HP_TORRENT_H
 
@@ -141,6 +151,97 @@ void hp_torrent_info_free(hp_torrent_info *ti);
  * https)? A scheme, a host, no whitespace or control characters. */
 bool hp_torrent_tracker_url_ok(const char *url);
 bool hp_torrent_web_seed_url_ok(const char *url);
+
+/* Compare content hashes with a torrent's (data, len: the .torrent). Files
+ * are those of hp_torrent_info, in its order (pad files left out).
+ *   v2 and hybrid: roots holds nfiles 32-byte "pieces root" values
+ *   (hp_btpieces_file.root; ignored for empty files); v1 and v1_count are
+ *   not used (the roots cover every byte).
+ *   v1: v1 holds v1_count 20-byte piece hashes (hp_btpieces without pad);
+ *   roots is not used. A v1 torrent with pad files is HP_E_USAGE.
+ * *bad is the index of the first file that does not match, or (size_t)-1
+ * when all do; *nbad how many files from it are suspect (v1: the non-empty
+ * files the first bad piece covers, since v1 pieces span files; else 1).
+ * HP_E_DATA for a torrent that does not read. */
+hp_code hp_torrent_check_hashes(const void *data, size_t len, const uint8_t *v1, size_t v1_count,
+				const uint8_t *roots, size_t nfiles, size_t *bad, size_t *nbad, hp_err *e);
+
+/* ---- sessions ---- */
+
+typedef struct hp_bt_session hp_bt_session;
+
+/* Start a session listening on listen ("IP:PORT", PORT 0 = any; NULL =
+ * "127.0.0.1:0"). The listening itself is reported by an event. */
+hp_code hp_bt_session_new(const char *listen, hp_bt_session **out, hp_err *e);
+/* Stop every torrent, close every connection and wait for libtorrent to
+ * finish (disk writes included). NULL is fine. */
+void hp_bt_session_free(hp_bt_session *s);
+/* The port listened on (0 before listening succeeded). */
+int hp_bt_session_listen_port(hp_bt_session *s);
+
+typedef struct hp_bt_add {
+	const void *torrent;     /* the .torrent's bytes */
+	size_t torrent_len;
+	const char *save_path;   /* the folder that holds NAME (multi-file) or the file NAME */
+	bool seed_mode;          /* the caller has checked the content (hp_torrent_check_hashes) */
+	bool no_trackers;        /* do not announce to the torrent's trackers */
+	bool no_web_seeds;       /* do not use its web seeds */
+	const void *resume;      /* resume data (hp_bt_session_save_resume); NULL: none */
+	size_t resume_len;
+} hp_bt_add;
+
+/* Add a torrent; *id names it in the calls below and in events. */
+hp_code hp_bt_session_add(hp_bt_session *s, const hp_bt_add *a, int *id, hp_err *e);
+
+/* Connect torrent id to a peer "IP:PORT" (IPv4 or [IPv6]:PORT; no names). A
+ * peer already connected is left alone. HP_E_USAGE for a bad address. */
+hp_code hp_bt_session_connect_peer(hp_bt_session *s, int id, const char *addr, hp_err *e);
+
+typedef struct hp_bt_status {
+	double progress;          /* 0 to 1 */
+	uint64_t total_done;      /* bytes of the wanted files we have (verified pieces) */
+	uint64_t total_wanted;
+	uint64_t uploaded;        /* payload bytes sent since added */
+	uint64_t downloaded;      /* payload bytes received since added */
+	int peers;                /* connected peers */
+	bool finished;            /* every wanted piece is here */
+	bool seeding;
+	bool has_error;
+	char error[256];          /* when has_error */
+} hp_bt_status;
+
+hp_code hp_bt_session_status(hp_bt_session *s, int id, hp_bt_status *st, hp_err *e);
+
+typedef enum hp_bt_event_kind {
+	HP_BT_EV_LISTENING = 1,   /* port */
+	HP_BT_EV_LISTEN_FAILED,   /* msg */
+	HP_BT_EV_PEER_CONNECTED,  /* torrent, peer */
+	HP_BT_EV_PEER_DISCONNECTED, /* torrent, peer, msg */
+	HP_BT_EV_FINISHED,        /* torrent: every piece is here */
+	HP_BT_EV_TRACKER_REPLY,   /* torrent, msg (the tracker URL), count (peers) */
+	HP_BT_EV_TRACKER_ERROR,   /* torrent, msg */
+	HP_BT_EV_HASH_FAILED,     /* torrent, count (the piece): a peer sent bad data */
+	HP_BT_EV_ERROR,           /* torrent (-1: the session), msg: a file or torrent error */
+} hp_bt_event_kind;
+
+typedef struct hp_bt_event {
+	hp_bt_event_kind kind;
+	int torrent;              /* -1 when not about a torrent */
+	int port;
+	long long count;
+	char peer[64];            /* "IP:PORT" */
+	char msg[512];
+} hp_bt_event;
+
+typedef void hp_bt_event_fn(void *ud, const hp_bt_event *ev);
+
+/* Wait up to wait_ms for alerts, then hand each as an event to fn. */
+hp_code hp_bt_session_poll(hp_bt_session *s, int wait_ms, hp_bt_event_fn *fn, void *ud, hp_err *e);
+
+/* Ask torrent id for its resume data and wait up to wait_ms for it; the
+ * bytes (bencoded, with the info dict) are appended to out. Events that
+ * arrive meanwhile are kept for the next poll. HP_E_TEMPFAIL on time-out. */
+hp_code hp_bt_session_save_resume(hp_bt_session *s, int id, int wait_ms, hp_buf *out, hp_err *e);
 
 #ifdef __cplusplus
 }
