@@ -987,6 +987,22 @@ hp_code session_add(hp_bt_session *s, const hp_bt_add *a, int *id, hp_err *e)
 		return hp_fail(e, HP_E_DATA, "the resume data is for another torrent");
 	atp.ti = ti;
 	atp.save_path = a->save_path;
+	if (a->file_priorities) {
+		const lt::file_storage &fs = ti->files();
+		atp.file_priorities.assign(static_cast<size_t>(fs.num_files()), lt::dont_download);
+		size_t k = 0;
+		for (lt::file_index_t i : fs.file_range()) {
+			if (fs.pad_file_at(i))
+				continue;
+			if (k >= a->nfile_priorities)
+				return hp_fail(e, HP_E_USAGE, "%zu file priorities for more files", a->nfile_priorities);
+			unsigned v = a->file_priorities[k++];
+			atp.file_priorities[static_cast<size_t>(static_cast<int>(i))] =
+				lt::download_priority_t(static_cast<std::uint8_t>(v > 7 ? 7 : v));
+		}
+		if (k != a->nfile_priorities)
+			return hp_fail(e, HP_E_USAGE, "%zu file priorities for %zu files", a->nfile_priorities, k);
+	}
 	if (a->seed_mode)
 		atp.flags |= lt::torrent_flags::seed_mode;
 	atp.flags &= ~lt::torrent_flags::paused;

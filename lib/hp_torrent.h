@@ -188,6 +188,10 @@ typedef struct hp_bt_add {
 	bool no_web_seeds;       /* do not use its web seeds */
 	const void *resume;      /* resume data (hp_bt_session_save_resume); NULL: none */
 	size_t resume_len;
+	const uint8_t *file_priorities;  /* NULL: every file; else one per file of
+	                                  * hp_torrent_info (pad files left out):
+	                                  * 0 skip, 1 to 7 download */
+	size_t nfile_priorities;
 } hp_bt_add;
 
 /* Add a torrent; *id names it in the calls below and in events. */

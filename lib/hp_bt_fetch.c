@@ -1,0 +1,337 @@
+/* hp_bt_fetch: the BitTorrent source of hp_fetch (see hp_bt_fetch.h). */
+#include "hp_bt_fetch.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hp_buf.h"
+#include "hp_io.h"
+#include "hp_torrent.h"
+
+#include "banned.h"
+
+typedef struct bt_source {
+	hp_buf torrent;
+	hp_torrent_info *ti;
+	char *listen;
+	char **peers;
+	size_t npeers;
+	long timeout_ms;
+	uint64_t received;
+	uint64_t hash_failures;
+	int peers_seen;
+} bt_source;
+
+static const char *infohash(const hp_torrent_info *ti)
+{
+	return ti->infohash_v1_hex[0] ? ti->infohash_v1_hex : ti->infohash_v2_hex;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The manifest's index for torrent file k, or SIZE_MAX. */
+static size_t manifest_index(hp_fetch *f, const hp_torrent_info *ti, size_t k)
+{
+	const char *p = ti->single_file ? ti->name : ti->files[k].path;
+	size_t i = hp_fetch_find(f, p, strlen(p));
+	if (i == SIZE_MAX || hp_fetch_file_at(f, i)->size != ti->files[k].size)
+		return SIZE_MAX;
+	return i;
+}
+
+/* Remove name (beneath dfd) and everything in it: libtorrent's scratch
+ * folder once its files are placed (empty folders, a .parts file). Links
+ * are removed, never followed. */
+static void remove_tree(int dfd, const char *name, unsigned depth)
+{
+	if (depth > 256)
+		return;
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		unlinkat(dfd, name, 0);
+		return;
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (de->d_type == DT_DIR)
+			remove_tree(fd, de->d_name, depth + 1);
+		else if (unlinkat(fd, de->d_name, 0) && errno == EISDIR)
+			remove_tree(fd, de->d_name, depth + 1);
+	}
+	closedir(d);
+	unlinkat(dfd, name, AT_REMOVEDIR);
+}
+
+static void on_event(void *ud, const hp_bt_event *ev)
+{
+	bt_source *s = ud;
+	if (ev->kind == HP_BT_EV_HASH_FAILED)
+		s->hash_failures++;
+	else if (ev->kind == HP_BT_EV_PEER_CONNECTED)
+		s->peers_seen++;
+}
+
+static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
+{
+	bt_source *s = self;
+	const hp_torrent_info *ti = s->ti;
+	hp_code rc = HP_OK;
+	hp_bt_session *ses = NULL;
+	uint8_t *prio = calloc(ti->nfiles ? ti->nfiles : 1, 1);
+	size_t *map = calloc(ti->nfiles ? ti->nfiles : 1, sizeof *map);
+	hp_buf save = HP_BUF_INIT, rpath = HP_BUF_INIT, resume = HP_BUF_INIT, src = HP_BUF_INIT;
+	char link[64], pdir[PATH_MAX];
+	if (!prio || !map) {
+		rc = hp_fail_nomem(e);
+		goto out;
+	}
+	size_t want = 0;
+	for (size_t k = 0; k < ti->nfiles; k++) {
+		map[k] = manifest_index(f, ti, k);
+		if (map[k] != SIZE_MAX && hp_fetch_wanted(f, map[k])) {
+			prio[k] = 4;
+			want++;
+		}
+	}
+	if (!want) {
+		for (size_t i = 0; i < hp_fetch_nfiles(f); i++)
+			if (hp_fetch_wanted(f, i)) {
+				hp_err why = HP_ERR_INIT;
+				hp_fail(&why, HP_E_UNAVAILABLE, "not in the torrent (or of another size)");
+				hp_fetch_note_failure(f, i, &why);
+			}
+		rc = hp_fail(e, HP_E_UNAVAILABLE, "the torrent holds none of the files still wanted");
+		goto out;
+	}
+
+	/* the partial folder by name, for libtorrent */
+	snprintf(link, sizeof link, "/proc/self/fd/%d", hp_fetch_partial_dirfd(f));
+	ssize_t n = readlink(link, pdir, sizeof pdir - 1);
+	if (n <= 0) {
+		rc = hp_fail(e, HP_E_IO, "cannot name the partial folder: %s", strerror(errno));
+		goto out;
+	}
+	pdir[n] = '\0';
+	if (hp_buf_addf(&save, e, "%s/bt-%s", pdir, infohash(ti)) ||
+	    hp_buf_addf(&rpath, e, "%s/bt-%s.resume", pdir, infohash(ti))) {
+		rc = e->code;
+		goto out;
+	}
+	if (mkdir(save.data, 0755) && errno != EEXIST) {
+		rc = hp_fail(e, HP_E_CANTCREAT, "cannot create '%s': %s", save.data, strerror(errno));
+		goto out;
+	}
+	hp_err re = HP_ERR_INIT;
+	if (access(rpath.data, F_OK) == 0 && hp_read_file(rpath.data, 64u << 20, &resume, &re))
+		hp_buf_release(&resume);
+
+	if ((rc = hp_bt_session_new(s->listen ? s->listen : "0.0.0.0:0", &ses, e)))
+		goto out;
+	hp_bt_add a = { 0 };
+	a.torrent = s->torrent.data;
+	a.torrent_len = s->torrent.len;
+	a.save_path = save.data;
+	a.resume = resume.len ? resume.data : NULL;
+	a.resume_len = resume.len;
+	a.file_priorities = prio;
+	a.nfile_priorities = ti->nfiles;
+	int id;
+	if ((rc = hp_bt_session_add(ses, &a, &id, e))) {
+		if (a.resume) {  /* stale resume data: start over without it */
+			a.resume = NULL;
+			a.resume_len = 0;
+			rc = hp_bt_session_add(ses, &a, &id, e);
+		}
+		if (rc)
+			goto out;
+	}
+	long timeout = s->timeout_ms > 0 ? s->timeout_ms : 30000;
+	int64_t last_new = now_ms(), last_connect = 0;
+	uint64_t last_done = 0;
+	hp_bt_status st;
+	bool finished = false;
+	for (;;) {
+		if ((rc = hp_bt_session_poll(ses, 200, on_event, s, e)) || (rc = hp_bt_session_status(ses, id, &st, e)))
+			goto out;
+		int64_t now = now_ms();
+		if (st.has_error) {
+			rc = hp_fail(e, HP_E_IO, "libtorrent: %s", st.error);
+			goto out;
+		}
+		if (st.finished && st.total_done >= st.total_wanted) {
+			finished = true;
+			break;
+		}
+		if (st.total_done != last_done) {
+			last_done = st.total_done;
+			last_new = now;
+		}
+		if (now - last_new > timeout)
+			break;
+		if (s->npeers && st.peers == 0 && now - last_connect >= 1000) {
+			for (size_t k = 0; k < s->npeers; k++)
+				if ((rc = hp_bt_session_connect_peer(ses, id, s->peers[k], e)))
+					goto out;
+			last_connect = now;
+		}
+	}
+	s->received = st.downloaded;
+	/* resume data for the next run, then shut down: every write on disk */
+	hp_buf_reset(&resume);
+	hp_err se = HP_ERR_INIT;
+	if (hp_bt_session_save_resume(ses, id, 10000, &resume, &se) == HP_OK)
+		hp_write_file_atomic(rpath.data, resume.data, resume.len, 0644, 0, &se);
+	hp_bt_session_free(ses);
+	ses = NULL;
+
+	/* hand every complete file to hp_fetch: its size and SHA-256 decide */
+	hp_code worst = HP_OK;
+	for (size_t k = 0; k < ti->nfiles; k++) {
+		if (!prio[k])
+			continue;
+		size_t i = map[k];
+		const hp_torrent_file *tf = &ti->files[k];
+		const char *on_disk = tf->saved_as ? tf->saved_as : tf->path;
+		hp_buf_reset(&src);
+		if (ti->single_file ? hp_buf_addf(&src, e, "bt-%s/%s", infohash(ti), ti->name)
+				    : hp_buf_addf(&src, e, "bt-%s/%s/%s", infohash(ti), ti->name, on_disk)) {
+			rc = e->code;
+			goto out;
+		}
+		struct stat sb;
+		int pfd = hp_fetch_partial_dirfd(f);
+		if (fstatat(pfd, src.data, &sb, AT_SYMLINK_NOFOLLOW) || !S_ISREG(sb.st_mode) ||
+		    (uint64_t)sb.st_size != tf->size || !finished) {
+			hp_err why = HP_ERR_INIT;
+			hp_fail(&why, HP_E_TEMPFAIL, "BitTorrent: incomplete after %ld s without new data",
+				timeout / 1000);
+			hp_fetch_note_failure(f, i, &why);
+			if (!worst)
+				worst = HP_E_TEMPFAIL;
+			continue;
+		}
+		char name[80];
+		hp_fetch_partial_name(f, i, name);
+		if (renameat(pfd, src.data, pfd, name)) {
+			rc = hp_fail(e, HP_E_IO, "cannot move '%s' to '%s': %s", src.data, name, strerror(errno));
+			goto out;
+		}
+		hp_err ae = HP_ERR_INIT;
+		hp_code arc = hp_fetch_adopt(f, i, &ae);
+		if (arc == HP_E_IO || arc == HP_E_NOMEM || arc == HP_E_INTERNAL) {
+			*e = ae;
+			rc = arc;
+			goto out;
+		}
+		if (arc && arc != HP_E_CANTCREAT && (!worst || arc == HP_E_INVALID))
+			worst = arc;
+	}
+	if (worst) {
+		rc = hp_fail(e, worst, worst == HP_E_INVALID ? "BitTorrent delivered content that does not match the manifest"
+							   : "BitTorrent: some files did not complete");
+		goto out;
+	}
+	/* the torrent's files are placed: its scratch folder and resume data can go */
+	if (finished) {
+		unlink(rpath.data);
+		hp_buf_reset(&src);
+		if (!hp_buf_addf(&src, NULL, "bt-%s", infohash(ti)))
+			remove_tree(hp_fetch_partial_dirfd(f), src.data, 0);
+	}
+out:
+	hp_bt_session_free(ses);
+	free(prio);
+	free(map);
+	hp_buf_release(&save);
+	hp_buf_release(&rpath);
+	hp_buf_release(&resume);
+	hp_buf_release(&src);
+	return rc;
+}
+
+static void bt_stats(void *self, json_t *out)
+{
+	bt_source *s = self;
+	json_object_set_new(out, "bytes_received", json_integer((json_int_t)s->received));
+	json_object_set_new(out, "hash_failures", json_integer((json_int_t)s->hash_failures));
+	json_object_set_new(out, "connections", json_integer(s->peers_seen));
+}
+
+static void bt_free(void *self)
+{
+	bt_source *s = self;
+	if (!s)
+		return;
+	hp_buf_release(&s->torrent);
+	hp_torrent_info_free(s->ti);
+	free(s->listen);
+	for (size_t i = 0; i < s->npeers; i++)
+		free(s->peers[i]);
+	free(s->peers);
+	free(s);
+}
+
+static const hp_fetch_source_ops bt_ops = { "bittorrent", bt_run, bt_stats, bt_free };
+
+hp_code hp_bt_source_add(hp_fetch *f, const hp_bt_fetch_opts *o, hp_err *e)
+{
+	bt_source *s = calloc(1, sizeof *s);
+	if (!s)
+		return hp_fail_nomem(e);
+	hp_code rc;
+	const char *what = strcmp(o->torrent, "-") ? o->torrent : "<stdin>";
+	if ((rc = hp_read_file(o->torrent, HP_TORRENT_MAX_BYTES, &s->torrent, e)) ||
+	    (rc = hp_torrent_parse(s->torrent.data, s->torrent.len, what, &s->ti, e)))
+		goto fail;
+	s->timeout_ms = o->timeout_ms;
+	if (o->listen && !(s->listen = strdup(o->listen))) {
+		rc = hp_fail_nomem(e);
+		goto fail;
+	}
+	if (o->npeers) {
+		if (!(s->peers = calloc(o->npeers, sizeof *s->peers))) {
+			rc = hp_fail_nomem(e);
+			goto fail;
+		}
+		for (; s->npeers < o->npeers; s->npeers++) {
+			const char *p = o->peers[s->npeers];
+			if (!strchr(p, ':')) {
+				rc = hp_fail(e, HP_E_USAGE, "peer '%s' is not IP:PORT", p);
+				goto fail;
+			}
+			if (!(s->peers[s->npeers] = strdup(p))) {
+				rc = hp_fail_nomem(e);
+				goto fail;
+			}
+		}
+	}
+	hp_buf name = HP_BUF_INIT;
+	if ((rc = hp_buf_addf(&name, e, "bittorrent %s", infohash(s->ti))))
+		goto fail;
+	rc = hp_fetch_add_source(f, &bt_ops, s, name.data, e);  /* frees s on failure */
+	hp_buf_release(&name);
+	return rc;
+fail:
+	bt_free(s);
+	return rc;
+}

@@ -1,0 +1,36 @@
+/* hp_bt_fetch: the BitTorrent source of hp_fetch (see docs/fetch.md, "3.
+ * Sources").
+ *
+ * The torrent's files are matched to the manifest's by path: a multi-file
+ * torrent's paths below its name, or a single-file torrent's name, must be
+ * the manifest's paths, with the same sizes. Only wanted files are
+ * downloaded (libtorrent file priorities; the others are skipped), by
+ * libtorrent, into DIR/.hp-partial/bt-<infohash>/, which keeps libtorrent's
+ * own layout and resume data (<infohash>.resume beside it) so an
+ * interrupted fetch resumes with its verified pieces. When the torrent has
+ * every wanted piece (or the source gives up) the session is shut down
+ * (every write flushed), and each complete file is moved to its hp_fetch
+ * partial name and handed to hp_fetch_adopt: the manifest's size and
+ * SHA-256 decide, and only then is it renamed into place. Peers come from
+ * the torrent's trackers and web seeds and from opts.peers. */
+#ifndef HP_BT_FETCH_H
+#define HP_BT_FETCH_H
+
+#include <stddef.h>
+
+#include "hp_err.h"
+#include "hp_fetch.h"
+
+typedef struct hp_bt_fetch_opts {
+	const char *torrent;            /* path of the .torrent ("-": stdin) */
+	const char *listen;             /* "IP:PORT"; NULL: 0.0.0.0:0 */
+	const char *const *peers;       /* "IP:PORT" to connect to */
+	size_t npeers;
+	long timeout_ms;                /* give up after this long without a new byte; 0: 30 s */
+} hp_bt_fetch_opts;
+
+/* Read the torrent and add the source to f. HP_E_DATA for a bad .torrent,
+ * HP_E_NOINPUT when it cannot be read, HP_E_USAGE for a bad peer. */
+hp_code hp_bt_source_add(hp_fetch *f, const hp_bt_fetch_opts *o, hp_err *e);
+
+#endif
