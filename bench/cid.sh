@@ -4,9 +4,10 @@
 # big file and a tree of many small files; and `hp-cid --sha256` (SHA-256 and
 # CID from one read) against `openssl dgst -sha256` alone. Prints ratios of
 # times measured in the same run: absolute times depend on the machine and its
-# load, ratios much less. Each timing is the minimum of HP_BENCH_RUNS runs
-# (files are read from the page cache); the load average is printed before and
-# after. Every tool's root CID is checked against hp-cid's, so the ratios
+# load, ratios much less. Each timing is the minimum of HP_BENCH_RUNS rounds,
+# a round running every command once in turn so that a change of load hits
+# them all alike (files are read from the page cache); the load average is
+# printed before and after. Every tool's root CID is checked against hp-cid's, so the ratios
 # compare the same work. Everything is made in a temporary folder and removed.
 #
 #   HP_BENCH_RUNS=3  HP_BENCH_BIG_MIB=1024  HP_BENCH_FILES=10000  KUBO_BIN=.cache/bin/ipfs
@@ -48,18 +49,33 @@ cd "$tmp"
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
-# minimum seconds over RUNS runs of a shell command (output discarded)
-best() {
-	local cmd=$1 i t0 t1
-	for ((i = 0; i < RUNS; i++)); do
-		t0=$(date +%s%N)
-		bash -c "$cmd" >/dev/null 2>&1 || {
-			echo "bench/cid.sh: failed: $cmd" >&2
-			return 1
-		}
-		t1=$(date +%s%N)
-		echo $((t1 - t0))
-	done | sort -n | head -n 1 | awk '{ printf "%.6f\n", $1 / 1e9 }'
+# rounds NAME CMD NAME CMD ...: RUNS rounds, each running every command once
+# in turn (so a change of load hits them all alike); sets the variable NAME
+# to the minimum seconds of its command (output discarded)
+rounds() {
+	local -a names=() cmds=()
+	local -A min=()
+	local i r t0 t1 dt
+	while (($#)); do
+		names+=("$1")
+		cmds+=("$2")
+		shift 2
+	done
+	for ((r = 0; r < RUNS; r++)); do
+		for i in "${!cmds[@]}"; do
+			t0=$(date +%s%N)
+			bash -c "${cmds[i]}" >/dev/null 2>&1 || {
+				echo "bench/cid.sh: failed: ${cmds[i]}" >&2
+				exit 1
+			}
+			t1=$(date +%s%N)
+			dt=$((t1 - t0))
+			[ -n "${min[$i]:-}" ] && ((min[$i] <= dt)) || min[$i]=$dt
+		done
+	done
+	for i in "${!names[@]}"; do
+		printf -v "${names[i]}" '%s' "$(awk -v n="${min[$i]}" 'BEGIN { printf "%.6f", n / 1e9 }')"
+	done
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -87,7 +103,7 @@ IPFS_PATH=$tmp/kubo-v0
 "$ipfs" init --profile=test >/dev/null 2>&1
 IPFS_PATH=$tmp/kubo-v1
 "$ipfs" init --profile=test,unixfs-v1-2025 >/dev/null 2>&1
-kubo() { # PROFILE ARGS...: the command line, for best
+kubo() { # PROFILE ARGS...: the command line, for rounds
 	local repo=$tmp/kubo-v0
 	[ "$1" = unixfs-v1-2025 ] && repo=$tmp/kubo-v1
 	shift
@@ -96,7 +112,7 @@ kubo() { # PROFILE ARGS...: the command line, for best
 
 load_before=$(loadavg)
 echo "hp-cid benchmark: $CPUS CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1))," \
-	"$("$ipfs" version), $(openssl version | cut -d' ' -f1-2), minimum of $RUNS runs"
+	"$("$ipfs" version), $(openssl version | cut -d' ' -f1-2), minimum of $RUNS rounds"
 echo "load average before: $load_before"
 
 # ---- one big file ----
@@ -106,14 +122,15 @@ same "big, unixfs-v0-2015, kubo" "$(hp_root unixfs-v0-2015 big)" "$(bash -c "$(k
 same "big, unixfs-v1-2025, kubo" "$(hp_root unixfs-v1-2025 big)" "$(bash -c "$(kubo unixfs-v1-2025 big)")"
 same "big, ipfs_cid" "$(hp_root unixfs-v0-2015 big)" "$(ipfs_cid big 2>/dev/null | jq -r .CIDv0)"
 
-b_hp0=$(best "'$hp' --profile unixfs-v0-2015 big")
-b_hp1=$(best "'$hp' --profile unixfs-v1-2025 big")
-b_hp1s=$(best "'$hp' --profile unixfs-v1-2025 --sha256 big")
-b_hp1j=$(best "'$hp' --profile unixfs-v1-2025 --jobs 1 big")
-b_k0=$(best "$(kubo unixfs-v0-2015 big)")
-b_k1=$(best "$(kubo unixfs-v1-2025 big)")
-b_ic=$(best "ipfs_cid big")
-b_os=$(best "openssl dgst -sha256 big")
+rounds \
+	b_hp0 "'$hp' --profile unixfs-v0-2015 big" \
+	b_hp1 "'$hp' --profile unixfs-v1-2025 big" \
+	b_hp1s "'$hp' --profile unixfs-v1-2025 --sha256 big" \
+	b_hp1j "'$hp' --profile unixfs-v1-2025 --jobs 1 big" \
+	b_k0 "$(kubo unixfs-v0-2015 big)" \
+	b_k1 "$(kubo unixfs-v1-2025 big)" \
+	b_ic "ipfs_cid big" \
+	b_os "openssl dgst -sha256 big"
 rm -f big
 
 # ---- a tree of many small files ----
@@ -132,14 +149,15 @@ cat tree/*/* >/dev/null
 same "tree, unixfs-v0-2015, kubo" "$(hp_root unixfs-v0-2015 tree)" "$(bash -c "$(kubo unixfs-v0-2015 -r tree)")"
 same "tree, unixfs-v1-2025, kubo" "$(hp_root unixfs-v1-2025 tree)" "$(bash -c "$(kubo unixfs-v1-2025 -r tree)")"
 
-t_hp0=$(best "'$hp' --profile unixfs-v0-2015 tree")
-t_hp1=$(best "'$hp' --profile unixfs-v1-2025 tree")
-t_hp1s=$(best "'$hp' --profile unixfs-v1-2025 --sha256 tree")
-t_k0=$(best "$(kubo unixfs-v0-2015 -r tree)")
-t_k1=$(best "$(kubo unixfs-v1-2025 -r tree)")
-t_ic=$(best "find tree -type f -print0 | xargs -0 -n 1 ipfs_cid")
-t_os=$(best "find tree -type f -print0 | xargs -0 openssl dgst -sha256")
-t_osp=$(best "find tree -type f -print0 | xargs -0 -P $CPUS -n $(((FILES + CPUS - 1) / CPUS)) openssl dgst -sha256")
+rounds \
+	t_hp0 "'$hp' --profile unixfs-v0-2015 tree" \
+	t_hp1 "'$hp' --profile unixfs-v1-2025 tree" \
+	t_hp1s "'$hp' --profile unixfs-v1-2025 --sha256 tree" \
+	t_k0 "$(kubo unixfs-v0-2015 -r tree)" \
+	t_k1 "$(kubo unixfs-v1-2025 -r tree)" \
+	t_ic "find tree -type f -print0 | xargs -0 -n 1 ipfs_cid" \
+	t_os "find tree -type f -print0 | xargs -0 openssl dgst -sha256" \
+	t_osp "find tree -type f -print0 | xargs -0 -P $CPUS -n $(((FILES + CPUS - 1) / CPUS)) openssl dgst -sha256"
 
 load_after=$(loadavg)
 
@@ -168,7 +186,7 @@ row "\`hp-cid --sha256\` (SHA-256 + CID, one read) / \`openssl dgst -sha256\`" \
 row "\`hp-cid --sha256\` / $CPUS \`openssl dgst -sha256\` processes at once" \
 	"" "$(ratio "$t_hp1s" "$t_osp")x" ""
 echo
-echo "times in seconds (minimum of $RUNS):"
+echo "times in seconds (minimum of $RUNS rounds):"
 echo "  big:  hp-cid v0 $(secs "$b_hp0"), v1 $(secs "$b_hp1"), v1 --sha256 $(secs "$b_hp1s"), v1 --jobs 1 $(secs "$b_hp1j");" \
 	"kubo v0 $(secs "$b_k0"), v1 $(secs "$b_k1"); ipfs_cid $(secs "$b_ic"); openssl $(secs "$b_os")"
 echo "  tree: hp-cid v0 $(secs "$t_hp0"), v1 $(secs "$t_hp1"), v1 --sha256 $(secs "$t_hp1s");" \
