@@ -93,32 +93,7 @@ typedef struct config {
 
 /* ---- output ---- */
 
-static struct {
-	bool shown;
-	int64_t last_ms;
-} prog;
-
-static void clear_progress(void)
-{
-	if (prog.shown)
-		fputs("\r\033[K", stderr);
-	prog.shown = false;
-}
-
-static void human(uint64_t n, char *o, size_t osz)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)n;
-	unsigned u = 0;
-	while (v >= 1024 && u + 1 < sizeof units / sizeof *units) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(o, osz, "%llu B", (unsigned long long)n);
-	else
-		snprintf(o, osz, "%.1f %s", v, units[u]);
-}
+static int64_t progress_last_ms;
 
 static void on_event(void *ud, const hp_fetch_event *ev)
 {
@@ -128,19 +103,14 @@ static void on_event(void *ud, const hp_fetch_event *ev)
 		if (!cli.progress || cli.quiet)
 			return;
 		int64_t now = hp_http_now_ms();
-		if (ev->done < ev->total && now - prog.last_ms < 100)
+		if (ev->done < ev->total && now - progress_last_ms < (int64_t)cli_progress_ms())
 			return;
-		prog.last_ms = now;
-		char d[32], t[32];
-		human(ev->done, d, sizeof d);
-		human(ev->total, t, sizeof t);
-		unsigned pct = ev->total ? (unsigned)(ev->done >= ev->total ? 100 : ev->done * 100 / ev->total) : 100;
-		fprintf(stderr, "\r%s: %s of %s (%u%%)\033[K", cli.prog, d, t, pct);
-		prog.shown = true;
+		progress_last_ms = now;
+		cli_progress(NULL, ev->done, ev->total);
 		return;
 	}
 	case HP_FETCH_EV_WARNING:
-		clear_progress();
+		cli_progress_clear();
 		cli_warn("%s: %s", ev->source, ev->err->msg);
 		return;
 	case HP_FETCH_EV_FILE: {
@@ -154,7 +124,7 @@ static void on_event(void *ud, const hp_fetch_event *ev)
 		json_object_set_new(r, "size", json_integer((json_int_t)ff->size));
 		if (ev->status == HP_FETCH_FAILED && ev->err)
 			json_object_set_new(r, "error", json_string(ev->err->msg));
-		clear_progress();
+		cli_progress_clear();
 		cli_print_json(r);
 		fflush(stdout);
 		json_decref(r);
@@ -315,7 +285,7 @@ static int fetch(const config *c)
 		return cli_fail(&e);
 	if (!(rc = add_sources(f, c, &e)) && !(rc = hp_fetch_scan(f, &e)))
 		rc = hp_fetch_run(f, &e);
-	clear_progress();
+	cli_progress_clear();
 	if (rc == HP_OK || !(rc == HP_E_IO || rc == HP_E_CANTCREAT || rc == HP_E_NOMEM || rc == HP_E_INTERNAL)) {
 		json_t *sum = hp_fetch_summary(f);
 		json_t *line = json_pack("{s:o}", "summary", sum);
