@@ -960,6 +960,7 @@ hp_code session_new(const char *listen, hp_bt_session **out)
 	p.set_int(lt::settings_pack::alert_mask,
 		  static_cast<int>(static_cast<std::uint32_t>(lt::alert_category::status | lt::alert_category::error |
 							     lt::alert_category::tracker | lt::alert_category::connect |
+							     lt::alert_category::peer |
 							     lt::alert_category::storage)));
 	std::unique_ptr<hp_bt_session> s(new hp_bt_session);
 	s->ses.reset(new lt::session(lt::session_params(std::move(p))));

@@ -267,6 +267,44 @@ print(str(p.info_hashes.v1), p.ti is not None)' "resume/$v1.resume"
 	}
 }
 
+@test "hp-seed announces to opentracker; aria2c finds it there (v1, no --peer)" {
+	need aria2c opentracker
+	make_tree src/tree
+	local tport
+	tport=$(free_port)
+	hp-mktorrent --v1 --no-date -t "http://127.0.0.1:$tport/announce" -o t.torrent src/tree >/dev/null
+	# Debian's opentracker serves whitelisted hashes only; as root it chroots
+	# to -d and drops to nobody, so the list is relative and world-readable
+	mkdir -m 755 ot
+	hp-mktorrent --show t.torrent | jq -r .infohash_v1 >ot/whitelist
+	chmod 644 ot/whitelist
+	(cd ot && exec opentracker -i 127.0.0.1 -p "$tport" -P "$tport" -d . -w whitelist) >ot.log 2>&1 3>&- &
+	local opid=$! i
+	for i in $(seq 50); do
+		(exec 4<>"/dev/tcp/127.0.0.1/$tport") 2>/dev/null && break
+		sleep 0.1
+	done
+	start_seed t.torrent --content src
+	for i in $(seq 100); do
+		jq -e -s 'map(select(.event == "tracker" and .peers != null)) | length > 0' seed.log >/dev/null && break
+		sleep 0.1
+	done
+	local aport rc=0
+	aport=$(free_port)
+	timeout 90 aria2c --dir=dl --seed-time=0 --enable-dht=false --enable-dht6=false --bt-enable-lpd=false \
+		--enable-peer-exchange=false --listen-port="$aport" --file-allocation=none \
+		--summary-interval=0 --console-log-level=warn --bt-stop-timeout=60 t.torrent >aria.log 2>&1 || rc=$?
+	kill "$opid" 2>/dev/null || true
+	wait "$opid" 2>/dev/null || true
+	((rc == 0)) || {
+		cat aria.log seed.log ot.log >&2
+		return 1
+	}
+	diff -r src/tree dl/tree
+	stop_seed
+	jq -e -s 'map(select(.event == "tracker")) | .[0].url == "http://127.0.0.1:'"$tport"'/announce"' seed.log >/dev/null
+}
+
 # ---- hp-fetch's BitTorrent source (lib/hp_bt_fetch), through hp-fetch --torrent ----
 
 need_fetch_torrent() {
