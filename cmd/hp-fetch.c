@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "hp_bt_fetch.h"
 #include "hp_buf.h"
 #include "hp_fetch.h"
 #include "hp_http.h"
@@ -45,6 +46,10 @@ static const char usage_text[] =
 	"      --kubo URL           kubo's RPC API (http://127.0.0.1:5001 or a multiaddr),\n"
 	"                           tried last\n"
 	"      --raw-blocks         ask gateways block by block (?format=raw), not for CARs\n"
+	"  -t, --torrent FILE       fetch over BitTorrent first (libtorrent, TCP): the\n"
+	"                           torrent's paths and sizes must be the manifest's\n"
+	"      --peer IP:PORT       a BitTorrent peer to connect to (repeatable)\n"
+	"      --bt-listen IP:PORT  where BitTorrent listens (default 0.0.0.0:0)\n"
 	"  -j, --jobs N             files fetched (and checked) at a time (0, the default:\n"
 	"                           one per CPU for checking, one request at a time)\n"
 	"      --timeout SECS       give up on a source that sends nothing for SECS\n"
@@ -71,6 +76,8 @@ enum {
 	OPT_RAW_BLOCKS,
 	OPT_TIMEOUT,
 	OPT_MEMORY,
+	OPT_PEER,
+	OPT_BT_LISTEN,
 };
 
 typedef struct config {
@@ -89,6 +96,10 @@ typedef struct config {
 	int jobs;
 	long timeout_ms;
 	size_t memory;
+	const char *torrent;
+	const char **peers;
+	size_t npeers;
+	const char *bt_listen;
 } config;
 
 /* ---- output ---- */
@@ -153,13 +164,16 @@ static int parse(int argc, char **argv, config *c, bool *done)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "memory", required_argument, NULL, OPT_MEMORY },
+		{ "torrent", required_argument, NULL, 't' },
+		{ "peer", required_argument, NULL, OPT_PEER },
+		{ "bt-listen", required_argument, NULL, OPT_BT_LISTEN },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
 	char *end;
 	hp_err e = HP_ERR_INIT;
 	hp_buf b = HP_BUF_INIT;
-	while ((opt = getopt_long(argc, argv, ":ho:k:g:j:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":ho:k:g:j:t:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			fputs(usage_text, stdout);
@@ -189,6 +203,9 @@ static int parse(int argc, char **argv, config *c, bool *done)
 			else
 				c->kubo = optarg;
 			break;
+		case 't': c->torrent = optarg; break;
+		case OPT_PEER: c->peers[c->npeers++] = optarg; break;
+		case OPT_BT_LISTEN: c->bt_listen = optarg; break;
 		case OPT_NO_MANIFEST_GATEWAY: c->manifest_gateway = false; break;
 		case OPT_RAW_BLOCKS: c->raw_blocks = true; break;
 		case 'j':
@@ -242,6 +259,15 @@ static hp_code add_sources(hp_fetch *f, const config *c, hp_err *e)
 	o.raw_blocks = c->raw_blocks;
 	o.jobs = c->jobs;
 	hp_code rc = HP_OK;
+	if (c->torrent) {
+		hp_bt_fetch_opts bo = { 0 };
+		bo.torrent = c->torrent;
+		bo.listen = c->bt_listen;
+		bo.peers = c->peers;
+		bo.npeers = c->npeers;
+		bo.timeout_ms = c->timeout_ms;
+		rc = hp_bt_source_add(f, &bo, e);
+	}
 	for (size_t i = 0; !rc && i < c->ngateways; i++)
 		rc = hp_ipfs_source_add(f, HP_IPFS_GATEWAY, c->gateways[i], &o, e);
 	const char *mg = json_string_value(json_object_get(json_object_get(hp_fetch_manifest(f), "distribution"),
@@ -307,7 +333,9 @@ int main(int argc, char **argv)
 	c.manifest_gateway = true;
 	c.keys = calloc((size_t)argc + 1, sizeof *c.keys);
 	c.gateways = calloc((size_t)argc + 1, sizeof *c.gateways);
-	if (!c.keys || !c.gateways) {
+	c.peers = calloc((size_t)argc + 1, sizeof *c.peers);
+	if (!c.keys || !c.gateways || !c.peers) {
+		free(c.peers);
 		free(c.keys);
 		free(c.gateways);
 		return cli_error(EXIT_SOFTWARE, "out of memory");
@@ -318,6 +346,7 @@ int main(int argc, char **argv)
 		rc = fetch(&c);
 	free(c.keys);
 	free(c.gateways);
+	free(c.peers);
 	hp_http_cleanup();
 	return cli_finish(rc);
 }
