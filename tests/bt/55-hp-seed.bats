@@ -6,7 +6,7 @@
 # (v1, v2, hybrid). SIGTERM/SIGINT stop it with exit 0, resume data saved on
 # request; JSON events on stderr.
 
-load helpers
+load ../cli/helpers
 
 PY=/usr/bin/python3  # Debian's, where python3-libtorrent lives
 LT_DOWNLOAD=$HP_ROOT/tests/lib/lt_download.py
