@@ -46,6 +46,10 @@ extern "C" {
 #include "hp_codec.h"
 #include "hp_io.h"
 #include "hp_torrent.h"
+
+#ifndef HP_VERSION /* set by the Makefile; scripts/fuzz builds without it */
+#define HP_VERSION "0.1.0"
+#endif
 }
 
 #include "banned.h"
