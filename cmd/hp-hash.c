@@ -55,45 +55,6 @@ static void fail_with(int code)
 
 /* ---- progress on stderr ---- */
 
-static bool progress_tty;
-static bool progress_shown;
-
-static void human(uint64_t n, char *out, size_t outsz)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double v = (double)n;
-	unsigned u = 0;
-	while (v >= 1024 && u + 1 < sizeof units / sizeof *units) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(out, outsz, "%llu B", (unsigned long long)n);
-	else
-		snprintf(out, outsz, "%.1f %s", v, units[u]);
-}
-
-static void clear_progress(void)
-{
-	if (progress_shown && progress_tty)
-		fputs("\r\033[K", stderr);
-	progress_shown = false;
-}
-
-static void show_progress(void *ud, uint64_t done, uint64_t total)
-{
-	(void)ud;
-	char d[32], t[32];
-	human(done, d, sizeof d);
-	human(total, t, sizeof t);
-	unsigned pct = total ? (unsigned)(done >= total ? 100 : done * 100 / total) : 100;
-	if (progress_tty)
-		fprintf(stderr, "\r%s: %s of %s (%u%%)\033[K", cli.prog, d, t, pct);
-	else
-		fprintf(stderr, "%s: %s of %s (%u%%)\n", cli.prog, d, t, pct);
-	progress_shown = true;
-}
-
 /* ---- diagnostics, in output order ----
  *
  * Files are read while the arguments are still being listed, so a problem
@@ -139,7 +100,7 @@ static void notes_flush(size_t pos)
 {
 	while (notes.head < notes.n && notes.v[notes.head].pos <= pos) {
 		note *x = &notes.v[notes.head++];
-		clear_progress();
+		cli_progress_clear();
 		if (x->error)
 			fail_with(cli_fail(&x->e));
 		else
@@ -225,7 +186,7 @@ static void out_flush(out *o)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {
-			clear_progress();
+			cli_progress_clear();
 			fail_with(cli_error(EXIT_IOERR, "cannot write to standard output: %s", strerror(errno)));
 			o->failed = true;
 			break;
@@ -242,7 +203,7 @@ static int on_result(void *ud, const hp_walk_entry *en, size_t index, const hp_d
 	out *o = ud;
 	notes_flush(index);
 	if (r->err.code) {
-		clear_progress();
+		cli_progress_clear();
 		fail_with(cli_fail(&r->err));
 		return 0;
 	}
@@ -354,13 +315,12 @@ int main(int argc, char **argv)
 		return cli_finish(cli_fail(&e));
 	notes.l = &l;
 
-	progress_tty = isatty(STDERR_FILENO);
 	hp_digest_opts o = { 0 };
 	o.algos = c.algos;
 	o.jobs = c.jobs;
 	if (cli.progress) {
-		o.progress = show_progress;
-		o.progress_ms = progress_tty ? 200 : 1000;
+		o.progress = cli_progress;
+		o.progress_ms = cli_progress_ms();
 	}
 	out records = { HP_BUF_INIT, isatty(STDOUT_FILENO), false, { 0, 0 } };
 	clock_gettime(CLOCK_MONOTONIC, &records.last);
@@ -384,7 +344,7 @@ int main(int argc, char **argv)
 	notes_flush(SIZE_MAX);
 	out_flush(&records);
 	hp_buf_release(&records.buf);
-	clear_progress();
+	cli_progress_clear();
 	free(notes.v);
 	hp_walk_free(&l);
 	return cli_finish(status);
