@@ -308,7 +308,7 @@ hp_code hp_write_file_atomic(const char *dst, const void *p, size_t n, mode_t mo
 }
 
 /* Length of the UTF-8 sequence at p (1..4), or 0 if it is not well-formed. */
-static size_t utf8_len(const unsigned char *p, size_t n)
+size_t hp_utf8_char_len(const unsigned char *p, size_t n)
 {
 	unsigned c = p[0];
 	if (c < 0x80)
@@ -345,7 +345,7 @@ bool hp_utf8_valid(const char *p, size_t n)
 	const unsigned char *u = (const unsigned char *)p;
 	size_t i = 0;
 	while (i < n) {
-		size_t l = utf8_len(u + i, n - i);
+		size_t l = hp_utf8_char_len(u + i, n - i);
 		if (!l)
 			return false;
 		i += l;
@@ -362,7 +362,7 @@ void hp_quote(const char *p, size_t n, char *out, size_t outsz)
 	while (i < n) {
 		char tmp[8];
 		size_t tl;
-		size_t l = utf8_len(u + i, n - i);
+		size_t l = hp_utf8_char_len(u + i, n - i);
 		if (l == 1 && u[i] >= 0x20 && u[i] != 0x7f && u[i] != '\\') {
 			tmp[0] = (char)u[i];
 			tl = 1;

@@ -64,6 +64,10 @@ void hp_atomic_abort(hp_atomic_file *f);
 hp_code hp_write_file_atomic(const char *dst, const void *p, size_t n, mode_t mode,
 			     unsigned flags, hp_err *e);
 
+/* Length of the UTF-8 sequence starting at p[0] (of n bytes): 1 to 4, or 0
+ * when it is not well-formed (overlong, surrogate, > U+10FFFF, truncated). */
+size_t hp_utf8_char_len(const unsigned char *p, size_t n);
+
 /* Is p[0..n) well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF)? */
 bool hp_utf8_valid(const char *p, size_t n);
 

@@ -909,31 +909,11 @@ static size_t comment_char(const unsigned char *p, size_t n)
 		return 1;
 	if (c < 0x80)
 		return 0;
-	size_t len;
-	unsigned min;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		min = 0x10000;
-	} else {
+	size_t len = hp_utf8_char_len(p, n);
+	/* no C1 control characters (U+0080..U+009F) either */
+	if (len == 2 && c == 0xc2 && p[1] <= 0x9f)
 		return 0;
-	}
-	if (n < len)
-		return 0;
-	unsigned cp = c & (0x7fu >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3fu);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f)
-		return 0;
-	return len;
+	return len > 1 ? len : 0;
 }
 
 static bool comment_ok(const char *s, size_t n)
