@@ -346,7 +346,7 @@ on_tty() {
 	minisign -Vm small.txt -p k.minisign.pub -q
 	minisign -Vm small.txt -P "$(sed -n 2p k.minisign.pub)" -q
 	# flip one byte in the middle of the file
-	printf '\x00' | dd of=big.bin bs=1 seek=150000 count=1 conv=notrunc status=none
+	flip_byte big.bin 150000
 	run_fails 1 minisign -Vm big.bin -p k.minisign.pub
 	assert_equal "$stderr" "Signature verification failed"
 	# tamper with the trusted comment

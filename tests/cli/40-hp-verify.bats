@@ -112,7 +112,7 @@ sign_with_openssl() { # KEY.pem IN OUT
 }
 
 @test "one flipped byte in the content: hash mismatch named" {
-	printf '\x00' | dd of=data/sub/blob.bin bs=1 seek=12345 conv=notrunc status=none
+	flip_byte data/sub/blob.bin 12345
 	run_fails 1 hp-verify --trusted-keys keys/pub.pub --content data m.json
 	[ "$(jq -r '.content.hash_mismatch[0].path' <<<"$output")" = sub/blob.bin ]
 	[ "$(jq -r '.content.hash_mismatch[0].actual' <<<"$output")" = "$(sha256sum data/sub/blob.bin | cut -c1-64)" ]

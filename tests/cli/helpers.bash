@@ -36,6 +36,19 @@ run_fails() {
 	fi
 }
 
+# flip_byte FILE OFFSET: invert every bit of one byte in place, so the file
+# changes for certain (writing a fixed byte into random data would leave it
+# unchanged one time in 256).
+flip_byte() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	[ -n "$b" ] || {
+		echo "flip_byte: $1 has no byte at offset $2" >&2
+		return 1
+	}
+	printf "\\$(printf %03o $((b ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
 # Each test gets a private scratch folder.
 setup_scratch() {
 	SCRATCH=$(mktemp -d "${BATS_TEST_TMPDIR:-/tmp}/hp.XXXXXX")

@@ -6,7 +6,7 @@
 # (v1, v2, hybrid). SIGTERM/SIGINT stop it with exit 0, resume data saved on
 # request; JSON events on stderr.
 
-load ../cli/helpers
+load helpers
 
 PY=/usr/bin/python3  # Debian's, where python3-libtorrent lives
 LT_DOWNLOAD=$HP_ROOT/tests/lib/lt_download.py
@@ -179,28 +179,28 @@ lt_download_from_seed() {
 	done
 	cp -r src bad
 	# one byte changed inside the small file deep down
-	printf 'X' | dd of=bad/tree/sub/deeper/c bs=1 seek=100 conv=notrunc 2>/dev/null
+	flip_byte bad/tree/sub/deeper/c 100
 	for f in v2 hybrid; do
-		run_fails 1 hp-seed "$f.torrent" --content bad --listen 127.0.0.1:0
+		run_fails 1 timeout 60 hp-seed "$f.torrent" --content bad --listen 127.0.0.1:0
 		[[ $stderr == *"'tree/sub/deeper/c' in 'bad' does not match the torrent's hashes"* ]]
 		[ -z "$output" ]
 	done
 	# v1 pieces span files: every file of the bad piece is named
-	run_fails 1 hp-seed v1.torrent --content bad --listen 127.0.0.1:0
+	run_fails 1 timeout 60 hp-seed v1.torrent --content bad --listen 127.0.0.1:0
 	[[ $stderr == *"tree/sub/deeper/c"* && $stderr == *"does not match the torrent's hashes"* ]]
 	# a byte inside the first big file's own pieces: that file alone
 	cp -r src bad2
-	printf 'X' | dd of=bad2/tree/big.bin bs=1 seek=5000 conv=notrunc 2>/dev/null
+	flip_byte bad2/tree/big.bin 5000
 	for f in v1 v2 hybrid; do
-		run_fails 1 hp-seed "$f.torrent" --content bad2 --listen 127.0.0.1:0
+		run_fails 1 timeout 60 hp-seed "$f.torrent" --content bad2 --listen 127.0.0.1:0
 		[[ $stderr == *"'tree/big.bin' in 'bad2' does not match the torrent's hashes"* ]]
 	done
 	# a missing file, a file of another size
 	rm bad2/tree/sub/a.txt
-	run_fails 1 hp-seed hybrid.torrent --content bad2 --listen 127.0.0.1:0
+	run_fails 1 timeout 60 hp-seed hybrid.torrent --content bad2 --listen 127.0.0.1:0
 	[[ $stderr == *"'tree/sub/a.txt' in 'bad2' is missing"* ]]
 	echo more >>bad/tree/sub/a.txt
-	run_fails 1 hp-seed v1.torrent --content bad --listen 127.0.0.1:0
+	run_fails 1 timeout 60 hp-seed v1.torrent --content bad --listen 127.0.0.1:0
 	[[ $stderr == *"'tree/sub/a.txt' in 'bad' does not match: 11 bytes, the torrent says 6"* ]]
 	# nothing listened: no events were printed
 	[[ $stderr != *'"event"'* ]]
