@@ -18,9 +18,9 @@ CC ?= gcc
 CXX ?= g++
 VERSION := 0.1.0
 
-PKGS := libsodium libcrypto jansson libcurl
+PKGS := libsodium libcrypto jansson libcurl libgit2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium -lcrypto -ljansson -lcurl)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium -lcrypto -ljansson -lcurl -lgit2)
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wvla -Wwrite-strings -Wformat=2 -Werror
