@@ -1,0 +1,658 @@
+/* hp_git: provenance and the registry over libgit2 (see hp_git.h). */
+#include "hp_git.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <git2.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hp_json.h"
+#include "hp_registry.h"
+#include "banned.h"
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static void git_init_once(void)
+{
+	/* libgit2 stays initialised for the life of the process. */
+	git_libgit2_init();
+}
+
+static const char *git_msg(void)
+{
+	const git_error *ge = git_error_last();
+	return ge && ge->message ? ge->message : "unknown libgit2 error";
+}
+
+/* ---- provenance ---- */
+
+static bool excluded(const char *abs, const char *const *ex, size_t nex)
+{
+	for (size_t i = 0; i < nex; i++) {
+		size_t n = strlen(ex[i]);
+		if (n && ex[i][n - 1] == '/') {
+			if (strncmp(abs, ex[i], n) == 0 || (strncmp(abs, ex[i], n - 1) == 0 && abs[n - 1] == '\0'))
+				return true;
+		} else if (strcmp(abs, ex[i]) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+hp_code hp_git_provenance_get(const char *path, const char *const *exclude, size_t nexclude,
+			      hp_git_provenance *out, hp_err *e)
+{
+	pthread_once(&init_once, git_init_once);
+	memset(out, 0, sizeof *out);
+	git_repository *repo = NULL;
+	git_reference *head = NULL;
+	git_status_list *st = NULL;
+	hp_code rc = HP_OK;
+	int err = git_repository_open_ext(&repo, path, 0, NULL);
+	if (err == GIT_ENOTFOUND)
+		return HP_OK;
+	if (err < 0)
+		return hp_fail(e, HP_E_DATA, "cannot open the git repository around '%s': %s", path, git_msg());
+	if (git_repository_is_bare(repo) || !git_repository_workdir(repo))
+		goto out;
+	err = git_repository_head(&head, repo);
+	if (err == GIT_EUNBORNBRANCH || err == GIT_ENOTFOUND)
+		goto out;
+	if (err < 0) {
+		rc = hp_fail(e, HP_E_DATA, "cannot read HEAD of the git repository around '%s': %s", path, git_msg());
+		goto out;
+	}
+	const git_oid *oid = git_reference_target(head);
+	if (!oid) {
+		rc = hp_fail(e, HP_E_DATA, "HEAD of the git repository around '%s' is not a commit", path);
+		goto out;
+	}
+	git_oid_tostr(out->commit, sizeof out->commit, oid);
+	if (!git_repository_head_detached(repo) && git_reference_is_branch(head))
+		snprintf(out->ref, sizeof out->ref, "%s", git_reference_name(head));
+	snprintf(out->workdir, sizeof out->workdir, "%s", git_repository_workdir(repo));
+
+	git_status_options so;
+	git_status_options_init(&so, GIT_STATUS_OPTIONS_VERSION);
+	so.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
+	so.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS;
+	if (git_status_list_new(&st, repo, &so) < 0) {
+		rc = hp_fail(e, HP_E_IO, "cannot read the status of the work tree '%s': %s", out->workdir, git_msg());
+		goto out;
+	}
+	size_t n = git_status_list_entrycount(st);
+	for (size_t i = 0; i < n; i++) {
+		const git_status_entry *se = git_status_byindex(st, i);
+		if (!se || se->status == GIT_STATUS_CURRENT || (se->status & GIT_STATUS_IGNORED))
+			continue;
+		const git_diff_delta *d = se->index_to_workdir ? se->index_to_workdir : se->head_to_index;
+		const char *rel = d ? (d->new_file.path ? d->new_file.path : d->old_file.path) : NULL;
+		if (!rel)
+			continue;
+		char abs[PATH_MAX + 256];
+		snprintf(abs, sizeof abs, "%s%s", out->workdir, rel);
+		if (excluded(abs, exclude, nexclude))
+			continue;
+		if (out->dirty++ == 0)
+			snprintf(out->dirty_example, sizeof out->dirty_example, "%s", rel);
+	}
+	/* workdir without its trailing '/' for messages */
+	size_t wl = strlen(out->workdir);
+	if (wl > 1 && out->workdir[wl - 1] == '/')
+		out->workdir[wl - 1] = '\0';
+	out->found = true;
+out:
+	git_status_list_free(st);
+	git_reference_free(head);
+	git_repository_free(repo);
+	return rc;
+}
+
+/* ---- registry ---- */
+
+struct hp_git_registry {
+	git_repository *repo;
+	char *url;
+	char *branch;
+	char *token_env;
+	char *user_env;
+	int lock_fd;
+	bool have_tip;
+	git_oid tip;
+	char tip_hex[GIT_OID_HEXSZ + 1];
+	/* credentials, per operation */
+	int userpass_tries, ssh_tries;
+	bool auth_failed;
+	char auth_msg[200];
+	/* push */
+	bool rejected;
+	char reject_msg[200];
+};
+
+static hp_code mkdirs(const char *path, hp_err *e)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+		return hp_fail(e, HP_E_USAGE, "path too long: '%s'", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return hp_fail_errno(e, HP_E_CANTCREAT, errno, "cannot create '%s'", buf);
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		return hp_fail_errno(e, HP_E_CANTCREAT, errno, "cannot create '%s'", buf);
+	return HP_OK;
+}
+
+hp_code hp_git_registry_open(const hp_git_registry_opts *o, hp_git_registry **out, hp_err *e)
+{
+	pthread_once(&init_once, git_init_once);
+	*out = NULL;
+	if (!o->url || !*o->url || !o->cache_dir || !*o->cache_dir)
+		return hp_fail(e, HP_E_USAGE, "a registry needs a URL and a cache folder");
+	hp_git_registry *r = calloc(1, sizeof *r);
+	if (!r)
+		return hp_fail_nomem(e);
+	r->lock_fd = -1;
+	r->url = strdup(o->url);
+	r->branch = strdup(o->branch && *o->branch ? o->branch : "main");
+	r->token_env = strdup(o->token_env ? o->token_env : "HP_REGISTRY_TOKEN");
+	r->user_env = strdup(o->user_env ? o->user_env : "HP_REGISTRY_USER");
+	hp_code rc = HP_OK;
+	if (!r->url || !r->branch || !r->token_env || !r->user_env) {
+		rc = hp_fail_nomem(e);
+		goto fail;
+	}
+	char refname[300];
+	snprintf(refname, sizeof refname, "refs/heads/%s", r->branch);
+	int valid = 0;
+	if (git_reference_name_is_valid(&valid, refname) < 0 || !valid) {
+		rc = hp_fail(e, HP_E_USAGE, "'%s' is not a valid branch name", r->branch);
+		goto fail;
+	}
+	if ((rc = mkdirs(o->cache_dir, e)))
+		goto fail;
+	char lock[PATH_MAX];
+	snprintf(lock, sizeof lock, "%s/hp-registry.lock", o->cache_dir);
+	r->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (r->lock_fd < 0) {
+		rc = hp_fail_errno(e, HP_E_CANTCREAT, errno, "cannot open '%s'", lock);
+		goto fail;
+	}
+	while (flock(r->lock_fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			rc = hp_fail_errno(e, HP_E_IO, errno, "cannot lock '%s'", lock);
+			goto fail;
+		}
+	}
+	if (git_repository_open_bare(&r->repo, o->cache_dir) < 0 &&
+	    git_repository_init(&r->repo, o->cache_dir, 1) < 0) {
+		rc = hp_fail(e, HP_E_CANTCREAT, "cannot create the registry cache '%s': %s", o->cache_dir, git_msg());
+		goto fail;
+	}
+	*out = r;
+	return HP_OK;
+fail:
+	hp_git_registry_free(r);
+	return rc;
+}
+
+void hp_git_registry_free(hp_git_registry *r)
+{
+	if (!r)
+		return;
+	git_repository_free(r->repo);
+	if (r->lock_fd >= 0)
+		close(r->lock_fd);
+	free(r->url);
+	free(r->branch);
+	free(r->token_env);
+	free(r->user_env);
+	free(r);
+}
+
+static int cred_cb(git_credential **out, const char *url, const char *user_from_url, unsigned int allowed,
+		   void *payload)
+{
+	hp_git_registry *r = payload;
+	(void)url;
+	if (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) {
+		const char *token = getenv(r->token_env);
+		if (!token || !*token) {
+			r->auth_failed = true;
+			snprintf(r->auth_msg, sizeof r->auth_msg,
+				 "the registry asks for credentials: set $%s to a token", r->token_env);
+			git_error_set_str(GIT_ERROR_NET, r->auth_msg);
+			return GIT_EAUTH;
+		}
+		if (r->userpass_tries++ > 0) {
+			r->auth_failed = true;
+			snprintf(r->auth_msg, sizeof r->auth_msg, "the registry refused the token in $%s", r->token_env);
+			git_error_set_str(GIT_ERROR_NET, r->auth_msg);
+			return GIT_EAUTH;
+		}
+		const char *user = getenv(r->user_env);
+		if (!user || !*user)
+			user = user_from_url && *user_from_url ? user_from_url : "x-access-token";
+		return git_credential_userpass_plaintext_new(out, user, token);
+	}
+	const char *user = user_from_url && *user_from_url ? user_from_url : "git";
+	if (allowed & GIT_CREDENTIAL_SSH_KEY) {
+		const char *key = getenv("HP_REGISTRY_SSH_KEY");
+		int tries = r->ssh_tries++;
+		if (tries == 0 && key && *key) {
+			char pub[PATH_MAX];
+			snprintf(pub, sizeof pub, "%s.pub", key);
+			return git_credential_ssh_key_new(out, user, access(pub, R_OK) == 0 ? pub : NULL, key,
+							  getenv("HP_REGISTRY_SSH_PASSPHRASE"));
+		}
+		if (tries == 0 || (tries == 1 && key && *key))
+			return git_credential_ssh_key_from_agent(out, user);
+		r->auth_failed = true;
+		snprintf(r->auth_msg, sizeof r->auth_msg,
+			 "the registry refused the SSH keys (the agent's, and $HP_REGISTRY_SSH_KEY)");
+		git_error_set_str(GIT_ERROR_SSH, r->auth_msg);
+		return GIT_EAUTH;
+	}
+	if (allowed & GIT_CREDENTIAL_USERNAME)
+		return git_credential_username_new(out, user);
+	return GIT_PASSTHROUGH;
+}
+
+static void reset_creds(hp_git_registry *r)
+{
+	r->userpass_tries = r->ssh_tries = 0;
+	r->auth_failed = false;
+	r->auth_msg[0] = '\0';
+}
+
+/* A libgit2 failure of a network operation as an hp_err. */
+static hp_code net_fail(hp_git_registry *r, hp_err *e, int err, const char *what)
+{
+	if (r->auth_failed)
+		return hp_fail(e, HP_E_PERM, "%s '%s': %s", what, r->url, r->auth_msg);
+	const char *m = git_msg();
+	hp_code code = HP_E_UNAVAILABLE;
+	if (err == GIT_EAUTH || strstr(m, "401") || strstr(m, "403") || strstr(m, "authentication") ||
+	    strstr(m, "Permission denied"))
+		code = HP_E_PERM;
+	else if (strstr(m, "timed out") || strstr(m, "timeout"))
+		code = HP_E_TEMPFAIL;
+	return hp_fail(e, code, "%s '%s': %s", what, r->url, m);
+}
+
+static void set_callbacks(hp_git_registry *r, git_remote_callbacks *cb)
+{
+	cb->credentials = cred_cb;
+	cb->payload = r;
+}
+
+hp_code hp_git_registry_fetch(hp_git_registry *r, hp_err *e)
+{
+	git_remote *remote = NULL;
+	hp_code rc = HP_OK;
+	char spec[400];
+	snprintf(spec, sizeof spec, "+refs/heads/%s:refs/hp/fetched/%s", r->branch, r->branch);
+	char *specs[] = { spec };
+	git_strarray refspecs = { specs, 1 };
+	if (git_remote_create_anonymous(&remote, r->repo, r->url) < 0)
+		return hp_fail(e, HP_E_USAGE, "registry '%s': %s", r->url, git_msg());
+	git_fetch_options fo;
+	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+	set_callbacks(r, &fo.callbacks);
+	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+	fo.update_fetchhead = 0;
+	reset_creds(r);
+	int err = git_remote_fetch(remote, &refspecs, &fo, NULL);
+	if (err < 0) {
+		rc = net_fail(r, e, err, "cannot fetch the registry");
+		goto out;
+	}
+	/* What the remote has now (not a tracking ref that could be stale). */
+	const git_remote_head **heads = NULL;
+	size_t nheads = 0;
+	if (git_remote_ls(&heads, &nheads, remote) < 0) {
+		rc = net_fail(r, e, -1, "cannot list the registry");
+		goto out;
+	}
+	char want[300];
+	snprintf(want, sizeof want, "refs/heads/%s", r->branch);
+	r->have_tip = false;
+	r->tip_hex[0] = '\0';
+	for (size_t i = 0; i < nheads; i++)
+		if (strcmp(heads[i]->name, want) == 0) {
+			git_oid_cpy(&r->tip, &heads[i]->oid);
+			r->have_tip = true;
+			git_oid_tostr(r->tip_hex, sizeof r->tip_hex, &r->tip);
+		}
+	if (r->have_tip) {
+		git_commit *c = NULL;
+		if (git_commit_lookup(&c, r->repo, &r->tip) < 0)
+			rc = hp_fail(e, HP_E_UNAVAILABLE, "registry '%s': branch '%s' at %s was not fetched: %s", r->url,
+				     r->branch, r->tip_hex, git_msg());
+		git_commit_free(c);
+	}
+out:
+	git_remote_free(remote);
+	return rc;
+}
+
+const char *hp_git_registry_tip(const hp_git_registry *r)
+{
+	return r->have_tip ? r->tip_hex : NULL;
+}
+
+static hp_code tip_tree(hp_git_registry *r, git_tree **tree, hp_err *e)
+{
+	*tree = NULL;
+	if (!r->have_tip)
+		return HP_OK;
+	git_commit *c = NULL;
+	if (git_commit_lookup(&c, r->repo, &r->tip) < 0 || git_commit_tree(tree, c) < 0) {
+		git_commit_free(c);
+		return hp_fail(e, HP_E_DATA, "registry '%s': cannot read commit %s: %s", r->url, r->tip_hex, git_msg());
+	}
+	git_commit_free(c);
+	return HP_OK;
+}
+
+static hp_code read_in_tree(hp_git_registry *r, git_tree *tree, const char *path, size_t max, hp_buf *out,
+			    hp_err *e)
+{
+	git_tree_entry *te = NULL;
+	git_blob *blob = NULL;
+	hp_code rc = HP_OK;
+	if (!tree || git_tree_entry_bypath(&te, tree, path) < 0)
+		return hp_fail(e, HP_E_NOINPUT, "'%s' is not in the registry", path);
+	if (git_tree_entry_type(te) != GIT_OBJECT_BLOB) {
+		rc = hp_fail(e, HP_E_DATA, "registry: '%s' is not a file", path);
+		goto out;
+	}
+	if (git_blob_lookup(&blob, r->repo, git_tree_entry_id(te)) < 0) {
+		rc = hp_fail(e, HP_E_DATA, "registry: cannot read '%s': %s", path, git_msg());
+		goto out;
+	}
+	git_object_size_t n = git_blob_rawsize(blob);
+	if (n > (git_object_size_t)max) {
+		rc = hp_fail(e, HP_E_DATA, "registry: '%s' is larger than %zu bytes", path, max);
+		goto out;
+	}
+	hp_buf_reset(out);
+	rc = hp_buf_add(out, git_blob_rawcontent(blob), (size_t)n, e);
+out:
+	git_blob_free(blob);
+	git_tree_entry_free(te);
+	return rc;
+}
+
+hp_code hp_git_registry_read(hp_git_registry *r, const char *path, size_t max, hp_buf *out, hp_err *e)
+{
+	git_tree *tree = NULL;
+	hp_code rc = tip_tree(r, &tree, e);
+	if (!rc)
+		rc = read_in_tree(r, tree, path, max, out, e);
+	git_tree_free(tree);
+	return rc;
+}
+
+/* content_id of a manifest's bytes, or NULL (malloc'ed). */
+static char *content_id_of(const char *p, size_t n)
+{
+	json_t *j = NULL;
+	hp_err ignore = HP_ERR_INIT;
+	if (hp_json_parse(p, n, "manifest", &j, &ignore))
+		return NULL;
+	const char *s = json_string_value(json_object_get(j, "content_id"));
+	char *out = s ? strdup(s) : NULL;
+	json_decref(j);
+	return out;
+}
+
+/* A subtree of tree by name, or NULL. */
+static git_tree *subtree(git_repository *repo, const git_tree *tree, const char *name)
+{
+	if (!tree)
+		return NULL;
+	const git_tree_entry *te = git_tree_entry_byname(tree, name);
+	git_tree *sub = NULL;
+	if (!te || git_tree_entry_type(te) != GIT_OBJECT_TREE || git_tree_lookup(&sub, repo, git_tree_entry_id(te)) < 0)
+		return NULL;
+	return sub;
+}
+
+/* The index of a manifests/ tree: every <name>/<version>.json. */
+static hp_code build_index(git_repository *repo, const git_tree *manifests, hp_buf *out, hp_err *e)
+{
+	json_t *index = hp_registry_index_new();
+	if (!index)
+		return hp_fail_nomem(e);
+	hp_code rc = HP_OK;
+	size_t n = git_tree_entrycount(manifests);
+	for (size_t i = 0; i < n && !rc; i++) {
+		const git_tree_entry *te = git_tree_entry_byindex(manifests, i);
+		const char *name = git_tree_entry_name(te);
+		if (git_tree_entry_type(te) != GIT_OBJECT_TREE || !hp_registry_name_ok(name))
+			continue;
+		git_tree *pkg = subtree(repo, manifests, name);
+		size_t m = git_tree_entrycount(pkg);
+		for (size_t k = 0; k < m && !rc; k++) {
+			const git_tree_entry *ve = git_tree_entry_byindex(pkg, k);
+			const char *file = git_tree_entry_name(ve);
+			size_t fl = strlen(file);
+			if (git_tree_entry_type(ve) != GIT_OBJECT_BLOB || fl <= 5 || strcmp(file + fl - 5, ".json") != 0)
+				continue;
+			char version[80];
+			if (fl - 5 >= sizeof version)
+				continue;
+			memcpy(version, file, fl - 5);
+			version[fl - 5] = '\0';
+			if (hp_registry_version_ok(version))
+				rc = hp_registry_index_add(index, name, version, e);
+		}
+		git_tree_free(pkg);
+	}
+	if (!rc)
+		rc = hp_registry_index_dump(index, out, e);
+	json_decref(index);
+	return rc;
+}
+
+static int push_ref_cb(const char *refname, const char *status, void *data)
+{
+	hp_git_registry *r = data;
+	if (status) {
+		r->rejected = true;
+		snprintf(r->reject_msg, sizeof r->reject_msg, "%s: %s", refname, status);
+	}
+	return 0;
+}
+
+#define GITCHK(call, what) \
+	do { \
+		if ((call) < 0) { \
+			rc = hp_fail(e, HP_E_IO, "registry cache: %s: %s", what, git_msg()); \
+			goto out; \
+		} \
+	} while (0)
+
+/* One attempt: build the commit on the fetched tip and push it. *retry is
+ * set when the push lost a race. */
+static hp_code publish_once(hp_git_registry *r, hp_git_publish *p, bool *retry, hp_err *e)
+{
+	*retry = false;
+	hp_code rc = HP_OK;
+	git_tree *root = NULL, *manifests = NULL, *pkg = NULL, *newman = NULL, *newroot = NULL;
+	git_treebuilder *b = NULL;
+	git_commit *parent = NULL;
+	git_signature *sig = NULL;
+	git_remote *remote = NULL;
+	git_reference *ref = NULL;
+	char *old_cid = NULL, *new_cid = NULL;
+	hp_buf path = HP_BUF_INIT, existing = HP_BUF_INIT, index = HP_BUF_INIT;
+	hp_buf_init(&existing, HP_REGISTRY_MANIFEST_MAX);
+
+	if ((rc = tip_tree(r, &root, e)))
+		goto out;
+	if ((rc = hp_registry_path(p->name, p->version, "json", &path, e)))
+		goto out;
+	new_cid = content_id_of(p->manifest, p->manifest_len);
+	if (!new_cid) {
+		rc = hp_fail(e, HP_E_DATA, "the manifest to publish has no content_id");
+		goto out;
+	}
+	rc = read_in_tree(r, root, path.data, HP_REGISTRY_MANIFEST_MAX, &existing, e);
+	if (rc == HP_OK) {
+		old_cid = content_id_of(existing.data, existing.len);
+		if (old_cid && strcmp(old_cid, new_cid) == 0) {
+			p->unchanged = true;
+			snprintf(p->commit, sizeof p->commit, "%s", r->tip_hex);
+			goto out;
+		}
+		rc = hp_fail(e, HP_E_INVALID,
+			     "%s %s is already in the registry with other content (content_id %.16s..., not %.16s...): "
+			     "publish a new version",
+			     p->name, p->version, old_cid ? old_cid : "unreadable", new_cid);
+		goto out;
+	}
+	if (rc != HP_E_NOINPUT)
+		goto out;
+	hp_err_clear(e);
+	rc = HP_OK;
+
+	manifests = subtree(r->repo, root, HP_REGISTRY_DIR);
+	pkg = subtree(r->repo, manifests, p->name);
+	git_oid oid, pkg_oid, man_oid, root_oid, commit_oid;
+	char file[120];
+	GITCHK(git_treebuilder_new(&b, r->repo, pkg), "tree");
+	GITCHK(git_blob_create_from_buffer(&oid, r->repo, p->manifest, p->manifest_len), "manifest blob");
+	snprintf(file, sizeof file, "%s.json", p->version);
+	GITCHK(git_treebuilder_insert(NULL, b, file, &oid, GIT_FILEMODE_BLOB), "tree entry");
+	if (p->torrent) {
+		GITCHK(git_blob_create_from_buffer(&oid, r->repo, p->torrent, p->torrent_len), "torrent blob");
+		snprintf(file, sizeof file, "%s.torrent", p->version);
+		GITCHK(git_treebuilder_insert(NULL, b, file, &oid, GIT_FILEMODE_BLOB), "tree entry");
+	}
+	GITCHK(git_treebuilder_write(&pkg_oid, b), "tree");
+	git_treebuilder_free(b);
+	b = NULL;
+	GITCHK(git_treebuilder_new(&b, r->repo, manifests), "tree");
+	GITCHK(git_treebuilder_insert(NULL, b, p->name, &pkg_oid, GIT_FILEMODE_TREE), "tree entry");
+	GITCHK(git_treebuilder_write(&man_oid, b), "tree");
+	git_treebuilder_free(b);
+	b = NULL;
+	GITCHK(git_tree_lookup(&newman, r->repo, &man_oid), "tree");
+	if ((rc = build_index(r->repo, newman, &index, e)))
+		goto out;
+	GITCHK(git_treebuilder_new(&b, r->repo, root), "tree");
+	GITCHK(git_treebuilder_insert(NULL, b, HP_REGISTRY_DIR, &man_oid, GIT_FILEMODE_TREE), "tree entry");
+	GITCHK(git_blob_create_from_buffer(&oid, r->repo, index.data, index.len), "index blob");
+	GITCHK(git_treebuilder_insert(NULL, b, HP_REGISTRY_INDEX, &oid, GIT_FILEMODE_BLOB), "tree entry");
+	GITCHK(git_treebuilder_write(&root_oid, b), "tree");
+	GITCHK(git_tree_lookup(&newroot, r->repo, &root_oid), "tree");
+
+	const char *an = getenv("GIT_AUTHOR_NAME"), *ae = getenv("GIT_AUTHOR_EMAIL");
+	if (!an || !*an)
+		an = p->author_name && *p->author_name ? p->author_name : "hybrid-p2p";
+	if (!ae || !*ae)
+		ae = p->author_email && *p->author_email ? p->author_email : "hybrid-p2p@localhost";
+	GITCHK(git_signature_now(&sig, an, ae), "author");
+	if (r->have_tip)
+		GITCHK(git_commit_lookup(&parent, r->repo, &r->tip), "parent commit");
+	char msg[512];
+	snprintf(msg, sizeof msg, "Publish %s %s\n\ncontent_id: %s\n", p->name, p->version, new_cid);
+	const git_commit *parents[1] = { parent };
+	GITCHK(git_commit_create(&commit_oid, r->repo, NULL, sig, sig, "UTF-8", msg, newroot, parent ? 1 : 0, parents),
+	       "commit");
+	GITCHK(git_reference_create(&ref, r->repo, "refs/hp/publish", &commit_oid, 1, NULL), "reference");
+
+	char spec[400];
+	snprintf(spec, sizeof spec, "refs/hp/publish:refs/heads/%s", r->branch);
+	char *specs[] = { spec };
+	git_strarray refspecs = { specs, 1 };
+	if (git_remote_create_anonymous(&remote, r->repo, r->url) < 0) {
+		rc = hp_fail(e, HP_E_USAGE, "registry '%s': %s", r->url, git_msg());
+		goto out;
+	}
+	git_push_options po;
+	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
+	set_callbacks(r, &po.callbacks);
+	po.callbacks.push_update_reference = push_ref_cb;
+	reset_creds(r);
+	r->rejected = false;
+	p->attempts++;
+	int err = git_remote_push(remote, &refspecs, &po);
+	if (err == GIT_ENONFASTFORWARD || (err < 0 && strstr(git_msg(), "non-fast")) ||
+	    (err == 0 && r->rejected && (strstr(r->reject_msg, "fast") || strstr(r->reject_msg, "fetch first") ||
+					 strstr(r->reject_msg, "failed to update") || strstr(r->reject_msg, "lock")))) {
+		*retry = true;
+		rc = hp_fail(e, HP_E_TEMPFAIL, "registry '%s': push refused as not fast-forward", r->url);
+		goto out;
+	}
+	if (err < 0) {
+		rc = net_fail(r, e, err, "cannot push to the registry");
+		goto out;
+	}
+	if (r->rejected) {
+		rc = hp_fail(e, HP_E_UNAVAILABLE, "registry '%s' refused the push: %s", r->url, r->reject_msg);
+		goto out;
+	}
+	git_oid_cpy(&r->tip, &commit_oid);
+	r->have_tip = true;
+	git_oid_tostr(r->tip_hex, sizeof r->tip_hex, &r->tip);
+	snprintf(p->commit, sizeof p->commit, "%s", r->tip_hex);
+out:
+	git_remote_free(remote);
+	git_reference_free(ref);
+	git_signature_free(sig);
+	git_commit_free(parent);
+	git_treebuilder_free(b);
+	git_tree_free(newroot);
+	git_tree_free(newman);
+	git_tree_free(pkg);
+	git_tree_free(manifests);
+	git_tree_free(root);
+	free(old_cid);
+	free(new_cid);
+	hp_buf_release(&path);
+	hp_buf_release(&existing);
+	hp_buf_release(&index);
+	return rc;
+}
+
+hp_code hp_git_registry_publish(hp_git_registry *r, hp_git_publish *p, hp_err *e)
+{
+	if (!hp_registry_name_ok(p->name) || !hp_registry_version_ok(p->version))
+		return hp_fail(e, HP_E_USAGE, "invalid name or version to publish");
+	int max = p->max_attempts > 0 ? p->max_attempts : 5;
+	p->unchanged = false;
+	p->attempts = 0;
+	p->commit[0] = '\0';
+	hp_code rc = HP_OK;
+	for (int i = 0; i < max; i++) {
+		if (i > 0) {
+			/* a little backoff, different per process */
+			struct timespec ts = { 0, (long)(100 + (getpid() * 37 + i * 91) % 400) * 1000000L };
+			nanosleep(&ts, NULL);
+		}
+		hp_err_clear(e);
+		if ((rc = hp_git_registry_fetch(r, e)))
+			return rc;
+		bool retry = false;
+		rc = publish_once(r, p, &retry, e);
+		if (!retry)
+			return rc;
+	}
+	return hp_fail(e, HP_E_TEMPFAIL, "registry '%s': the branch kept moving; gave up after %d pushes", r->url, max);
+}
