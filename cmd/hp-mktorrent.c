@@ -15,19 +15,25 @@
 #include "hp_digest.h"
 #include "hp_io.h"
 #include "hp_json.h"
+#include "hp_manifest.h"
+#include "hp_mkt.h"
 #include "hp_torrent.h"
+#include "hp_unixfs.h"
 #include "hp_walk.h"
 
 #include "../lib/banned.h"
 
 static const char usage_text[] =
 	"Usage: hp-mktorrent [OPTION]... PATH\n"
+	"       hp-mktorrent [OPTION]... --from-manifest MANIFEST [--content DIR]\n"
 	"       hp-mktorrent --show TORRENT\n"
 	"Make a BitTorrent metainfo file (.torrent) for a file or a directory and print\n"
 	"a JSON record: {\"torrent\", \"name\", \"flavour\", \"infohash_v1\", \"infohash_v2\",\n"
 	"\"magnet\", \"piece_length\", \"pieces\", \"files\", \"size\", ...}. Files go in bytewise\n"
-	"order of their paths and each is read once. With --show, read a .torrent and\n"
-	"print the same record with its file list.\n"
+	"order of their paths and each is read once. With --from-manifest, make the\n"
+	"manifest's canonical torrent (docs/torrent-manifest.md) from its files under\n"
+	"--content DIR, checking each file's size and SHA-256 in the same read. With\n"
+	"--show, read a .torrent and print the same record with its file list.\n"
 	"\n"
 	"      --hybrid       v1 and v2 in one torrent (the default; BEP 47 pad files)\n"
 	"      --v1           v1 only (BEP 3): for clients without v2 (Transmission 3, aria2)\n"
@@ -52,13 +58,25 @@ static const char usage_text[] =
 	"  -C, --directory DIR  resolve PATH relative to DIR\n"
 	"  -j, --jobs N       read N files at a time (default: the number of CPUs)\n"
 	"  -L, --follow       follow symbolic links inside directories\n"
-	"      --ipfs-gateway URL  with --ipfs-cid: add the web seed URL/ipfs/<wrapper>/\n"
-	"      --ipfs-cid CID  the IPFS CID of PATH's content (the wrapper directory that\n"
-	"                     holds it under NAME is computed; not available yet)\n"
+	"      --ipfs-gateway URL  add the web seed URL/ipfs/<wrapper>/, where <wrapper>\n"
+	"                     is the UnixFS directory holding the content under NAME\n"
+	"                     (its CID is computed in the same read)\n"
+	"      --ipfs-cid CID  the IPFS CID the content must have (the file, or the\n"
+	"                     directory of the files): exit 1 if it differs\n"
+	"      --profile PROFILE  UnixFS import profile for those CIDs: unixfs-v1-2025\n"
+	"                     (the default; with --from-manifest, the manifest's\n"
+	"                     ipfs_import), unixfs-v0-2015 or kubo-cid-v1\n"
+	"      --from-manifest MANIFEST  make the manifest's canonical torrent: hybrid,\n"
+	"                     automatic piece size, no date; its web_seeds first. --v1,\n"
+	"                     --v2, -l, -p and -x give another infohash (\"canonical\":\n"
+	"                     false); -t, -w, -c, --creator, --date do not\n"
+	"      --content DIR  with --from-manifest: the folder holding the manifest's\n"
+	"                     files (default: the current directory; -C is the same)\n"
 	"      --show TORRENT  read a .torrent ('-' for standard input) and print its record\n"
 	CLI_COMMON_HELP
 	"\n"
-	"Exit status: 0 on success, 64 on a usage error, 65 for malformed input (a name\n"
+	"Exit status: 0 on success, 1 if the content differs from --ipfs-cid or from\n"
+	"the manifest, 64 on a usage error, 65 for malformed input (a name\n"
 	"that cannot go in a torrent, a bad .torrent with --show), 66 if an input is\n"
 	"missing or unreadable, 73 if the output cannot be created, 74 on an I/O error.\n";
 
@@ -69,6 +87,7 @@ typedef struct strs {
 
 typedef struct config {
 	hp_torrent_flavour flavour;
+	bool flavour_given;     /* --v1, --v2 or --hybrid */
 	uint64_t piece_length;  /* 0: auto */
 	hp_torrent_tracker *trackers;
 	size_t ntrackers, trackers_cap;
@@ -88,6 +107,8 @@ typedef struct config {
 	bool follow;
 	const char *ipfs_gateway;
 	const char *ipfs_cid;
+	const char *profile;
+	const char *manifest;
 	const char *show;
 	const char *path;
 } config;
@@ -175,7 +196,7 @@ static int parse_args(int argc, char **argv, config *c)
 {
 	enum {
 		OPT_V1 = CLI_OPT_FIRST_FREE_, OPT_V2, OPT_HYBRID, OPT_CREATOR, OPT_DATE, OPT_NO_DATE, OPT_MAGNET,
-		OPT_IPFS_GATEWAY, OPT_IPFS_CID, OPT_SHOW,
+		OPT_IPFS_GATEWAY, OPT_IPFS_CID, OPT_SHOW, OPT_PROFILE, OPT_FROM_MANIFEST, OPT_CONTENT,
 	};
 	static const struct option longopts[] = {
 		{ "v1", no_argument, NULL, OPT_V1 },
@@ -199,6 +220,9 @@ static int parse_args(int argc, char **argv, config *c)
 		{ "ipfs-gateway", required_argument, NULL, OPT_IPFS_GATEWAY },
 		{ "ipfs-cid", required_argument, NULL, OPT_IPFS_CID },
 		{ "show", required_argument, NULL, OPT_SHOW },
+		{ "profile", required_argument, NULL, OPT_PROFILE },
+		{ "from-manifest", required_argument, NULL, OPT_FROM_MANIFEST },
+		{ "content", required_argument, NULL, OPT_CONTENT },
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -212,6 +236,7 @@ static int parse_args(int argc, char **argv, config *c)
 		case OPT_HYBRID:
 			c->flavour = opt == OPT_V1 ? HP_TORRENT_V1 : opt == OPT_V2 ? HP_TORRENT_V2 : HP_TORRENT_HYBRID;
 			flavours++;
+			c->flavour_given = true;
 			break;
 		case 'l':
 			if (parse_piece_size(optarg, &c->piece_length))
@@ -259,6 +284,8 @@ static int parse_args(int argc, char **argv, config *c)
 			c->attributes = true;
 			break;
 		case 'C':
+			if (c->dir && strcmp(c->dir, optarg) != 0)
+				return cli_usage("--content and -C name two folders");
 			c->dir = optarg;
 			break;
 		case 'j': {
@@ -279,6 +306,20 @@ static int parse_args(int argc, char **argv, config *c)
 			break;
 		case OPT_SHOW:
 			c->show = optarg;
+			break;
+		case OPT_PROFILE:
+			if (!hp_unixfs_profile_find(optarg))
+				return cli_usage("unknown --profile '%s' (unixfs-v1-2025, unixfs-v0-2015 or kubo-cid-v1)",
+						 optarg);
+			c->profile = optarg;
+			break;
+		case OPT_FROM_MANIFEST:
+			c->manifest = optarg;
+			break;
+		case OPT_CONTENT:
+			if (c->dir && strcmp(c->dir, optarg) != 0)
+				return cli_usage("--content and -C name two folders");
+			c->dir = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -301,20 +342,35 @@ static int parse_args(int argc, char **argv, config *c)
 			return cli_usage("--show takes no PATH");
 		return 0;
 	}
-	if (optind >= argc)
-		return cli_usage("no PATH to make a torrent of");
-	if (argc - optind > 1)
-		return cli_usage("one PATH only (a file or a directory)");
-	c->path = argv[optind];
-	if (strcmp(c->path, "-") == 0)
-		return cli_usage("standard input cannot be made into a torrent (it needs files)");
-	if (!!c->ipfs_gateway != !!c->ipfs_cid)
-		return cli_usage("--ipfs-gateway and --ipfs-cid go together");
+	if (c->manifest) {
+		if (optind < argc)
+			return cli_usage("--from-manifest takes no PATH (the files are the manifest's, under --content)");
+		if (c->name)
+			return cli_usage("--from-manifest names the torrent after the manifest: no --name");
+		if (c->follow)
+			return cli_usage("--from-manifest opens the manifest's paths: no --follow");
+	} else {
+		if (optind >= argc)
+			return cli_usage("no PATH to make a torrent of");
+		if (argc - optind > 1)
+			return cli_usage("one PATH only (a file or a directory)");
+		c->path = argv[optind];
+		if (strcmp(c->path, "-") == 0)
+			return cli_usage("standard input cannot be made into a torrent (it needs files)");
+	}
+	if (c->ipfs_cid) {
+		hp_cid cid;
+		hp_err e = HP_ERR_INIT;
+		if (hp_cid_parse_text(c->ipfs_cid, &cid, &e))
+			return cli_usage("--ipfs-cid: %s", e.msg);
+	}
 	if (c->ipfs_gateway && !hp_torrent_web_seed_url_ok(c->ipfs_gateway))
 		return cli_usage("'%s' is not a gateway URL (http:// or https://)", c->ipfs_gateway);
 	if (c->output && strcmp(c->output, "-") == 0 && c->magnet)
 		return cli_usage("--magnet prints on standard output: use -o FILE with it");
-	if (!c->date_set) {
+	if (!c->date_set && c->manifest) {
+		c->date = 0;  /* the canonical torrent has none */
+	} else if (!c->date_set) {
 		const char *sde = getenv("SOURCE_DATE_EPOCH");
 		if (sde && *sde) {
 			if ((rc = parse_date(sde, "SOURCE_DATE_EPOCH", &c->date)))
@@ -411,8 +467,6 @@ static int show(const config *c)
 	return rc;
 }
 
-/* ---- progress on stderr ---- */
-
 /* ---- making one ---- */
 
 static int walk_status;
@@ -426,23 +480,6 @@ static void on_walk(void *ud, hp_walk_event ev, const hp_err *e)
 		return;
 	}
 	cli_warn("%s", e->msg);
-}
-
-typedef struct run {
-	hp_err err;
-} run;
-
-static int on_result(void *ud, const hp_walk_entry *en, size_t index, const hp_digest_result *r)
-{
-	run *x = ud;
-	(void)en;
-	(void)index;
-	if (r->err.code) {
-		if (!x->err.code)
-			x->err = r->err;
-		return 1;  /* one missing file spoils the torrent: stop */
-	}
-	return 0;
 }
 
 /* The torrent's default name: PATH's base name, resolved when PATH is ".",
@@ -476,29 +513,103 @@ static int default_name(const config *c, char **out)
 	return *out ? 0 : cli_error(EXIT_SOFTWARE, "out of memory");
 }
 
-/* The web seed for --ipfs-gateway/--ipfs-cid: GATEWAY/ipfs/<W>/, where W is
- * a UnixFS directory whose one entry, NAME, is the content's CID, so that
- * <W>/NAME/<path> resolves as BEP 19 asks. Computing W needs lib/hp_unixfs
- * (a dag-pb directory node, and the Tsize of CID's DAG for a kubo-identical
- * wrapper); until it exists the option is refused. */
-static int ipfs_web_seed(const config *c, const char *name, char **url)
+/* Write the torrent and print the record (or the magnet). */
+static int emit(const config *c, const hp_mkt_result *r)
 {
-	(void)name;
-	*url = NULL;
-	return cli_usage("--ipfs-cid '%s' is not supported yet: the wrapper directory needs the UnixFS "
-			 "code (give the gateway URL with -w instead)", c->ipfs_cid);
+	hp_err e = HP_ERR_INIT;
+	const hp_torrent_info *ti = r->info;
+	char *out_path = NULL;
+	const char *dst = c->output;
+	int rc = 0;
+	if (!dst) {
+		hp_buf p = HP_BUF_INIT;
+		if (hp_buf_addf(&p, NULL, "%s.torrent", ti->name))
+			return cli_error(EXIT_SOFTWARE, "out of memory");
+		dst = out_path = hp_buf_detach(&p, NULL);
+	}
+	if (hp_write_file_atomic(dst, r->torrent.data, r->torrent.len, 0644, 0, &e)) {
+		free(out_path);
+		return cli_fail(&e);
+	}
+	for (size_t i = 0; i < ti->nfiles; i++)
+		if (ti->files[i].saved_as)
+			cli_warn("'%s' differs from another path only in case: libtorrent clients save it as '%s'",
+				 ti->files[i].path, ti->files[i].saved_as);
+	if (strcmp(dst, "-") == 0) {
+		free(out_path);
+		return 0;
+	}
+	if (c->magnet) {
+		printf("%s\n", ti->magnet);
+	} else {
+		json_t *j = record(ti, dst, false);
+		if (!j) {
+			free(out_path);
+			return cli_error(EXIT_SOFTWARE, "out of memory");
+		}
+		if (c->manifest)
+			json_object_set_new(j, "canonical", json_boolean(r->canonical));
+		if (r->content_cid[0]) {
+			json_object_set_new(j, "ipfs_cid", json_string(r->content_cid));
+			json_object_set_new(j, "ipfs_dag_size", json_integer((json_int_t)r->content_dag_size));
+			json_object_set_new(j, "ipfs_wrapper_cid", json_string(r->wrapper_cid));
+			json_object_set_new(j, "ipfs_web_seed", str_or_null(r->ipfs_web_seed));
+		}
+		cli_print_json(j);
+		json_decref(j);
+	}
+	free(out_path);
+	return rc;
+}
+
+static void fill_opts(const config *c, hp_mkt_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->flavour = c->flavour_given ? c->flavour : 0;
+	o->piece_length = c->piece_length;
+	o->is_private = c->is_private;
+	o->attributes = c->attributes;
+	o->trackers = c->trackers;
+	o->ntrackers = c->ntrackers;
+	o->web_seeds = c->seeds.v;
+	o->nweb_seeds = c->seeds.n;
+	o->comment = c->comment;
+	o->creator = c->creator;
+	o->creation_date = c->date;
+	o->ipfs_profile = c->profile;
+	o->ipfs_cid = c->ipfs_cid;
+	o->ipfs_gateway = c->ipfs_gateway;
+	o->jobs = c->jobs;
+	if (cli.progress) {
+		o->progress = cli_progress;
+		o->progress_ms = cli_progress_ms();
+	}
+}
+
+static int from_manifest(const config *c)
+{
+	hp_err e = HP_ERR_INIT;
+	json_t *m;
+	if (hp_manifest_load(c->manifest, HP_MANIFEST_UNSIGNED_OK, &m, &e))
+		return cli_fail(&e);
+	hp_mkt_opts o;
+	fill_opts(c, &o);
+	hp_mkt_result r = HP_MKT_RESULT_INIT;
+	hp_code hc = hp_mkt_from_manifest(m, c->dir, &o, &r, &e);
+	cli_progress_clear();
+	int rc = hc ? cli_fail(&e) : emit(c, &r);
+	hp_mkt_result_free(&r);
+	json_decref(m);
+	return rc;
 }
 
 static int make(config *c)
 {
 	hp_err e = HP_ERR_INIT;
 	int rc = 0;
-	char *name = NULL, *ipfs_url = NULL, *out_path = NULL;
+	char *name = NULL;
 	hp_walk_list l = HP_WALK_LIST_INIT;
-	hp_btpieces *bp = NULL;
-	hp_torrent_file_spec *specs = NULL;
-	hp_torrent_info *ti = NULL;
-	hp_buf tb = HP_BUF_INIT;
+	hp_mkt_result r = HP_MKT_RESULT_INIT;
 
 	if (c->name) {
 		if (!(name = strdup(c->name)))
@@ -506,13 +617,6 @@ static int make(config *c)
 	} else if ((rc = default_name(c, &name))) {
 		return rc;
 	}
-	if (c->ipfs_cid && (rc = ipfs_web_seed(c, name, &ipfs_url)))
-		goto out;
-	if (ipfs_url && push_str(&c->seeds, ipfs_url)) {
-		rc = cli_error(EXIT_SOFTWARE, "out of memory");
-		goto out;
-	}
-
 	hp_walk_opts wo = { c->dir, HP_WALK_RELATIVE | (c->follow ? HP_WALK_FOLLOW : 0), on_walk, NULL };
 	if (hp_walk_init(&l, &wo, &e) || hp_walk_add(&l, c->path, &e)) {
 		rc = cli_fail(&e);
@@ -542,117 +646,17 @@ static int make(config *c)
 		rc = cli_error(EXIT_DATAERR, "nothing to share: every file under '%s' is empty", c->path);
 		goto out;
 	}
-	if (c->flavour == HP_TORRENT_V1)
-		hp_bt_sort_v1(&l);
-	else
-		hp_bt_sort_v2(&l);
-
-	uint64_t P = c->piece_length ? c->piece_length : hp_bt_auto_piece_length(l.total_size);
-	bool pad = c->flavour == HP_TORRENT_HYBRID && l.n > 1;
-	uint64_t npieces = 0;
-	if (c->flavour == HP_TORRENT_V1 || !pad) {
-		npieces = (l.total_size + P - 1) / P;
-	} else {
-		for (size_t i = 0; i < l.n; i++)
-			npieces += (l.v[i].size + P - 1) / P;
-	}
-	if (npieces > HP_TORRENT_MAX_PIECES) {
-		rc = cli_usage("%llu pieces of %llu bytes is more than clients accept (%u): use a larger --piece-size",
-			       (unsigned long long)npieces, (unsigned long long)P, HP_TORRENT_MAX_PIECES);
-		goto out;
-	}
-
-	hp_btpieces_opts po = { P, c->flavour & HP_TORRENT_V1, (c->flavour & HP_TORRENT_V2) != 0, pad };
-	if (hp_btpieces_new(&po, &bp, &e)) {
-		rc = cli_fail(&e);
-		goto out;
-	}
-	hp_digest_sink sink = hp_btpieces_sink(bp);
-	hp_digest_opts o = { 0 };
-	o.jobs = c->jobs;
-	o.sinks = &sink;
-	o.nsinks = 1;
-	o.window = hp_btpieces_window(bp);
-	if (cli.progress) {
-		o.progress = cli_progress;
-		o.progress_ms = cli_progress_ms();
-	}
-	run x = { HP_ERR_INIT };
-	hp_code hc = hp_digest_list(&l, &o, on_result, &x, &e);
+	hp_mkt_opts o;
+	fill_opts(c, &o);
+	if ((c->ipfs_gateway || c->ipfs_cid) && !o.ipfs_profile)
+		o.ipfs_profile = HP_UNIXFS_PROFILE_DEFAULT;
+	hp_code hc = hp_mkt_build(&l, name, single, &o, &r, &e);
 	cli_progress_clear();
-	if (hc || x.err.code || hp_btpieces_finish(bp, &e)) {
-		rc = cli_fail(hc ? &e : x.err.code ? &x.err : &e);
-		goto out;
-	}
-
-	specs = calloc(l.n, sizeof *specs);
-	if (!specs) {
-		rc = cli_error(EXIT_SOFTWARE, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < l.n; i++) {
-		const hp_btpieces_file *f = hp_btpieces_file_at(bp, i);
-		specs[i].path = l.v[i].path;
-		specs[i].path_len = l.v[i].path_len;
-		specs[i].size = f->size;
-		specs[i].executable = c->attributes && (l.v[i].mode & 0111);
-		specs[i].v2_pieces = f->pieces;
-		specs[i].v2_npieces = f->npieces;
-	}
-	hp_torrent_spec s = { 0 };
-	s.flavour = c->flavour;
-	s.name = name;
-	s.single_file = single;
-	s.piece_length = P;
-	s.files = specs;
-	s.nfiles = l.n;
-	s.v1_pieces = hp_btpieces_v1(bp);
-	s.v1_npieces = hp_btpieces_v1_count(bp);
-	s.trackers = c->trackers;
-	s.ntrackers = c->ntrackers;
-	s.web_seeds = c->seeds.v;
-	s.nweb_seeds = c->seeds.n;
-	s.is_private = c->is_private;
-	s.comment = c->comment;
-	s.creator = c->creator;
-	s.creation_date = c->date;
-	if (hp_torrent_create(&s, &tb, &ti, &e)) {
-		rc = cli_fail(&e);
-		goto out;
-	}
-
-	const char *dst = c->output;
-	if (!dst) {
-		hp_buf p = HP_BUF_INIT;
-		if (hp_buf_addf(&p, NULL, "%s.torrent", name)) {
-			rc = cli_error(EXIT_SOFTWARE, "out of memory");
-			goto out;
-		}
-		dst = out_path = hp_buf_detach(&p, NULL);
-	}
-	if (hp_write_file_atomic(dst, tb.data, tb.len, 0644, 0, &e)) {
-		rc = cli_fail(&e);
-		goto out;
-	}
-	for (size_t i = 0; i < ti->nfiles; i++)
-		if (ti->files[i].saved_as)
-			cli_warn("'%s' differs from another path only in case: libtorrent clients save it as '%s'",
-				 ti->files[i].path, ti->files[i].saved_as);
-	if (strcmp(dst, "-") == 0)
-		goto out;
-	if (c->magnet)
-		printf("%s\n", ti->magnet);
-	else
-		rc = print_record(ti, dst, false);
+	rc = hc ? cli_fail(&e) : emit(c, &r);
 out:
-	hp_torrent_info_free(ti);
-	hp_buf_release(&tb);
-	free(specs);
-	hp_btpieces_free(bp);
+	hp_mkt_result_free(&r);
 	hp_walk_free(&l);
 	free(name);
-	free(ipfs_url);
-	free(out_path);
 	return rc;
 }
 
@@ -663,7 +667,7 @@ int main(int argc, char **argv)
 	cli_init("hp-mktorrent");
 	int rc = parse_args(argc, argv, &c);
 	if (rc == 0)
-		rc = c.show ? show(&c) : make(&c);
+		rc = c.show ? show(&c) : c.manifest ? from_manifest(&c) : make(&c);
 	else if (rc < 0)
 		rc = 0;
 	free(c.trackers);

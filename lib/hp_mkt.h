@@ -114,7 +114,7 @@ hp_code hp_mkt_from_manifest(const json_t *m, const char *dir, const hp_mkt_opts
 /* ---- the parts, for a caller with its own digest run (hp_scan) ----
  *
  *     hp_mkt_sort(flavour, &l);                  (before reading)
- *     hp_mkt_pieces_new(o, l.total_size, &p, &e);
+ *     hp_mkt_pieces_new(o, &l, &p, &e);          (piece length, pad files, limits)
  *     sinks[k] = *hp_mkt_pieces_sink(p);         (hp_digest_list over l, window
  *                                                 at most hp_mkt_pieces_window(p))
  *     hp_mkt_pieces_finish(p, &l, name, single, extra_seed, &r, &e);
@@ -122,7 +122,7 @@ hp_code hp_mkt_from_manifest(const json_t *m, const char *dir, const hp_mkt_opts
  * Directory entries in l are skipped. */
 typedef struct hp_mkt_pieces hp_mkt_pieces;
 void hp_mkt_sort(hp_torrent_flavour flavour, hp_walk_list *l);
-hp_code hp_mkt_pieces_new(const hp_mkt_opts *o, uint64_t total_size, hp_mkt_pieces **out, hp_err *e);
+hp_code hp_mkt_pieces_new(const hp_mkt_opts *o, const hp_walk_list *l, hp_mkt_pieces **out, hp_err *e);
 const hp_digest_sink *hp_mkt_pieces_sink(hp_mkt_pieces *p);
 size_t hp_mkt_pieces_window(const hp_mkt_pieces *p);
 /* extra_seed (may be NULL) is added after o->web_seeds unless already there. */

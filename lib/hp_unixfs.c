@@ -1621,3 +1621,21 @@ void hp_unixfs_tree_free(hp_unixfs_tree *t)
 	EVP_MD_CTX_free(t->ctx);
 	free(t);
 }
+
+/* ---- the one-entry wrapper directory ---- */
+
+hp_code hp_unixfs_wrap(const hp_unixfs_profile *p, const char *name, size_t n, const hp_unixfs_node *child,
+		       hp_unixfs_block_fn *blocks, void *ud, hp_unixfs_node *out, hp_err *e)
+{
+	if (n == 0 || memchr(name, '/', n))
+		return hp_fail(e, HP_E_DATA, "'%.*s' is not one name (empty, or with a '/')", (int)(n > 200 ? 200 : n),
+			       name);
+	hp_unixfs_tree *t;
+	hp_code rc = hp_unixfs_tree_new(p, &t, e);
+	if (rc)
+		return rc;
+	if (!(rc = hp_unixfs_tree_add_file(t, name, n, child, e)))
+		rc = hp_unixfs_tree_build(t, blocks, ud, NULL, NULL, out, e);
+	hp_unixfs_tree_free(t);
+	return rc;
+}

@@ -142,6 +142,15 @@ hp_code hp_unixfs_tree_build(hp_unixfs_tree *t, hp_unixfs_block_fn *blocks, void
 			     void *dud, hp_unixfs_node *root, hp_err *e);
 void hp_unixfs_tree_free(hp_unixfs_tree *t);
 
+/* The directory whose one entry, name (one path segment, bytes), links to
+ * child (its CID, Tsize child->dag_size), made under profile p exactly as
+ * kubo makes it (`ipfs files mkdir` + `ipfs files cp`, or `ipfs add -w`
+ * around the child): the "wrapper" that lets <wrapper>/name/... resolve on
+ * a gateway (a torrent's IPFS web seed, docs/torrent-manifest.md). blocks
+ * (may be NULL) gets its one block. HP_E_DATA for a bad name. */
+hp_code hp_unixfs_wrap(const hp_unixfs_profile *p, const char *name, size_t n, const hp_unixfs_node *child,
+		       hp_unixfs_block_fn *blocks, void *ud, hp_unixfs_node *out, hp_err *e);
+
 /* ---- the UnixFS Data message ----
  *
  *   Type 1 (enum), Data 2 (bytes), filesize 3, blocksizes 4 (repeated,

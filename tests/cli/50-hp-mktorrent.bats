@@ -394,8 +394,9 @@ print([(fs.file_path(i), bool(fs.file_flags(i) & lt.file_storage.flag_executable
 	mkdir t
 	echo x >t/f
 	for args in "--v1 --v2 t" "-l 1000 t" "-l 8K t" "-l 256M t" "-l 3K t" "-t ftp://x/ t" "-t http://a/,, t" \
-		"-w udp://x/ t" "-w 'not a url' t" "" "t t" "- " "--ipfs-gateway https://gw.example t" \
-		"--ipfs-cid bafyabc t" "--show x.torrent t" "--magnet -o - t" "-j 9999 t" "--date soon t"; do
+		"-w udp://x/ t" "-w 'not a url' t" "" "t t" "- " "--ipfs-gateway ftp://gw.example t" \
+		"--ipfs-cid bafyabc t" "--profile nope t" "--from-manifest m.json t" "--from-manifest m.json -n x" \
+		"--content a -C b t" "--show x.torrent t" "--magnet -o - t" "-j 9999 t" "--date soon t"; do
 		eval "run_fails 64 hp-mktorrent $args"
 		[ -z "$output" ]
 		[[ ${stderr} == "hp-mktorrent: "*$'\n'"Try 'hp-mktorrent --help' for more information." ]] || {
@@ -405,11 +406,21 @@ print([(fs.file_path(i), bool(fs.file_flags(i) & lt.file_storage.flag_executable
 	done
 }
 
-@test "--ipfs-gateway with --ipfs-cid is a clear 'not yet' until the UnixFS wrapper exists" {
+@test "--ipfs-cid is checked against the content's CID computed in the same read: exit 1, nothing written" {
 	mkdir t
 	echo x >t/f
-	run_fails 64 hp-mktorrent --ipfs-gateway https://gw.example --ipfs-cid bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi t
-	[[ $stderr == *"not supported yet"* ]]
+	run_fails 1 hp-mktorrent --ipfs-gateway https://gw.example --ipfs-cid bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi t
+	[[ $stderr == *"the content's CID is "*" under unixfs-v1-2025, not bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi" ]]
+	[ ! -e t.torrent ]
+	run --separate-stderr hp-mktorrent --no-date --ipfs-gateway https://gw.example/ t
+	[ "$status" -eq 0 ]
+	cid=$(jq -r .ipfs_cid <<<"$output")
+	wrapper=$(jq -r .ipfs_wrapper_cid <<<"$output")
+	[ "$(jq -r .ipfs_web_seed <<<"$output")" = "https://gw.example/ipfs/$wrapper/" ]
+	[ "$(jq -r '.web_seeds[0]' <<<"$output")" = "https://gw.example/ipfs/$wrapper/" ]
+	run --separate-stderr hp-mktorrent --no-date -o u.torrent --ipfs-gateway https://gw.example --ipfs-cid "$cid" t
+	[ "$status" -eq 0 ]
+	cmp t.torrent u.torrent
 }
 
 @test "nothing to share: an empty directory, only empty files (65); a missing path (66)" {
