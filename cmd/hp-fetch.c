@@ -4,6 +4,7 @@
  * SHA-256 before it is renamed into place, resumable. See docs/hp-fetch.1
  * and docs/fetch.md. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,9 @@ static const char usage_text[] =
 	"                           torrent's paths and sizes must be the manifest's\n"
 	"      --peer IP:PORT       a BitTorrent peer to connect to (repeatable)\n"
 	"      --bt-listen IP:PORT  where BitTorrent listens (default 0.0.0.0:0)\n"
+	"      --download-rate KIB  limit BitTorrent downloads to KIB KiB/s (every peer\n"
+	"                           and web seed, loopback included; 0: no limit)\n"
+	"      --no-web-seeds       do not use the torrent's web seeds (BEP 19)\n"
 	"  -j, --jobs N             files fetched (and checked) at a time (0, the default:\n"
 	"                           one per CPU for checking, one request at a time)\n"
 	"      --timeout SECS       give up on a source that sends nothing for SECS\n"
@@ -64,8 +68,9 @@ static const char usage_text[] =
 	"untrusted signature, expired, rollback, or content that never verified from\n"
 	"any source); 64 usage; 65 malformed manifest or key file; 66 missing\n"
 	"manifest; 69 no source reachable (or none had the content); 73 cannot\n"
-	"create DIR or a file in it; 74 I/O error; 75 a source timed out, or DIR is\n"
-	"being written by another hp-fetch.\n";
+	"create DIR or a file in it; 74 I/O error; 75 a source timed out, DIR is\n"
+	"being written by another hp-fetch, or SIGTERM/SIGINT stopped the BitTorrent\n"
+	"source (its verified pieces are kept: run again to resume).\n";
 
 enum {
 	OPT_ALLOW_UNTRUSTED = CLI_OPT_FIRST_FREE_,
@@ -78,6 +83,8 @@ enum {
 	OPT_MEMORY,
 	OPT_PEER,
 	OPT_BT_LISTEN,
+	OPT_DOWNLOAD_RATE,
+	OPT_NO_WEB_SEEDS,
 };
 
 typedef struct config {
@@ -100,7 +107,27 @@ typedef struct config {
 	const char **peers;
 	size_t npeers;
 	const char *bt_listen;
+	uint64_t download_rate;  /* bytes/s */
+	bool no_web_seeds;
 } config;
+
+/* ---- signals ----
+ * SIGTERM/SIGINT while an interruptible source runs (BitTorrent: it saves
+ * its resume data and returns) stop the fetch cleanly with exit 75; at any
+ * other time they end the process as before (partial files are cleaned up
+ * by the next run). */
+
+static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t interruptible;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+	if (!interruptible) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+	}
+}
 
 /* ---- output ---- */
 
@@ -120,6 +147,10 @@ static void on_event(void *ud, const hp_fetch_event *ev)
 		cli_progress(NULL, ev->done, ev->total);
 		return;
 	}
+	case HP_FETCH_EV_INTERRUPTIBLE:
+		/* after a stop, hp_fetch_run starts no other source: it ends */
+		interruptible = ev->interruptible;
+		return;
 	case HP_FETCH_EV_WARNING:
 		cli_progress_clear();
 		cli_warn("%s: %s", ev->source, ev->err->msg);
@@ -167,6 +198,8 @@ static int parse(int argc, char **argv, config *c, bool *done)
 		{ "torrent", required_argument, NULL, 't' },
 		{ "peer", required_argument, NULL, OPT_PEER },
 		{ "bt-listen", required_argument, NULL, OPT_BT_LISTEN },
+		{ "download-rate", required_argument, NULL, OPT_DOWNLOAD_RATE },
+		{ "no-web-seeds", no_argument, NULL, OPT_NO_WEB_SEEDS },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -206,6 +239,14 @@ static int parse(int argc, char **argv, config *c, bool *done)
 		case 't': c->torrent = optarg; break;
 		case OPT_PEER: c->peers[c->npeers++] = optarg; break;
 		case OPT_BT_LISTEN: c->bt_listen = optarg; break;
+		case OPT_NO_WEB_SEEDS: c->no_web_seeds = true; break;
+		case OPT_DOWNLOAD_RATE: {
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (end == optarg || *end || optarg[0] == '-' || v > 2097151)
+				return cli_usage("--download-rate takes KiB/s, from 0 to 2097151, not '%s'", optarg);
+			c->download_rate = (uint64_t)v * 1024;
+			break;
+		}
 		case OPT_NO_MANIFEST_GATEWAY: c->manifest_gateway = false; break;
 		case OPT_RAW_BLOCKS: c->raw_blocks = true; break;
 		case 'j':
@@ -266,6 +307,8 @@ static hp_code add_sources(hp_fetch *f, const config *c, hp_err *e)
 		bo.peers = c->peers;
 		bo.npeers = c->npeers;
 		bo.timeout_ms = c->timeout_ms;
+		bo.download_rate = c->download_rate;
+		bo.no_web_seeds = c->no_web_seeds;
 		rc = hp_bt_source_add(f, &bo, e);
 	}
 	for (size_t i = 0; !rc && i < c->ngateways; i++)
@@ -293,6 +336,7 @@ static int fetch(const config *c)
 	fo.now = c->now;
 	fo.jobs = c->jobs;
 	fo.on_event = on_event;
+	fo.stop = &stop_signal;
 	hp_err e = HP_ERR_INIT;
 	json_t *report = NULL;
 	hp_fetch *f = NULL;
@@ -309,6 +353,12 @@ static int fetch(const config *c)
 	json_decref(report);
 	if (rc)
 		return cli_fail(&e);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 	if (!(rc = add_sources(f, c, &e)) && !(rc = hp_fetch_scan(f, &e)))
 		rc = hp_fetch_run(f, &e);
 	cli_progress_clear();

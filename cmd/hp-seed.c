@@ -43,6 +43,8 @@ static const char usage_text[] =
 	"      --resume-dir DIR  on stop, save each torrent's resume data as\n"
 	"                       DIR/<infohash>.resume\n"
 	"      --interval SECS  report uploads at most every SECS seconds (default 1)\n"
+	"      --upload-rate KIB  send at most KIB KiB/s in all (every peer, loopback\n"
+	"                       and local networks included; 0, the default: no limit)\n"
 	"  -j, --jobs N         files read at a time while checking (default: CPUs)\n"
 	CLI_COMMON_HELP
 	"\n"
@@ -58,6 +60,7 @@ enum {
 	OPT_TRACKER_OFF = CLI_OPT_FIRST_FREE_,
 	OPT_RESUME_DIR,
 	OPT_INTERVAL,
+	OPT_UPLOAD_RATE,
 };
 
 typedef struct config {
@@ -68,6 +71,7 @@ typedef struct config {
 	bool tracker_off;
 	const char *resume_dir;
 	unsigned interval;
+	uint64_t upload_rate;  /* bytes/s, 0: none */
 	unsigned jobs;
 	char **torrents;
 	size_t ntorrents;
@@ -98,6 +102,7 @@ static int parse_args(int argc, char **argv, config *c)
 		{ "tracker-off", no_argument, NULL, OPT_TRACKER_OFF },
 		{ "resume-dir", required_argument, NULL, OPT_RESUME_DIR },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "upload-rate", required_argument, NULL, OPT_UPLOAD_RATE },
 		{ "jobs", required_argument, NULL, 'j' },
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
@@ -137,6 +142,15 @@ static int parse_args(int argc, char **argv, config *c)
 			if (errno || *end || end == optarg || v == 0 || v > 86400 || optarg[0] == '-')
 				return cli_usage("--interval '%s' is not a number of seconds from 1 to 86400", optarg);
 			c->interval = (unsigned)v;
+			break;
+		}
+		case OPT_UPLOAD_RATE: {
+			char *end;
+			errno = 0;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || v > 2097151 || optarg[0] == '-')
+				return cli_usage("--upload-rate '%s' is not a number of KiB/s from 0 to 2097151", optarg);
+			c->upload_rate = (uint64_t)v * 1024;
 			break;
 		}
 		case 'j': {
@@ -255,6 +269,8 @@ static void on_event(void *ud, const hp_bt_event *ev)
 		j = torrent_event("error", t);
 		json_object_set_new(j, "message", json_string(ev->msg));
 		break;
+	case HP_BT_EV_WEB_SEED_ERROR:
+		return;  /* a seed never downloads from web seeds */
 	case HP_BT_EV_FINISHED:
 		return;  /* a seed_mode torrent is finished from the start */
 	}
@@ -448,7 +464,7 @@ static int seed(const config *c)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
-	if (hp_bt_session_new(c->listen, &s, &e)) {
+	if (hp_bt_session_new(c->listen, &s, &e) || hp_bt_session_set_rate_limits(s, c->upload_rate, 0, &e)) {
 		rc = cli_fail(&e);
 		goto out;
 	}

@@ -25,10 +25,19 @@ typedef struct bt_source {
 	char **peers;
 	size_t npeers;
 	long timeout_ms;
+	uint64_t download_rate;
+	bool no_web_seeds;
 	uint64_t received;
+	uint64_t resumed;        /* verified bytes found at start (resume data, or the check) */
+	bool resumed_known;
 	uint64_t hash_failures;
+	uint64_t web_seed_errors;
+	uint64_t resume_saves;
 	int peers_seen;
+	bool interrupted;
 } bt_source;
+
+#define RESUME_SAVE_MS 2000  /* save resume data this often while new pieces come */
 
 static const char *infohash(const hp_torrent_info *ti)
 {
@@ -89,6 +98,19 @@ static void on_event(void *ud, const hp_bt_event *ev)
 		s->hash_failures++;
 	else if (ev->kind == HP_BT_EV_PEER_CONNECTED)
 		s->peers_seen++;
+	else if (ev->kind == HP_BT_EV_WEB_SEED_ERROR)
+		s->web_seed_errors++;
+}
+
+/* Ask for resume data and write it atomically beside the scratch folder. */
+static void save_resume(bt_source *s, hp_bt_session *ses, int id, const char *path)
+{
+	hp_buf b = HP_BUF_INIT;
+	hp_err se = HP_ERR_INIT;
+	if (hp_bt_session_save_resume(ses, id, 10000, &b, &se) == HP_OK &&
+	    hp_write_file_atomic(path, b.data, b.len, 0644, 0, &se) == HP_OK)
+		s->resume_saves++;
+	hp_buf_release(&b);
 }
 
 static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
@@ -155,6 +177,7 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 	a.resume_len = resume.len;
 	a.file_priorities = prio;
 	a.nfile_priorities = ti->nfiles;
+	a.no_web_seeds = s->no_web_seeds;
 	int id;
 	if ((rc = hp_bt_session_add(ses, &a, &id, e))) {
 		if (a.resume) {  /* stale resume data: start over without it */
@@ -165,9 +188,12 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 		if (rc)
 			goto out;
 	}
+	if (s->download_rate && (rc = hp_bt_session_set_rate_limits(ses, 0, s->download_rate, e)))
+		goto out;
+	hp_fetch_set_interruptible(f, true);
 	long timeout = s->timeout_ms > 0 ? s->timeout_ms : 30000;
-	int64_t last_new = now_ms(), last_connect = 0;
-	uint64_t last_done = 0;
+	int64_t last_new = now_ms(), last_connect = 0, last_save = last_new;
+	uint64_t last_done = 0, saved_done = 0;
 	hp_bt_status st;
 	bool finished = false;
 	for (;;) {
@@ -178,8 +204,21 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 			rc = hp_fail(e, HP_E_IO, "libtorrent: %s", st.error);
 			goto out;
 		}
-		if (st.finished && st.total_done >= st.total_wanted) {
+		if (st.checking) {
+			last_new = now;  /* checking the disk is not a silent source */
+		} else if (!s->resumed_known) {
+			s->resumed = st.total_done;
+			s->resumed_known = true;
+			last_done = saved_done = st.total_done;
+		}
+		if (!st.checking)
+			hp_fetch_source_progress(f, st.total_done, st.download_rate, st.peers);
+		if (st.finished && !st.checking && st.total_done >= st.total_wanted) {
 			finished = true;
+			break;
+		}
+		if (hp_fetch_stopping(f)) {
+			s->interrupted = true;
 			break;
 		}
 		if (st.total_done != last_done) {
@@ -188,6 +227,12 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 		}
 		if (now - last_new > timeout)
 			break;
+		/* verified pieces survive a kill: resume data every few seconds */
+		if (!st.checking && st.total_done != saved_done && now - last_save >= RESUME_SAVE_MS) {
+			save_resume(s, ses, id, rpath.data);
+			saved_done = st.total_done;
+			last_save = now_ms();
+		}
 		if (s->npeers && st.peers == 0 && now - last_connect >= 1000) {
 			for (size_t k = 0; k < s->npeers; k++)
 				if ((rc = hp_bt_session_connect_peer(ses, id, s->peers[k], e)))
@@ -197,12 +242,14 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 	}
 	s->received = st.downloaded;
 	/* resume data for the next run, then shut down: every write on disk */
-	hp_buf_reset(&resume);
-	hp_err se = HP_ERR_INIT;
-	if (hp_bt_session_save_resume(ses, id, 10000, &resume, &se) == HP_OK)
-		hp_write_file_atomic(rpath.data, resume.data, resume.len, 0644, 0, &se);
+	save_resume(s, ses, id, rpath.data);
 	hp_bt_session_free(ses);
 	ses = NULL;
+	if (s->interrupted) {
+		rc = hp_fail(e, HP_E_TEMPFAIL, "interrupted with %llu of %llu bytes verified (run again to resume)",
+			     (unsigned long long)st.total_done, (unsigned long long)st.total_wanted);
+		goto out;
+	}
 
 	/* hand every complete file to hp_fetch: its size and SHA-256 decide */
 	hp_code worst = HP_OK;
@@ -237,7 +284,11 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 			goto out;
 		}
 		hp_err ae = HP_ERR_INIT;
+		hp_fetch_source_progress(f, st.total_done > tf->size ? st.total_done - tf->size : 0, 0, 0);
+		st.total_done = st.total_done > tf->size ? st.total_done - tf->size : 0;
 		hp_code arc = hp_fetch_adopt(f, i, &ae);
+		if (arc == HP_E_INVALID)
+			unlink(rpath.data);  /* the pieces verified, the file did not: trust nothing next time */
 		if (arc == HP_E_IO || arc == HP_E_NOMEM || arc == HP_E_INTERNAL) {
 			*e = ae;
 			rc = arc;
@@ -273,8 +324,12 @@ static void bt_stats(void *self, json_t *out)
 {
 	bt_source *s = self;
 	json_object_set_new(out, "bytes_received", json_integer((json_int_t)s->received));
+	json_object_set_new(out, "bytes_resumed", json_integer((json_int_t)s->resumed));
 	json_object_set_new(out, "hash_failures", json_integer((json_int_t)s->hash_failures));
+	json_object_set_new(out, "web_seed_errors", json_integer((json_int_t)s->web_seed_errors));
+	json_object_set_new(out, "resume_saves", json_integer((json_int_t)s->resume_saves));
 	json_object_set_new(out, "connections", json_integer(s->peers_seen));
+	json_object_set_new(out, "interrupted", json_boolean(s->interrupted));
 }
 
 static void bt_free(void *self)
@@ -304,6 +359,8 @@ hp_code hp_bt_source_add(hp_fetch *f, const hp_bt_fetch_opts *o, hp_err *e)
 	    (rc = hp_torrent_parse(s->torrent.data, s->torrent.len, what, &s->ti, e)))
 		goto fail;
 	s->timeout_ms = o->timeout_ms;
+	s->download_rate = o->download_rate;
+	s->no_web_seeds = o->no_web_seeds;
 	if (o->listen && !(s->listen = strdup(o->listen))) {
 		rc = hp_fail_nomem(e);
 		goto fail;

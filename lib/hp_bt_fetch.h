@@ -12,11 +12,21 @@
  * (every write flushed), and each complete file is moved to its hp_fetch
  * partial name and handed to hp_fetch_adopt: the manifest's size and
  * SHA-256 decide, and only then is it renamed into place. Peers come from
- * the torrent's trackers and web seeds and from opts.peers. */
+ * the torrent's trackers and web seeds and from opts.peers.
+ *
+ * Resume data is saved every few seconds while new pieces arrive, and when
+ * the fetch stops (hp_fetch_stopping: SIGTERM/SIGINT in hp-fetch), so a
+ * run that is killed keeps the pieces verified up to the last save, one
+ * that is stopped keeps them all. It lists only pieces that passed their
+ * hash check; without it (a run killed before the first save) libtorrent
+ * checks whatever is on disk against the piece hashes first. Progress
+ * (verified bytes, rate, connections) goes to hp_fetch_source_progress. */
 #ifndef HP_BT_FETCH_H
 #define HP_BT_FETCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hp_err.h"
 #include "hp_fetch.h"
@@ -26,7 +36,9 @@ typedef struct hp_bt_fetch_opts {
 	const char *listen;             /* "IP:PORT"; NULL: 0.0.0.0:0 */
 	const char *const *peers;       /* "IP:PORT" to connect to */
 	size_t npeers;
-	long timeout_ms;                /* give up after this long without a new byte; 0: 30 s */
+	long timeout_ms;                /* give up after this long without a new verified byte; 0: 30 s */
+	uint64_t download_rate;         /* bytes per second, 0: no limit (every peer, loopback too) */
+	bool no_web_seeds;              /* do not use the torrent's web seeds (BEP 19 url-list) */
 } hp_bt_fetch_opts;
 
 /* Read the torrent and add the source to f. HP_E_DATA for a bad .torrent,

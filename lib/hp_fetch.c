@@ -49,6 +49,9 @@ struct hp_fetch {
 	uint64_t total;
 	uint64_t done_bytes;   /* present + fetched */
 	uint64_t inflight;     /* written to partial files not yet in place */
+	uint64_t src_held;     /* verified bytes the running source's engine holds */
+	const volatile sig_atomic_t *stop;
+	bool interruptible;    /* the running source honours stop */
 	int dirfd, pdirfd;
 	bool locked;           /* .hp-partial is ours */
 	int jobs;
@@ -91,13 +94,22 @@ static void emit_file(hp_fetch *f, size_t i, const hp_err *err)
 	emit(f, &ev);
 }
 
-static void emit_progress(hp_fetch *f, uint64_t extra)
+static void emit_progress_rate(hp_fetch *f, uint64_t rate, int peers)
 {
 	hp_fetch_event ev = { 0 };
 	ev.kind = HP_FETCH_EV_PROGRESS;
-	ev.done = f->done_bytes + f->inflight + extra;
+	ev.done = f->done_bytes + f->inflight + f->src_held;
+	if (ev.done > f->total)
+		ev.done = f->total;
 	ev.total = f->total;
+	ev.rate = rate;
+	ev.peers = peers;
 	emit(f, &ev);
+}
+
+static void emit_progress(hp_fetch *f)
+{
+	emit_progress_rate(f, 0, -1);
 }
 
 /* ---- paths ---- */
@@ -338,6 +350,7 @@ static hp_code open_common(hp_fetch *f, const hp_fetch_opts *o, hp_err *e)
 	f->jobs = o->jobs;
 	f->on_event = o->on_event;
 	f->ud = o->ud;
+	f->stop = o->stop;
 	f->cur = SIZE_MAX;
 	pthread_mutexattr_t a;
 	pthread_mutexattr_init(&a);
@@ -577,7 +590,7 @@ hp_code hp_fetch_scan(hp_fetch *f, hp_err *e)
 	for (size_t i = 0; i < f->nfiles; i++)
 		if (f->st[i].status == HP_FETCH_PRESENT)
 			emit_file(f, i, NULL);
-	emit_progress(f, 0);
+	emit_progress(f);
 	return HP_OK;
 }
 
@@ -660,14 +673,43 @@ static hp_code ranked_code(hp_code c)
 	}
 }
 
+bool hp_fetch_stopping(const hp_fetch *f)
+{
+	return f->stop && *f->stop;
+}
+
+void hp_fetch_set_interruptible(hp_fetch *f, bool on)
+{
+	if (f->interruptible == on)
+		return;
+	f->interruptible = on;
+	hp_fetch_event ev = { 0 };
+	ev.kind = HP_FETCH_EV_INTERRUPTIBLE;
+	ev.source = f->cur < f->nsrc ? f->src[f->cur].name : NULL;
+	ev.interruptible = on;
+	emit(f, &ev);
+}
+
+void hp_fetch_source_progress(hp_fetch *f, uint64_t bytes, uint64_t rate, int peers)
+{
+	pthread_mutex_lock(&f->mu);
+	f->src_held = bytes;
+	emit_progress_rate(f, rate, peers);
+	pthread_mutex_unlock(&f->mu);
+}
+
 hp_code hp_fetch_run(hp_fetch *f, hp_err *e)
 {
-	for (size_t s = 0; s < f->nsrc && hp_fetch_nwanted(f); s++) {
+	for (size_t s = 0; s < f->nsrc && hp_fetch_nwanted(f) && !hp_fetch_stopping(f); s++) {
 		fsource *src = &f->src[s];
 		hp_err se = HP_ERR_INIT;
 		f->cur = s;
 		src->tried = true;
 		hp_code rc = src->ops->run(src->self, f, &se);
+		hp_fetch_set_interruptible(f, false);
+		pthread_mutex_lock(&f->mu);
+		f->src_held = 0;
+		pthread_mutex_unlock(&f->mu);
 		f->cur = SIZE_MAX;
 		src->rc = rc;
 		if (rc) {
@@ -689,6 +731,13 @@ hp_code hp_fetch_run(hp_fetch *f, hp_err *e)
 					note_locked(f, i, rc, se.msg);
 			pthread_mutex_unlock(&f->mu);
 		}
+	}
+	if (hp_fetch_stopping(f)) {
+		pthread_mutex_lock(&f->mu);
+		for (size_t i = 0; i < f->nfiles; i++)
+			if (f->st[i].status == HP_FETCH_MISSING && !f->st[i].err_msg)
+				note_locked(f, i, HP_E_TEMPFAIL, "interrupted (run again to resume)");
+		pthread_mutex_unlock(&f->mu);
 	}
 	size_t nfailed = 0, first = SIZE_MAX;
 	hp_code worst = HP_OK;
@@ -829,7 +878,7 @@ static void progress(hp_fetch *f, int64_t n, bool report)
 	pthread_mutex_lock(&f->mu);
 	f->inflight += (uint64_t)n;
 	if (report)
-		emit_progress(f, 0);
+		emit_progress(f);
 	pthread_mutex_unlock(&f->mu);
 }
 
@@ -965,7 +1014,7 @@ static hp_code put_in_place(hp_fetch *f, size_t i, int fd, const char *name, uin
 	free(f->st[i].err_msg);
 	f->st[i].err_msg = NULL;
 	emit_file(f, i, NULL);
-	emit_progress(f, 0);
+	emit_progress(f);
 	pthread_mutex_unlock(&f->mu);
 	return HP_OK;
 }

@@ -23,6 +23,7 @@
 #define HP_FETCH_H
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -58,6 +59,8 @@ typedef enum hp_fetch_event_kind {
 	HP_FETCH_EV_FILE,      /* a file's final state: present, fetched, or failed */
 	HP_FETCH_EV_PROGRESS,  /* bytes written so far (often) */
 	HP_FETCH_EV_WARNING,   /* a source failed or misbehaved; the fetch goes on */
+	HP_FETCH_EV_INTERRUPTIBLE, /* from now on a stop is (interruptible true) or is not
+	                            * honoured by the running source (source) */
 } hp_fetch_event_kind;
 
 typedef struct hp_fetch_event {
@@ -67,7 +70,11 @@ typedef struct hp_fetch_event {
 	hp_fetch_status status;    /* FILE */
 	const char *source;        /* FILE: who delivered it (NULL for present); WARNING: the source */
 	const hp_err *err;         /* FILE failed: why; WARNING: what */
-	uint64_t done, total;      /* PROGRESS: bytes in place (present ones included) of total_size */
+	uint64_t done, total;      /* PROGRESS: bytes in place (present ones included) of total_size,
+	                            * plus what the running source holds verified */
+	uint64_t rate;             /* PROGRESS: bytes per second now, when the source says (else 0) */
+	int peers;                 /* PROGRESS: the source's connections (BitTorrent), else -1 */
+	bool interruptible;        /* INTERRUPTIBLE */
 } hp_fetch_event;
 
 /* Called on the thread that caused the event, one event at a time. */
@@ -85,6 +92,9 @@ typedef struct hp_fetch_opts {
 	int jobs;                              /* threads for hashing files in place; 0: one per CPU */
 	hp_fetch_event_fn *on_event;           /* may be NULL */
 	void *ud;
+	const volatile sig_atomic_t *stop;     /* NULL, or set non-zero (by a signal handler) to
+	                                        * stop: interruptible sources save their state
+	                                        * and return, no further source is started */
 } hp_fetch_opts;
 
 /* Verify the manifest at path (hp_verify_manifest_load: form, signature
@@ -169,6 +179,20 @@ hp_code hp_fetch_add_source(hp_fetch *f, const hp_fetch_source_ops *ops, void *s
  * content (no source at all included). A local error a source returns
  * (I/O, memory) ends the run at once. */
 hp_code hp_fetch_run(hp_fetch *f, hp_err *e);
+
+/* Has the caller asked to stop (hp_fetch_opts.stop)? */
+bool hp_fetch_stopping(const hp_fetch *f);
+/* A running source says it honours a stop from now on: its run returns
+ * soon after hp_fetch_stopping() turns true, with what it needs to resume
+ * saved (HP_E_TEMPFAIL "interrupted"). Emits HP_FETCH_EV_INTERRUPTIBLE;
+ * hp_fetch_run sets it back to false when the source returns. */
+void hp_fetch_set_interruptible(hp_fetch *f, bool on);
+
+/* For a source whose engine keeps verified bytes out of the writers (a
+ * BitTorrent session): bytes of the wanted files it holds verified, its
+ * rate (bytes/s) and connections. The bytes count in progress events until
+ * the source reports again or returns; an event is emitted. */
+void hp_fetch_source_progress(hp_fetch *f, uint64_t bytes, uint64_t rate, int peers);
 
 /* The summary: {"files", "present", "fetched", "failed", "bytes",
  * "sources": [{"source", "status", "error"?, ...stats}]}. New reference. */

@@ -23,6 +23,8 @@
 #include <libtorrent/error_code.hpp>
 #include <libtorrent/file_storage.hpp>
 #include <libtorrent/hex.hpp>
+#include <libtorrent/ip_filter.hpp>
+#include <libtorrent/peer_class.hpp>
 #include <libtorrent/magnet_uri.hpp>
 #include <libtorrent/torrent_info.hpp>
 
@@ -924,6 +926,10 @@ void convert(hp_bt_session *s, lt::alert *a)
 	} else if (auto *er = lt::alert_cast<lt::torrent_error_alert>(a)) {
 		ev.kind = HP_BT_EV_ERROR;
 		set_msg(ev.msg, sizeof ev.msg, er->message());
+	} else if (auto *us = lt::alert_cast<lt::url_seed_alert>(a)) {
+		ev.kind = HP_BT_EV_WEB_SEED_ERROR;
+		std::string why = us->error ? us->error.message() : std::string(us->error_message());
+		set_msg(ev.msg, sizeof ev.msg, std::string(us->server_url()) + ": " + why);
 	} else {
 		return;
 	}
@@ -1075,12 +1081,39 @@ hp_code status(hp_bt_session *s, int id, hp_bt_status *st, hp_err *e)
 	st->total_wanted = static_cast<uint64_t>(ts.total_wanted);
 	st->uploaded = static_cast<uint64_t>(ts.total_payload_upload);
 	st->downloaded = static_cast<uint64_t>(ts.total_payload_download);
+	st->download_rate = ts.download_payload_rate > 0 ? static_cast<uint64_t>(ts.download_payload_rate) : 0;
+	st->upload_rate = ts.upload_payload_rate > 0 ? static_cast<uint64_t>(ts.upload_payload_rate) : 0;
 	st->peers = ts.num_peers;
+	st->pieces = ts.num_pieces > 0 ? static_cast<uint64_t>(ts.num_pieces) : 0;
 	st->finished = ts.is_finished;
+	st->checking = ts.state == lt::torrent_status::checking_files ||
+		       ts.state == lt::torrent_status::checking_resume_data;
 	st->seeding = ts.is_seeding;
 	if (ts.errc) {
 		st->has_error = true;
 		set_msg(st->error, sizeof st->error, ts.errc.message());
+	}
+	return HP_OK;
+}
+
+hp_code set_rate_limits(hp_bt_session *s, uint64_t up, uint64_t down, hp_err *e)
+{
+	if (up > INT32_MAX || down > INT32_MAX)
+		return hp_fail(e, HP_E_USAGE, "a rate limit over %d bytes per second", INT32_MAX);
+	lt::settings_pack p;
+	p.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(up));
+	p.set_int(lt::settings_pack::download_rate_limit, static_cast<int>(down));
+	s->ses->apply_settings(std::move(p));
+	if (up || down) {
+		// every address in the global class, the one the limits apply to
+		// (by default local networks and loopback are in the unlimited
+		// "local" class)
+		lt::ip_filter f;
+		std::uint32_t global = 1u << static_cast<std::uint32_t>(lt::session::global_peer_class_id);
+		f.add_rule(lt::make_address_v4("0.0.0.0"), lt::make_address_v4("255.255.255.255"), global);
+		f.add_rule(lt::make_address_v6("::"), lt::make_address_v6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+			   global);
+		s->ses->set_peer_class_filter(f);
 	}
 	return HP_OK;
 }
@@ -1171,6 +1204,15 @@ extern "C" int hp_bt_session_listen_port(hp_bt_session *s)
 		return s->port;
 	} catch (...) {
 		return 0;
+	}
+}
+
+extern "C" hp_code hp_bt_session_set_rate_limits(hp_bt_session *s, uint64_t upload, uint64_t download, hp_err *e)
+{
+	try {
+		return set_rate_limits(s, upload, download, e);
+	} catch (...) {
+		return from_exception(e, "cannot set the rate limits");
 	}
 }
 

@@ -179,6 +179,12 @@ void hp_bt_session_free(hp_bt_session *s);
 /* The port listened on (0 before listening succeeded). */
 int hp_bt_session_listen_port(hp_bt_session *s);
 
+/* Limit the session's rates, in bytes per second (0: no limit; at most
+ * INT_MAX). Once a limit is set it applies to every peer and web seed,
+ * loopback and local networks included (libtorrent exempts those by
+ * default: its "local" peer class). */
+hp_code hp_bt_session_set_rate_limits(hp_bt_session *s, uint64_t upload, uint64_t download, hp_err *e);
+
 typedef struct hp_bt_add {
 	const void *torrent;     /* the .torrent's bytes */
 	size_t torrent_len;
@@ -207,8 +213,12 @@ typedef struct hp_bt_status {
 	uint64_t total_wanted;
 	uint64_t uploaded;        /* payload bytes sent since added */
 	uint64_t downloaded;      /* payload bytes received since added */
-	int peers;                /* connected peers */
+	uint64_t download_rate;   /* payload bytes per second, now */
+	uint64_t upload_rate;
+	int peers;                /* connected peers, web seeds included */
+	uint64_t pieces;          /* verified pieces (of the whole torrent) */
 	bool finished;            /* every wanted piece is here */
+	bool checking;            /* checking resume data or the files on disk */
 	bool seeding;
 	bool has_error;
 	char error[256];          /* when has_error */
@@ -226,6 +236,7 @@ typedef enum hp_bt_event_kind {
 	HP_BT_EV_TRACKER_ERROR,   /* torrent, msg */
 	HP_BT_EV_HASH_FAILED,     /* torrent, count (the piece): a peer sent bad data */
 	HP_BT_EV_ERROR,           /* torrent (-1: the session), msg: a file or torrent error */
+	HP_BT_EV_WEB_SEED_ERROR,  /* torrent, msg ("URL: what went wrong") */
 } hp_bt_event_kind;
 
 typedef struct hp_bt_event {

@@ -1,0 +1,40 @@
+#!/usr/bin/python3
+"""Read a libtorrent resume file (as hp-fetch and hp-seed save them) and
+print what it says is verified, as one JSON line:
+
+  bt_resume.py FILE
+  {"pieces": N, "have": K, "piece_length": L, "first_have": I or null,
+   "have_bytes": K * L}
+
+"have" counts the pieces the file lists as passed their hash check (the
+ones a resumed download keeps); first_have is the lowest such index. Exit 1
+when the file does not read as resume data (it may be mid-replacement: the
+tests poll it)."""
+import json
+import sys
+
+import libtorrent as lt
+
+
+def main():
+    try:
+        with open(sys.argv[1], "rb") as f:
+            buf = f.read()
+        p = lt.read_resume_data(buf)
+    except Exception as e:  # noqa: BLE001 - any failure means "not yet"
+        print("bt_resume: %s" % e, file=sys.stderr)
+        return 1
+    have = [i for i, x in enumerate(p.have_pieces) if x]
+    plen = p.ti.piece_length() if p.ti is not None else 0
+    print(json.dumps({
+        "pieces": p.ti.num_pieces() if p.ti is not None else len(p.have_pieces),
+        "have": len(have),
+        "piece_length": plen,
+        "first_have": have[0] if have else None,
+        "have_bytes": len(have) * plen,
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
