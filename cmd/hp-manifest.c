@@ -9,6 +9,9 @@
 #include "hp_io.h"
 #include "hp_json.h"
 #include "hp_manifest.h"
+#include "hp_mkt.h"
+#include "hp_car.h"
+#include "hp_torrent.h"
 #include "hp_scan.h"
 #include "hp_unixfs.h"
 #include "hp_time.h"
@@ -33,13 +36,27 @@ static const char usage_text[] =
 	"                         $SOURCE_DATE_EPOCH when set)\n"
 	"  --expires TIME         clients refuse the manifest after TIME\n"
 	"  --git-commit SHA, --git-ref REF   provenance from git\n"
-	"  --ipfs-gateway URL, --web-seed URL (repeatable), --pinning-node NODE (repeatable)\n"
+	"  --ipfs-gateway URL     distribution.ipfs_gateway; with CIDs, also the web seed\n"
+	"                         URL/ipfs/<wrapper>/ (the wrapper directory holds the\n"
+	"                         package under the torrent's name)\n"
+	"  --web-seed URL         a BEP 19 web seed of the torrent (repeatable)\n"
+	"  --pinning-node NODE    distribution.pinning_nodes (repeatable)\n"
+	"  --tracker URL[,URL]    a tracker tier for the torrent's magnet and .torrent\n"
+	"                         (repeatable; the URLs of one option share a tier)\n"
+	"  --torrent-out FILE     also write the canonical .torrent (atomically)\n"
+	"  --no-torrent           no torrent_infohash, torrent_infohash_v2, torrent_magnet\n"
+	"  --car FILE             also write a CARv1 of the package (every block; roots:\n"
+	"                         the package root, then the wrapper with --ipfs-gateway);\n"
+	"                         reads one file at a time\n"
 	"  -C, --directory DIR    resolve PATHs relative to DIR\n"
 	"  --no-mime              do not detect MIME types\n"
 	"  --profile PROFILE      UnixFS import profile for the IPFS CIDs:\n"
 	"                         unixfs-v1-2025 (default), unixfs-v0-2015 (kubo's\n"
 	"                         default) or kubo-cid-v1\n"
 	"  --no-cid               do not compute IPFS CIDs\n"
+	"  The torrent fields of distribution (torrent_infohash, torrent_infohash_v2,\n"
+	"  torrent_magnet) come from the same read: the canonical hybrid torrent of the\n"
+	"  files (docs/torrent-manifest.md), unless --no-torrent or every file is empty.\n"
 	"  -j, --jobs N           hash with N threads (0, the default: one per CPU)\n"
 	"  -o, --output FILE      write the manifest to FILE (atomically) instead of stdout\n"
 	"\n"
@@ -82,6 +99,10 @@ enum {
 	OPT_NO_MIME,
 	OPT_PROFILE,
 	OPT_NO_CID,
+	OPT_TRACKER,
+	OPT_TORRENT_OUT,
+	OPT_NO_TORRENT,
+	OPT_CAR,
 	OPT_SCHEMA_ONLY,
 	OPT_REQUIRE_SIG,
 	OPT_JSON,
@@ -193,6 +214,59 @@ static void walk_warning(void *ud, hp_walk_event ev, const hp_err *e)
 	cli_warn("%s", e->msg);
 }
 
+typedef struct trackers {
+	hp_torrent_tracker *v;
+	size_t n;
+	unsigned tiers;
+} trackers;
+
+/* "--tracker a,b": one tier. Splits arg in place. */
+static int add_tier(trackers *t, char *arg)
+{
+	unsigned tier = t->tiers++;
+	for (char *p = arg;;) {
+		char *comma = strchr(p, ',');
+		if (comma)
+			*comma = '\0';
+		if (!*p)
+			return cli_usage("empty tracker URL in '--tracker'");
+		if (!hp_torrent_tracker_url_ok(p))
+			return cli_usage("'%s' is not a tracker URL (http://, https:// or udp://)", p);
+		hp_torrent_tracker *v = realloc(t->v, (t->n + 1) * sizeof *v);
+		if (!v)
+			return cli_error(EXIT_SOFTWARE, "out of memory");
+		t->v = v;
+		t->v[t->n].url = p;
+		t->v[t->n].tier = tier;
+		t->n++;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return 0;
+}
+
+static hp_code car_block(void *ud, const hp_cid *cid, const uint8_t *data, size_t n, hp_err *e)
+{
+	return hp_car_put(ud, cid, data, n, e);
+}
+
+/* The torrent's fields in distribution, then validate again. */
+static hp_code set_torrent_fields(json_t *m, const hp_torrent_info *ti, hp_err *e)
+{
+	json_t *d = json_object_get(m, "distribution");
+	if (!d) {
+		d = json_object();
+		json_object_set_new(m, "distribution", d);
+	}
+	if (ti->infohash_v1_hex[0])
+		json_object_set_new(d, "torrent_infohash", json_string(ti->infohash_v1_hex));
+	if (ti->infohash_v2_hex[0])
+		json_object_set_new(d, "torrent_infohash_v2", json_string(ti->infohash_v2_hex));
+	json_object_set_new(d, "torrent_magnet", json_string(ti->magnet));
+	return hp_manifest_validate(m, HP_MANIFEST_UNSIGNED_OK, NULL, e);
+}
+
 static int cmd_create(int argc, char **argv)
 {
 	/* the common options, except that --version here is the package's */
@@ -216,6 +290,10 @@ static int cmd_create(int argc, char **argv)
 		{ "no-mime", no_argument, NULL, OPT_NO_MIME },
 		{ "profile", required_argument, NULL, OPT_PROFILE },
 		{ "no-cid", no_argument, NULL, OPT_NO_CID },
+		{ "tracker", required_argument, NULL, OPT_TRACKER },
+		{ "torrent-out", required_argument, NULL, OPT_TORRENT_OUT },
+		{ "no-torrent", no_argument, NULL, OPT_NO_TORRENT },
+		{ "car", required_argument, NULL, OPT_CAR },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "directory", required_argument, NULL, 'C' },
 		{ "output", required_argument, NULL, 'o' },
@@ -223,7 +301,10 @@ static int cmd_create(int argc, char **argv)
 	};
 	hp_manifest_meta meta = { 0 };
 	static strlist seeds, nodes;  /* static: no leak reports on the early returns */
+	static trackers tr;
 	const char *out = NULL, *dir = NULL, *profile = HP_UNIXFS_PROFILE_DEFAULT;
+	const char *torrent_out = NULL, *car = NULL;
+	bool torrent = true;
 	char root_cid[HP_CID_MAX_TEXT];
 	bool mime = true;
 	int jobs = 0;
@@ -245,6 +326,13 @@ static int cmd_create(int argc, char **argv)
 		case OPT_NO_MIME: mime = false; break;
 		case OPT_PROFILE: profile = optarg; break;
 		case OPT_NO_CID: profile = NULL; break;
+		case OPT_TRACKER:
+			if ((c = add_tier(&tr, optarg)))
+				return c;
+			break;
+		case OPT_TORRENT_OUT: torrent_out = optarg; break;
+		case OPT_NO_TORRENT: torrent = false; break;
+		case OPT_CAR: car = optarg; break;
 		case 'C': dir = optarg; break;
 		case 'j':
 			if (cli_parse_jobs(optarg, &jobs))
@@ -280,22 +368,70 @@ static int cmd_create(int argc, char **argv)
 	meta.pinning_nodes = nodes.v;
 	meta.n_pinning_nodes = nodes.n;
 
-	if (strcmp(argv[optind], "-") == 0 && argc - optind > 1)
+	bool records = strcmp(argv[optind], "-") == 0;
+	if (records && argc - optind > 1)
 		return cli_usage("'-' (records on stdin) cannot be mixed with PATHs");
+	if (torrent_out && (!torrent || records))
+		return cli_usage("--torrent-out needs the files (not '-') and no --no-torrent");
+	if (car && (!profile || records))
+		return cli_usage("--car needs the files (not '-') and CIDs (no --no-cid)");
+	if (car && (!*car || strcmp(car, "-") == 0 || (out && strcmp(car, out) == 0)))
+		return cli_usage("--car needs a file name of its own");
+	if (torrent_out && (!*torrent_out || (out && strcmp(torrent_out, out) == 0) || (car && strcmp(torrent_out, car) == 0)))
+		return cli_usage("--torrent-out needs a file name of its own");
+	for (size_t i = 0; i < seeds.n; i++)
+		if (!hp_torrent_web_seed_url_ok(seeds.v[i]))
+			return cli_usage("'%s' is not a web seed URL (http:// or https://)", seeds.v[i]);
+	if (meta.ipfs_gateway && !hp_torrent_web_seed_url_ok(meta.ipfs_gateway))
+		return cli_usage("'%s' is not a gateway URL (http:// or https://)", meta.ipfs_gateway);
 	hp_err e = HP_ERR_INIT;
 	json_t *files = json_array();
 	hp_code rc;
-	if (strcmp(argv[optind], "-") == 0) {
+	hp_mkt_result tor = HP_MKT_RESULT_INIT;
+	hp_car_writer *cw = NULL;
+	if (records) {
 		rc = read_records(files, &e);
 	} else {
+		hp_mkt_opts mo = { 0 };
+		mo.trackers = tr.v;
+		mo.ntrackers = tr.n;
+		mo.web_seeds = seeds.v;
+		mo.nweb_seeds = seeds.n;
+		mo.ipfs_gateway = meta.ipfs_gateway;
 		hp_scan_opts so = { dir, mime, profile, (unsigned)jobs, walk_warning, NULL,
-				    cli.progress ? cli_progress : NULL, cli_progress_ms() };
-		rc = hp_scan_paths((const char *const *)argv + optind, (size_t)(argc - optind), &so, files,
-				   profile ? root_cid : NULL, &e);
+				    cli.progress ? cli_progress : NULL, cli_progress_ms(), NULL, NULL,
+				    torrent ? &tor : NULL, meta.name, &mo };
+		rc = HP_OK;
+		if (car) {
+			hp_car_writer_opts co = HP_CAR_WRITER_OPTS_INIT;
+			co.roots_later = true;
+			rc = hp_car_writer_open(&cw, car, NULL, 1, &co, &e);
+			so.blocks = car_block;
+			so.blocks_ud = cw;
+			so.jobs = 1;  /* the blocks in a fixed order */
+		}
+		if (!rc)
+			rc = hp_scan_paths((const char *const *)argv + optind, (size_t)(argc - optind), &so, files,
+					   profile ? root_cid : NULL, &e);
 		cli_progress_clear();
 		if (!rc && profile) {
 			meta.ipfs_cid = root_cid;
 			meta.ipfs_import = profile;
+		}
+		if (!rc && tor.ipfs_web_seed) {
+			size_t i = 0;
+			while (i < seeds.n && strcmp(seeds.v[i], tor.ipfs_web_seed) != 0)
+				i++;
+			if (i == seeds.n)
+				strlist_add(&seeds, tor.ipfs_web_seed);
+			meta.web_seeds = seeds.v;
+			meta.n_web_seeds = seeds.n;
+		}
+		if (!rc && torrent && !tor.info) {
+			if (torrent_out)
+				rc = hp_fail(&e, HP_E_DATA, "no torrent for --torrent-out: every file is empty");
+			else
+				cli_warn("no torrent fields: every file is empty (nothing to share)");
 		}
 	}
 	json_t *m = NULL;
@@ -303,11 +439,31 @@ static int cmd_create(int argc, char **argv)
 		rc = hp_manifest_build(&meta, files, &m, &e);
 	else
 		json_decref(files);
+	if (!rc && tor.info)
+		rc = set_torrent_fields(m, tor.info, &e);
+	if (!rc && cw) {
+		hp_cid roots[2];
+		size_t nroots = 1;
+		rc = hp_cid_parse_text(root_cid, &roots[0], &e);
+		if (!rc && tor.ipfs_web_seed && strcmp(tor.wrapper_cid, root_cid) != 0)
+			rc = hp_cid_parse_text(tor.wrapper_cid, &roots[nroots++], &e);
+		if (!rc)
+			rc = hp_car_set_roots(cw, roots, nroots, &e);
+		if (!rc) {
+			rc = hp_car_commit(cw, &e);
+			cw = NULL;
+		}
+	}
+	if (!rc && torrent_out)
+		rc = hp_write_file_atomic(torrent_out, tor.torrent.data, tor.torrent.len, 0644, 0, &e);
 	if (!rc)
 		rc = write_output(out, m, &e);
+	hp_car_abort(cw);
 	json_decref(m);
+	hp_mkt_result_free(&tor);
 	free(seeds.v);
 	free(nodes.v);
+	free(tr.v);
 	return rc ? cli_fail(&e) : 0;
 }
 

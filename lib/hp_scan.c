@@ -22,6 +22,7 @@ typedef struct head {
 typedef struct scan_run {
 	hp_unixfs_sink *unixfs;    /* NULL without CIDs */
 	hp_unixfs_tree *tree;
+	hp_unixfs_node last;       /* the node of the last file (a single-file torrent's) */
 	magic_t magic;
 	json_t *files;
 	hp_err *e;
@@ -102,6 +103,7 @@ static int on_result(void *ud, const hp_walk_entry *en, size_t index, const hp_d
 		char cid[HP_CID_MAX_TEXT];
 		hp_cid_text(&node.cid, cid);
 		json_object_set_new(entry, "cid", json_string(cid));
+		s->last = node;
 		hp_code rc = hp_unixfs_tree_add_file(s->tree, en->path, en->path_len, &node, s->e);
 		if (rc) {
 			json_decref(entry);
@@ -115,6 +117,41 @@ static int on_result(void *ud, const hp_walk_entry *en, size_t index, const hp_d
 	return 0;
 }
 
+static hp_code torrent_finish(const hp_scan_opts *o, const hp_walk_list *l, hp_mkt_pieces *pieces,
+			      const hp_unixfs_profile *profile, const hp_unixfs_node *root, const hp_unixfs_node *last,
+			      hp_err *e)
+{
+	hp_mkt_result *r = o->torrent;
+	const hp_walk_entry *first = NULL;
+	for (size_t i = 0; i < l->n && !first; i++)
+		if (l->v[i].type != HP_WALK_DIR)
+			first = &l->v[i];
+	const char *path0 = first->path, *name;
+	bool single = hp_mkt_layout(o->name, &path0, l->nfiles, &name);
+	const char *gateway = o->torrent_opts ? o->torrent_opts->ipfs_gateway : NULL;
+	r->content_cid[0] = r->wrapper_cid[0] = '\0';
+	free(r->ipfs_web_seed);
+	r->ipfs_web_seed = NULL;
+	if (profile) {
+		/* the content the web seed serves: the file, or the package root
+		 * (every file at its manifest path, empty directories too) */
+		const hp_unixfs_node *content = single ? last : root;
+		hp_unixfs_node wrapper;
+		/* its block goes to the CAR only when it is used */
+		hp_code rc = hp_unixfs_wrap(profile, name, strlen(name), content, gateway ? o->blocks : NULL,
+					    o->blocks_ud, &wrapper, e);
+		if (rc)
+			return rc;
+		hp_cid_text(&content->cid, r->content_cid);
+		r->content_dag_size = content->dag_size;
+		hp_cid_text(&wrapper.cid, r->wrapper_cid);
+		if (gateway && !(r->ipfs_web_seed = hp_mkt_ipfs_web_seed(gateway, r->wrapper_cid)))
+			return hp_fail_nomem(e);
+	}
+	r->canonical = true;
+	return hp_mkt_pieces_finish(pieces, l, name, single, r->ipfs_web_seed, r, e);
+}
+
 hp_code hp_scan_paths(const char *const *paths, size_t n, const hp_scan_opts *o, json_t *files,
 		      char *root_cid, hp_err *e)
 {
@@ -124,11 +161,16 @@ hp_code hp_scan_paths(const char *const *paths, size_t n, const hp_scan_opts *o,
 			       o->profile);
 	hp_walk_opts wo = { o->dir, HP_WALK_RELATIVE | (profile ? HP_WALK_DIRS : 0u), o->report, o->ud };
 	hp_walk_list l = HP_WALK_LIST_INIT;
-	scan_run s = { NULL, NULL, NULL, files, e, HP_OK, { 0 }, false };
+	scan_run s = { NULL, NULL, { { 0 }, 0, 0 }, NULL, files, e, HP_OK, { 0 }, false };
+	hp_mkt_pieces *pieces = NULL;
+	hp_unixfs_node root = { { 0 }, 0, 0 };
 	hp_code rc = hp_walk_init(&l, &wo, e);
 	for (size_t i = 0; !rc && i < n; i++)
 		rc = hp_walk_add(&l, paths[i], e);
-	if (!rc && profile && !(rc = hp_unixfs_sink_new(profile, NULL, &s.unixfs, e)))
+	hp_unixfs_sink_opts uo = HP_UNIXFS_SINK_OPTS_INIT;
+	uo.blocks = o->blocks;
+	uo.ud = o->blocks_ud;
+	if (!rc && profile && !(rc = hp_unixfs_sink_new(profile, &uo, &s.unixfs, e)))
 		rc = hp_unixfs_tree_new(profile, &s.tree, e);
 	for (size_t i = 0; !rc && i < l.n; i++) {
 		const hp_walk_entry *en = &l.v[i];
@@ -147,13 +189,32 @@ hp_code hp_scan_paths(const char *const *paths, size_t n, const hp_scan_opts *o,
 			rc = hp_fail(e, HP_E_UNAVAILABLE, "cannot load libmagic's database: %s",
 				     s.magic ? magic_error(s.magic) : "out of memory");
 	}
+	bool sized = true;  /* a torrent needs files of known size: no streams */
+	for (size_t i = 0; i < l.n; i++)
+		if (l.v[i].type == HP_WALK_STDIN || l.v[i].type == HP_WALK_STREAM)
+			sized = false;
+	if (!rc && o->torrent && sized && l.total_size > 0) {
+		/* the torrent's order (v2's for a hybrid): the results, the tree and
+		 * the manifest do not depend on the order of the list */
+		hp_mkt_sort(HP_TORRENT_HYBRID, &l);
+		hp_mkt_opts mo = { 0 };
+		if (o->torrent_opts)
+			mo = *o->torrent_opts;
+		mo.flavour = HP_TORRENT_HYBRID;
+		mo.piece_length = 0;
+		mo.is_private = mo.attributes = false;
+		mo.creation_date = 0;
+		rc = hp_mkt_pieces_new(&mo, &l, &pieces, e);
+	}
 	if (!rc) {
-		hp_digest_sink sinks[2];
+		hp_digest_sink sinks[3];
 		size_t nsinks = 0;
 		if (o->mime)
 			sinks[nsinks++] = (hp_digest_sink){ "mime", &s, head_begin, head_update, NULL, head_done };
 		if (s.unixfs)
 			sinks[nsinks++] = *hp_unixfs_sink_digest(s.unixfs);
+		if (pieces)
+			sinks[nsinks++] = *hp_mkt_pieces_sink(pieces);
 		hp_digest_opts d = { 0 };
 		d.algos = HP_DIGEST_SHA256;
 		d.jobs = o->jobs;
@@ -161,16 +222,20 @@ hp_code hp_scan_paths(const char *const *paths, size_t n, const hp_scan_opts *o,
 		d.nsinks = nsinks;
 		d.progress = o->progress;
 		d.progress_ms = o->progress_ms;
+		if (pieces)
+			d.window = hp_mkt_pieces_window(pieces);
 		rc = hp_digest_list(&l, &d, on_result, &s, e);
 		if (!rc)
 			rc = s.rc;
 	}
 	if (!rc && s.tree) {
-		hp_unixfs_node root;
-		rc = hp_unixfs_tree_build(s.tree, NULL, NULL, NULL, NULL, &root, e);
+		rc = hp_unixfs_tree_build(s.tree, o->blocks, o->blocks_ud, NULL, NULL, &root, e);
 		if (!rc && root_cid)
 			hp_cid_text(&root.cid, root_cid);
 	}
+	if (!rc && pieces)
+		rc = torrent_finish(o, &l, pieces, profile, &root, &s.last, e);
+	hp_mkt_pieces_free(pieces);
 	if (s.magic)
 		magic_close(s.magic);
 	hp_unixfs_tree_free(s.tree);

@@ -10,6 +10,8 @@
 
 #include "hp_err.h"
 #include "hp_digest.h"
+#include "hp_mkt.h"
+#include "hp_unixfs.h"
 #include "hp_walk.h"
 
 typedef struct hp_scan_opts {
@@ -21,6 +23,21 @@ typedef struct hp_scan_opts {
 	void *ud;
 	hp_digest_progress_fn *progress;  /* may be NULL */
 	unsigned progress_ms;
+	/* Every UnixFS block made (files, directories, the IPFS wrapper), e.g.
+	 * for a CAR: read with jobs = 1 for a fixed order. May be NULL. */
+	hp_unixfs_block_fn *blocks;
+	void *blocks_ud;
+	/* The package's canonical torrent (docs/torrent-manifest.md) from the
+	 * same read, when torrent is not NULL: name is the manifest's name;
+	 * torrent_opts (may be NULL) gives trackers, web seeds, and an
+	 * ipfs_gateway for the IPFS web seed (a wrapper directory over the
+	 * package root, or over the file of a single-file torrent; needs a
+	 * profile, ignored without); flavour, piece length and the like must be
+	 * 0 there for the canonical torrent. torrent->info stays NULL when every
+	 * file is empty (nothing to share). */
+	hp_mkt_result *torrent;
+	const char *name;
+	const hp_mkt_opts *torrent_opts;
 } hp_scan_opts;
 
 /* Append {path, size, sha256[, cid][, mime_type]} to files for every regular

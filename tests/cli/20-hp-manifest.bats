@@ -88,8 +88,12 @@ print(hashlib.sha256(json.dumps(f, sort_keys=True, separators=(",", ":"), ensure
 	jq -e '.description == "A demo." and .expires == "2030-01-01T00:00:00Z"' m.json
 	jq -e '.provenance == {uploader_id: "bot@example.org", timestamp: "2026-01-01T00:00:00Z",
 		git_commit: "0123456789abcdef0123456789abcdef01234567", git_ref: "refs/tags/v2"}' m.json
-	jq -e '.distribution | del(.ipfs_cid) == {ipfs_gateway: "https://ipfs.example.org/", ipfs_import: "unixfs-v1-2025",
+	jq -e '.distribution | del(.ipfs_cid, .torrent_infohash, .torrent_infohash_v2, .torrent_magnet) |
+		del(.web_seeds[2]) == {ipfs_gateway: "https://ipfs.example.org/", ipfs_import: "unixfs-v1-2025",
 		web_seeds: ["https://a.example/", "http://b.example/"], pinning_nodes: ["n1", "n2"]}' m.json
+	# the third web seed is the IPFS one: the gateway, then a wrapper directory
+	[[ $(jq -r '.distribution.web_seeds[2]' m.json) == https://ipfs.example.org/ipfs/bafy*/ ]]
+	[[ $(jq -r .distribution.torrent_magnet m.json) == "magnet:?xt=urn:btih:$(jq -r .distribution.torrent_infohash m.json)&"* ]]
 	[ "$(jq -r .distribution.ipfs_cid m.json)" = "$(hp-cid tree | tail -n 1 | jq -r .cid)" ]
 	jq -e '[.files[] | has("mime_type")] | any | not' m.json
 	hp-manifest validate m.json
@@ -105,7 +109,7 @@ print(hashlib.sha256(json.dumps(f, sort_keys=True, separators=(",", ":"), ensure
 	diff <(jq -S '.files | map(del(.mime_type))' from-dir.json) <(jq -S .files from-records.json)
 	jq -e '[.files[] | has("mime_type")] | any | not' from-records.json
 	# and byte for byte what --no-mime makes
-	hp-manifest create --name x --version 1 --timestamp "$TS" --no-mime --no-cid tree >no-mime.json
+	hp-manifest create --name x --version 1 --timestamp "$TS" --no-mime --no-cid --no-torrent tree >no-mime.json
 	cmp no-mime.json from-records.json
 	# records in any order: create sorts them
 	tac records | hp-manifest create --name x --version 1 --timestamp "$TS" - >reversed.json

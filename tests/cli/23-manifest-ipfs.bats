@@ -60,6 +60,8 @@ check_profile() { # PROFILE KUBO_INIT_PROFILE [KUBO_ADD_FLAGS]
 @test "--no-cid leaves the CIDs out; an unknown profile is a usage error" {
 	hp-manifest create --name t --version 1 --no-cid -o m.json data
 	[ "$(jq '[.files[] | has("cid")] | any' m.json)" = false ]
+	[ "$(jq '.distribution | keys' -c m.json)" = '["torrent_infohash","torrent_infohash_v2","torrent_magnet"]' ]
+	hp-manifest create --name t --version 1 --no-cid --no-torrent -o m.json data
 	[ "$(jq 'has("distribution")' m.json)" = false ]
 	run_fails 64 hp-manifest create --name t --version 1 --profile nope data
 	[[ $stderr == *"unknown UnixFS profile 'nope'"* ]]
