@@ -324,6 +324,78 @@ argv_recorder() {
 	if grep -F -- "$token" "$GH/output" "$GH/summary"; then fail "token in an output"; fi
 }
 
+@test "publish mode: hybrid-p2p publish with the key as a secret: signed, pinned on a real kubo, committed to a file:// registry; the key and passphrase in no output" {
+	git init -q -b main repo
+	cd repo
+	git config user.email ci@example.org
+	git config user.name ci
+	mkdir data
+	printf 'release notes\n' >data/NOTES.txt
+	head -c 5000 /dev/urandom >data/payload.bin
+	git add data && git commit -q -m content
+	cd ..
+	git init -q --bare registry.git
+	key=$(<"$KEYS/trusted.pem")
+	body=$(sed -n 2p "$KEYS/trusted.pem")
+	run_action INPUT_MODE=publish INPUT_FILES=data INPUT_NAME=ds INPUT_VERSION=1.0.0 INPUT_UPLOADER_ID=ci@example.org \
+		INPUT_SIGNING_KEY="$key" INPUT_REGISTRY="file://$SCRATCH/registry.git" INPUT_KUBO_URL="$KUBO_API" \
+		XDG_CACHE_HOME="$SCRATCH/cache"
+	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
+	aout=$output aerr=$stderr
+	m=repo/manifests/ds/1.0.0.json
+	[ "$(gh_output manifest)" = manifests/ds/1.0.0.json ]
+	cid=$(jq -r .distribution.ipfs_cid "$m")
+	[ "$(gh_output cid)" = "$cid" ]
+	[ "$(gh_output infohash)" = "$(jq -r .distribution.torrent_infohash "$m")" ]
+	[ -s "repo/$(gh_output car)" ] && [ -s "repo/$(gh_output torrent)" ]
+	[[ $(gh_output magnet) == magnet:\?* ]]
+	# signed by the trusted key, the git provenance of the work tree
+	run hp-verify --trusted-keys "$KEYS/trusted.pub" --content repo/data "$m"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "$(jq -r .provenance.git_commit "$m")" = "$(git -C repo rev-parse HEAD)" ]
+	# in the registry, as the commit the output names
+	[ "$(gh_output registry-commit)" = "$(git -C registry.git rev-parse main)" ]
+	cmp <(git -C registry.git show main:manifests/ds/1.0.0.json) "$m"
+	# pinned on kubo
+	run ipfs pin ls --type=recursive "$cid"
+	[ "$status" -eq 0 ] && [[ $output == "$cid recursive"* ]]
+	grep -qF '| registry file://' "$GH/summary"
+	# the key: masked line by line, never printed, its file gone
+	grep -qxF -- "::add-mask::$body" <<<"$aout"
+	[ "$(grep -cF -- "$body" <<<"$aout")" = 1 ]
+	[[ $aerr != *"$body"* ]]
+	if grep -F -- "$body" "$GH/output" "$GH/summary"; then fail "key in an output"; fi
+	[ -z "$(find "$GH" -name '*.pem')" ]
+
+	# an encrypted key and its passphrase; the work tree is dirty now
+	[ "$(HP_PASSPHRASE=correct-horse-battery hp-sign keygen -o "$SCRATCH/enc" -n k | jq .encrypted)" = true ]
+	: >"$GH/output"
+	run_action INPUT_MODE=publish INPUT_FILES=data INPUT_NAME=ds INPUT_VERSION=1.0.1 INPUT_UPLOADER_ID=ci@example.org \
+		INPUT_SIGNING_KEY="$(<"$SCRATCH/enc/k.pem")" INPUT_SIGNING_KEY_PASSPHRASE=correct-horse-battery XDG_CACHE_HOME="$SCRATCH/cache"
+	[ "$status" -eq 1 ] || fail "exit $status (want 1, dirty tree): $stderr"
+	[[ $output == *"::error file=manifests/ds/1.0.1.json,title=hybrid-p2p publish::"*"uncommitted"* ]] || fail "$output"
+	run_action INPUT_MODE=publish INPUT_FILES=data INPUT_NAME=ds INPUT_VERSION=1.0.1 INPUT_UPLOADER_ID=ci@example.org \
+		INPUT_SIGNING_KEY="$(<"$SCRATCH/enc/k.pem")" INPUT_SIGNING_KEY_PASSPHRASE=correct-horse-battery \
+		INPUT_ALLOW_DIRTY=true XDG_CACHE_HOME="$SCRATCH/cache"
+	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
+	[ "$(grep -cF correct-horse-battery <<<"$output")" = 1 ] # the ::add-mask:: line
+	grep -qxF '::add-mask::correct-horse-battery' <<<"$output"
+	[[ $stderr != *correct-horse-battery* ]]
+	if grep -F correct-horse-battery "$GH/output" "$GH/summary"; then fail "passphrase in an output"; fi
+	run hp-verify --trusted-keys "$SCRATCH/enc/k.pub" repo/manifests/ds/1.0.1.json
+	[ "$status" -eq 0 ] || fail "$output"
+}
+
+@test "publish mode: missing inputs are exit 64" {
+	WORKSPACE=$SCRATCH
+	run_action INPUT_MODE=publish INPUT_FILES=data INPUT_NAME=ds
+	[ "$status" -eq 64 ]
+	[[ $stderr == *"publish needs the inputs name and version"* ]]
+	run_action INPUT_MODE=publish INPUT_FILES=data INPUT_NAME=ds INPUT_VERSION=1 INPUT_UPLOADER_ID=me
+	[ "$status" -eq 64 ]
+	[[ $stderr == *"publish needs the input signing-key (a secret) or signing-key-file"* ]]
+}
+
 @test "action.yml and the workflows are valid against GitHub's schemas, with the expected keys" {
 	cd "$HP_ROOT"
 	run "$VENV/bin/check-jsonschema" --builtin-schema vendor.github-actions action.yml
