@@ -44,7 +44,9 @@ fetched_all() {
 	}
 	bt_same src/pkg out
 	[ ! -e out/.hp-partial ]
-	jq -e -s 'map(select(.status == "fetched")) | length == 4' <<<"$output" >/dev/null
+	# each file fetched (or, on a rerun, already in place from the run before)
+	jq -e -s 'map(select(.status == "fetched" or .status == "present")) | length == 4' <<<"$output" >/dev/null
+	jq -e -s 'map(select(.status == "fetched" and .size > 0)) | length >= 1' <<<"$output" >/dev/null
 	jq -e -s '.[-1].summary.sources[0] | (.source | startswith("bittorrent ")) and .status == "ok"' \
 		<<<"$output" >/dev/null
 }
