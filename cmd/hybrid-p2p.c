@@ -777,7 +777,7 @@ static int parse_publish(int argc, char **argv, pub_cfg *c)
 /* The manifest step: create (one read), CAR, torrent, sign, validate.
  * On success *manifest_out holds the signed manifest written to c->output. */
 static int publish_manifest(pub_cfg *c, const char *car, const char *torrent, const hp_git_provenance *prov,
-			    hp_git_registry *reg, char **stage_out, json_t **manifest_out)
+			    hp_git_registry *reg, char **stage_out, char **seed_dir_out, json_t **manifest_out)
 {
 	int rc = 0;
 	char *tmpdir = temp_dir_beside(c->output, "hp-publish");
@@ -787,7 +787,7 @@ static int publish_manifest(pub_cfg *c, const char *car, const char *torrent, co
 	char unsigned_path[PATH_MAX], signed_path[PATH_MAX];
 	snprintf(unsigned_path, sizeof unsigned_path, "%s/unsigned.json", tmpdir);
 	snprintf(signed_path, sizeof signed_path, "%s/signed.json", tmpdir);
-	hp_buf out = HP_BUF_INIT;
+	hp_buf out = HP_BUF_INIT, adopted_raw = HP_BUF_INIT;
 	json_t *m = NULL, *rec = NULL;
 	argv_t a = { 0 };
 	hp_err e = HP_ERR_INIT;
@@ -877,6 +877,7 @@ static int publish_manifest(pub_cfg *c, const char *car, const char *torrent, co
 				    str_member(old, "content_id") && strcmp(str_member(old, "content_id"), content_id) == 0) {
 					adopted = old;
 					adopted_from = "registry";
+					hp_buf_add(&adopted_raw, have.data, have.len, &e);
 					/* its .torrent too, so both match the manifest */
 					hp_buf tp = HP_BUF_INIT, tb = HP_BUF_INIT;
 					if (!hp_registry_path(c->name, c->version, "torrent", &tp, &e) &&
@@ -929,6 +930,27 @@ static int publish_manifest(pub_cfg *c, const char *car, const char *torrent, co
 		snprintf(root, sizeof root, "%s/%s", stage, c->name);
 	else
 		snprintf(root, sizeof root, "%s", c->files.v[0]);
+	/* the one file of a single-file torrent, and the folder that holds
+	 * the torrent's NAME (for hp-seed) */
+	char single_src[PATH_MAX * 3], seed_dir[PATH_MAX * 3];
+	if (single_file && !stage && !single_dir)
+		snprintf(single_src, sizeof single_src, "%s", c->files.v[0]);
+	else
+		snprintf(single_src, sizeof single_src, "%s/%s", root, first_path ? first_path : "");
+	if (single_file) {
+		snprintf(seed_dir, sizeof seed_dir, "%s", single_src);
+	} else if (!realpath(root, seed_dir)) {
+		snprintf(seed_dir, sizeof seed_dir, "%s", root);
+	}
+	{
+		char *sl = strrchr(seed_dir, '/');
+		if (sl && sl != seed_dir)
+			*sl = '\0';
+		else if (sl)
+			sl[1] = '\0';
+		else
+			snprintf(seed_dir, sizeof seed_dir, ".");
+	}
 	if (!car_in_read) {
 		av_free(&a);
 		av_add(&a, "hp-cid");
@@ -969,7 +991,7 @@ static int publish_manifest(pub_cfg *c, const char *car, const char *torrent, co
 		av_add(&a, torrent);
 		if (single_file) {
 			av_add(&a, "--");
-			av_add(&a, c->files.v[0]);
+			av_add(&a, single_src);
 		} else {
 			av_add(&a, "--name");
 			av_add(&a, c->name);
@@ -1010,14 +1032,10 @@ static int publish_manifest(pub_cfg *c, const char *car, const char *torrent, co
 
 	/* 4. sign and validate; only then is anything written to --output */
 	if (adopted) {
-		char *text = json_dumps(adopted, JSON_INDENT(2));
-		hp_code wr = HP_E_NOMEM;
-		if (text && strcmp(adopted_from, "registry") == 0)
-			wr = hp_write_file_atomic(c->output, text, strlen(text), 0644, 0, &e);
-		else if (text)
-			wr = HP_OK; /* --output is that manifest already */
-		free(text);
-		if (wr) {
+		/* the registry's bytes as they are (--output is that manifest
+		 * already when adopted from there) */
+		if (strcmp(adopted_from, "registry") == 0 &&
+		    hp_write_file_atomic(c->output, adopted_raw.data, adopted_raw.len, 0644, 0, &e)) {
 			rc = step_fail("manifest", cli_fail(&e), e.msg);
 			goto out_stage;
 		}
@@ -1078,6 +1096,7 @@ static int publish_manifest(pub_cfg *c, const char *car, const char *torrent, co
 	m = NULL;
 	*stage_out = stage;
 	stage = NULL;
+	*seed_dir_out = strdup(seed_dir);
 out_stage:
 	if (stage) {
 		rm_tree(stage);
@@ -1089,6 +1108,7 @@ out:
 	json_decref(m);
 	av_free(&a);
 	hp_buf_release(&out);
+	hp_buf_release(&adopted_raw);
 	rm_tree(tmpdir);
 	free(tmpdir);
 	return rc;
@@ -1199,7 +1219,7 @@ static int cmd_publish(int argc, char **argv)
 	hp_err e = HP_ERR_INIT;
 	hp_git_registry *reg = NULL;
 	json_t *m = NULL;
-	char *stage = NULL;
+	char *stage = NULL, *seed_dir = NULL;
 	{
 		/* the output's folder, created when missing */
 		char dir[2 * PATH_MAX];
@@ -1249,7 +1269,7 @@ static int cmd_publish(int argc, char **argv)
 		rc = cli_fail(&e);
 		goto out;
 	}
-	if ((rc = publish_manifest(&c, car, torrent, &prov, reg, &stage, &m)))
+	if ((rc = publish_manifest(&c, car, torrent, &prov, reg, &stage, &seed_dir, &m)))
 		goto out;
 
 	/* destinations: each reports its own status; all are tried */
@@ -1266,22 +1286,7 @@ static int cmd_publish(int argc, char **argv)
 	hp_git_registry_free(reg);
 	reg = NULL;
 	if (c.seed) {
-		char content[PATH_MAX * 2];
-		if (stage) {
-			snprintf(content, sizeof content, "%s", stage);
-		} else {
-			/* the folder holding the torrent's NAME */
-			char real[PATH_MAX];
-			if (!realpath(c.files.v[0], real))
-				snprintf(real, sizeof real, "%s", c.files.v[0]);
-			char *s = strrchr(real, '/');
-			if (s && s != real)
-				*s = '\0';
-			else
-				snprintf(real, sizeof real, "/");
-			snprintf(content, sizeof content, "%s", real);
-		}
-		worst = worse(worst, seed_step(&c, torrent, content));
+		worst = worse(worst, seed_step(&c, torrent, seed_dir));
 	}
 	rc = worst;
 out:
@@ -1290,6 +1295,7 @@ out:
 		free(stage);
 	}
 	json_decref(m);
+	free(seed_dir);
 	hp_git_registry_free(reg);
 	free(c.web_seeds.v);
 	free(c.trackers.v);
@@ -1431,7 +1437,9 @@ static int cmd_fetch(int argc, char **argv)
 	if (c.torrent)
 		snprintf(torrent, sizeof torrent, "%s", c.torrent);
 
-	bool is_file = stat(c.what, &st) == 0 || strchr(c.what, '/') || strstr(c.what, ".json");
+	/* an existing file, else NAME@VERSION, else a path-looking name */
+	bool is_file = stat(c.what, &st) == 0 ||
+		       (!strchr(c.what, '@') && (strchr(c.what, '/') || strstr(c.what, ".json")));
 	if (is_file) {
 		snprintf(manifest, sizeof manifest, "%s", c.what);
 	} else {
@@ -1530,6 +1538,7 @@ static int cmd_fetch(int argc, char **argv)
 			}
 		}
 		snprintf(state_copy, sizeof state_copy, "%s/state.json", tmpdir);
+		hp_buf_reset(&buf);
 		if (hp_read_file(c.state, HP_JSON_MAX_INPUT, &buf, &e) ||
 		    hp_write_file_atomic(state_copy, buf.data, buf.len, 0600, 0, &e)) {
 			rc = cli_fail(&e);
@@ -1620,6 +1629,7 @@ static int cmd_fetch(int argc, char **argv)
 			break;
 	}
 	if (rc == 0 && c.save_manifest) {
+		hp_buf_reset(&buf);
 		if (hp_read_file(manifest, HP_REGISTRY_MANIFEST_MAX, &buf, &e) ||
 		    hp_write_file_atomic(c.save_manifest, buf.data, buf.len, 0644, 0, &e))
 			rc = cli_fail(&e);
