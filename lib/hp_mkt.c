@@ -449,7 +449,7 @@ hp_code hp_mkt_from_manifest(const json_t *m, const char *dir, const hp_mkt_opts
 		}
 	}
 	if (l.total_size == 0) {
-		rc = hp_fail(e, HP_E_USAGE, "nothing to share: every file of the manifest is empty");
+		rc = hp_fail(e, HP_E_DATA, "nothing to share: every file of the manifest is empty");
 		goto out;
 	}
 	r->canonical = (oo.flavour == 0 || oo.flavour == HP_TORRENT_HYBRID) &&
