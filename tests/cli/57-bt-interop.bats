@@ -91,6 +91,46 @@ fetched_all() {
 	jq -e -s 'map(select(.event == "uploaded")) | last | .bytes >= 3070007' seed.log >/dev/null
 }
 
+@test "hp-seed → transmission-cli: a v1 tree, hp-seed connecting out, same bytes" {
+	bt_need transmission-cli
+	bt_make_tree src/tree
+	hp-mktorrent --v1 --no-date -o t.torrent src/tree >/dev/null
+	local port
+	port=$(bt_free_port)
+	mkdir -p tc/cfg tc/dl
+	# transmission-cli reads settings.json from its -g folder: what its
+	# options cannot say (no LPD/PEX/uTP, loopback only) goes there
+	jq -n --argjson peer "$port" '{
+		"peer-port": $peer, "peer-port-random-on-start": false,
+		"bind-address-ipv4": "127.0.0.1", "bind-address-ipv6": "::1",
+		"dht-enabled": false, "lpd-enabled": false, "pex-enabled": false,
+		"utp-enabled": false, "port-forwarding-enabled": false,
+		"blocklist-enabled": false, "rpc-enabled": false
+	}' >tc/cfg/settings.json
+	# it never exits on its own: the finish script leaves a mark
+	printf '#!/bin/sh\necho "$TR_TORRENT_HASH" >"%s/tc/done"\n' "$PWD" >tc/done.sh
+	chmod +x tc/done.sh
+	transmission-cli -g tc/cfg -w "$PWD/tc/dl" -p "$port" -M -D -U -f "$PWD/tc/done.sh" t.torrent \
+		>tc/out 2>&1 3>&- &
+	BT_PIDS+=($!)
+	_bt_watchdog $!
+	bt_wait_port "$port"
+	bt_seed_start t.torrent --content src --tracker-off --peer "127.0.0.1:$port"
+	local i
+	for i in $(seq 480); do
+		[ -s tc/done ] && break
+		sleep 0.25
+	done
+	[ "$(cat tc/done)" = "$(hp-mktorrent --show t.torrent | jq -r .infohash_v1)" ] || {
+		echo "transmission-cli did not finish:" >&2
+		tail -c 2000 tc/out >&2
+		cat seed.log >&2
+		return 1
+	}
+	bt_same src/tree tc/dl/tree --no-empty
+	bt_seed_stop
+}
+
 @test "transmission-daemon refuses v2 and hybrid torrents (Transmission 3.00 reads v1 only)" {
 	bt_make_tree src/tree
 	tr_start tr
