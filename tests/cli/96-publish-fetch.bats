@@ -1,0 +1,176 @@
+#!/usr/bin/env bats
+# hybrid-p2p publish and fetch end to end, all on 127.0.0.1: a bare registry
+# served by the real `git http-backend` with a token, a real kubo daemon
+# (tests/lib/kubo.bash), hp-seed seeding from `publish --seed`, and fetches
+# into empty folders over BitTorrent and through kubo's gateway.
+
+load helpers
+load ../lib/registry
+load ../lib/kubo
+
+setup_file() {
+	export PATH=$HP_BIN:$PATH
+	kubo_start unixfs-v1-2025 || return
+}
+
+teardown_file() {
+	kubo_stop
+}
+
+setup() {
+	setup_scratch
+	export HOME=$SCRATCH/home
+	mkdir -p "$HOME"
+	unset HP_REGISTRY HP_REGISTRY_TOKEN HP_REGISTRY_CACHE HP_TRUSTED_KEYS XDG_CACHE_HOME
+	mkdir -p data/sub/deeper
+	echo hello >data/a.txt
+	head -c 2000000 /dev/urandom >data/big.bin
+	head -c 70001 /dev/urandom >data/sub/deeper/c.bin
+	: >data/sub/empty
+	hybrid-p2p keygen -o keys -n k >/dev/null
+	PUB_PID=
+}
+
+teardown() {
+	if [ -n "${PUB_PID:-}" ]; then
+		kill "$PUB_PID" 2>/dev/null || true
+		wait "$PUB_PID" 2>/dev/null || true
+	fi
+	githttp_stop
+}
+
+step() {
+	jq -c "select(.step == \"$1\")" <<<"$output"
+}
+
+# publish_seed VERSION URL [ARGS...]: publish --seed in the background;
+# sets PUB_PID and SEED_PORT once the seeder listens.
+publish_seed() {
+	local v=$1 url=$2
+	shift 2
+	hybrid-p2p publish data --name ds --version "$v" --uploader-id me@example.org \
+		--key keys/k.pem --output "out/ds-$v.json" --registry "$url" \
+		--seed --seed-listen 127.0.0.1:0 "$@" >publish.out 2>publish.err 3>&- &
+	PUB_PID=$!
+	local i
+	for i in $(seq 300); do
+		SEED_PORT=$(grep '^{"event"' publish.err | jq -r 'select(.event == "listening") | .port' 2>/dev/null | head -n1)
+		[ -n "$SEED_PORT" ] && return 0
+		kill -0 "$PUB_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "publish --seed did not start seeding:" >&2
+	cat publish.out publish.err >&2
+	return 1
+}
+
+# stop_publish: SIGTERM; publish must exit 0 with the seed step stopped
+stop_publish() {
+	kill -TERM "$PUB_PID"
+	local rc=0
+	wait "$PUB_PID" || rc=$?
+	PUB_PID=
+	((rc == 0)) || {
+		echo "publish --seed exited with $rc" >&2
+		cat publish.err >&2
+		return 1
+	}
+	[ "$(jq -r 'select(.step == "seed") | .status' publish.out | tail -n1)" = stopped ]
+}
+
+@test "publish to a bare registry over HTTP, seed; fetch name@version into an empty folder over BitTorrent; verify" {
+	bare_registry reg
+	export SERVER_TOKEN=tok-$RANDOM
+	githttp_start SERVER_TOKEN
+	export HP_REGISTRY_TOKEN=$SERVER_TOKEN
+	url=$GITHTTP_URL/reg.git
+	publish_seed 1.0.0 "$url"
+	[ "$(jq -r 'select(.step == "registry") | .status' publish.out)" = ok ]
+	[ "$(jq -r 'select(.step == "torrent") | .status' publish.out)" = ok ]
+	[ "$(jq -r 'select(.step == "car") | .status' publish.out)" = ok ]
+	# another machine: its own cache, an empty folder, the publisher's key trusted
+	run --separate-stderr timeout 120 hybrid-p2p fetch ds@1.0.0 -o "$SCRATCH/got" --registry "$url" \
+		--registry-cache "$SCRATCH/client-cache" --trusted-keys keys/k.pub --state state.json \
+		--peer "127.0.0.1:$SEED_PORT" --bt-listen 127.0.0.1:0 --save-manifest got.json
+	assert_success
+	[ "$(step registry | jq -r .version)" = 1.0.0 ]
+	[ "$(step verify | jq -r .status)" = ok ]
+	[ "$(jq -r 'select(.summary) | .summary.fetched' <<<"$output")" = 4 ]
+	jq -e -s '[.[] | select(.path and .size > 0)] | length == 3 and all(.source | startswith("bittorrent"))' <<<"$output" >/dev/null
+	diff -r data got
+	cmp got.json out/ds-1.0.0.json
+	run --separate-stderr hybrid-p2p verify got.json got --trusted-keys keys/k.pub
+	assert_success
+	[ "$(jq -r .valid <<<"$output")" = true ]
+	[ "$(jq -r .manifests.ds.version state.json)" = 1.0.0 ]
+	stop_publish
+}
+
+@test "publish --kubo pins the CAR; fetch by name through kubo's gateway" {
+	bare_registry reg
+	run --separate-stderr timeout 120 hybrid-p2p publish data --name ds --version 1.0.0 \
+		--uploader-id me@example.org --key keys/k.pem --output out/ds.json \
+		--registry "file://$PWD/srv/reg.git" --kubo "$KUBO_API"
+	assert_success
+	[ "$(step pin | jq -r .status)" = ok ]
+	[ "$(step pin | jq -r '.records[0].status')" = pinned ]
+	cid=$(jq -r .distribution.ipfs_cid out/ds.json)
+	ipfs pin ls --type=recursive "$cid" >/dev/null
+	run --separate-stderr timeout 120 hybrid-p2p fetch ds -o got --registry "file://$PWD/srv/reg.git" \
+		--trusted-keys keys/k.pub --gateway "$KUBO_GATEWAY"
+	assert_success
+	[ "$(jq -r 'select(.step == "fetch") | .source' <<<"$output")" = ipfs ]
+	jq -e -s '[.[] | select(.path)] | length == 4 and all(.status == "fetched" and (.source | test("gateway")))' <<<"$output" >/dev/null
+	diff -r data got
+}
+
+@test "a failing destination gets its own line and status; a re-run completes the rest" {
+	bare_registry reg
+	run_fails 69 timeout 120 hybrid-p2p publish data --name ds --version 1.0.0 \
+		--uploader-id me@example.org --key keys/k.pem --output out/ds.json \
+		--registry "file://$PWD/srv/reg.git" --kubo http://127.0.0.1:9 --kubo "$KUBO_API"
+	[ "$(jq -s -c 'map(select(.step == "pin")) | map(.status)' <<<"$output")" = '["failed","ok"]' ]
+	[ "$(jq -s -r 'map(select(.step == "pin"))[0].exit' <<<"$output")" = 69 ]
+	[ "$(step registry | jq -r .status)" = ok ]
+	commit=$(step registry | jq -r .commit)
+	cp out/ds.json first.json
+	# the node is fixed: the same command completes, nothing is signed or committed again
+	run --separate-stderr timeout 120 hybrid-p2p publish data --name ds --version 1.0.0 \
+		--uploader-id me@example.org --key keys/k.pem --output out/ds.json \
+		--registry "file://$PWD/srv/reg.git" --kubo "$KUBO_API"
+	assert_success
+	[ "$(step manifest | jq -r .status)" = unchanged ]
+	[ "$(step pin | jq -r .status)" = ok ]
+	[ "$(step registry | jq -r .status)" = unchanged ]
+	[ "$(step registry | jq -r .commit)" = "$commit" ]
+	cmp first.json out/ds.json
+}
+
+@test "fetch falls back from an unreachable IPFS gateway to the BitTorrent swarm" {
+	bare_registry reg
+	publish_seed 1.0.0 "file://$PWD/srv/reg.git"
+	run --separate-stderr timeout 120 hybrid-p2p fetch ds@1.0.0 -o got --registry "file://$PWD/srv/reg.git" \
+		--trusted-keys keys/k.pub --gateway http://127.0.0.1:9 --timeout 5 \
+		--peer "127.0.0.1:$SEED_PORT" --bt-listen 127.0.0.1:0
+	assert_success
+	[ "$(jq -s -c 'map(select(.step == "fetch")) | map(.source)' <<<"$output")" = '["ipfs","bittorrent"]' ]
+	[ "$(jq -s -r 'map(select(.summary))[-1].summary.fetched' <<<"$output")" = 4 ]
+	diff -r data got
+	stop_publish
+}
+
+@test "fetch of a MANIFEST file with --torrent; an untrusted signer gets nothing fetched" {
+	bare_registry reg
+	publish_seed 1.0.0 "file://$PWD/srv/reg.git"
+	run --separate-stderr timeout 120 hybrid-p2p fetch out/ds-1.0.0.json -o got --trusted-keys keys/k.pub \
+		--torrent out/ds-1.0.0.torrent --peer "127.0.0.1:$SEED_PORT" --bt-listen 127.0.0.1:0
+	assert_success
+	[ "$(step registry)" = "" ]
+	diff -r data got
+	stop_publish
+	# a manifest whose signer is not trusted: nothing is fetched
+	hybrid-p2p keygen -o other -n s >/dev/null
+	run_fails 1 timeout 60 hybrid-p2p fetch out/ds-1.0.0.json -o got2 --trusted-keys other/s.pub \
+		--torrent out/ds-1.0.0.torrent --peer 127.0.0.1:9
+	[ ! -e got2 ]
+}
