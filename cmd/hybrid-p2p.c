@@ -795,7 +795,9 @@ static int publish_manifest(pub_cfg *c, const char *car, const char *torrent, co
 	/* 1. the manifest, from one read of the bytes (with the torrent and the
 	 *    CAR in that read when hp-manifest can). */
 	bool one_read = tool_has_option("hp-manifest", "create", "--torrent-out");
-	bool car_in_read = one_read && tool_has_option("hp-manifest", "create", "--car");
+	/* hp-manifest's CAR has a second root (the wrapper) with
+	 * --ipfs-gateway, which hp-pin --car refuses: hp-cid makes it then */
+	bool car_in_read = one_read && !c->ipfs_gateway && tool_has_option("hp-manifest", "create", "--car");
 	av_add(&a, "hp-manifest");
 	av_add(&a, "create");
 	av_add(&a, "--quiet");
@@ -910,15 +912,22 @@ static int publish_manifest(pub_cfg *c, const char *car, const char *torrent, co
 	struct stat st;
 	if (c->files.n == 1 && stat(c->files.v[0], &st) == 0 && S_ISDIR(st.st_mode))
 		single_dir = true;
-	const char *base = strrchr(c->files.v[0], '/');
-	base = base ? base + 1 : c->files.v[0];
+	char real0[PATH_MAX];
+	if (!realpath(c->files.v[0], real0))
+		snprintf(real0, sizeof real0, "%s", c->files.v[0]);
+	const char *base = strrchr(real0, '/');
+	base = base ? base + 1 : real0;
 	size_t nfiles = json_array_size(json_object_get(m, "files"));
 	const char *first_path = str_member(json_array_get(json_object_get(m, "files"), 0), "path");
 	bool single_file = nfiles == 1 && first_path && !strchr(first_path, '/');
-	/* a folder named NAME holding the files at their manifest paths: for
-	 * hp-cid, hp-mktorrent and hp-seed */
+	/* a folder named NAME holding the files at their manifest paths (hard
+	 * links, else copies): the one root hp-cid and hp-mktorrent need when
+	 * the inputs are not one folder, and the folder hp-seed needs to find
+	 * the torrent's NAME in */
+	bool tools_need_root = !(one_read && car_in_read) && !single_dir;
+	bool seed_needs_name = c->seed && (single_file ? c->files.n > 1 : !(single_dir && strcmp(base, c->name) == 0));
 	char *stage = NULL;
-	if (!(single_dir && strcmp(base, c->name) == 0) && !(single_file && one_read && car_in_read && !c->seed)) {
+	if (tools_need_root || seed_needs_name) {
 		stage = temp_dir_beside(c->output, "hp-stage");
 		if (!stage || (rc = stage_files(c, m, stage))) {
 			rc = rc ? rc : cli_error(EXIT_CANTCREAT, "cannot create a staging folder beside '%s'", c->output);
@@ -1147,14 +1156,16 @@ static int registry_step(const pub_cfg *c, hp_git_registry *reg, const char *tor
 	hp_buf man = HP_BUF_INIT, tor = HP_BUF_INIT;
 	int rc = 0;
 	hp_git_publish p = { .name = c->name, .version = c->version, .author_email = c->uploader };
+	/* a package of empty files only has no torrent */
+	bool has_torrent = access(torrent, F_OK) == 0;
 	if (hp_read_file(c->output, HP_REGISTRY_MANIFEST_MAX, &man, &e) ||
-	    hp_read_file(torrent, HP_REGISTRY_TORRENT_MAX, &tor, &e)) {
+	    (has_torrent && hp_read_file(torrent, HP_REGISTRY_TORRENT_MAX, &tor, &e))) {
 		rc = cli_fail(&e);
 		goto out;
 	}
 	p.manifest = man.data;
 	p.manifest_len = man.len;
-	p.torrent = tor.data;
+	p.torrent = has_torrent ? tor.data : NULL;
 	p.torrent_len = tor.len;
 	if (hp_git_registry_publish(reg, &p, &e))
 		rc = cli_fail(&e);
