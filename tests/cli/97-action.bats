@@ -31,6 +31,7 @@ setup() {
 	for v in $(compgen -e INPUT_); do unset "$v"; done
 	VENV=$HP_ROOT/.cache/venv
 	[ -x "$VENV/bin/check-jsonschema" ] || fail "no check-jsonschema in $VENV: run scripts/install-deps"
+	"$VENV/bin/python" -c 'import yaml' 2>/dev/null || fail "no PyYAML in $VENV (it comes with pre-commit): run scripts/install-deps"
 	command -v jq >/dev/null || fail "no jq: run scripts/install-deps"
 	GH=$SCRATCH/gh
 	mkdir -p "$GH"
@@ -394,6 +395,129 @@ argv_recorder() {
 	run_action INPUT_MODE=publish INPUT_FILES=data INPUT_NAME=ds INPUT_VERSION=1 INPUT_UPLOADER_ID=me
 	[ "$status" -eq 64 ]
 	[[ $stderr == *"publish needs the input signing-key (a secret) or signing-key-file"* ]]
+}
+
+# run_workflow NAME JOB EVENT-NAME [runner args...]: .github/workflows/NAME.yml's
+# JOB run here by tests/lib/run-workflow.py on ./repo, with the event in
+# $GH/event.json; sets status and output (the job's masked log).
+run_workflow() {
+	local wf=$1 job=$2 ev=$3
+	shift 3
+	run "$VENV/bin/python" "$HP_ROOT/tests/lib/run-workflow.py" --workflow "$HP_ROOT/.github/workflows/$wf.yml" \
+		--job "$job" --workspace "$SCRATCH/repo" --action-root "$HP_ROOT" --hp-bin "$HP_BIN" \
+		--event-name "$ev" --event "$GH/event.json" "$@"
+}
+
+@test "(recorded event) validate-manifests.yml run here: an untrusted manifest in the pull request fails the job, the Report step still runs" {
+	mkdir -p head-extra/keys
+	cp "$KEYS/trusted.pub" head-extra/keys/trusted.pub
+	manifest head-extra/manifests/ds/9.0.0.json 9.0.0 "$KEYS/stranger.pem"
+	make_repo
+	event pull_request
+	run_workflow validate-manifests validate pull_request
+	[ "$status" -eq 1 ] || fail "job status $status: $output"
+	[[ $output == *"::error file=manifests/ds/9.0.0.json,title=signature::the manifest is signed by key"* ]] || fail "$output"
+	[[ $output == *"##[step] Validate the changed manifests: exit 1"* ]]
+	[[ $output == *"1 manifest(s) valid, 1 failed"* ]] || fail "$output"
+	[[ $output == *"##[step] Report: exit 0"* ]]
+	[[ $output == *"| manifests/ds/1.1.0.json | ✅ |"* ]]
+
+	# without the stranger's manifest the job passes
+	git -C repo rm -q manifests/ds/9.0.0.json
+	git -C repo commit -q -m 'drop 9.0.0'
+	HEAD=$(git -C repo rev-parse HEAD)
+	event pull_request
+	run_workflow validate-manifests validate pull_request
+	[ "$status" -eq 0 ] || fail "job status $status: $output"
+	[[ $output == *"1 manifest(s) valid, 0 failed"* ]] || fail "$output"
+}
+
+@test "(recorded event) pin-on-merge.yml run here: a push to main pins on the real kubo and the cluster's Pinning Service API; the token in no line of the log" {
+	mkdir -p head-extra/keys
+	cp "$KEYS/trusted.pub" head-extra/keys/trusted.pub
+	make_repo
+	git -C repo checkout -q main
+	git -C repo merge -q --ff-only ds-1.1.0
+	event push
+	cid=$(jq -r .distribution.ipfs_cid repo/manifests/ds/1.1.0.json)
+	(cd "$SCRATCH" && content_in_kubo) >/dev/null
+	token=$(cluster_pinsvc_token)
+	run_workflow pin-on-merge pin push --var KUBO_API_URL="$KUBO_API" --var PINNING_SERVICE_URL="$CLUSTER_PINSVC" \
+		--secret PINNING_SERVICE_TOKEN="$token"
+	[ "$status" -eq 0 ] || fail "job status $status: $output"
+	[[ $output != *"$token"* ]] || fail "the token is in the log"
+	[[ $output == *"pinned $cid"* ]] || fail "$output"
+	[ "$(grep -c '"status":"pinned"' <<<"$output")" = 2 ]
+	run ipfs pin ls --type=recursive "$cid"
+	[ "$status" -eq 0 ]
+	cluster_ctl pin ls "$cid" | grep -q "$cid"
+}
+
+@test "(mock GitHub API) release-assets.yml run here: the CAR and the manifest's torrent are made, checked and attached with gh" {
+	command -v gh >/dev/null || fail "no gh: run scripts/install-deps"
+	command -v openssl >/dev/null || fail "no openssl: run scripts/install-deps"
+	git init -q -b main repo
+	mkdir -p repo/content/docs repo/keys
+	printf 'read me\n' >repo/content/README
+	head -c 200000 /dev/urandom >repo/content/docs/data.bin
+	cp "$KEYS/trusted.pub" repo/keys/trusted.pub
+	hybrid-p2p publish repo/content --name ds --version 1.0.0 --uploader-id ci@example.org --key "$KEYS/trusted.pem" \
+		--output repo/manifests/ds/1.0.0.json --car "$SCRATCH/pub.car" --torrent "$SCRATCH/pub.torrent" --no-git >/dev/null
+	m=repo/manifests/ds/1.0.0.json
+	git -C repo add -A && git -C repo -c user.name=ci -c user.email=ci@example.org commit -q -m 'ds 1.0.0'
+	sed -e 's/@TAG@/v1.0.0/g' -e 's/@NAME@/ds/g' "$HP_ROOT/tests/lib/github-events/release.json" >"$GH/event.json"
+
+	# the mock API over HTTPS with a certificate made here
+	api=$SCRATCH/api
+	mkdir -p "$api/uploads"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$api/key.pem" \
+		-out "$api/cert.pem" -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+	tok=ghs_releaseassetsmocktoken00000000000
+	python3 "$HP_ROOT/tests/lib/github-api.py" --cert "$api/cert.pem" --key "$api/key.pem" --port-file "$api/port" \
+		--log "$api/log" --uploads "$api/uploads" --repo octo-org/ds --tag v1.0.0 --token "$tok" \
+		--parent $$ --lifetime 120 </dev/null >"$api/out" 2>&1 3>&- &
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$api/port" ] && break
+		sleep 0.05
+	done
+	[ -s "$api/port" ] || fail "github-api.py did not start: $(cat "$api/out")"
+	ghenv=(env GH_HOST="127.0.0.1:$(<"$api/port")" GH_ENTERPRISE_TOKEN="$tok" SSL_CERT_FILE="$api/cert.pem"
+		GH_NO_UPDATE_NOTIFIER=1 GH_PROMPT_DISABLED=1 HOME="$SCRATCH/home")
+
+	run "${ghenv[@]}" timeout 120 "$VENV/bin/python" "$HP_ROOT/tests/lib/run-workflow.py" \
+		--workflow "$HP_ROOT/.github/workflows/release-assets.yml" --job assets --workspace "$SCRATCH/repo" \
+		--action-root "$HP_ROOT" --hp-bin "$HP_BIN" --event-name release --event "$GH/event.json" --token "$tok"
+	[ "$status" -eq 0 ] || fail "job status $status: $output; API log: $(cat "$api/log")"
+	[[ $output != *"$tok"* ]]
+	# the uploads are the files the job made, and they are right: the CAR is
+	# what hybrid-p2p publish wrote (same root, same blocks), the torrent is
+	# the manifest's canonical torrent
+	ls "$api/uploads" | sort >names
+	[ "$(cat names | tr '\n' ' ')" = "ds-1.0.0.car ds-1.0.0.torrent " ]
+	cmp "$api/uploads/ds-1.0.0.car" repo/dist/ds-1.0.0.car
+	cmp "$api/uploads/ds-1.0.0.car" "$SCRATCH/pub.car"
+	[ "$(hp-mktorrent --show "$api/uploads/ds-1.0.0.torrent" | jq -r .infohash_v1)" = "$(jq -r .distribution.torrent_infohash "$m")" ]
+	cmp "$api/uploads/ds-1.0.0.torrent" "$SCRATCH/pub.torrent"
+	[ "$(jq -s '[.[] | select(.auth_ok | not)] | length' "$api/log")" = 0 ]
+	[ "$(jq -s '[.[] | select(.method == "POST" and (.path | startswith("/api/uploads/")))] | length' "$api/log")" = 2 ]
+
+	# a second run replaces them (--clobber)
+	run "${ghenv[@]}" timeout 120 "$VENV/bin/python" "$HP_ROOT/tests/lib/run-workflow.py" \
+		--workflow "$HP_ROOT/.github/workflows/release-assets.yml" --job assets --workspace "$SCRATCH/repo" \
+		--action-root "$HP_ROOT" --hp-bin "$HP_BIN" --event-name release --event "$GH/event.json" --token "$tok"
+	[ "$status" -eq 0 ] || fail "job status $status: $output"
+	[ "$(jq -s '[.[] | select(.method == "DELETE")] | length' "$api/log")" = 2 ]
+
+	# content that is not what the manifest says: the job stops before uploading
+	flip_byte repo/content/docs/data.bin 1000
+	: >"$api/log"
+	run "${ghenv[@]}" timeout 120 "$VENV/bin/python" "$HP_ROOT/tests/lib/run-workflow.py" \
+		--workflow "$HP_ROOT/.github/workflows/release-assets.yml" --job assets --workspace "$SCRATCH/repo" \
+		--action-root "$HP_ROOT" --hp-bin "$HP_BIN" --event-name release --event "$GH/event.json" --token "$tok"
+	[ "$status" -eq 1 ]
+	[[ $output == *"##[step] Check the content against it: exit 1"* ]] || fail "$output"
+	[[ $output == *"##[step] Attach them to the release: skipped"* ]]
+	[ ! -s "$api/log" ]
 }
 
 @test "action.yml and the workflows are valid against GitHub's schemas, with the expected keys" {
