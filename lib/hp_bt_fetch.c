@@ -1,7 +1,6 @@
 /* hp_bt_fetch: the BitTorrent source of hp_fetch (see hp_bt_fetch.h). */
 #include "hp_bt_fetch.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -28,7 +27,9 @@ typedef struct bt_source {
 	uint64_t download_rate;
 	bool no_web_seeds;
 	uint64_t received;
-	uint64_t resumed;        /* verified bytes found at start (resume data, or the check) */
+	uint64_t resumed;        /* bytes found at start (resume data, or the check): verified
+	                          * pieces, and blocks of pieces not complete yet (checked
+	                          * with their piece) */
 	bool resumed_known;
 	uint64_t hash_failures;
 	uint64_t web_seed_errors;
@@ -59,36 +60,6 @@ static size_t manifest_index(hp_fetch *f, const hp_torrent_info *ti, size_t k)
 	if (i == SIZE_MAX || hp_fetch_file_at(f, i)->size != ti->files[k].size)
 		return SIZE_MAX;
 	return i;
-}
-
-/* Remove name (beneath dfd) and everything in it: libtorrent's scratch
- * folder once its files are placed (empty folders, a .parts file). Links
- * are removed, never followed. */
-static void remove_tree(int dfd, const char *name, unsigned depth)
-{
-	if (depth > 256)
-		return;
-	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		unlinkat(dfd, name, 0);
-		return;
-	}
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (de->d_type == DT_DIR)
-			remove_tree(fd, de->d_name, depth + 1);
-		else if (unlinkat(fd, de->d_name, 0) && errno == EISDIR)
-			remove_tree(fd, de->d_name, depth + 1);
-	}
-	closedir(d);
-	unlinkat(dfd, name, AT_REMOVEDIR);
 }
 
 static void on_event(void *ud, const hp_bt_event *ev)
@@ -307,7 +278,7 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 		unlink(rpath.data);
 		hp_buf_reset(&src);
 		if (!hp_buf_addf(&src, NULL, "bt-%s", infohash(ti)))
-			remove_tree(hp_fetch_partial_dirfd(f), src.data, 0);
+			hp_fetch_remove_partial(f, src.data);
 	}
 out:
 	hp_bt_session_free(ses);

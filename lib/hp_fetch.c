@@ -298,10 +298,65 @@ static hp_code build_files(hp_fetch *f, hp_err *e)
 	return HP_OK;
 }
 
+/* Remove name (beneath dfd) and everything in it; links are removed, never
+ * followed. */
+static void remove_tree(int dfd, const char *name, unsigned depth)
+{
+	if (depth > 256)
+		return;
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		unlinkat(dfd, name, 0);
+		return;
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (de->d_type == DT_DIR)
+			remove_tree(fd, de->d_name, depth + 1);
+		else if (unlinkat(fd, de->d_name, 0) && errno == EISDIR)
+			remove_tree(fd, de->d_name, depth + 1);
+	}
+	closedir(d);
+	unlinkat(dfd, name, AT_REMOVEDIR);
+}
+
+void hp_fetch_remove_partial(hp_fetch *f, const char *name)
+{
+	if (f->pdirfd >= 0 && name && *name && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, ".."))
+		remove_tree(f->pdirfd, name, 0);
+}
+
+/* Remove everything in .hp-partial (every file is in place: what sources
+ * kept for resuming is of no use any more). */
+static void clear_partial(int pdirfd)
+{
+	int fd = openat(pdirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);  /* its own offset (a dup shares it) */
+	if (fd < 0)
+		return;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			remove_tree(pdirfd, de->d_name, 0);
+	}
+	closedir(d);
+}
+
 /* Remove what an interrupted run left in .hp-partial. */
 static void clean_partial(int pdirfd)
 {
-	int fd = dup(pdirfd);
+	int fd = openat(pdirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);  /* its own offset (a dup shares it) */
 	if (fd < 0)
 		return;
 	DIR *d = fdopendir(fd);
@@ -429,7 +484,13 @@ void hp_fetch_free(hp_fetch *f)
 	free(f->src);
 	if (f->pdirfd >= 0) {
 		if (f->locked) {
-			clean_partial(f->pdirfd);
+			bool all = f->st != NULL;
+			for (size_t i = 0; all && i < f->nfiles; i++)
+				all = f->st[i].status == HP_FETCH_PRESENT || f->st[i].status == HP_FETCH_FETCHED;
+			if (all)
+				clear_partial(f->pdirfd);
+			else
+				clean_partial(f->pdirfd);
 			if (f->dirfd >= 0)
 				unlinkat(f->dirfd, HP_FETCH_PARTIAL_DIR, AT_REMOVEDIR);  /* only when empty */
 		}

@@ -241,6 +241,11 @@ hp_code hp_fetch_read_final(hp_fetch *f, size_t i, uint64_t off, void *p, size_t
  * engine writes it, then hp_fetch_adopt checks size and SHA-256 and renames
  * it into place (or removes it: HP_E_INVALID). */
 void hp_fetch_partial_name(const hp_fetch *f, size_t i, char out[80]);
+
+/* Remove name beneath the partial folder and everything in it, following
+ * no link: a source's scratch files. (hp_fetch_free removes everything in
+ * the partial folder once every file is in place.) */
+void hp_fetch_remove_partial(hp_fetch *f, const char *name);
 hp_code hp_fetch_adopt(hp_fetch *f, size_t i, hp_err *e);
 
 #endif

@@ -988,6 +988,12 @@ hp_code session_add(hp_bt_session *s, const hp_bt_add *a, int *id, hp_err *e)
 					    ec);
 		if (ec)
 			return hp_fail(e, HP_E_DATA, "resume data: %s", ec.message().c_str());
+		// the torrent's web seeds, every run: resume data lists the ones
+		// left when it was saved (libtorrent drops a web seed after errors)
+		// and would override the torrent's
+		atp.flags &= ~lt::torrent_flags::override_web_seeds;
+		atp.url_seeds.clear();
+		atp.http_seeds.clear();
 	}
 	auto ti = std::make_shared<lt::torrent_info>(
 		lt::span<char const>(static_cast<const char *>(a->torrent), static_cast<std::ptrdiff_t>(a->torrent_len)), ec,

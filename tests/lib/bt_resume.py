@@ -4,10 +4,12 @@ print what it says is verified, as one JSON line:
 
   bt_resume.py FILE
   {"pieces": N, "have": K, "piece_length": L, "first_have": I or null,
-   "have_bytes": K * L}
+   "have_bytes": B}
 
 "have" counts the pieces the file lists as passed their hash check (the
-ones a resumed download keeps); first_have is the lowest such index. Exit 1
+ones a resumed download keeps); first_have is the lowest such index;
+have_bytes the bytes of files in them (BEP 47 pad files left out, as
+libtorrent's total_wanted_done counts them). Exit 1
 when the file does not read as resume data (it may be mid-replacement: the
 tests poll it)."""
 import json
@@ -26,12 +28,19 @@ def main():
         return 1
     have = [i for i, x in enumerate(p.have_pieces) if x]
     plen = p.ti.piece_length() if p.ti is not None else 0
+    nbytes = 0
+    if p.ti is not None:
+        fs = p.ti.files()
+        for i in have:
+            for sl in p.ti.map_block(i, 0, p.ti.piece_size(i)):
+                if not fs.file_flags(sl.file_index) & lt.file_storage.flag_pad_file:
+                    nbytes += sl.size
     print(json.dumps({
         "pieces": p.ti.num_pieces() if p.ti is not None else len(p.have_pieces),
         "have": len(have),
         "piece_length": plen,
         "first_have": have[0] if have else None,
-        "have_bytes": len(have) * plen,
+        "have_bytes": nbytes,
     }))
     return 0
 

@@ -1,0 +1,396 @@
+#!/usr/bin/env bats
+# hp-fetch's BitTorrent source (lib/hp_bt_fetch) through hp-fetch --torrent:
+# an interrupted fetch (SIGTERM, and SIGKILL) resumes with the pieces it had
+# verified, made deterministic by hp-seed --upload-rate and by polling the
+# resume data on disk (tests/lib/bt_resume.py), never by sleeping; progress
+# with --progress; web seeds (BEP 19) with no peer at all: an HTTP server
+# with Range support (tests/lib/rangeserver.py) and kubo's gateway; a lying
+# web seed never gets a byte into the output. Every check compares bytes.
+
+load helpers
+load ../lib/kubo
+
+PY=/usr/bin/python3 # Debian's, where python3-libtorrent lives
+BT_RESUME=$HP_ROOT/tests/lib/bt_resume.py
+RANGESERVER=$HP_ROOT/tests/lib/rangeserver.py
+
+setup() {
+	setup_scratch
+	SEED_PID=
+	FETCH_PID=
+	KUBO_STARTED=
+}
+
+teardown() {
+	local p
+	for p in "$SEED_PID" "$FETCH_PID"; do
+		if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+			kill -KILL "$p" 2>/dev/null || true
+		fi
+	done
+	if [ -n "$KUBO_STARTED" ]; then
+		kubo_stop
+	fi
+}
+
+need() {
+	local t
+	for t in "$@"; do
+		case $t in
+		libtorrent)
+			"$PY" -c 'import libtorrent' 2>/dev/null || fail "python3-libtorrent is not installed (scripts/install-deps)"
+			;;
+		*)
+			command -v "$t" >/dev/null || fail "$t is not installed (scripts/install-deps)"
+			;;
+		esac
+	done
+}
+
+# start_seed ARGS...: hp-seed in the background on 127.0.0.1, events in
+# seed.log; sets SEED_PID and SEED_PORT once it listens.
+start_seed() {
+	: >seed.log
+	hp-seed --listen 127.0.0.1:0 "$@" 2>seed.log >/dev/null 3>&- &
+	SEED_PID=$!
+	local i
+	for i in $(seq 300); do
+		SEED_PORT=$(jq -r 'select(.event == "listening") | .port' seed.log 2>/dev/null | head -n1)
+		[ -n "$SEED_PORT" ] && return 0
+		kill -0 "$SEED_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat seed.log >&2
+	fail "hp-seed did not start listening"
+}
+
+stop_seed() {
+	kill -TERM "$SEED_PID"
+	local rc=0
+	wait "$SEED_PID" || rc=$?
+	SEED_PID=
+	((rc == 0)) || fail "hp-seed exited with $rc"
+}
+
+# A package src/pkg (a file of SIZE bytes spanning many pieces, a small
+# one), its signed manifest m.json and a torrent pkg.torrent of FLAVOUR
+# (--v1, --v2, --hybrid) with any more hp-mktorrent options:
+# make_pkg SIZE FLAVOUR [MKTORRENT OPTIONS...]
+make_pkg() {
+	local size=$1 flavour=$2
+	shift 2
+	mkdir -p src/pkg
+	head -c "$size" /dev/urandom >src/pkg/big.bin
+	echo small >src/pkg/small
+	hp-sign keygen -o keys -n pub >/dev/null
+	hp-manifest create --name pkg --version 1.0.0 --profile unixfs-v0-2015 -o m.json src/pkg
+	hp-sign manifest keys/pub.pem m.json -o m.json
+	hp-mktorrent "$flavour" --no-date "$@" -o pkg.torrent src/pkg >/dev/null
+}
+
+# The resume data hp-fetch keeps for pkg.torrent in out/.hp-partial.
+resume_file() {
+	local ih
+	ih=$(hp-mktorrent --show pkg.torrent | jq -r '.infohash_v1 // .infohash_v2')
+	echo "out/.hp-partial/bt-$ih.resume"
+}
+
+# wait_verified MIN_BYTES: wait until hp-fetch ($FETCH_PID) has saved resume
+# data listing at least MIN_BYTES of verified pieces; sets VERIFIED to what
+# it lists then. Fails if hp-fetch exits first or after 180 s.
+wait_verified() {
+	local min=$1 rf i j
+	rf=$(resume_file)
+	for i in $(seq 1800); do
+		if [ -s "$rf" ] && j=$("$PY" "$BT_RESUME" "$rf" 2>/dev/null); then
+			VERIFIED=$(jq .have_bytes <<<"$j")
+			((VERIFIED >= min)) && return 0
+		fi
+		kill -0 "$FETCH_PID" 2>/dev/null || fail "hp-fetch ended before $min bytes were verified: $(cat f1.err)"
+		sleep 0.1
+	done
+	fail "no resume data with $min verified bytes after 180 s"
+}
+
+# The n-th source's member of the summary in FILE: summary FILE N MEMBER
+summary() {
+	jq -e -s ".[-1].summary.sources[$2].$3" "$1"
+}
+
+# Nothing unverified at a final path: out holds no big.bin, no .part file.
+nothing_half_written() {
+	[ ! -e out/big.bin ] || fail "out/big.bin exists after an interrupted fetch"
+	! compgen -G 'out/.hp-partial/*.part' >/dev/null || fail "a partial file was left"
+}
+
+# interrupt_and_resume SIGNAL: the fetch from a throttled seeder is stopped
+# by SIGNAL once 1 MiB of verified pieces is in its resume data; a second run
+# from an unthrottled seeder finishes, with the same bytes, having kept them.
+interrupt_and_resume() {
+	local sig=$1 total=3000006
+	need libtorrent
+	make_pkg 3000000 --hybrid
+	start_seed pkg.torrent --content src --upload-rate 256
+	# (a simple command, so $! is hp-fetch itself, not a subshell)
+	hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 --peer "127.0.0.1:$SEED_PORT" \
+		--timeout 60 m.json -o out >f1.out 2>f1.err 3>&- &
+	FETCH_PID=$!
+	wait_verified 1048576
+	local at_signal=$VERIFIED rc=0
+	kill -"$sig" "$FETCH_PID"
+	local i
+	for i in $(seq 600); do
+		kill -0 "$FETCH_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	! kill -0 "$FETCH_PID" 2>/dev/null || fail "hp-fetch still runs 60 s after SIG$sig"
+	wait "$FETCH_PID" || rc=$?
+	FETCH_PID=
+	nothing_half_written
+	local kept
+	kept=$("$PY" "$BT_RESUME" "$(resume_file)" | jq .have_bytes)
+	((kept >= at_signal)) || fail "the resume data lists $kept verified bytes, $at_signal before the signal"
+	if [ "$sig" = TERM ]; then
+		# a clean stop: exit 75, resume data saved, the JSON summary says so
+		((rc == 75)) || fail "hp-fetch exited $rc on SIGTERM: $(cat f1.err)"
+		summary f1.out 0 interrupted >/dev/null
+		[[ $(summary f1.out 0 status) == '"failed"' ]]
+		grep -q 'interrupted with' f1.err
+	else
+		((rc == 137)) || fail "hp-fetch exited $rc on SIGKILL"
+	fi
+	stop_seed
+	start_seed pkg.torrent --content src
+	run --separate-stderr timeout 120 hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 \
+		--peer "127.0.0.1:$SEED_PORT" --timeout 30 m.json -o out
+	[ "$status" -eq 0 ] || fail "the second run exited $status: $stderr"
+	cmp src/pkg/big.bin out/big.bin
+	cmp src/pkg/small out/small
+	[ "$(sha256sum <out/big.bin)" = "$(sha256sum <src/pkg/big.bin)" ]
+	[ ! -e out/.hp-partial ]
+	local resumed received
+	resumed=$(jq -s '.[-1].summary.sources[0].bytes_resumed' <<<"$output")
+	received=$(jq -s '.[-1].summary.sources[0].bytes_received' <<<"$output")
+	# it kept what it had verified, and did not receive it again
+	((resumed >= kept)) || fail "the second run resumed $resumed bytes, the resume data listed $kept"
+	((received <= total - resumed + 524288)) || fail "the second run received $received bytes after resuming $resumed"
+	((received < total)) || fail "the second run received everything again ($received bytes)"
+	stop_seed
+}
+
+@test "hp-fetch --torrent: SIGTERM saves resume data (exit 75); the next run keeps the verified pieces" {
+	interrupt_and_resume TERM
+}
+
+@test "hp-fetch --torrent: after SIGKILL the next run keeps the pieces of the last periodic resume data" {
+	interrupt_and_resume KILL
+}
+
+@test "hp-fetch --torrent: a verified piece changed on disk between runs never reaches the output (v1)" {
+	need libtorrent
+	make_pkg 3000000 --v1
+	start_seed pkg.torrent --content src --upload-rate 256
+	hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 --peer "127.0.0.1:$SEED_PORT" \
+		--timeout 60 m.json -o out >f1.out 2>f1.err 3>&- &
+	FETCH_PID=$!
+	wait_verified 262144
+	kill -KILL "$FETCH_PID"
+	wait "$FETCH_PID" || true
+	FETCH_PID=
+	stop_seed
+	# a byte of a piece the resume data lists as verified (a v1 torrent's
+	# resume data is trusted by libtorrent: it does not hash it again)
+	local rf j off
+	rf=$(resume_file)
+	j=$("$PY" "$BT_RESUME" "$rf")
+	off=$(jq '.first_have * .piece_length + 100' <<<"$j")
+	flip_byte out/.hp-partial/bt-*/pkg/big.bin "$off"
+	start_seed pkg.torrent --content src
+	run_fails 1 timeout 120 hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 \
+		--peer "127.0.0.1:$SEED_PORT" --timeout 30 m.json -o out
+	[[ $stderr == *"'big.bin' does not match: its SHA-256 is"* ]]
+	[ ! -e out/big.bin ]
+	[ ! -e "$rf" ] # that resume data is not trusted again
+	cmp src/pkg/small out/small
+	# the next run starts big.bin over and gets it right
+	run --separate-stderr timeout 120 hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 \
+		--peer "127.0.0.1:$SEED_PORT" --timeout 30 m.json -o out
+	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
+	cmp src/pkg/big.bin out/big.bin
+	jq -e -s '.[-1].summary.sources[0].bytes_resumed == 0' <<<"$output" >/dev/null
+	stop_seed
+}
+
+@test "hp-fetch --torrent --progress: a progress line on stderr; without it, none" {
+	make_pkg 1000000 --hybrid
+	start_seed pkg.torrent --content src
+	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 \
+		--peer "127.0.0.1:$SEED_PORT" --timeout 30 --progress m.json -o out
+	assert_success
+	[[ $stderr =~ hp-fetch:\ [0-9.]+\ [KMG]?i?B\ of\ 976\.6\ KiB\ \([0-9]+%\) ]] || fail "no progress line: $stderr"
+	[[ $stderr == *"of 976.6 KiB (100%)"* ]]
+	rm -r out
+	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 \
+		--peer "127.0.0.1:$SEED_PORT" --timeout 30 m.json -o out
+	assert_success
+	[ -z "$stderr" ] || fail "stderr without --progress: $stderr"
+	cmp src/pkg/big.bin out/big.bin
+	stop_seed
+}
+
+# rangeserver ROOT [ARGS...]: tests/lib/rangeserver.py serving ROOT; sets
+# WS_URL (http://127.0.0.1:PORT/) and WS_LOG.
+rangeserver() {
+	local root=$1 n=${WS_N:-0}
+	shift
+	WS_N=$((n + 1))
+	WS_LOG=$PWD/ws$n.log
+	: >"$WS_LOG"
+	python3 "$RANGESERVER" --root "$root" --port-file "ws$n.port" --log "$WS_LOG" --parent $$ --lifetime 300 "$@" \
+		>/dev/null 2>"ws$n.err" 3>&- &
+	local i
+	for i in $(seq 100); do
+		[ -s "ws$n.port" ] && break
+		sleep 0.1
+	done
+	[ -s "ws$n.port" ] || fail "rangeserver did not start: $(cat "ws$n.err")"
+	WS_URL=http://127.0.0.1:$(cat "ws$n.port")/
+}
+
+@test "rangeserver: Range requests answered as RFC 9110 says (the web seed tests' server)" {
+	mkdir www
+	printf 0123456789 >www/f
+	rangeserver www
+	[ "$(curl -sf -r 2-4 "${WS_URL}f")" = 234 ]
+	[ "$(curl -sf -r 7- "${WS_URL}f")" = 789 ]
+	[ "$(curl -sf -r -3 "${WS_URL}f")" = 789 ]
+	[ "$(curl -sf "${WS_URL}f")" = 0123456789 ]
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -r 20-30 "${WS_URL}f")" = 416 ]
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "${WS_URL}../etc/passwd")" = 404 ]
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "${WS_URL}")" = 404 ]
+	jq -e -s 'map(.status) == [206, 206, 206, 200, 416, 404, 404]' "$WS_LOG" >/dev/null
+}
+
+@test "web seed alone (no peer): an HTTP server with Range, multi-file v1, v2 and hybrid torrents" {
+	mkdir -p src/pkg/sub
+	head -c 1500000 /dev/urandom >src/pkg/big.bin
+	echo hello >src/pkg/sub/a.txt
+	head -c 70001 /dev/urandom >src/pkg/sub/c
+	hp-sign keygen -o keys -n pub >/dev/null
+	hp-manifest create --name pkg --version 1.0.0 -o m.json src/pkg
+	hp-sign manifest keys/pub.pem m.json -o m.json
+	rangeserver src
+	local f
+	for f in v1 v2 hybrid; do
+		hp-mktorrent --"$f" --no-date -w "$WS_URL" -o "$f.torrent" src/pkg >/dev/null
+		: >"$WS_LOG"
+		run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent "$f.torrent" --bt-listen 127.0.0.1:0 \
+			--timeout 20 m.json -o "out-$f"
+		[ "$status" -eq 0 ] || fail "$f: exit $status: $stderr"
+		diff -r src/pkg "out-$f"
+		# the client asked for URL + name + / + path, by ranges
+		jq -e -s 'map(select(.status == 206)) | length > 0' "$WS_LOG" >/dev/null
+		jq -e -s 'all(.[]; .path | startswith("/pkg/"))' "$WS_LOG" >/dev/null
+		jq -e -s 'map(.path) | index("/pkg/sub/c") != null' "$WS_LOG" >/dev/null
+		jq -e -s '.[-1].summary.sources[0].hash_failures == 0' <<<"$output" >/dev/null
+	done
+}
+
+@test "web seed alone (no peer): single-file v1 and hybrid torrents (URL + name)" {
+	mkdir -p src/one
+	head -c 300000 /dev/urandom >src/one/one.bin
+	hp-sign keygen -o keys -n pub >/dev/null
+	hp-manifest create --name one --version 1.0.0 -o m.json src/one
+	hp-sign manifest keys/pub.pem m.json -o m.json
+	rangeserver src/one
+	local f
+	for f in v1 hybrid; do
+		hp-mktorrent --"$f" --no-date -w "$WS_URL" -o "$f.torrent" src/one/one.bin >/dev/null
+		: >"$WS_LOG"
+		run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent "$f.torrent" --bt-listen 127.0.0.1:0 \
+			--timeout 20 m.json -o "out-$f"
+		[ "$status" -eq 0 ] || fail "$f: exit $status: $stderr"
+		cmp src/one/one.bin "out-$f/one.bin"
+		jq -e -s 'all(.[]; .path == "/one.bin")' "$WS_LOG" >/dev/null
+	done
+}
+
+@test "web seed: kubo's gateway through a one-entry wrapper directory (multi-file hybrid and v1, single-file)" {
+	kubo_start || fail "kubo did not start (scripts/build-kubo)"
+	KUBO_STARTED=1
+	make_pkg 1500000 --hybrid
+	local cid w
+	cid=$(ipfs add -r -Q src/pkg)
+	[ "$cid" = "$(jq -r .distribution.ipfs_cid m.json)" ] || fail "kubo's CID $cid is not the manifest's"
+	# the wrapper: a directory whose one entry, named the torrent's name, is the package
+	ipfs files mkdir /w
+	ipfs files cp "/ipfs/$cid" /w/pkg
+	w=$(ipfs files stat --hash /w)
+	local url=$KUBO_GATEWAY/ipfs/$w/
+	[ "$(curl -sf -r 0-9 "${url}pkg/big.bin" | od -An -tx1)" = "$(head -c 10 src/pkg/big.bin | od -An -tx1)" ]
+	local f
+	for f in hybrid v1; do
+		hp-mktorrent --"$f" --no-date -w "$url" -o "$f.torrent" src/pkg >/dev/null
+		run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent "$f.torrent" --bt-listen 127.0.0.1:0 \
+			--timeout 20 m.json -o "out-$f"
+		[ "$status" -eq 0 ] || fail "$f: exit $status: $stderr"
+		diff -r src/pkg "out-$f"
+		jq -e -s '.[-1].summary.sources[0] | .status == "ok" and .connections >= 1' <<<"$output" >/dev/null
+	done
+	# one file: the wrapper's entry is the file, named as the torrent
+	local fcid w1
+	fcid=$(ipfs add -Q src/pkg/big.bin)
+	ipfs files mkdir /w1
+	ipfs files cp "/ipfs/$fcid" /w1/big.bin
+	w1=$(ipfs files stat --hash /w1)
+	mkdir -p one
+	cp src/pkg/big.bin one/
+	hp-manifest create --name one --version 1.0.0 -o one.json one
+	hp-sign manifest keys/pub.pem one.json -o one.json
+	hp-mktorrent --no-date -w "$KUBO_GATEWAY/ipfs/$w1/" -o one.torrent one/big.bin >/dev/null
+	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent one.torrent --bt-listen 127.0.0.1:0 \
+		--timeout 20 one.json -o out-one
+	[ "$status" -eq 0 ] || fail "single file: exit $status: $stderr"
+	cmp src/pkg/big.bin out-one/big.bin
+}
+
+@test "a lying web seed (every byte flipped) never gets its data into the output; falling back to IPFS fixes it" {
+	kubo_start || fail "kubo did not start (scripts/build-kubo)"
+	KUBO_STARTED=1
+	make_pkg 1000000 --hybrid
+	local cid
+	cid=$(ipfs add -r -Q src/pkg)
+	[ "$cid" = "$(jq -r .distribution.ipfs_cid m.json)" ] || fail "kubo's CID $cid is not the manifest's"
+	rangeserver src --flip
+	local f
+	for f in hybrid v1; do
+		hp-mktorrent --"$f" --no-date -w "$WS_URL" -o "$f.torrent" src/pkg >/dev/null
+		# alone: no verified byte ever, the source times out; nothing in place
+		run_fails 75 timeout 60 hp-fetch -k keys/pub.pub --torrent "$f.torrent" --bt-listen 127.0.0.1:0 \
+			--timeout 3 --no-manifest-gateway m.json -o "out-$f"
+		[ ! -e "out-$f/big.bin" ]
+		[ ! -e "out-$f/small" ]
+		jq -e -s '.[-1].summary.sources[0].hash_failures >= 1' <<<"$output" >/dev/null
+		jq -e -s 'map(select(.status == "fetched")) | length == 0' <<<"$output" >/dev/null
+		# with kubo's gateway after it: everything arrives, verified
+		run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent "$f.torrent" --bt-listen 127.0.0.1:0 \
+			--timeout 3 --no-manifest-gateway -g "$KUBO_GATEWAY" m.json -o "out-$f"
+		[ "$status" -eq 0 ] || fail "$f with fallback: exit $status: $stderr"
+		diff -r src/pkg "out-$f"
+		jq -e -s '.[-1].summary.sources | map(.status) == ["failed", "ok"]' <<<"$output" >/dev/null
+		[[ $stderr == *"warning: bittorrent "* ]]
+	done
+	# the liar was asked, and answered
+	jq -e -s 'map(select(.status == 206)) | length > 0' "$WS_LOG" >/dev/null
+}
+
+@test "--upload-rate and --download-rate: values checked, exit 64" {
+	run_fails 64 hp-seed x.torrent --content . --upload-rate -1
+	run_fails 64 hp-seed x.torrent --content . --upload-rate 1k
+	run_fails 64 hp-seed x.torrent --content . --upload-rate 2097152
+	printf '{}' >m.json
+	run_fails 64 hp-fetch --download-rate abc m.json -o out
+	run_fails 64 hp-fetch --download-rate -5 m.json -o out
+	[[ $stderr == *"--download-rate takes KiB/s"* ]]
+	[ ! -e out ]
+}
