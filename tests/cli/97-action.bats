@@ -240,6 +240,11 @@ gh_output() {
 	[[ $stderr == *"mode pin needs kubo-url, cluster-url or psa-url"* ]]
 	run_action INPUT_MANIFESTS=m.json INPUT_REQUIRE_SIGNATURE=maybe
 	[ "$status" -eq 64 ]
+	# a kubo token that this hp-pin cannot send: refused, not dropped, not shown
+	run_action INPUT_MODE=pin INPUT_MANIFESTS=m.json INPUT_KUBO_URL="$KUBO_API" INPUT_KUBO_TOKEN=s3kr1t-kubo-token
+	[ "$status" -eq 64 ]
+	[[ $stderr == *"kubo-token and cluster-token are not supported by this hp-pin yet"* ]]
+	[[ $stderr$(grep -v '^::add-mask::' <<<"$output") != *s3kr1t-kubo-token* ]]
 }
 
 # The content of ./data in kubo's blockstore, not pinned: what a publisher's
