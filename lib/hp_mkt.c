@@ -438,7 +438,7 @@ hp_code hp_mkt_from_manifest(const json_t *m, const char *dir, const hp_mkt_opts
 				      dir ? dir : "", dir ? "'" : "");
 			goto out;
 		}
-		if (l.n != before + 1 || l.v[before].type != HP_WALK_FILE) {
+		if (l.n != before + 1 || l.v[before].type != HP_WALK_FILE || strcmp(l.v[before].path, paths[i]) != 0) {
 			rc = hp_fail(e, HP_E_INVALID, "'%s' of the manifest is not a regular file in the content folder", q);
 			goto out;
 		}

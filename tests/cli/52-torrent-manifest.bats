@@ -180,6 +180,10 @@ kubo_wrap() {
 	run_fails 1 hp-mktorrent --from-manifest m.json --content bad -o out.torrent
 	[[ $stderr == *"'a.b' of the manifest is not a regular file in the content folder" ]]
 	[ ! -e out.torrent ]
+	printf x >bad/a.b/inner  # a folder with one file of the same size
+	run_fails 1 hp-mktorrent --from-manifest m.json --content bad -o out.torrent
+	[[ $stderr == *"'a.b' of the manifest is not a regular file in the content folder" ]]
+	[ ! -e out.torrent ]
 	ls -A | grep -v -x -e m.json -e pkg -e bad && return 1
 	# the good content still gives the torrent
 	hp-mktorrent --from-manifest m.json --content pkg -o out.torrent >/dev/null
