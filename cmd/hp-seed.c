@@ -18,6 +18,8 @@
 #include "hp_digest.h"
 #include "hp_io.h"
 #include "hp_json.h"
+#include "hp_manifest.h"
+#include "hp_mkt.h"
 #include "hp_torrent.h"
 #include "hp_walk.h"
 
@@ -25,6 +27,7 @@
 
 static const char usage_text[] =
 	"Usage: hp-seed [OPTION]... TORRENT... --content DIR\n"
+	"       hp-seed [OPTION]... --manifest MANIFEST --content DIR\n"
 	"Seed each TORRENT from DIR, the folder that holds the torrent's NAME (its\n"
 	"directory, or its one file). The content is read once and checked against\n"
 	"the torrent's hashes (v2 file roots, or v1 pieces) before seeding: content\n"
@@ -33,8 +36,15 @@ static const char usage_text[] =
 	"{\"event\":\"seeding\",...}, {\"event\":\"peer\",...}, {\"event\":\"uploaded\",...},\n"
 	"{\"event\":\"tracker\",...}, {\"event\":\"error\",...}, {\"event\":\"stopped\"}.\n"
 	"SIGTERM or SIGINT stops it cleanly.\n"
+	"With --manifest, seed the manifest's canonical torrent (hybrid, automatic\n"
+	"piece size: what hp-mktorrent --from-manifest makes) from DIR, the folder\n"
+	"holding the manifest's files: each file's size and SHA-256 are checked in\n"
+	"the same read that hashes the pieces, and the infohashes must equal the\n"
+	"manifest's distribution.torrent_infohash(_v2) when it records them.\n"
 	"\n"
 	"  -d, --content DIR    the folder holding the content (required)\n"
+	"  -m, --manifest FILE  seed the canonical torrent of this manifest (its\n"
+	"                       signature is not checked: the content is, by SHA-256)\n"
 	"  -l, --listen IP:PORT  the address to listen on (default 0.0.0.0:6881;\n"
 	"                       port 0 picks a free one, reported by the listening event)\n"
 	"  -p, --peer IP:PORT   connect out to this peer (repeatable; retried while\n"
@@ -52,9 +62,10 @@ static const char usage_text[] =
 	"NAT-PMP off.\n"
 	"\n"
 	"Exit status: 0 stopped by a signal; 1 the content does not match a torrent\n"
-	"(or is missing); 64 on a usage error; 65 for a malformed .torrent; 66 if a\n"
-	"torrent cannot be read; 69 if the address cannot be listened on; 74 on an\n"
-	"I/O error.\n";
+	"or the manifest (or is missing), or the manifest's infohashes are not those\n"
+	"of its canonical torrent; 64 on a usage error; 65 for a malformed .torrent\n"
+	"or manifest; 66 if a torrent or the manifest cannot be read; 69 if the\n"
+	"address cannot be listened on; 74 on an I/O error.\n";
 
 enum {
 	OPT_TRACKER_OFF = CLI_OPT_FIRST_FREE_,
@@ -65,6 +76,7 @@ enum {
 
 typedef struct config {
 	const char *content;
+	const char *manifest;
 	const char *listen;
 	const char **peers;
 	size_t npeers;
@@ -84,6 +96,7 @@ typedef struct seeded {
 	int id;
 	uint64_t uploaded;  /* last reported */
 	int peers;
+	bool flat;          /* a manifest's files: at DIR/PATH, not DIR/NAME/PATH */
 } seeded;
 
 static volatile sig_atomic_t stop_signal;
@@ -97,6 +110,7 @@ static int parse_args(int argc, char **argv, config *c)
 {
 	static const struct option longopts[] = {
 		{ "content", required_argument, NULL, 'd' },
+		{ "manifest", required_argument, NULL, 'm' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "peer", required_argument, NULL, 'p' },
 		{ "tracker-off", no_argument, NULL, OPT_TRACKER_OFF },
@@ -111,10 +125,15 @@ static int parse_args(int argc, char **argv, config *c)
 	c->listen = "0.0.0.0:6881";
 	c->interval = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":d:l:p:j:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":d:m:l:p:j:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			c->content = optarg;
+			break;
+		case 'm':
+			if (c->manifest)
+				return cli_usage("one --manifest at a time");
+			c->manifest = optarg;
 			break;
 		case 'l':
 			if (!strchr(optarg, ':'))
@@ -174,12 +193,14 @@ static int parse_args(int argc, char **argv, config *c)
 				return cli_option_error('?', argv);
 		}
 	}
-	if (optind >= argc)
+	if (c->manifest && optind < argc)
+		return cli_usage("--manifest seeds its own torrent: no TORRENT with it");
+	if (!c->manifest && optind >= argc)
 		return cli_usage("no TORRENT to seed");
 	if (!c->content)
 		return cli_usage("--content DIR is required");
 	c->torrents = argv + optind;
-	c->ntorrents = (size_t)(argc - optind);
+	c->ntorrents = c->manifest ? 1 : (size_t)(argc - optind);
 	return 0;
 }
 
@@ -414,6 +435,55 @@ out:
 	return rc;
 }
 
+/* ---- a manifest's canonical torrent ---- */
+
+/* 0 when DIR holds the manifest's files and the canonical torrent made from
+ * them has the manifest's infohashes; t gets the torrent. Else the exit code
+ * (1: content or infohash mismatch, a missing file). */
+static int from_manifest(const config *c, seeded *t)
+{
+	hp_err e = HP_ERR_INIT;
+	json_t *m = NULL;
+	hp_mkt_result r = HP_MKT_RESULT_INIT;
+	int rc = 0;
+	t->path = c->manifest;
+	t->flat = true;
+	if (hp_manifest_load(c->manifest, HP_MANIFEST_UNSIGNED_OK, &m, &e)) {
+		hp_err_prefix(&e, "%s", c->manifest);
+		rc = cli_fail(&e);
+		goto out;
+	}
+	hp_mkt_opts o = { 0 };
+	o.jobs = c->jobs;
+	hp_code hc = hp_mkt_from_manifest(m, c->content, &o, &r, &e);
+	if (hc) {
+		/* the content (or the manifest's infohash) does not match: 1 */
+		rc = hc == HP_E_INVALID || hc == HP_E_NOINPUT ? cli_error(EXIT_INVALID, "%s: %s", c->manifest, e.msg)
+							       : cli_fail(&e);
+		goto out;
+	}
+	/* hp_mkt checks them for a canonical torrent; say it here as well */
+	const json_t *d = json_object_get(m, "distribution");
+	const char *v1 = json_string_value(json_object_get(d, "torrent_infohash"));
+	const char *v2 = json_string_value(json_object_get(d, "torrent_infohash_v2"));
+	if ((v1 && strcmp(v1, r.info->infohash_v1_hex)) || (v2 && strcmp(v2, r.info->infohash_v2_hex))) {
+		rc = cli_error(EXIT_INVALID, "%s: the content of '%s' makes the torrent %s, the manifest says %s",
+			       c->manifest, c->content,
+			       v1 && strcmp(v1, r.info->infohash_v1_hex) ? r.info->infohash_v1_hex
+									 : r.info->infohash_v2_hex,
+			       v1 && strcmp(v1, r.info->infohash_v1_hex) ? v1 : v2);
+		goto out;
+	}
+	t->bytes = r.torrent;
+	r.torrent = (hp_buf)HP_BUF_INIT;
+	t->ti = r.info;
+	r.info = NULL;
+out:
+	hp_mkt_result_free(&r);
+	json_decref(m);
+	return rc;
+}
+
 /* ---- seeding ---- */
 
 static int save_resume(const config *c, hp_bt_session *s, seeded *t)
@@ -444,7 +514,12 @@ static int seed(const config *c)
 	int rc = 0;
 	if (!t)
 		return cli_error(EXIT_SOFTWARE, "out of memory");
-	for (size_t i = 0; i < c->ntorrents; i++) {
+	if (c->manifest) {
+		t[0].id = -1;
+		if ((rc = from_manifest(c, &t[0])))
+			goto out;
+	}
+	for (size_t i = 0; !c->manifest && i < c->ntorrents; i++) {
 		t[i].path = c->torrents[i];
 		t[i].id = -1;
 		const char *what = strcmp(t[i].path, "-") ? t[i].path : "<stdin>";
@@ -474,6 +549,7 @@ static int seed(const config *c)
 		a.torrent_len = t[i].bytes.len;
 		a.save_path = c->content;
 		a.seed_mode = true;
+		a.flat = t[i].flat;
 		a.no_trackers = c->tracker_off;
 		if (hp_bt_session_add(s, &a, &t[i].id, &e)) {
 			hp_err_prefix(&e, "%s", t[i].path);

@@ -1004,6 +1004,20 @@ hp_code session_add(hp_bt_session *s, const hp_bt_add *a, int *id, hp_err *e)
 		return hp_fail(e, HP_E_DATA, "the resume data is for another torrent");
 	atp.ti = ti;
 	atp.save_path = a->save_path;
+	if (a->flat && ti->num_files() > 0) {
+		// each file at its path below the torrent's name, directly in save_path
+		// (the names as the torrent has them: no case-collision renaming)
+		const lt::file_storage &fs = ti->orig_files();
+		std::string prefix = ti->name() + "/";
+		for (lt::file_index_t i : fs.file_range()) {
+			if (fs.pad_file_at(i))
+				continue;
+			std::string p = fs.file_path(i);
+			if (p.compare(0, prefix.size(), prefix) != 0)
+				continue;  // a single-file torrent: already NAME in save_path
+			atp.renamed_files[i] = p.substr(prefix.size());
+		}
+	}
 	if (a->file_priorities) {
 		const lt::file_storage &fs = ti->files();
 		atp.file_priorities.assign(static_cast<size_t>(fs.num_files()), lt::dont_download);

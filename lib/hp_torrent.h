@@ -189,6 +189,8 @@ typedef struct hp_bt_add {
 	const void *torrent;     /* the .torrent's bytes */
 	size_t torrent_len;
 	const char *save_path;   /* the folder that holds NAME (multi-file) or the file NAME */
+	bool flat;               /* multi-file: the files are at save_path/PATH, not
+	                          * save_path/NAME/PATH (a manifest's content folder) */
 	bool seed_mode;          /* the caller has checked the content (hp_torrent_check_hashes) */
 	bool no_trackers;        /* do not announce to the torrent's trackers */
 	bool no_web_seeds;       /* do not use its web seeds */

@@ -359,3 +359,50 @@ sign_pkg() {
 	}
 	diff -r src/pkg out
 }
+
+@test "hp-seed --manifest: the manifest's canonical torrent from its folder; libtorrent gets the same bytes" {
+	need libtorrent
+	make_tree src/pkg
+	hp-manifest create --name pkg --version 1.0.0 -o m.json src/pkg
+	hp-mktorrent --from-manifest m.json --content src/pkg -o m.torrent >/dev/null
+	start_seed --manifest m.json --content src/pkg
+	# the infohashes are the manifest's (and hp-mktorrent --from-manifest's)
+	jq -e -s --slurpfile m m.json 'map(select(.event == "seeding")) | .[0] |
+		.torrent == "m.json" and .infohash_v1 == $m[0].distribution.torrent_infohash and
+		.infohash_v2 == $m[0].distribution.torrent_infohash_v2 and .files == 4' seed.log >/dev/null
+	lt_download_from_seed m.torrent dl
+	diff -r src/pkg dl/pkg
+	stop_seed
+	# a single-file manifest: the torrent is the file
+	mkdir -p one
+	head -c 200000 /dev/urandom >one/only.bin
+	hp-manifest create --name one --version 1.0.0 -o one.json one
+	hp-mktorrent --from-manifest one.json --content one -o one.torrent >/dev/null
+	start_seed -m one.json -d one
+	lt_download_from_seed one.torrent dl1
+	cmp one/only.bin dl1/only.bin
+	stop_seed
+}
+
+@test "hp-seed --manifest refuses content or infohashes that do not match (exit 1), bad usage (64)" {
+	make_tree src/pkg
+	hp-manifest create --name pkg --version 1.0.0 -o m.json src/pkg
+	cp -r src/pkg bad
+	flip_byte bad/sub/deeper/c 100
+	run_fails 1 timeout 60 hp-seed --manifest m.json --content bad --listen 127.0.0.1:0
+	[[ $stderr == *"'sub/deeper/c' does not match"* ]]
+	[ -z "$output" ]
+	rm bad/sub/a.txt
+	run_fails 1 timeout 60 hp-seed --manifest m.json --content bad --listen 127.0.0.1:0
+	[[ $stderr == *"sub/a.txt"* ]]
+	# the manifest records other infohashes than its content makes
+	jq '.distribution.torrent_infohash = "0000000000000000000000000000000000000000"' m.json >other.json
+	run_fails 1 timeout 60 hp-seed --manifest other.json --content src/pkg --listen 127.0.0.1:0
+	[[ $stderr == *0000000000000000000000000000000000000000* ]]
+	[[ $stderr != *'"event"'* ]]
+	run_fails 64 hp-seed --manifest m.json x.torrent --content src/pkg
+	run_fails 64 hp-seed --manifest m.json --manifest m.json --content src/pkg
+	run_fails 66 hp-seed --manifest missing.json --content src/pkg
+	printf '{"not": "a manifest"}' >junk.json
+	run_fails 65 hp-seed --manifest junk.json --content src/pkg
+}
