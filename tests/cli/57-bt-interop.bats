@@ -216,6 +216,37 @@ fetched_all() {
 	[ -z "$(find src -name '*.!qB' -o -name '.pad' | head -n1)" ]
 }
 
+# ---- magnets: the clients get the info dict from hp-seed ----
+
+@test "hp-mktorrent's magnets: qbittorrent-nox (v1, v2, hybrid) and transmission-daemon (v1) get the metadata from hp-seed" {
+	bt_make_tree src/tree
+	qbt_start qb
+	local f mag id
+	for f in hybrid v2 v1; do
+		hp-mktorrent --"$f" --no-date -o "$f.torrent" src/tree >/dev/null
+		# btih for v1 and hybrid, btmh (the full SHA-256) for v2 and hybrid
+		mag=$(hp-mktorrent --show "$f.torrent" | jq -r .magnet)
+		id=$(hp-mktorrent --show "$f.torrent" | jq -r 'if .infohash_v2 then .infohash_v2[0:40] else .infohash_v1 end')
+		mkdir "qb-$f"
+		[ "$(qbt_api torrents/add -F "urls=$mag" -F "savepath=$PWD/qb-$f")" = "Ok." ]
+		bt_seed_start "$f.torrent" --content src --tracker-off --peer "127.0.0.1:$QBT_PORT"
+		qbt_wait_done "$id" 120
+		bt_same src/tree "qb-$f/tree"
+		bt_seed_stop
+	done
+	qbt_stop
+	tr_start tr
+	mag=$(hp-mktorrent --show v1.torrent | jq -r .magnet)
+	local r hash
+	r=$(tr_rpc "$(jq -n --arg m "$mag" '{method: "torrent-add", arguments: {filename: $m}}')")
+	hash=$(jq -r '.arguments["torrent-added"].hashString' <<<"$r")
+	[ "$hash" = "$(hp-mktorrent --show v1.torrent | jq -r .infohash_v1)" ]
+	bt_seed_start v1.torrent --content src --tracker-off --peer "127.0.0.1:$TR_PEER_PORT"
+	tr_wait_done "$hash" 120
+	bt_same src/tree "$TR_DIR/dl/tree" --no-empty
+	bt_seed_stop
+}
+
 # ---- a malicious peer ----
 
 # src/pkg, its manifest, and bad/pkg: the same tree with one byte changed in
