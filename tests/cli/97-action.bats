@@ -98,10 +98,11 @@ run_action() {
 		HP_BIN="$HP_BIN" "$@" bash "$HP_ROOT/scripts/action"
 }
 
-# gh_output NAME: a step output from $GITHUB_OUTPUT (NAME<<DELIM form).
+# gh_output NAME: a step output from $GITHUB_OUTPUT (NAME<<DELIM or NAME=VALUE).
 gh_output() {
 	awk -v name="$1" '
 		!inside && index($0, name "<<") == 1 { delim = substr($0, length(name) + 3); inside = 1; next }
+		!inside && index($0, name "=") == 1 { print substr($0, length(name) + 2); exit }
 		inside && $0 == delim { exit }
 		inside { print }' "$GH/output"
 }
@@ -587,6 +588,28 @@ run_workflow() {
 	go_line=$(sed -n 's/^go //p' scripts/kubo/go.mod)
 	[[ $go_line == 1.26* ]]
 	[[ $(sed -n 's/^go //p' scripts/cluster/go.mod) == 1.26* ]]
+}
+
+@test "action.yml's cache key is the hash of the sources: the same twice, another after any change" {
+	mkdir src
+	cp -r "$HP_ROOT/Makefile" "$HP_ROOT/lib" "$HP_ROOT/cmd" "$HP_ROOT/schemas" src/
+	"$VENV/bin/python" -c '
+import sys, yaml
+steps = yaml.safe_load(open(sys.argv[1]))["runs"]["steps"]
+print([s for s in steps if s.get("id") == "key"][0]["run"])' "$HP_ROOT/action.yml" >key.sh
+	key() {
+		: >"$GH/output"
+		GITHUB_ACTION_PATH=$SCRATCH/src GITHUB_OUTPUT=$GH/output bash --noprofile --norc -eo pipefail key.sh
+		gh_output key
+	}
+	run grep -c '^key=hybrid-p2p-tools-[0-9a-f]\{32\}$' < <(key >/dev/null; cat "$GH/output")
+	[ "$output" = 1 ]
+	k1=$(key)
+	[ "$(key)" = "$k1" ]
+	[ -n "$k1" ]
+	[ "$(gh_output bin-dir)" = "$SCRATCH/src/build/bin" ]
+	echo '/* changed */' >>src/lib/hp_err.c
+	[ "$(key)" != "$k1" ]
 }
 
 @test "every input of action.yml reaches scripts/action, under the INPUT_ name it reads" {
