@@ -422,10 +422,6 @@ hp_code hp_mkt_from_manifest(const json_t *m, const char *dir, const hp_mkt_opts
 
 	const char *name;
 	bool single = hp_mkt_layout(mname, paths, n, &name);
-	if (!single && !oo.ipfs_cid && oo.ipfs_profile && same_profile)
-		oo.ipfs_cid = dist_str(m, "ipfs_cid");  /* the package root must be the files' directory */
-	else if (single && !oo.ipfs_cid && want[0].cid)
-		oo.ipfs_cid = want[0].cid;
 
 	hp_walk_opts wo = { dir, 0, NULL, NULL };
 	if ((rc = hp_walk_init(&l, &wo, e)))
@@ -455,10 +451,17 @@ hp_code hp_mkt_from_manifest(const json_t *m, const char *dir, const hp_mkt_opts
 	r->canonical = (oo.flavour == 0 || oo.flavour == HP_TORRENT_HYBRID) &&
 		       (oo.piece_length == 0 || oo.piece_length == hp_bt_auto_piece_length(l.total_size)) &&
 		       !oo.is_private && !oo.attributes;
-	if ((rc = build(&l, name, single, &oo, want, r, e))) {
-		if (rc == HP_E_INVALID && oo.ipfs_cid && oo.ipfs_cid == dist_str(m, "ipfs_cid"))
-			hp_err_prefix(e, "distribution.ipfs_cid is not the directory of the manifest's files "
-					 "(empty directories?)");
+	if ((rc = build(&l, name, single, &oo, want, r, e)))
+		goto out;
+	/* a multi-file torrent's IPFS web seed wraps the directory of its files,
+	 * which must be the package root the manifest names (the one on IPFS) */
+	const char *root = dist_str(m, "ipfs_cid");
+	if (!single && oo.ipfs_gateway && same_profile && root && strcmp(root, r->content_cid) != 0) {
+		rc = hp_fail(e, HP_E_DATA,
+			     "cannot make the IPFS web seed: distribution.ipfs_cid %s is not the directory of the "
+			     "manifest's files (%s): the package has empty directories, or ipfs_cid is wrong; "
+			     "use the manifest's web_seeds (no --ipfs-gateway)",
+			     root, r->content_cid);
 		goto out;
 	}
 	if (r->canonical) {

@@ -106,9 +106,11 @@ bool hp_mkt_layout(const char *manifest_name, const char *const *paths, size_t n
  * repeats. When the result is canonical and the manifest records
  * torrent_infohash / torrent_infohash_v2, they must equal the result's
  * (HP_E_INVALID otherwise). ipfs_profile NULL with ipfs_gateway set uses
- * distribution.ipfs_import (else HP_UNIXFS_PROFILE_DEFAULT); the computed
- * content CID of a multi-file torrent must then equal distribution.ipfs_cid
- * when the manifest has one. */
+ * distribution.ipfs_import (else HP_UNIXFS_PROFILE_DEFAULT); with the
+ * manifest's profile, the computed CID of a multi-file torrent's directory
+ * must then equal distribution.ipfs_cid when the manifest has one (HP_E_DATA
+ * otherwise: a package with empty directories; its wrapper cannot be made
+ * from the files alone). */
 hp_code hp_mkt_from_manifest(const json_t *m, const char *dir, const hp_mkt_opts *o, hp_mkt_result *r, hp_err *e);
 
 /* ---- the parts, for a caller with its own digest run (hp_scan) ----

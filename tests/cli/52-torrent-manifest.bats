@@ -306,3 +306,18 @@ check_wrapper() { # PROFILE KUBO_INIT_PROFILE CIDVERSION KUBO_ADD_FLAGS
 	done < <(jq -r '.files[].path' m.json)
 	((n == 7))
 }
+
+@test "--from-manifest --ipfs-gateway on a package with an empty folder: a clear 65 (the wrapper needs the package root)" {
+	mkdir -p pe/empty pe/s
+	echo a >pe/s/a
+	echo b >pe/b
+	hp-manifest create --name pe --version 1 --ipfs-gateway http://gw.example -o pe.json -C pe .
+	run_fails 65 hp-mktorrent --from-manifest pe.json --content pe --ipfs-gateway http://gw.example -o pe.torrent
+	[[ $stderr == *"cannot make the IPFS web seed: distribution.ipfs_cid $(jq -r .distribution.ipfs_cid pe.json) is not the directory of the manifest's files"* ]]
+	[ ! -e pe.torrent ]
+	# the manifest's own web seed (over the package root) is used without the option
+	run --separate-stderr hp-mktorrent --from-manifest pe.json --content pe -o pe.torrent
+	assert_success
+	assert_equal "$(jq -c .web_seeds <<<"$output")" "$(jq -c .distribution.web_seeds pe.json)"
+	assert_equal "$(v1_of <<<"$output")" "$(jq -r .distribution.torrent_infohash pe.json)"
+}
