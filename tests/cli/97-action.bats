@@ -241,6 +241,10 @@ gh_output() {
 	[[ $stderr == *"mode pin needs kubo-url, cluster-url or psa-url"* ]]
 	run_action INPUT_MANIFESTS=m.json INPUT_REQUIRE_SIGNATURE=maybe
 	[ "$status" -eq 64 ]
+	# install: only the tools' folder
+	run_action INPUT_MODE=install
+	[ "$status" -eq 0 ]
+	[ "$(gh_output bin-dir)" = "$HP_BIN" ]
 	# a kubo token that this hp-pin cannot send: refused, not dropped, not shown
 	run_action INPUT_MODE=pin INPUT_MANIFESTS=m.json INPUT_KUBO_URL="$KUBO_API" INPUT_KUBO_TOKEN=s3kr1t-kubo-token
 	[ "$status" -eq 64 ]
