@@ -382,13 +382,13 @@ static int cache_dir_for(const char *opt, const char *url, char *out, size_t siz
 	return 0;
 }
 
-static hp_code open_registry(const char *url, const char *cache_opt, const char *branch, hp_git_registry **r,
-			     hp_err *e)
+static hp_code open_registry(const char *url, const char *cache_opt, const char *branch, bool create,
+			     hp_git_registry **r, hp_err *e)
 {
 	char cache[PATH_MAX];
 	if (cache_dir_for(cache_opt, url, cache, sizeof cache))
 		return hp_fail(e, HP_E_USAGE, "no registry cache folder");
-	hp_git_registry_opts o = { .url = url, .branch = branch, .cache_dir = cache };
+	hp_git_registry_opts o = { .url = url, .branch = branch, .cache_dir = cache, .create_local = create };
 	return hp_git_registry_open(&o, r, e);
 }
 
@@ -1174,8 +1174,9 @@ out:
 		report(json_pack("{s:s,s:s,s:s,s:i,s:s}", "step", "registry", "url", c->registry, "status", "failed",
 				 "exit", rc, "error", e.msg));
 	else
-		report(json_pack("{s:s,s:s,s:s,s:s,s:i}", "step", "registry", "url", c->registry, "status",
-				 p.unchanged ? "unchanged" : "ok", "commit", p.commit, "attempts", p.attempts));
+		report(json_pack("{s:s,s:s,s:s,s:s,s:i,s:b}", "step", "registry", "url", c->registry, "status",
+				 p.unchanged ? "unchanged" : "ok", "commit", p.commit, "attempts", p.attempts, "created",
+				 p.created));
 	hp_buf_release(&man);
 	hp_buf_release(&tor);
 	return rc;
@@ -1276,7 +1277,7 @@ static int cmd_publish(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (c.registry && open_registry(c.registry, c.cache, c.branch, &reg, &e)) {
+	if (c.registry && open_registry(c.registry, c.cache, c.branch, true, &reg, &e)) {
 		rc = cli_fail(&e);
 		goto out;
 	}
@@ -1462,7 +1463,7 @@ static int cmd_fetch(int argc, char **argv)
 			rc = cli_usage("'%s' is looked up in a registry: give --registry URL (or set HP_REGISTRY)", c.what);
 			goto out;
 		}
-		if (open_registry(c.registry, c.cache, c.branch, &reg, &e) || hp_git_registry_fetch(reg, &e)) {
+		if (open_registry(c.registry, c.cache, c.branch, false, &reg, &e) || hp_git_registry_fetch(reg, &e)) {
 			rc = cli_fail(&e);
 			report(json_pack("{s:s,s:s,s:s,s:i,s:s}", "step", "registry", "url", c.registry, "status", "failed",
 					 "exit", rc, "error", e.msg));

@@ -126,6 +126,7 @@ struct hp_git_registry {
 	char *token_env;
 	char *user_env;
 	int lock_fd;
+	bool create_local, created;
 	bool have_tip;
 	git_oid tip;
 	char tip_hex[GIT_OID_HEXSZ + 1];
@@ -202,6 +203,7 @@ hp_code hp_git_registry_open(const hp_git_registry_opts *o, hp_git_registry **ou
 		rc = hp_fail(e, HP_E_CANTCREAT, "cannot create the registry cache '%s': %s", o->cache_dir, git_msg());
 		goto fail;
 	}
+	r->create_local = o->create_local;
 	*out = r;
 	return HP_OK;
 fail:
@@ -297,6 +299,35 @@ static void set_callbacks(hp_git_registry *r, git_remote_callbacks *cb)
 {
 	cb->credentials = cred_cb;
 	cb->payload = r;
+}
+
+/* The folder of a local registry URL, or NULL. */
+static const char *local_path(const char *url)
+{
+	if (strncmp(url, "file://", 7) == 0)
+		return url + 7;
+	if (url[0] == '/' || strncmp(url, "./", 2) == 0 || strncmp(url, "../", 3) == 0)
+		return url;
+	return NULL;
+}
+
+/* Create a missing local registry: an empty bare repository. */
+static hp_code create_local(hp_git_registry *r, hp_err *e)
+{
+	const char *path = local_path(r->url);
+	struct stat st;
+	if (!r->create_local || !path || !*path || lstat(path, &st) == 0 || errno != ENOENT)
+		return HP_OK;
+	git_repository_init_options io;
+	git_repository_init_options_init(&io, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+	io.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH | GIT_REPOSITORY_INIT_NO_REINIT;
+	io.initial_head = r->branch;
+	git_repository *repo = NULL;
+	if (git_repository_init_ext(&repo, path, &io) < 0)
+		return hp_fail(e, HP_E_CANTCREAT, "cannot create the registry '%s': %s", path, git_msg());
+	git_repository_free(repo);
+	r->created = true;
+	return HP_OK;
 }
 
 hp_code hp_git_registry_fetch(hp_git_registry *r, hp_err *e)
@@ -639,7 +670,10 @@ hp_code hp_git_registry_publish(hp_git_registry *r, hp_git_publish *p, hp_err *e
 	p->unchanged = false;
 	p->attempts = 0;
 	p->commit[0] = '\0';
-	hp_code rc = HP_OK;
+	hp_code rc = create_local(r, e);
+	if (rc)
+		return rc;
+	p->created = r->created;
 	for (int i = 0; i < max; i++) {
 		if (i > 0) {
 			/* a little backoff, different per process */

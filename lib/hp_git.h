@@ -49,6 +49,9 @@ typedef struct hp_git_registry_opts {
 	 * key in $HP_REGISTRY_SSH_KEY (and .pub beside it). */
 	const char *token_env;
 	const char *user_env;
+	/* a local registry (file:// or a path) that does not exist yet is
+	 * created as an empty bare repository, HEAD at branch */
+	bool create_local;
 } hp_git_registry_opts;
 
 hp_code hp_git_registry_open(const hp_git_registry_opts *o, hp_git_registry **out, hp_err *e);
@@ -75,6 +78,7 @@ typedef struct hp_git_publish {
 	int max_attempts;                             /* push attempts (default 5) */
 	/* out */
 	bool unchanged;         /* the version was already there with the same content_id */
+	bool created;           /* a local registry was created (opts.create_local) */
 	int attempts;           /* pushes tried */
 	char commit[65];        /* the commit pushed, or the tip when unchanged */
 } hp_git_publish;
