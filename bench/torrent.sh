@@ -78,9 +78,11 @@ mbs() { awk -v s="$1" -v b="$2" 'BEGIN { printf "%.0f", b / s / 1048576 }'; }
 median_of() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.6f", m }'; }
 
 PREP=:
+POST=:
 # rounds NAME CMD CHECK ...: RUNS rounds, each running every CMD once in turn
-# (reversed every other round) after $PREP (untimed); CHECK runs after each
-# command of the first round. Sets NAME to the median seconds and NAME_rss to
+# (reversed every other round) between $PREP and $POST (untimed; they see
+# ${names[i]} and t0, the start in ns); CHECK runs after each command of the
+# first round. Sets NAME to the median seconds and NAME_rss to
 # the peak RSS in KiB (largest over the rounds).
 rounds() {
 	local -a names=() cmds=() checks=() order
@@ -107,6 +109,7 @@ rounds() {
 			}
 			t1=$(date +%s%N)
 			times[$i]+="$((t1 - t0)) "
+			eval "$POST"
 			m=$(tail -n 1 rss.txt)
 			((m > ${rss[$i]:-0})) && rss[$i]=$m
 			if ((r == 0)); then
@@ -284,13 +287,22 @@ EOF
 	[ -n "$tracker_port" ] || die "the tracker did not start"
 	aria_port=$(free_port)
 
-	PREP='rm -rf dl; sync'
+	PREP='rm -rf dl; mkdir dl; sync'
 	aria() { # TORRENT
 		printf '%s' "timeout 900 aria2c --dir=dl --seed-time=0 --enable-dht=false --enable-dht6=false" \
 			" --bt-enable-lpd=false --enable-peer-exchange=false --listen-port=$aria_port" \
 			" --file-allocation=none --summary-interval=0 --console-log-level=warn --bt-stop-timeout=60" \
-			" --bt-tracker=http://127.0.0.1:$tracker_port/announce $1"
+			" --bt-tracker=http://127.0.0.1:$tracker_port/announce --log=dl/aria.log --log-level=notice $1"
 	}
+	# aria2c's event loop ticks once a second: it connects a second after
+	# the tracker answers and, once complete, waits a second before its last
+	# announce and exit. Its log dates completion ("Seeding is over"): the
+	# time to that line is kept too, in aria-NAME.txt.
+	POST='[[ ${names[i]} != *_ar ]] || {
+		done_at=$(sed -n "s/^\([0-9-]* [0-9:.]*\) \[NOTICE\].*Seeding is over.*/\1/p" dl/aria.log | head -n 1)
+		[ -n "$done_at" ] && echo $(($(date -d "$done_at" +%s%N) - t0)) >>"aria-${names[i]}.txt"
+	}'
+
 	lt() { printf '%s' "$PY $LT_DOWNLOAD $1 dl 127.0.0.1:$seed_port 900"; }
 	hpf() { # TORRENT MANIFEST
 		printf '%s' "timeout 900 hp-fetch -k keys/pub.pub --torrent $1 --peer 127.0.0.1:$seed_port" \
@@ -315,6 +327,9 @@ EOF
 		f_treeh_lt "$(lt tree-hybrid.torrent)" "$(same_tree dl/tree)"
 	load_f2=$(loadavg)
 	rm -rf dl
+	POST=:
+	f_big_ar_done=$(median_of <aria-f_big_ar.txt | awk '{ printf "%.6f", $1 / 1e9 }')
+	f_tree_ar_done=$(median_of <aria-f_tree_ar.txt | awk '{ printf "%.6f", $1 / 1e9 }')
 
 	big_bytes=$((BIG_MIB << 20))
 	tree_bytes=$(du -sb --apparent-size src/tree | cut -f1)
@@ -331,6 +346,8 @@ EOF
 		"$(ratio "$f_bigh_lt" "$f_bigh_hp")x" "$(ratio "$f_treeh_lt" "$f_treeh_hp")x" ">= 0.9x"
 	row "aria2c / hp-fetch, v1 torrent" \
 		"$(ratio "$f_big_ar" "$f_big_hp")x" "$(ratio "$f_tree_ar" "$f_tree_hp")x" ">= 1x"
+	row "aria2c until its log says complete (no final second) / hp-fetch, v1 torrent" \
+		"$(ratio "$f_big_ar_done" "$f_big_hp")x" "$(ratio "$f_tree_ar_done" "$f_tree_hp")x" ""
 	row "peak RSS hp-fetch / aria2c, v1 torrent" \
 		"$(ratio "$f_big_hp_rss" "$f_big_ar_rss")x" "$(ratio "$f_tree_hp_rss" "$f_tree_ar_rss")x" ""
 	echo
@@ -339,7 +356,7 @@ EOF
 		b=$big_bytes
 		[ $in = tree ] && b=$tree_bytes
 		v() { local n="f_${in}$1"; printf '%s (%s)' "$(secs "${!n}")" "$(mbs "${!n}" "$b")"; }
-		echo "  $in, v1: hp-fetch $(v _hp), aria2c $(v _ar), libtorrent $(v _lt);" \
+		echo "  $in, v1: hp-fetch $(v _hp), aria2c $(v _ar) (complete after $(v _ar_done)), libtorrent $(v _lt);" \
 			"hybrid: hp-fetch $(v h_hp), libtorrent $(v h_lt)"
 	done
 	echo "peak RSS (MiB):"
