@@ -116,8 +116,8 @@ fetched_all() {
 	_bt_watchdog $!
 	bt_wait_port "$port"
 	bt_seed_start t.torrent --content src --tracker-off --peer "127.0.0.1:$port"
-	local i
-	for i in $(seq 480); do
+	local _
+	for _ in $(seq 480); do
 		[ -s tc/done ] && break
 		sleep 0.25
 	done

@@ -54,15 +54,15 @@ bt_teardown() {
 	done
 	for p in ${SEED_PID:-} ${EVIL_PID:-} ${TR_PID:-} "${BT_PIDS[@]}"; do
 		[ -n "$p" ] || continue
-		local i
-		for i in $(seq 50); do
+		local _
+		for _ in $(seq 50); do
 			kill -0 "$p" 2>/dev/null || break
 			sleep 0.1
 		done
 		kill -KILL "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
-	SEED_PID= EVIL_PID= TR_PID=
+	SEED_PID='' EVIL_PID='' TR_PID=''
 	BT_PIDS=()
 }
 
@@ -107,8 +107,8 @@ bt_free_port() {
 }
 
 bt_wait_port() {
-	local i
-	for i in $(seq "${2:-100}"); do
+	local _
+	for _ in $(seq "${2:-100}"); do
 		(exec 4<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
 		sleep 0.1
 	done
@@ -161,8 +161,8 @@ bt_seed_start() {
 	hp-seed --listen 127.0.0.1:0 "$@" 2>seed.log >/dev/null 3>&- &
 	SEED_PID=$!
 	_bt_watchdog "$SEED_PID"
-	local i
-	for i in $(seq 300); do
+	local _
+	for _ in $(seq 300); do
 		SEED_PORT=$(jq -r 'select(.event == "listening") | .port' seed.log 2>/dev/null | head -n1)
 		[ -n "$SEED_PORT" ] && return 0
 		kill -0 "$SEED_PID" 2>/dev/null || break
@@ -218,11 +218,11 @@ tr_start() {
 	transmission-daemon -f -g "$TR_DIR/cfg" --logfile "$TR_DIR/log" >"$TR_DIR/out" 2>&1 3>&- &
 	TR_PID=$!
 	_bt_watchdog "$TR_PID"
-	bt_wait_port "$TR_RPC_PORT" 100 && bt_wait_port "$TR_PEER_PORT" 100 || {
+	if ! { bt_wait_port "$TR_RPC_PORT" 100 && bt_wait_port "$TR_PEER_PORT" 100; }; then
 		echo "transmission-daemon did not start:" >&2
 		cat "$TR_DIR/out" "$TR_DIR/log" >&2
 		return 1
-	}
+	fi
 	local v
 	v=$(tr_rpc '{"method":"session-get"}' | jq -r .arguments.version)
 	[[ $v == 3.* ]] || {
@@ -255,8 +255,8 @@ tr_add() {
 # status: 0 stopped, 1 check-wait, 2 checking, 3 download-wait, 4 downloading,
 # 5 seed-wait, 6 seeding
 tr_wait_done() {
-	local hash=$1 secs=${2:-120} r i
-	for i in $(seq $((secs * 4))); do
+	local hash=$1 secs=${2:-120} r _
+	for _ in $(seq $((secs * 4))); do
 		r=$(tr_rpc "$(jq -nc --arg h "$hash" '{method: "torrent-get",
 			arguments: {ids: [$h], fields: ["percentDone", "status", "error", "errorString", "hashString"]}}')") ||
 			return 1
@@ -275,8 +275,8 @@ tr_wait_done() {
 tr_stop() {
 	[ -n "${TR_PID:-}" ] || return 0
 	kill -TERM "$TR_PID" 2>/dev/null || true
-	local i
-	for i in $(seq 100); do
+	local _
+	for _ in $(seq 100); do
 		kill -0 "$TR_PID" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -292,8 +292,8 @@ evil_start() {
 	"$BT_PY" "$BT_LIB/evilpeer.py" "$@" >evil.out 2>evil.err 3>&- &
 	EVIL_PID=$!
 	_bt_watchdog "$EVIL_PID"
-	local i
-	for i in $(seq 100); do
+	local _
+	for _ in $(seq 100); do
 		EVIL_PORT=$(jq -r '.port // empty' evil.out 2>/dev/null | head -n1)
 		[ -n "$EVIL_PORT" ] && [ "$EVIL_PORT" != 0 ] && return 0
 		kill -0 "$EVIL_PID" 2>/dev/null || break

@@ -125,7 +125,7 @@ qbt_api() {
 }
 
 qbt_add() {
-	local torrent=$1 dir=$2 id r i
+	local torrent=$1 dir=$2 id r _
 	id=$(hp-mktorrent --show "$torrent" | jq -r 'if .infohash_v2 then .infohash_v2[0:40] else .infohash_v1 end') ||
 		return 1
 	r=$(qbt_api torrents/add -F "torrents=@$torrent" -F "savepath=$dir" -F paused=false) || {
@@ -136,7 +136,7 @@ qbt_add() {
 		echo "qbittorrent-nox did not add $torrent: '$r'" >&2
 		return 1
 	}
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		[ "$(qbt_api "torrents/info?hashes=$id" | jq length)" = 1 ] && {
 			echo "$id"
 			return 0
@@ -153,8 +153,8 @@ qbt_info() {
 }
 
 qbt_wait_done() {
-	local id=$1 secs=${2:-120} r i
-	for i in $(seq $((secs * 4))); do
+	local id=$1 secs=${2:-120} r _
+	for _ in $(seq $((secs * 4))); do
 		r=$(qbt_info "$id") || return 1
 		case $(jq -r .state <<<"$r") in
 		error | missingFiles)
@@ -174,8 +174,8 @@ qbt_wait_done() {
 qbt_stop() {
 	[ -n "${QBT_PID:-}" ] || return 0
 	qbt_api app/shutdown -X POST >/dev/null 2>&1 || kill -TERM "$QBT_PID" 2>/dev/null || true
-	local i
-	for i in $(seq 100); do
+	local _
+	for _ in $(seq 100); do
 		kill -0 "$QBT_PID" 2>/dev/null || break
 		sleep 0.1
 	done
