@@ -377,3 +377,16 @@ manifests/ds/1.0.0.torrent"
 	run_fails 64 hybrid-p2p publish data --name ds
 	run_fails 64 hybrid-p2p publish data --name 'bad/name' --version 1 --uploader-id u --key k --output o
 }
+
+@test "a local registry that does not exist yet is created on first publish (branch main); fetch does not create one" {
+	run --separate-stderr publish 1.0.0 "file://$PWD/new/reg.git"
+	assert_success
+	[ "$(step registry | jq -r .created)" = true ]
+	[ "$(git --git-dir=new/reg.git symbolic-ref HEAD)" = refs/heads/main ]
+	[ "$(tip new/reg.git)" = "$(step registry | jq -r .commit)" ]
+	run --separate-stderr publish 1.0.1 "file://$PWD/new/reg.git"
+	assert_success
+	[ "$(step registry | jq -r .created)" = false ]
+	run_fails hybrid-p2p fetch ds -o got --registry "file://$PWD/missing.git" --trusted-keys keys/k.pub
+	[ ! -e missing.git ]
+}
