@@ -427,11 +427,11 @@ static int cmd_create(int argc, char **argv)
 			meta.web_seeds = seeds.v;
 			meta.n_web_seeds = seeds.n;
 		}
-		if (!rc && torrent && !tor.info) {
+		if (!rc && torrent && !tor.info && json_array_size(files)) {
 			if (torrent_out)
-				rc = hp_fail(&e, HP_E_DATA, "no torrent for --torrent-out: every file is empty");
+				rc = hp_fail(&e, HP_E_DATA, "no torrent for --torrent-out: every file is empty (or a stream of unknown size)");
 			else
-				cli_warn("no torrent fields: every file is empty (nothing to share)");
+				cli_warn("no torrent fields: every file is empty (or a stream of unknown size): nothing to share");
 		}
 	}
 	json_t *m = NULL;
