@@ -10,6 +10,7 @@
 load helpers
 load ../lib/bt
 load ../lib/qbt
+load ../lib/kubo
 
 setup() {
 	setup_scratch
@@ -21,6 +22,7 @@ teardown() {
 	qbt_stop
 	tr_stop
 	bt_teardown
+	kubo_stop
 }
 
 # fetch_from PEER... : hp-fetch m.json into out/ over BitTorrent from the
@@ -319,4 +321,37 @@ no_bad_bytes_placed() {
 		evil_stop
 		bt_seed_stop
 	done
+}
+
+@test "an evil peer, then an IPFS gateway (kubo): hp-fetch falls back and places the right bytes" {
+	make_bad_copy
+	# the manifest in the unixfs-v1-2025 profile, the tree in kubo as the
+	# CAR hp-cid writes
+	hp-manifest create --name pkg --version 1.0.0 --profile unixfs-v1-2025 -o m.json src/pkg
+	hp-sign manifest keys/pub.pem m.json -o m.json
+	kubo_start unixfs-v1-2025
+	hp-cid --profile unixfs-v1-2025 --car pkg.car src/pkg >/dev/null
+	local root
+	root=$(ipfs dag import pkg.car | awk '/^Pinned root/ {print $3}')
+	[ "$root" = "$(jq -r .distribution.ipfs_cid m.json)" ]
+	hp-mktorrent --no-date -o pkg.torrent src/pkg >/dev/null
+	evil_start pkg.torrent bad
+	run --separate-stderr timeout 120 hp-fetch -k keys/pub.pub --torrent pkg.torrent --peer "127.0.0.1:$EVIL_PORT" \
+		--bt-listen 127.0.0.1:0 --timeout 5 --gateway "$KUBO_GATEWAY" --no-manifest-gateway m.json -o out
+	evil_stop
+	[ "$status" -eq 0 ] || {
+		echo "hp-fetch exited with $status: $stderr" >&2
+		echo "$output" >&2
+		return 1
+	}
+	bt_same src/pkg out
+	[ ! -e out/.hp-partial ]
+	# BitTorrent caught the bad piece and gave up; the gateway delivered
+	jq -e -s '.[-1].summary.sources | (.[0].source | startswith("bittorrent ")) and .[0].status == "failed"
+		and .[0].hash_failures >= 1 and .[1].status == "ok"' <<<"$output" >/dev/null || {
+		echo "$output" >&2
+		return 1
+	}
+	jq -e -s 'map(select(.path == "big.bin")) | .[0].status == "fetched" and (.[0].source | startswith("bittorrent") | not)' \
+		<<<"$output" >/dev/null
 }
