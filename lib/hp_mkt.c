@@ -368,6 +368,62 @@ static const char *dist_str(const json_t *m, const char *key)
 	return json_string_value(json_object_get(json_object_get(m, "distribution"), key));
 }
 
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The tr= parameters of a magnet link, percent-decoded, each its own tier
+ * (as libtorrent reads a magnet). *buf holds the strings. */
+static hp_code magnet_trackers(const char *magnet, hp_torrent_tracker **out, size_t *n, char **buf, hp_err *e)
+{
+	*out = NULL;
+	*n = 0;
+	*buf = NULL;
+	if (!magnet || strncmp(magnet, "magnet:?", 8) != 0)
+		return HP_OK;
+	size_t len = strlen(magnet), count = 0;
+	char *b = malloc(len + 1);
+	hp_torrent_tracker *t = calloc(len / 4 + 1, sizeof *t);
+	if (!b || !t) {
+		free(b);
+		free(t);
+		return hp_fail_nomem(e);
+	}
+	char *w = b;
+	for (const char *p = magnet + 8; *p;) {
+		const char *amp = strchr(p, '&');
+		size_t pl = amp ? (size_t)(amp - p) : strlen(p);
+		if (pl > 3 && strncmp(p, "tr=", 3) == 0) {
+			char *url = w;
+			for (size_t i = 3; i < pl; i++) {
+				int hi, lo;
+				if (p[i] == '%' && i + 2 < pl && (hi = hexval(p[i + 1])) >= 0 && (lo = hexval(p[i + 2])) >= 0) {
+					*w++ = (char)(hi * 16 + lo);
+					i += 2;
+				} else {
+					*w++ = p[i];
+				}
+			}
+			*w++ = '\0';
+			if (!hp_torrent_tracker_url_ok(url)) {
+				hp_fail(e, HP_E_DATA, "the manifest's torrent_magnet has a tracker that is not a tracker URL");
+				free(b);
+				free(t);
+				return HP_E_DATA;
+			}
+			t[count].url = url;
+			t[count].tier = (unsigned)count;
+			count++;
+		}
+		p += pl + (amp ? 1 : 0);
+	}
+	*out = t;
+	*n = count;
+	*buf = b;
+	return HP_OK;
+}
+
 hp_code hp_mkt_from_manifest(const json_t *m, const char *dir, const hp_mkt_opts *o, hp_mkt_result *r, hp_err *e)
 {
 	static const hp_mkt_opts none = { 0 };
@@ -392,9 +448,18 @@ hp_code hp_mkt_from_manifest(const json_t *m, const char *dir, const hp_mkt_opts
 	hp_walk_list l = HP_WALK_LIST_INIT;
 	hp_code rc = HP_OK;
 	char q[256];
+	hp_torrent_tracker *mtr = NULL;
+	char *mtr_buf = NULL;
 	if (!want || !paths || !seeds) {
 		rc = hp_fail_nomem(e);
 		goto out;
+	}
+	if (!o->ntrackers) {
+		size_t nt;
+		if ((rc = magnet_trackers(dist_str(m, "torrent_magnet"), &mtr, &nt, &mtr_buf, e)))
+			goto out;
+		oo.trackers = mtr;
+		oo.ntrackers = nt;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const json_t *f = json_array_get(files, i);
@@ -474,6 +539,8 @@ hp_code hp_mkt_from_manifest(const json_t *m, const char *dir, const hp_mkt_opts
 	}
 out:
 	hp_walk_free(&l);
+	free(mtr);
+	free(mtr_buf);
 	free(want);
 	free(paths);
 	free(seeds);

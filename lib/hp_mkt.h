@@ -16,7 +16,7 @@
  *     the files at their manifest paths;
  *   - outside the info dict (no effect on the infohashes): no creation date,
  *     no comment, no creator; url-list = distribution.web_seeds; trackers
- *     as the caller gives them.
+ *     as the caller gives them, else the tr= of torrent_magnet.
  * Anyone holding the manifest and the content rebuilds the same infohashes. */
 #ifndef HP_MKT_H
 #define HP_MKT_H
@@ -103,7 +103,9 @@ bool hp_mkt_layout(const char *manifest_name, const char *const *paths, size_t n
  * attributes other than 0 give a torrent that is not canonical
  * (r->canonical false). The web seeds are the manifest's
  * distribution.web_seeds, then o->web_seeds, then the IPFS one, without
- * repeats. When the result is canonical and the manifest records
+ * repeats. The trackers are o's; when o gives none, those of the manifest's
+ * torrent_magnet (its tr= parameters in order, each its own tier, as
+ * libtorrent reads a magnet). When the result is canonical and the manifest records
  * torrent_infohash / torrent_infohash_v2, they must equal the result's
  * (HP_E_INVALID otherwise). ipfs_profile NULL with ipfs_gateway set uses
  * distribution.ipfs_import (else HP_UNIXFS_PROFILE_DEFAULT); with the

@@ -153,6 +153,20 @@ kubo_wrap() {
 		'[["http://t1.example/announce","udp://t2.example:6969/announce"],["http://t3.example/announce"]]'
 	assert_equal "$(jq -c .web_seeds <<<"$output")" '["https://mirror.example/pkg/"]'
 	cmp m.torrent f.torrent
+	# without -t, the trackers of the manifest's magnet, each its own tier (as libtorrent reads a magnet)
+	run --separate-stderr hp-mktorrent --from-manifest m.json --content pkg -o n.torrent
+	assert_success
+	assert_equal "$(jq -c .trackers <<<"$output")" \
+		'[["http://t1.example/announce"],["udp://t2.example:6969/announce"],["http://t3.example/announce"]]'
+	hp-manifest create --name pkg --version 1 --timestamp "$TS" --tracker http://t1.example/announce \
+		--tracker udp://t2.example:6969/announce --web-seed https://mirror.example/pkg/ --torrent-out tiers.torrent \
+		-o tiers.json -C pkg .
+	hp-mktorrent --from-manifest tiers.json --content pkg -o n.torrent >/dev/null
+	cmp tiers.torrent n.torrent
+	# a tracker in the magnet that is not one: malformed
+	jq '.distribution.torrent_magnet += "&tr=ftp%3a%2f%2fx%2f"' m.json >bad.json
+	run_fails 65 hp-mktorrent --from-manifest bad.json --content pkg -o bad.torrent
+	[[ $stderr == *"torrent_magnet has a tracker that is not a tracker URL" ]]
 	# comment, creator, date: other bytes, the same infohashes
 	run --separate-stderr hp-mktorrent --from-manifest m.json --content pkg -c hi --creator me --date 1700000000 -o g.torrent
 	assert_success
