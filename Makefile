@@ -119,7 +119,7 @@ asan:
 	@$(MAKE) --no-print-directory B=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
 		SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' build-tests
 	@ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		B=build-asan tests/run
+		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lib/libgit2.lsan.supp B=build-asan tests/run
 
 # libFuzzer: each harness for FUZZ_SECONDS (clang).
 FUZZ_SECONDS ?= 20
