@@ -406,7 +406,7 @@ static hp_code magnet_trackers(const char *magnet, hp_torrent_tracker **out, siz
 				}
 			}
 			*w++ = '\0';
-			if (!hp_torrent_tracker_url_ok(url)) {
+			if ((size_t)(w - 1 - url) != strlen(url) || !hp_torrent_tracker_url_ok(url)) {  /* "%00" too */
 				hp_fail(e, HP_E_DATA, "the manifest's torrent_magnet has a tracker that is not a tracker URL");
 				free(b);
 				free(t);

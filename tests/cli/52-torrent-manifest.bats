@@ -167,6 +167,9 @@ kubo_wrap() {
 	jq '.distribution.torrent_magnet += "&tr=ftp%3a%2f%2fx%2f"' m.json >bad.json
 	run_fails 65 hp-mktorrent --from-manifest bad.json --content pkg -o bad.torrent
 	[[ $stderr == *"torrent_magnet has a tracker that is not a tracker URL" ]]
+	jq '.distribution.torrent_magnet += "&tr=http%3a%2f%2fx%2f%00evil"' m.json >bad.json
+	run_fails 65 hp-mktorrent --from-manifest bad.json --content pkg -o bad.torrent
+	[ ! -e bad.torrent ]
 	# comment, creator, date: other bytes, the same infohashes
 	run --separate-stderr hp-mktorrent --from-manifest m.json --content pkg -c hi --creator me --date 1700000000 -o g.torrent
 	assert_success
