@@ -21,7 +21,10 @@
 # rounds; a round runs every command once in turn (the order reversed every
 # other round), so a change of load hits every tool alike. Source files are
 # read from the page cache; outputs are removed (outside the timing) before
-# each run. Peak RSS is /usr/bin/time's %M, the largest over the rounds.
+# each run. Peak RSS is /usr/bin/time's %M, the largest over the rounds;
+# libtorrent maps the files it writes, so for hp-fetch and libtorrent that
+# counts the downloaded file's page cache: one more run of each client samples
+# its anonymous memory (RssAnon) instead.
 # The load average is printed before and after each part. Everything is made
 # in a temporary folder (under TMPDIR) and removed.
 #
@@ -326,6 +329,50 @@ EOF
 		f_treeh_hp "$(hpf tree-hybrid.torrent tree.json)" "$(same_tree dl)" \
 		f_treeh_lt "$(lt tree-hybrid.torrent)" "$(same_tree dl/tree)"
 	load_f2=$(loadavg)
+	# one more untimed run of each client on the v1 torrents, its anonymous
+	# memory sampled: libtorrent maps the files it writes, so their page-cache
+	# pages count in its RSS (%M) though they are not the process's own memory
+	cat >anon.py <<'EOF'
+import os, subprocess, sys, time
+def tree(pid):
+    out = [pid]
+    try:
+        for t in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, t)) as f:
+                for c in f.read().split():
+                    out += tree(int(c))
+    except OSError:
+        pass
+    return out
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+peak = 0
+while p.poll() is None:
+    total = 0
+    for pid in tree(p.pid):
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                for line in f:
+                    if line.startswith("RssAnon:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    peak = max(peak, total)
+    time.sleep(0.02)
+print(peak)
+sys.exit(p.returncode)
+EOF
+	for in in big tree; do
+		for c in hp ar lt; do
+			eval "$PREP"
+			case $c in
+			hp) cmd=$(hpf "$in-v1.torrent" "$in.json") ;;
+			ar) cmd=$(aria "$in-v1.torrent") ;;
+			lt) cmd=$(lt "$in-v1.torrent") ;;
+			esac
+			v=$("$PY" anon.py bash -c "$cmd") || die "failed: $cmd"
+			printf -v "a_${in}_$c" '%s' "$v"
+		done
+	done
 	rm -rf dl
 	POST=:
 	f_big_ar_done=$(median_of <aria-f_big_ar.txt | awk '{ printf "%.6f", $1 / 1e9 }')
@@ -350,6 +397,8 @@ EOF
 		"$(ratio "$f_big_ar_done" "$f_big_hp")x" "$(ratio "$f_tree_ar_done" "$f_tree_hp")x" ""
 	row "peak RSS hp-fetch / aria2c, v1 torrent" \
 		"$(ratio "$f_big_hp_rss" "$f_big_ar_rss")x" "$(ratio "$f_tree_hp_rss" "$f_tree_ar_rss")x" ""
+	row "peak anonymous memory hp-fetch / aria2c, v1 torrent" \
+		"$(ratio "$a_big_hp" "$a_big_ar")x" "$(ratio "$a_tree_hp" "$a_tree_ar")x" ""
 	echo
 	echo "times in seconds (median of $RUNS), MiB/s in brackets:"
 	for in in big tree; do
@@ -364,6 +413,11 @@ EOF
 		r() { local n="f_${in}$1_rss"; mib "${!n}"; }
 		echo "  $in, v1: hp-fetch $(r _hp), aria2c $(r _ar), libtorrent (Python) $(r _lt);" \
 			"hybrid: hp-fetch $(r h_hp), libtorrent $(r h_lt)"
+	done
+	echo "peak anonymous memory (MiB, RssAnon sampled every 20 ms, one more run):"
+	for in in big tree; do
+		a() { local n="a_${in}_$1"; mib "${!n}"; }
+		echo "  $in, v1: hp-fetch $(a hp), aria2c $(a ar), libtorrent (Python) $(a lt)"
 	done
 	echo "load average before: $load_f0; between file and tree: $load_f1; after: $load_f2"
 fi
