@@ -1214,8 +1214,15 @@ static int cmd_publish(int argc, char **argv)
 {
 	pub_cfg c = { 0 };
 	int rc = parse_publish(argc, argv, &c);
-	if (rc)
+	if (rc) {
+		free(c.web_seeds.v);
+		free(c.trackers.v);
+		free(c.kubo.v);
+		free(c.cluster.v);
+		free(c.psa.v);
+		free(c.files.v);
 		return rc < 0 ? 0 : rc;
+	}
 	char car[2 * PATH_MAX], torrent[2 * PATH_MAX], outabs[3 * PATH_MAX], carabs[3 * PATH_MAX], torabs[3 * PATH_MAX];
 	{
 		char dir[PATH_MAX];

@@ -295,6 +295,18 @@ static hp_code net_fail(hp_git_registry *r, hp_err *e, int err, const char *what
 	return hp_fail(e, code, "%s '%s': %s", what, r->url, m);
 }
 
+/* An anonymous remote for r->url, taken as given: no url.*.insteadOf
+ * rewriting (libgit2 1.5 leaks a regex match buffer for every config entry
+ * that pattern does not match). */
+static int make_remote(hp_git_registry *r, git_remote **out)
+{
+	git_remote_create_options ro;
+	git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	ro.repository = r->repo;
+	ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	return git_remote_create_with_opts(out, r->url, &ro);
+}
+
 static void set_callbacks(hp_git_registry *r, git_remote_callbacks *cb)
 {
 	cb->credentials = cred_cb;
@@ -338,7 +350,7 @@ hp_code hp_git_registry_fetch(hp_git_registry *r, hp_err *e)
 	snprintf(spec, sizeof spec, "+refs/heads/%s:refs/hp/fetched/%s", r->branch, r->branch);
 	char *specs[] = { spec };
 	git_strarray refspecs = { specs, 1 };
-	if (git_remote_create_anonymous(&remote, r->repo, r->url) < 0)
+	if (make_remote(r, &remote) < 0)
 		return hp_fail(e, HP_E_USAGE, "registry '%s': %s", r->url, git_msg());
 	git_fetch_options fo;
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
@@ -612,7 +624,7 @@ static hp_code publish_once(hp_git_registry *r, hp_git_publish *p, bool *retry, 
 	snprintf(spec, sizeof spec, "refs/hp/publish:refs/heads/%s", r->branch);
 	char *specs[] = { spec };
 	git_strarray refspecs = { specs, 1 };
-	if (git_remote_create_anonymous(&remote, r->repo, r->url) < 0) {
+	if (make_remote(r, &remote) < 0) {
 		rc = hp_fail(e, HP_E_USAGE, "registry '%s': %s", r->url, git_msg());
 		goto out;
 	}
