@@ -390,3 +390,30 @@ manifests/ds/1.0.0.torrent"
 	run_fails hybrid-p2p fetch ds -o got --registry "file://$PWD/missing.git" --trusted-keys keys/k.pub
 	[ ! -e missing.git ]
 }
+
+@test "publish and fetch step lines follow schemas/hybrid-p2p.step.schema.json" {
+	local checker=$HP_ROOT/.cache/venv/bin/check-jsonschema
+	[ -x "$checker" ] || fail "check-jsonschema not installed (scripts/install-deps)"
+	bare_registry reg
+	publish 1.0.0 "file://$PWD/srv/reg.git" >pub1.out
+	publish 1.0.0 "file://$PWD/srv/reg.git" >pub2.out
+	echo other >data/a.txt
+	publish 1.0.0 "file://$PWD/srv/reg.git" >pub3.out || true
+	# the files in place already (the first content), and an untrusted key
+	mkdir got
+	git --git-dir=srv/reg.git show main:manifests/ds/1.0.0.json >m.json
+	cp -r data/sub got/
+	echo hello >got/a.txt
+	timeout 60 hybrid-p2p fetch ds -o got --registry "file://$PWD/srv/reg.git" --trusted-keys keys/k.pub >fetch1.out
+	hybrid-p2p keygen -o other -n s >/dev/null
+	timeout 60 hybrid-p2p fetch ds -o got --registry "file://$PWD/srv/reg.git" --trusted-keys other/s.pub >fetch2.out || true
+	local i=0
+	while IFS= read -r line; do
+		printf '%s\n' "$line" >"step$i.json"
+		i=$((i + 1))
+	done < <(cat pub*.out fetch*.out | jq -c 'select(.step)')
+	[ "$i" -ge 10 ]
+	"$checker" --schemafile "$HP_ROOT/schemas/hybrid-p2p.step.schema.json" step*.json
+	echo '{"step":"registry","status":"failed"}' >bad.json
+	run_fails "$checker" --schemafile "$HP_ROOT/schemas/hybrid-p2p.step.schema.json" bad.json
+}
