@@ -338,3 +338,20 @@ check_wrapper() { # PROFILE KUBO_INIT_PROFILE CIDVERSION KUBO_ADD_FLAGS
 	assert_equal "$(jq -c .web_seeds <<<"$output")" "$(jq -c .distribution.web_seeds pe.json)"
 	assert_equal "$(v1_of <<<"$output")" "$(jq -r .distribution.torrent_infohash pe.json)"
 }
+
+@test "--car: the same bytes every time, the package root as the only root without --ipfs-gateway, every block there" {
+	make_tree
+	hp-manifest create --name pkg --version 1 --timestamp "$TS" --car a.car -o a.json -C pkg .
+	hp-manifest create --name pkg --version 1 --timestamp "$TS" --car b.car -j 4 -o b.json -C pkg .
+	cmp a.car b.car
+	cmp a.json b.json
+	local repo=$PWD/repo
+	IPFS_PATH=$repo "$KUBO" init --profile=test,unixfs-v1-2025 >/dev/null 2>&1
+	IPFS_PATH=$repo timeout 60 "$KUBO" dag import a.car >import.txt
+	assert_equal "$(grep '^Pinned root' import.txt | awk '{print $3}')" "$(jq -r .distribution.ipfs_cid a.json)"
+	# every file comes back out of the imported blocks, offline
+	local p
+	while IFS= read -r p; do
+		IPFS_PATH=$repo timeout 30 "$KUBO" cat --offline "$(jq -r .distribution.ipfs_cid a.json)/$p" | cmp - "pkg/$p"
+	done < <(jq -r '.files[].path' a.json)
+}
