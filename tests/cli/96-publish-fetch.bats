@@ -174,3 +174,31 @@ stop_publish() {
 		--torrent out/ds-1.0.0.torrent --peer 127.0.0.1:9
 	[ ! -e got2 ]
 }
+
+@test "no peer at all: the BitTorrent pass gets the files from the torrent's HTTP web seed" {
+	bare_registry reg
+	mkdir www
+	ln -s ../data www/ds
+	python3 -u -m http.server -b 127.0.0.1 -d www 0 >http.log 2>&1 3>&- &
+	HTTP_PID=$!
+	port=
+	for _ in $(seq 100); do
+		port=$(sed -n 's/.* port \([0-9]*\) .*/\1/p' http.log | head -n1)
+		[ -n "$port" ] && break
+		sleep 0.05
+	done
+	[ -n "$port" ] || fail "python3 -m http.server did not start: $(cat http.log)"
+	run --separate-stderr timeout 120 hybrid-p2p publish data --name ds --version 1.0.0 \
+		--uploader-id me@example.org --key keys/k.pem --output out/ds.json \
+		--registry "file://$PWD/srv/reg.git" --web-seed "http://127.0.0.1:$port/"
+	assert_success
+	[ "$(jq -c .distribution.web_seeds out/ds.json)" = "[\"http://127.0.0.1:$port/\"]" ]
+	run --separate-stderr timeout 120 hybrid-p2p fetch ds@1.0.0 -o got --registry "file://$PWD/srv/reg.git" \
+		--trusted-keys keys/k.pub --gateway http://127.0.0.1:9 --bt-listen 127.0.0.1:0 --timeout 20
+	kill "$HTTP_PID"
+	wait "$HTTP_PID" || true
+	assert_success
+	[ "$(jq -s -r 'map(select(.summary))[-1].summary.fetched' <<<"$output")" = 4 ]
+	diff -r data got
+	grep -q 'GET /ds/big.bin' http.log
+}
