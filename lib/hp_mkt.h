@@ -99,7 +99,7 @@ bool hp_mkt_layout(const char *manifest_name, const char *const *paths, size_t n
  * gives files[].cid and ipfs_profile is its distribution.ipfs_import, its CID)
  * are checked in the same read: HP_E_INVALID naming the first file that
  * differs, HP_E_NOINPUT for a missing or unreadable one. o may be NULL (the
- * canonical torrent, no trackers). o's flavour, piece_length, is_private and
+ * canonical torrent). o's flavour, piece_length, is_private and
  * attributes other than 0 give a torrent that is not canonical
  * (r->canonical false). The web seeds are the manifest's
  * distribution.web_seeds, then o->web_seeds, then the IPFS one, without
