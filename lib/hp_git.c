@@ -58,8 +58,26 @@ hp_code hp_git_provenance_get(const char *path, const char *const *exclude, size
 	git_status_list *st = NULL;
 	hp_code rc = HP_OK;
 	int err = git_repository_open_ext(&repo, path, 0, NULL);
-	if (err == GIT_ENOTFOUND)
-		return HP_OK;
+	if (err == GIT_ENOTFOUND) {
+		/* libgit2 1.5 skips a repository owned by another user (not in
+		 * safe.directory) as if there were none: say so instead of
+		 * publishing without provenance */
+		int was = 1;
+		git_libgit2_opts(GIT_OPT_GET_OWNER_VALIDATION, &was);
+		git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
+		int found = git_repository_open_ext(&repo, path, 0, NULL);
+		git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, was);
+		git_repository_free(repo);
+		repo = NULL;
+		if (found < 0 || !was)
+			return HP_OK;
+		err = GIT_EOWNER;
+	}
+	if (err == GIT_EOWNER)
+		return hp_fail(e, HP_E_PERM,
+			       "the git repository around '%s' belongs to another user: add it to git's "
+			       "safe.directory, or give --no-git",
+			       path);
 	if (err < 0)
 		return hp_fail(e, HP_E_DATA, "cannot open the git repository around '%s': %s", path, git_msg());
 	if (git_repository_is_bare(repo) || !git_repository_workdir(repo))
