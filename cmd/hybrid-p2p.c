@@ -634,14 +634,18 @@ static int stage_files(const pub_cfg *c, const json_t *m, const char *stage_root
 	return 0;
 }
 
-/* The manifest in path, if it is a signed one of (name, version, content_id). */
+/* The manifest in path, if it is a signed one of (name, version, content_id)
+ * whose signature holds (by the key it names: the key is not compared with
+ * --key, a re-run reuses what was signed). */
 static json_t *reusable_manifest(const char *path, const char *name, const char *version, const char *cid)
 {
 	json_t *m = NULL;
 	hp_err e = HP_ERR_INIT;
 	if (access(path, F_OK) != 0 || hp_manifest_load(path, 0, &m, &e))
 		return NULL;
-	if (!json_object_get(m, "signature") || !str_member(m, "name") || strcmp(str_member(m, "name"), name) ||
+	uint8_t pk[32];
+	if (!json_object_get(m, "signature") || hp_manifest_check_signature(m, pk, &e) ||
+	    !str_member(m, "name") || strcmp(str_member(m, "name"), name) ||
 	    !str_member(m, "version") || strcmp(str_member(m, "version"), version) ||
 	    !str_member(m, "content_id") || strcmp(str_member(m, "content_id"), cid)) {
 		json_decref(m);

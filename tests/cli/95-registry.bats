@@ -417,3 +417,22 @@ manifests/ds/1.0.0.torrent"
 	echo '{"step":"registry","status":"failed"}' >bad.json
 	run_fails "$checker" --schemafile "$HP_ROOT/schemas/hybrid-p2p.step.schema.json" bad.json
 }
+
+@test "a re-run reuses --output only when its signature holds" {
+	timeout 60 hybrid-p2p publish data --name ds --version 1.0.0 --uploader-id me@example.org \
+		--key keys/k.pem --output out/ds-1.0.0.json >/dev/null
+	# a manifest edited after signing is not reused: it is signed again
+	jq '.description = "edited"' out/ds-1.0.0.json >edited.json
+	mv edited.json out/ds-1.0.0.json
+	run --separate-stderr timeout 60 hybrid-p2p publish data --name ds --version 1.0.0 \
+		--uploader-id me@example.org --key keys/k.pem --output out/ds-1.0.0.json
+	assert_success
+	[ "$(step manifest | jq -r .status)" = ok ]
+	hp-verify --trusted-keys keys/k.pub out/ds-1.0.0.json >/dev/null
+	[ "$(jq -r '.description // "none"' out/ds-1.0.0.json)" = none ]
+	# an intact one is
+	run --separate-stderr timeout 60 hybrid-p2p publish data --name ds --version 1.0.0 \
+		--uploader-id me@example.org --key keys/k.pem --output out/ds-1.0.0.json
+	assert_success
+	[ "$(step manifest | jq -r .reused_from)" = output ]
+}
