@@ -2,8 +2,9 @@
  * Clusters and Pinning Service APIs, or ask them whether it is pinned; one
  * JSON record per (node, CID). See docs/hp-pin.1.
  *
- * Tokens never come from an argument value (ps shows argv): a pinning
- * service's bearer token is read from an environment variable. */
+ * Tokens never come from an argument value (ps shows argv): each node's
+ * bearer token is read from an environment variable (--kubo-token-env,
+ * --cluster-token-env, --psa-token-env). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -32,7 +33,12 @@ static const char usage_text[] =
 	"\n"
 	"Nodes (each option may be repeated):\n"
 	"      --kubo URL         a kubo RPC API: http://127.0.0.1:5001 or /ip4/127.0.0.1/tcp/5001\n"
+	"      --kubo-token-env VAR  read the bearer token of the --kubo before it (before\n"
+	"                         any --kubo: of every one) from the variable VAR\n"
+	"                         (default HP_KUBO_TOKEN, sent only when set)\n"
 	"      --cluster URL      an IPFS Cluster REST API (like http://127.0.0.1:9094)\n"
+	"      --cluster-token-env VAR  the same for the --cluster before it: a JWT from\n"
+	"                         the cluster's POST /token (default HP_CLUSTER_TOKEN)\n"
 	"      --replication-min N, --replication-max N\n"
 	"                         the replication of the --cluster before it (before any\n"
 	"                         --cluster: of every cluster); -1 means every peer\n"
@@ -147,6 +153,8 @@ static int parse_args(int argc, char **argv, config *c)
 		OPT_RMAX,
 		OPT_PSA,
 		OPT_PSA_TOKEN_ENV,
+		OPT_KUBO_TOKEN_ENV,
+		OPT_CLUSTER_TOKEN_ENV,
 		OPT_CAR,
 		OPT_NAME,
 		OPT_ORIGIN,
@@ -159,6 +167,8 @@ static int parse_args(int argc, char **argv, config *c)
 		{ "replication-max", required_argument, NULL, OPT_RMAX },
 		{ "psa", required_argument, NULL, OPT_PSA },
 		{ "psa-token-env", required_argument, NULL, OPT_PSA_TOKEN_ENV },
+		{ "kubo-token-env", required_argument, NULL, OPT_KUBO_TOKEN_ENV },
+		{ "cluster-token-env", required_argument, NULL, OPT_CLUSTER_TOKEN_ENV },
 		{ "car", required_argument, NULL, OPT_CAR },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "origin", required_argument, NULL, OPT_ORIGIN },
@@ -167,7 +177,7 @@ static int parse_args(int argc, char **argv, config *c)
 		{ NULL, 0, NULL, 0 },
 	};
 	int default_rmin = 0, default_rmax = 0;
-	const char *default_token_env = NULL;
+	const char *default_token_env[3] = { NULL, NULL, NULL };  /* by hp_pin_kind */
 	int rc = 0;
 	int opt;
 	opterr = 0;
@@ -198,17 +208,22 @@ static int parse_args(int argc, char **argv, config *c)
 				*(opt == OPT_RMIN ? &default_rmin : &default_rmax) = v;
 			break;
 		}
+		case OPT_KUBO_TOKEN_ENV:
+		case OPT_CLUSTER_TOKEN_ENV:
 		case OPT_PSA_TOKEN_ENV: {
+			hp_pin_kind kind = opt == OPT_KUBO_TOKEN_ENV    ? HP_PIN_KUBO
+					   : opt == OPT_CLUSTER_TOKEN_ENV ? HP_PIN_CLUSTER
+									  : HP_PIN_PSA;
 			if (!valid_env_name(optarg)) {
-				rc = cli_usage("--psa-token-env takes the name of an environment variable, not '%s'",
-					       optarg);
+				rc = cli_usage("--%s-token-env takes the name of an environment variable, not '%s'",
+					       hp_pin_kind_name(kind), optarg);
 				break;
 			}
-			hp_pin_node *n = last_of(c, HP_PIN_PSA);
+			hp_pin_node *n = last_of(c, kind);
 			if (n)
 				n->token_from = optarg;
 			else
-				default_token_env = optarg;
+				default_token_env[kind] = optarg;
 			break;
 		}
 		case OPT_CAR:
@@ -284,19 +299,22 @@ static int parse_args(int argc, char **argv, config *c)
 		    n->replication_min > n->replication_max)
 			return cli_usage("--replication-min %d is more than --replication-max %d for '%s'",
 					 n->replication_min, n->replication_max, n->ep.url);
-		if (n->kind != HP_PIN_PSA)
-			continue;
-		bool explicit = n->token_from || default_token_env;
+		/* a token named (here or before every node of its kind) must be
+		 * there; the default variable is used when set. A pinning service
+		 * wants a token, so its absence is worth a warning; kubo and
+		 * clusters mostly do not. */
+		bool explicit = n->token_from || default_token_env[n->kind];
 		if (!n->token_from)
-			n->token_from = default_token_env ? default_token_env : "HP_PSA_TOKEN";
+			n->token_from = default_token_env[n->kind] ? default_token_env[n->kind]
+								   : hp_pin_token_env_default(n->kind);
 		const char *t = getenv(n->token_from);
 		if (t && *t) {
 			n->ep.bearer_token = t;
 		} else if (explicit) {
 			return cli_usage("the token for '%s' comes from $%s, which is not set or empty", n->ep.url,
 					 n->token_from);
-		} else if (!cli.quiet) {
-			cli_warn("no token for '%s': $HP_PSA_TOKEN is not set", n->ep.url);
+		} else if (n->kind == HP_PIN_PSA && !cli.quiet) {
+			cli_warn("no token for '%s': $%s is not set", n->ep.url, n->token_from);
 		}
 	}
 	if (c->norigins > HP_PSA_MAX_ORIGINS)

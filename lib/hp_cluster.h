@@ -3,6 +3,10 @@
  *   POST /pins/{cid}?replication-min=&replication-max=&name=   pin
  *   GET  /pins/{cid}                                           status per peer
  *
+ * ep->bearer_token, if any, goes as "Authorization: Bearer": a JWT the
+ * cluster made (POST /token with its basic_auth_credentials); ep->basic_user
+ * and basic_password, if set instead, as basic auth. A missing or wrong one
+ * is a 401 (HP_E_PERM); neither ever appears in a message.
  * Bounded answers (HP_CLUSTER_MAX_ANSWER), a deadline per call (the
  * hp_http_now_ms clock; 0 means 60 s from now). Cluster's error object
  * {"code", "message"} becomes the message, with the code of the HTTP status

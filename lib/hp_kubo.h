@@ -3,7 +3,10 @@
  * Every call is a POST (kubo answers GET with 405) with our User-Agent
  * (never a browser's: kubo refuses those without an Origin) and no Origin
  * or Referer (kubo's CSRF check), bounded (HP_KUBO_MAX_ANSWER) and over by a
- * deadline. Failures name the URL:
+ * deadline. ep->bearer_token, if any, goes as "Authorization: Bearer" (what
+ * a "bearer:" secret of kubo's API.Authorizations wants; kubo answers 403
+ * with a plain-text body to a missing or wrong one, and to a path the secret
+ * is not allowed); it never appears in a message. Failures name the URL:
  *   kubo's error object {"Message","Code","Type":"error"} -> its Message, with
  *     the code of the HTTP status (500 -> HP_E_UNAVAILABLE, 400 -> HP_E_DATA,
  *     403 -> HP_E_PERM; see hp_http.h)

@@ -26,6 +26,16 @@ const char *hp_pin_kind_name(hp_pin_kind k)
 	return "?";
 }
 
+const char *hp_pin_token_env_default(hp_pin_kind k)
+{
+	switch (k) {
+	case HP_PIN_KUBO: return "HP_KUBO_TOKEN";
+	case HP_PIN_CLUSTER: return "HP_CLUSTER_TOKEN";
+	case HP_PIN_PSA: return "HP_PSA_TOKEN";
+	}
+	return "?";
+}
+
 const char *hp_pin_state_name(hp_pin_state s)
 {
 	switch (s) {
@@ -155,6 +165,30 @@ static double seconds(const job *j)
 	return (double)(j->o->timeout_ms > 0 ? j->o->timeout_ms : DEFAULT_TIMEOUT_MS) / 1000;
 }
 
+/* the token */
+
+/* A hint on a refused token (401/403): where it came from, never what it is. */
+static void auth_hint(const job *j, hp_err *err)
+{
+	if (err->code != HP_E_PERM)
+		return;
+	const hp_pin_node *n = j->node;
+	const char *var = n->token_from ? n->token_from : hp_pin_token_env_default(n->kind);
+	const char *who = n->kind == HP_PIN_KUBO ? "kubo" : n->kind == HP_PIN_CLUSTER ? "the cluster" : "the service";
+	size_t len = strlen(err->msg);
+	if (n->ep.bearer_token)
+		snprintf(err->msg + len, sizeof err->msg - len, "; %s refused the token in $%s", who, var);
+	else
+		snprintf(err->msg + len, sizeof err->msg - len, "; no token was sent (set $%s)", var);
+}
+
+/* A failed call's result: its error, with the hint when a token was refused. */
+static void call_failed(job *j, hp_pin_state s, hp_err *err)
+{
+	auth_hint(j, err);
+	set(j, s, err);
+}
+
 /* kubo */
 
 static void kubo_add(job *j)
@@ -169,7 +203,7 @@ static void kubo_add(job *j)
 		size_t n = 0;
 		RETRY(j, rc, hp_kubo_dag_import(ep, j->o->car, roots, 8, &n, j->deadline, kmsg, sizeof kmsg, &err));
 		if (rc) {
-			set(j, kmsg[0] ? HP_PIN_FAILED : HP_PIN_ERROR, &err);
+			call_failed(j, kmsg[0] ? HP_PIN_FAILED : HP_PIN_ERROR, &err);
 			return;
 		}
 		char want[HP_CID_MAX_TEXT], got[HP_CID_MAX_TEXT];
@@ -195,14 +229,14 @@ static void kubo_add(job *j)
 	} else {
 		RETRY(j, rc, hp_kubo_pin_add(ep, cid, j->o->name, j->deadline, kmsg, sizeof kmsg, &err));
 		if (rc) {
-			set(j, kmsg[0] ? HP_PIN_FAILED : HP_PIN_ERROR, &err);
+			call_failed(j, kmsg[0] ? HP_PIN_FAILED : HP_PIN_ERROR, &err);
 			return;
 		}
 	}
 	bool pinned = false;
 	RETRY(j, rc, hp_kubo_pin_ls(ep, cid, &pinned, j->deadline, &err));
 	if (rc) {
-		set(j, HP_PIN_ERROR, &err);
+		call_failed(j, HP_PIN_ERROR, &err);
 	} else if (!pinned) {
 		char t[HP_CID_MAX_TEXT];
 		hp_cid_text(cid, t);
@@ -230,7 +264,7 @@ static void kubo_status(job *j)
 	hp_code rc;
 	RETRY(j, rc, hp_kubo_pin_ls(&j->node->ep, j->r.cid, &pinned, j->deadline, &err));
 	if (rc)
-		set(j, HP_PIN_ERROR, &err);
+		call_failed(j, HP_PIN_ERROR, &err);
 	else if (pinned)
 		set(j, HP_PIN_PINNED, NULL);
 	else
@@ -269,14 +303,14 @@ static void cluster_add(job *j)
 	hp_code rc;
 	RETRY(j, rc, hp_cluster_pin(ep, j->r.cid, &po, j->deadline, &err));
 	if (rc) {
-		set(j, HP_PIN_ERROR, &err);
+		call_failed(j, HP_PIN_ERROR, &err);
 		return;
 	}
 	hp_cluster_status st;
 	for (;;) {
 		RETRY(j, rc, hp_cluster_status_get(ep, j->r.cid, &st, j->deadline, &err));
 		if (rc) {
-			set(j, HP_PIN_ERROR, &err);
+			call_failed(j, HP_PIN_ERROR, &err);
 			return;
 		}
 		unsigned need = cluster_need(j, &st);
@@ -308,7 +342,7 @@ static void cluster_status(job *j)
 	hp_code rc;
 	RETRY(j, rc, hp_cluster_status_get(&j->node->ep, j->r.cid, &st, j->deadline, &err));
 	if (rc) {
-		set(j, HP_PIN_ERROR, &err);
+		call_failed(j, HP_PIN_ERROR, &err);
 		return;
 	}
 	unsigned need = cluster_need(j, &st);
@@ -339,20 +373,6 @@ static hp_pin_state psa_state(hp_psa_state s)
 	}
 }
 
-/* A hint on a refused token: where it came from. */
-static void psa_hint(job *j, hp_err *err)
-{
-	if (err->code != HP_E_PERM)
-		return;
-	size_t n = strlen(err->msg);
-	if (j->node->ep.bearer_token)
-		snprintf(err->msg + n, sizeof err->msg - n, "; the service refused the token in $%s",
-			 j->node->token_from ? j->node->token_from : "HP_PSA_TOKEN");
-	else
-		snprintf(err->msg + n, sizeof err->msg - n, "; no token was sent (set $%s)",
-			 j->node->token_from ? j->node->token_from : "HP_PSA_TOKEN");
-}
-
 static void psa_add(job *j)
 {
 	const hp_http_endpoint *ep = &j->node->ep;
@@ -361,8 +381,7 @@ static void psa_add(job *j)
 	hp_code rc;
 	RETRY(j, rc, hp_psa_add(ep, j->r.cid, j->o->name, j->o->origins, j->o->norigins, j->deadline, &st, &err));
 	if (rc) {
-		psa_hint(j, &err);
-		set(j, HP_PIN_ERROR, &err);
+		call_failed(j, HP_PIN_ERROR, &err);
 		return;
 	}
 	snprintf(j->r.requestid, sizeof j->r.requestid, "%s", st.requestid);
@@ -385,8 +404,7 @@ static void psa_add(job *j)
 		}
 		RETRY(j, rc, hp_psa_get(ep, j->r.requestid, j->r.cid, j->deadline, &st, &err));
 		if (rc) {
-			psa_hint(j, &err);
-			set(j, HP_PIN_ERROR, &err);
+			call_failed(j, HP_PIN_ERROR, &err);
 			return;
 		}
 	}
@@ -400,8 +418,7 @@ static void psa_status(job *j)
 	hp_code rc;
 	RETRY(j, rc, hp_psa_find(&j->node->ep, j->r.cid, j->deadline, &st, &found, &err));
 	if (rc) {
-		psa_hint(j, &err);
-		set(j, HP_PIN_ERROR, &err);
+		call_failed(j, HP_PIN_ERROR, &err);
 		return;
 	}
 	if (!found) {

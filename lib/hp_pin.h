@@ -40,12 +40,19 @@ typedef enum hp_pin_kind {
 
 const char *hp_pin_kind_name(hp_pin_kind k);  /* "kubo", "cluster", "psa" */
 
+/* The environment variable a node's bearer token comes from by default:
+ * "HP_KUBO_TOKEN", "HP_CLUSTER_TOKEN", "HP_PSA_TOKEN". */
+const char *hp_pin_token_env_default(hp_pin_kind k);
+
 typedef struct hp_pin_node {
 	hp_pin_kind kind;
-	hp_http_endpoint ep;      /* ep.url: a base URL (hp_http_base_url) */
+	hp_http_endpoint ep;      /* ep.url: a base URL (hp_http_base_url); ep.bearer_token:
+				   * kubo's API.Authorizations "bearer:" secret, a cluster's
+				   * JWT (its POST /token), a pinning service's token */
 	int replication_min;      /* cluster: 0 = the cluster's default */
 	int replication_max;
-	const char *token_from;   /* psa: where the token came from ("HP_PSA_TOKEN"), for messages */
+	const char *token_from;   /* the variable the token came from (or would have), for the
+				   * hint on a 401/403; NULL: hp_pin_token_env_default */
 } hp_pin_node;
 
 typedef enum hp_pin_state {
@@ -67,7 +74,8 @@ typedef struct hp_pin_result {
 	 *   add:    HP_E_INVALID (kubo reports another root), HP_E_UNAVAILABLE
 	 *           (the service failed the pin, or is down or broken), HP_E_TEMPFAIL
 	 *           (still pinning or queued at the timeout, or timed out), HP_E_DATA
-	 *           (a garbage answer), HP_E_PERM (401/403), ...
+	 *           (a garbage answer), HP_E_PERM (401/403: the message ends with
+	 *           a hint naming token_from, never the token), ...
 	 *   status: HP_E_INVALID for an answer that it is not pinned (unpinned,
 	 *           queued, pinning, failed); the codes above for errors. */
 	hp_err err;

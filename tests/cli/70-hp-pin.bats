@@ -3,14 +3,73 @@
 # Pinning Service API (tests/lib/kubo.bash, cluster.bash), and against
 # tests/lib/badserver.py for every way a node can fail: refused, hanging,
 # 5xx, 429, garbage, endless answers. Everything on 127.0.0.1.
+#
+# Two more real nodes want a token: a kubo whose API.Authorizations has a
+# "bearer:" secret (AUTH_KUBO_API, AUTH_KUBO_TOKEN) and a cluster peer whose
+# REST API has basic_auth_credentials, so it takes the JWTs its POST /token
+# makes (AUTH_CLUSTER_API, AUTH_CLUSTER_USER, AUTH_CLUSTER_PASSWORD). They
+# are started first, so KUBO_API, CLUSTER_API & co. are the open ones.
 
 load helpers
 load ../lib/kubo
 load ../lib/cluster
 
 setup_file() {
+	auth_kubo_start || return
 	kubo_start || return
+	auth_cluster_start || return
 	cluster_start || return
+}
+
+# A secret for a test daemon, printed.
+random_secret() {
+	od -An -N16 -tx1 /dev/urandom | tr -d ' \n'
+}
+
+# The start-up probes of kubo.bash and cluster.bash are plain curl calls: a
+# .curlrc in $CURL_HOME gives them the credentials these daemons want.
+curl_home_with() { # DIR LINE: DIR/.curlrc holding LINE
+	mkdir -p "$1" && printf '%s\n' "$2" >"$1/.curlrc"
+}
+
+auth_kubo_start() {
+	AUTH_KUBO_TOKEN=$(random_secret)
+	kubo_init || return
+	ipfs config --json API.Authorizations \
+		"{\"ci\": {\"AuthSecret\": \"bearer:$AUTH_KUBO_TOKEN\", \"AllowedPaths\": [\"/api/v0\"]},
+		  \"idonly\": {\"AuthSecret\": \"bearer:id-$AUTH_KUBO_TOKEN\", \"AllowedPaths\": [\"/api/v0/id\"]}}" || return
+	local CURL_HOME=$BATS_FILE_TMPDIR/curl-kubo
+	export CURL_HOME
+	curl_home_with "$CURL_HOME" "header = \"Authorization: Bearer $AUTH_KUBO_TOKEN\"" || return
+	kubo_daemon || return
+	AUTH_KUBO_API=$KUBO_API
+	AUTH_IPFS_PATH=$IPFS_PATH
+	export AUTH_KUBO_TOKEN AUTH_KUBO_API AUTH_IPFS_PATH
+}
+
+# In front of the kubo started last (the open one). IPFS Cluster reads
+# CLUSTER_RESTAPI_BASICAUTHCREDENTIALS (user:password) over its service.json.
+auth_cluster_start() {
+	AUTH_CLUSTER_USER=hp-rest
+	AUTH_CLUSTER_PASSWORD=$(random_secret)
+	local CLUSTER_RESTAPI_BASICAUTHCREDENTIALS=$AUTH_CLUSTER_USER:$AUTH_CLUSTER_PASSWORD
+	local CURL_HOME=$BATS_FILE_TMPDIR/curl-cluster
+	export CLUSTER_RESTAPI_BASICAUTHCREDENTIALS CURL_HOME
+	curl_home_with "$CURL_HOME" "user = \"$AUTH_CLUSTER_USER:$AUTH_CLUSTER_PASSWORD\"" || return
+	cluster_start || return
+	AUTH_CLUSTER_API=$CLUSTER_API
+	export AUTH_CLUSTER_USER AUTH_CLUSTER_PASSWORD AUTH_CLUSTER_API
+}
+
+# ipfs against the kubo that wants a token
+auth_ipfs() {
+	IPFS_PATH=$AUTH_IPFS_PATH ipfs --api-auth "bearer:$AUTH_KUBO_TOKEN" "$@"
+}
+
+# a JWT from the cluster that wants one (POST /token with basic auth)
+auth_cluster_jwt() {
+	curl -fsS --max-time 10 -X POST -u "$AUTH_CLUSTER_USER:$AUTH_CLUSTER_PASSWORD" "$AUTH_CLUSTER_API/token" |
+		jq -er .token
 }
 
 teardown_file() {
@@ -20,7 +79,7 @@ teardown_file() {
 
 setup() {
 	setup_scratch
-	unset HP_KUBO_API HP_CLUSTER_API HP_PSA_URL HP_PSA_TOKEN
+	unset HP_KUBO_API HP_CLUSTER_API HP_PSA_URL HP_PSA_TOKEN HP_KUBO_TOKEN HP_CLUSTER_TOKEN
 	BAD_PIDS=()
 }
 
@@ -137,6 +196,9 @@ make_package() {
 		QmQhYUvRFkxysZxgJDeVnaxFLdFgee89xbMqj6vHgTNacU
 	run_fails 64 hp-pin add --kubo "$KUBO_API" --car - QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN
 	run_fails 64 hp-pin add --psa "$CLUSTER_PINSVC" --psa-token-env 'BAD-NAME' QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN
+	run_fails 64 hp-pin add --kubo "$KUBO_API" --kubo-token-env '1X' QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN
+	[[ $stderr == *"--kubo-token-env takes the name of an environment variable, not '1X'"* ]]
+	run_fails 64 hp-pin add --cluster-token-env 'A=B' --cluster "$CLUSTER_API" QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN
 	run_fails 64 hp-pin frobnicate
 	run_fails 64 hp-pin
 }
@@ -314,6 +376,138 @@ make_package() {
 	run_fails 77 hp-pin status --psa "$CLUSTER_PINSVC" "$cid"
 	[[ $stderr == *"no token for '$CLUSTER_PINSVC'"* ]]
 	[[ $stderr == *"(HTTP 401); no token was sent (set \$HP_PSA_TOKEN)"* ]]
+}
+
+# ---- kubo and cluster nodes that want a token --------------------------------
+
+# no_secret_in SECRET...: neither $output nor $stderr holds any of them
+no_secret_in() {
+	local t
+	for t; do
+		[[ $output != *"$t"* && $stderr != *"$t"* ]] || fail "a token is in the output: $output $stderr"
+	done
+}
+
+@test "kubo with API.Authorizations: the right token from HP_KUBO_TOKEN pins (a CAR, pin/add); status agrees" {
+	make_package
+	HP_KUBO_TOKEN=$AUTH_KUBO_TOKEN run --separate-stderr hp-pin add --kubo "$AUTH_KUBO_API" --car pkg.car m.json
+	assert_success
+	[ -z "$stderr" ]
+	[ "$(jq -c '[.node, .kind, .status, .cid]' <<<"$output")" = "[\"$AUTH_KUBO_API\",\"kubo\",\"pinned\",\"$ROOT\"]" ]
+	check_records
+	no_secret_in "$AUTH_KUBO_TOKEN"
+	# that kubo holds every byte and pins the root; the open one has nothing
+	[ "$(auth_ipfs pin ls --type=recursive "$ROOT")" = "$ROOT recursive" ]
+	cmp <(auth_ipfs cat "$ROOT/sub/big.bin") data/sub/big.bin
+	not_pinned_in_kubo "$ROOT"
+	# pin/add of blocks it has, the token in a variable of our choosing
+	# (given before any --kubo: for every one)
+	local cid
+	printf 'auth kubo %s\n' "$RANDOM" >c.txt
+	cid=$(auth_ipfs add -Q --pin=false c.txt)
+	MY_KUBO_SECRET=$AUTH_KUBO_TOKEN run --separate-stderr hp-pin add --kubo-token-env MY_KUBO_SECRET \
+		--kubo "$AUTH_KUBO_API" --name authed "$cid"
+	assert_success
+	[ "$(jq -r .status <<<"$output")" = pinned ]
+	[ "$(auth_ipfs pin ls --type=recursive --names "$cid")" = "$cid recursive authed" ]
+	HP_KUBO_TOKEN=$AUTH_KUBO_TOKEN HP_KUBO_API=$AUTH_KUBO_API run --separate-stderr hp-pin status m.json "$cid"
+	assert_success
+	[ "$(jq -sc 'map(.status)' <<<"$output")" = '["pinned","pinned"]' ]
+}
+
+@test "kubo with API.Authorizations: a wrong, missing or not-allowed token is 77, and no token is ever shown" {
+	local cid wrong=wrong-$RANDOM-token
+	printf 'auth kubo refused %s\n' "$RANDOM" >c.txt
+	cid=$(auth_ipfs add -Q --pin=false c.txt)
+	HP_KUBO_TOKEN=$wrong run_fails 77 hp-pin add --kubo "$AUTH_KUBO_API" "$cid" QmQhYUvRFkxysZxgJDeVnaxFLdFgee89xbMqj6vHgTNacU
+	[ "$(jq -sc 'map(.status)' <<<"$output")" = '["error","error"]' ]
+	[[ $stderr == "hp-pin: '$AUTH_KUBO_API/api/v0/pin/add': HTTP 403 Forbidden: "*"Kubo RPC Access Denied"*"; kubo refused the token in \$HP_KUBO_TOKEN"$'\n'* ]]
+	no_secret_in "$wrong"
+	check_records
+	# none at all: no warning first (a kubo mostly wants none), then the 403
+	run_fails 77 hp-pin status --kubo "$AUTH_KUBO_API" "$cid"
+	[[ $stderr == "hp-pin: '$AUTH_KUBO_API/api/v0/pin/ls': HTTP 403 Forbidden: "*"; no token was sent (set \$HP_KUBO_TOKEN)" ]]
+	# a secret kubo knows, but not for pin/: 403 too
+	K=id-$AUTH_KUBO_TOKEN run_fails 77 hp-pin add --kubo "$AUTH_KUBO_API" --kubo-token-env K "$cid"
+	[[ $stderr == *"; kubo refused the token in \$K" ]]
+	no_secret_in "$AUTH_KUBO_TOKEN"
+	# and nothing was pinned
+	run auth_ipfs pin ls --type=recursive "$cid"
+	assert_failure
+	# a variable named but not set: 64 before any request
+	run_fails 64 hp-pin add --kubo "$AUTH_KUBO_API" --kubo-token-env NOT_SET_ANYWHERE "$cid"
+	[[ $stderr == *"the token for '$AUTH_KUBO_API' comes from \$NOT_SET_ANYWHERE, which is not set or empty"* ]]
+	NOT_SET_ANYWHERE= run_fails 64 hp-pin add --kubo-token-env NOT_SET_ANYWHERE --kubo "$AUTH_KUBO_API" "$cid"
+}
+
+@test "cluster with basic_auth_credentials: a JWT from its POST /token in HP_CLUSTER_TOKEN pins" {
+	local cid jwt
+	cid=$(unpinned_cid)
+	jwt=$(auth_cluster_jwt)
+	HP_CLUSTER_TOKEN=$jwt run --separate-stderr hp-pin add --cluster "$AUTH_CLUSTER_API" --replication-min 1 \
+		--replication-max 1 --name jwt-pin --timeout 60 "$cid"
+	assert_success
+	[ -z "$stderr" ]
+	[ "$(jq -c '[.node, .kind, .status, .peers, .peers_pinned]' <<<"$output")" = "[\"$AUTH_CLUSTER_API\",\"cluster\",\"pinned\",1,1]" ]
+	check_records
+	no_secret_in "$jwt" "$AUTH_CLUSTER_PASSWORD"
+	# the cluster itself says so (asked with basic auth), and pinned it in its kubo
+	run curl -fsS --max-time 10 -u "$AUTH_CLUSTER_USER:$AUTH_CLUSTER_PASSWORD" "$AUTH_CLUSTER_API/allocations/$cid"
+	assert_success
+	[ "$(jq -c '[.name, .replication_factor_min]' <<<"$output")" = '["jwt-pin",1]' ]
+	recursively_pinned "$cid"
+	# the open cluster does not know it
+	run cluster_ctl --enc=json pin ls "$cid"
+	refute_output --partial jwt-pin
+	# status, the token named after the --cluster (for that one only)
+	MY_JWT=$jwt run --separate-stderr hp-pin status --cluster "$AUTH_CLUSTER_API" --cluster-token-env MY_JWT "$cid"
+	assert_success
+	[ "$(jq -r .status <<<"$output")" = pinned ]
+}
+
+@test "cluster with basic_auth_credentials: a wrong or missing token is 77 naming the variable, not the token" {
+	local cid jwt
+	cid=$(unpinned_cid)
+	jwt=$(auth_cluster_jwt)
+	HP_CLUSTER_TOKEN=x$jwt run_fails 77 hp-pin add --cluster "$AUTH_CLUSTER_API" --timeout 20 "$cid"
+	[ "$(jq -r .status <<<"$output")" = error ]
+	[[ $stderr == "hp-pin: '$AUTH_CLUSTER_API/pins/$cid': unauthorized: invalid token (HTTP 401); the cluster refused the token in \$HP_CLUSTER_TOKEN" ]]
+	no_secret_in "$jwt" "$AUTH_CLUSTER_PASSWORD"
+	check_records
+	run_fails 77 hp-pin status --cluster "$AUTH_CLUSTER_API" "$cid"
+	[[ $stderr == "hp-pin: '$AUTH_CLUSTER_API/pins/$cid': unauthorized: no auth provided (HTTP 401); no token was sent (set \$HP_CLUSTER_TOKEN)" ]]
+	# the token of another cluster's variable is not sent to this one
+	T=$jwt run_fails 77 hp-pin status --cluster "$CLUSTER_API" --cluster-token-env T --cluster "$AUTH_CLUSTER_API" "$cid"
+	[ "$(jq -sc 'map([.node, .status])' <<<"$output")" = "[[\"$CLUSTER_API\",\"unpinned\"],[\"$AUTH_CLUSTER_API\",\"error\"]]" ]
+	# nothing was pinned by the refused add
+	run curl -sS --max-time 10 -o /dev/null -w '%{http_code}' -u "$AUTH_CLUSTER_USER:$AUTH_CLUSTER_PASSWORD" \
+		"$AUTH_CLUSTER_API/allocations/$cid"
+	assert_output 404
+}
+
+@test "each token goes to the nodes of its kind that its option names, in an Authorization header" {
+	local cid=QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN a b c
+	badserver ok
+	a=$BAD_LOG
+	local bad_a=$BAD
+	badserver ok
+	b=$BAD_LOG
+	local bad_b=$BAD
+	badserver ok
+	c=$BAD_LOG
+	# before any --kubo: every kubo; after a --cluster: that cluster only
+	K=k-secret C=c-secret P=p-secret run_fails 65 hp-pin status --kubo-token-env K --kubo "$bad_a" \
+		--cluster "$BAD" --cluster-token-env C --cluster "$bad_b" --psa-token-env P "$cid"
+	[ "$(jq -r .headers.authorization "$a")" = "Bearer k-secret" ]
+	[ "$(jq -r .headers.authorization "$c")" = "Bearer c-secret" ]
+	[ "$(jq -r '.headers.authorization // "none"' "$b")" = none ]
+	no_secret_in k-secret c-secret p-secret
+	# the default variables, used when set; an unset default sends nothing
+	HP_KUBO_TOKEN=hk HP_CLUSTER_TOKEN=hc run_fails 65 hp-pin status --kubo "$bad_a" --cluster "$bad_b" "$cid"
+	[ "$(jq -sr 'map(.headers.authorization) | last' "$a")" = "Bearer hk" ]
+	[ "$(jq -sr 'map(.headers.authorization) | last' "$b")" = "Bearer hc" ]
+	HP_CLUSTER_TOKEN=hc run_fails 65 hp-pin status --kubo "$bad_a" "$cid"
+	[ "$(jq -sr 'map(.headers.authorization // "none") | last' "$a")" = none ]
 }
 
 @test "all three kinds for one manifest: kubo first, then cluster, then psa; exit 0" {
