@@ -276,6 +276,10 @@ manifests/ds/1.0.0.torrent"
 	githttp_start
 	url=$GITHTTP_URL/reg.git
 	publish 0.1.0 "$url" >/dev/null
+	# a slow server: every push waits in pre-receive, so the publishers
+	# started together all push on the same tip and all but one lose
+	printf '#!/bin/sh\ncat >/dev/null\nsleep 1\n' >srv/reg.git/hooks/pre-receive
+	chmod +x srv/reg.git/hooks/pre-receive
 	pids=()
 	for i in 1 2 3 4; do
 		timeout 120 hybrid-p2p publish data --name "ds$i" --version 1.0.0 --uploader-id me@example.org \
@@ -294,8 +298,8 @@ manifests/ds/1.0.0.torrent"
 	for i in 1 2 3 4; do
 		cmp <(git --git-dir=srv/reg.git show "main:manifests/ds$i/1.0.0.json") "out$i/m.json"
 	done
-	# at least one of them had to retry
-	jq -s -e 'map(select(.step == "registry")) | length == 4' race*.out >/dev/null
+	# they raced: some had to fetch and push again
+	jq -s -e 'map(select(.step == "registry")) | length == 4 and (map(.attempts) | max) >= 2' race*.out >/dev/null
 }
 
 @test "provenance from the work tree; a dirty tree is refused (exit 1) unless --allow-dirty" {
