@@ -270,19 +270,25 @@ static int cred_cb(git_credential **out, const char *url, const char *user_from_
 	}
 	const char *user = user_from_url && *user_from_url ? user_from_url : "git";
 	if (allowed & GIT_CREDENTIAL_SSH_KEY) {
+		/* the key in $HP_REGISTRY_SSH_KEY, then the agent's keys */
 		const char *key = getenv("HP_REGISTRY_SSH_KEY");
+		const char *agent = getenv("SSH_AUTH_SOCK");
+		bool have_key = key && *key, have_agent = agent && *agent;
 		int tries = r->ssh_tries++;
-		if (tries == 0 && key && *key) {
+		/* the message for a refusal (net_fail) */
+		snprintf(r->auth_msg, sizeof r->auth_msg, "%s",
+			 !have_key && !have_agent ? "the registry asks for an SSH key: set $HP_REGISTRY_SSH_KEY or run an ssh-agent"
+			 : have_key && !have_agent ? "the registry refused the SSH key in $HP_REGISTRY_SSH_KEY"
+						   : "the registry refused the SSH keys ($HP_REGISTRY_SSH_KEY, the agent's)");
+		if (tries == 0 && have_key) {
 			char pub[PATH_MAX];
 			snprintf(pub, sizeof pub, "%s.pub", key);
 			return git_credential_ssh_key_new(out, user, access(pub, R_OK) == 0 ? pub : NULL, key,
 							  getenv("HP_REGISTRY_SSH_PASSPHRASE"));
 		}
-		if (tries == 0 || (tries == 1 && key && *key))
+		if (have_agent && tries == (have_key ? 1 : 0))
 			return git_credential_ssh_key_from_agent(out, user);
 		r->auth_failed = true;
-		snprintf(r->auth_msg, sizeof r->auth_msg,
-			 "the registry refused the SSH keys (the agent's, and $HP_REGISTRY_SSH_KEY)");
 		git_error_set_str(GIT_ERROR_SSH, r->auth_msg);
 		return GIT_EAUTH;
 	}
@@ -301,11 +307,13 @@ static void reset_creds(hp_git_registry *r)
 /* A libgit2 failure of a network operation as an hp_err. */
 static hp_code net_fail(hp_git_registry *r, hp_err *e, int err, const char *what)
 {
-	if (r->auth_failed)
-		return hp_fail(e, HP_E_PERM, "%s '%s': %s", what, r->url, r->auth_msg);
 	const char *m = git_msg();
+	if (strstr(m, "hostkey") || strstr(m, "host key"))
+		return hp_fail(e, HP_E_PERM, "%s '%s': %s (add the server's key to ~/.ssh/known_hosts)", what, r->url, m);
+	if (r->auth_failed || (r->ssh_tries && strstr(m, "authenticat")))
+		return hp_fail(e, HP_E_PERM, "%s '%s': %s", what, r->url, r->auth_msg);
 	hp_code code = HP_E_UNAVAILABLE;
-	if (err == GIT_EAUTH || strstr(m, "401") || strstr(m, "403") || strstr(m, "authentication") ||
+	if (err == GIT_EAUTH || strstr(m, "401") || strstr(m, "403") || strstr(m, "authenticat") ||
 	    strstr(m, "Permission denied"))
 		code = HP_E_PERM;
 	else if (strstr(m, "timed out") || strstr(m, "timeout"))

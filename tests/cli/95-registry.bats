@@ -22,6 +22,7 @@ setup() {
 
 teardown() {
 	githttp_stop
+	sshd_stop
 }
 
 # publish VERSION URL [ARGS...]: publish ./data as ds@VERSION to URL
@@ -439,4 +440,29 @@ manifests/ds/1.0.0.torrent"
 		--uploader-id me@example.org --key keys/k.pem --output out/ds-1.0.0.json
 	assert_success
 	[ "$(step manifest | jq -r .reused_from)" = output ]
+}
+
+@test "SSH through a private sshd: a key from \$HP_REGISTRY_SSH_KEY, known_hosts checked; a refused key is 77" {
+	sshd_start
+	bare_registry reg
+	url="ssh://$SSH_USER@127.0.0.1:$SSHD_PORT$PWD/srv/reg.git"
+	unset SSH_AUTH_SOCK
+	HP_REGISTRY_SSH_KEY=$SSH_KEY run --separate-stderr publish 1.0.0 "$url"
+	assert_success
+	[ "$(step registry | jq -r .status)" = ok ]
+	[ "$(tip srv/reg.git)" = "$(step registry | jq -r .commit)" ]
+	cp -r data got
+	HP_REGISTRY_SSH_KEY=$SSH_KEY run --separate-stderr timeout 60 hybrid-p2p fetch ds@1.0.0 -o got \
+		--registry "$url" --trusted-keys keys/k.pub --registry-cache "$PWD/c2"
+	assert_success
+	# a key the server does not accept; no key at all
+	HP_REGISTRY_SSH_KEY=$SSH_OTHER_KEY run_fails 77 publish 1.0.1 "$url" --registry-cache "$PWD/c3"
+	[[ $stderr == *'refused the SSH key in $HP_REGISTRY_SSH_KEY'* ]]
+	run_fails 77 publish 1.0.1 "$url" --registry-cache "$PWD/c4"
+	[[ $stderr == *'set $HP_REGISTRY_SSH_KEY or run an ssh-agent'* ]]
+	# a server whose host key is not in known_hosts
+	rm "$HOME/.ssh/known_hosts"
+	HP_REGISTRY_SSH_KEY=$SSH_KEY run_fails 77 publish 1.0.1 "$url" --registry-cache "$PWD/c5"
+	[[ $stderr == *known_hosts* ]]
+	[ "$(git --git-dir=srv/reg.git rev-list --count main)" = 1 ]
 }

@@ -53,3 +53,59 @@ githttp_stop() {
 		GITHTTP_PID=
 	fi
 }
+
+# sshd_start: a private sshd on 127.0.0.1 (a random port) that lets the
+# current user in with a fresh key; its host key goes into
+# $HOME/.ssh/known_hosts. Sets SSHD_PORT, SSH_USER, SSH_KEY (the user's
+# private key) and SSH_OTHER_KEY (a key it does not accept).
+sshd_start() {
+	[ -x /usr/sbin/sshd ] || {
+		echo "sshd is missing (package openssh-server): install it with scripts/install-deps" >&2
+		return 1
+	}
+	local d=$PWD/sshd
+	mkdir -p "$d" "$HOME/.ssh"
+	ssh-keygen -q -t ed25519 -N '' -f "$d/host" || return
+	ssh-keygen -q -t ed25519 -N '' -f "$d/user" || return
+	ssh-keygen -q -t ed25519 -N '' -f "$d/other" || return
+	cp "$d/user.pub" "$d/authorized_keys"
+	chmod 600 "$d/authorized_keys"
+	[ "$(id -u)" -ne 0 ] || mkdir -p /run/sshd
+	SSHD_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	cat >"$d/config" <<CONF
+Port $SSHD_PORT
+ListenAddress 127.0.0.1
+HostKey $d/host
+AuthorizedKeysFile $d/authorized_keys
+PidFile $d/pid
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+LogLevel VERBOSE
+CONF
+	/usr/sbin/sshd -f "$d/config" -E "$d/log" || {
+		cat "$d/log" >&2
+		return 1
+	}
+	local i
+	for i in $(seq 100); do
+		[ -s "$d/pid" ] && grep -q 'Server listening' "$d/log" 2>/dev/null && break
+		sleep 0.05
+	done
+	SSHD_PID=$(cat "$d/pid")
+	echo "[127.0.0.1]:$SSHD_PORT $(cut -d' ' -f1,2 "$d/host.pub")" >>"$HOME/.ssh/known_hosts"
+	SSH_USER=$(id -un)
+	SSH_KEY=$d/user
+	SSH_OTHER_KEY=$d/other
+	export SSHD_PORT SSH_USER SSH_KEY SSH_OTHER_KEY
+}
+
+sshd_stop() {
+	if [ -n "${SSHD_PID:-}" ]; then
+		kill "$SSHD_PID" 2>/dev/null || true
+		SSHD_PID=
+	fi
+}
