@@ -245,11 +245,14 @@ gh_output() {
 	run_action INPUT_MODE=install
 	[ "$status" -eq 0 ]
 	[ "$(gh_output bin-dir)" = "$HP_BIN" ]
-	# a kubo token that this hp-pin cannot send: refused, not dropped, not shown
-	run_action INPUT_MODE=pin INPUT_MANIFESTS=m.json INPUT_KUBO_URL="$KUBO_API" INPUT_KUBO_TOKEN=s3kr1t-kubo-token
-	[ "$status" -eq 64 ]
-	[[ $stderr == *"kubo-token and cluster-token are not supported by this hp-pin yet"* ]]
-	[[ $stderr$(grep -v '^::add-mask::' <<<"$output") != *s3kr1t-kubo-token* ]]
+	# kubo and cluster tokens: handed to hp-pin in HP_KUBO_TOKEN and HP_CLUSTER_TOKEN, never shown
+	argv_recorder "$SCRATCH/rec"
+	run_action INPUT_MODE=pin INPUT_MANIFESTS=m.json INPUT_KUBO_URL="$KUBO_API" INPUT_KUBO_TOKEN=s3kr1t-kubo-token \
+		INPUT_CLUSTER_URL="$CLUSTER_API" INPUT_CLUSTER_TOKEN=s3kr1t-cluster-token HP_BIN="$SCRATCH/rec"
+	[ "$status" -eq 69 ] || fail "exit $status: $stderr" # m.json's content is in no kubo
+	grep -q -- '/hp-pin add --kubo [^ ]* --cluster [^ ]* --kubo-token-env HP_KUBO_TOKEN --cluster-token-env HP_CLUSTER_TOKEN ' "$SCRATCH/rec/argv"
+	[[ $stderr$(grep -v '^::add-mask::' <<<"$output") != *s3kr1t-* ]]
+	if grep -F s3kr1t- "$SCRATCH/rec/argv" "$GH/output" "$GH/summary"; then fail "a token in an argv or an output"; fi
 }
 
 # The content of ./data in kubo's blockstore, not pinned: what a publisher's
