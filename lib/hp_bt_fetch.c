@@ -140,6 +140,9 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 
 	if ((rc = hp_bt_session_new(s->listen ? s->listen : "0.0.0.0:0", &ses, e)))
 		goto out;
+	/* before the torrent: a connection's peer class is fixed when it is made */
+	if (s->download_rate && (rc = hp_bt_session_set_rate_limits(ses, 0, s->download_rate, e)))
+		goto out;
 	hp_bt_add a = { 0 };
 	a.torrent = s->torrent.data;
 	a.torrent_len = s->torrent.len;
@@ -159,8 +162,6 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 		if (rc)
 			goto out;
 	}
-	if (s->download_rate && (rc = hp_bt_session_set_rate_limits(ses, 0, s->download_rate, e)))
-		goto out;
 	hp_fetch_set_interruptible(f, true);
 	long timeout = s->timeout_ms > 0 ? s->timeout_ms : 30000;
 	int64_t last_new = now_ms(), last_connect = 0, last_save = last_new;

@@ -182,7 +182,8 @@ int hp_bt_session_listen_port(hp_bt_session *s);
 /* Limit the session's rates, in bytes per second (0: no limit; at most
  * INT_MAX). Once a limit is set it applies to every peer and web seed,
  * loopback and local networks included (libtorrent exempts those by
- * default: its "local" peer class). */
+ * default: its "local" peer class). Call it before adding torrents: a
+ * connection's class is fixed when it is made. */
 hp_code hp_bt_session_set_rate_limits(hp_bt_session *s, uint64_t upload, uint64_t download, hp_err *e);
 
 typedef struct hp_bt_add {

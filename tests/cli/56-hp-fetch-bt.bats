@@ -106,7 +106,7 @@ wait_verified() {
 			VERIFIED=$(jq .have_bytes <<<"$j")
 			((VERIFIED >= min)) && return 0
 		fi
-		kill -0 "$FETCH_PID" 2>/dev/null || fail "hp-fetch ended before $min bytes were verified: $(cat f1.err)"
+		kill -0 "$FETCH_PID" 2>/dev/null || fail "hp-fetch ended before $min bytes were verified: $(cat f1.err f1.out)"
 		sleep 0.1
 	done
 	fail "no resume data with $min verified bytes after 180 s"
@@ -382,6 +382,34 @@ rangeserver() {
 	done
 	# the liar was asked, and answered
 	jq -e -s 'map(select(.status == 206)) | length > 0' "$WS_LOG" >/dev/null
+}
+
+@test "hp-fetch --download-rate: the throttle on the fetching side; SIGINT half-way, then resumed" {
+	need libtorrent
+	make_pkg 2000000 --hybrid
+	start_seed pkg.torrent --content src
+	# without the limit the whole download beats the first resume save
+	hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 --peer "127.0.0.1:$SEED_PORT" \
+		--download-rate 200 --timeout 60 m.json -o out >f1.out 2>f1.err 3>&- &
+	FETCH_PID=$!
+	wait_verified 524288
+	local at_signal=$VERIFIED rc=0
+	kill -INT "$FETCH_PID"
+	wait "$FETCH_PID" || rc=$?
+	FETCH_PID=
+	((rc == 75)) || fail "hp-fetch exited $rc on SIGINT: $(cat f1.err)"
+	nothing_half_written
+	run --separate-stderr timeout 120 hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 \
+		--peer "127.0.0.1:$SEED_PORT" --timeout 30 m.json -o out
+	[ "$status" -eq 0 ] || fail "the second run exited $status: $stderr"
+	cmp src/pkg/big.bin out/big.bin
+	cmp src/pkg/small out/small
+	local resumed received
+	resumed=$(jq -s '.[-1].summary.sources[0].bytes_resumed' <<<"$output")
+	received=$(jq -s '.[-1].summary.sources[0].bytes_received' <<<"$output")
+	((resumed >= at_signal)) || fail "resumed $resumed bytes, $at_signal were verified before the signal"
+	((received <= 2000006 - resumed + 524288)) || fail "received $received bytes after resuming $resumed"
+	stop_seed
 }
 
 @test "--upload-rate and --download-rate: values checked, exit 64" {
