@@ -34,6 +34,9 @@
 # Targets (issue 4): v1 creation at least as fast as mktorrent; hybrid
 # creation >= 1.8x faster than libtorrent's; hp-fetch >= 0.9x the raw
 # libtorrent throughput and at least as fast as aria2c.
+# the timings are variables named at run time (rounds sets them with printf -v),
+# and PREP/POST are single-quoted on purpose (eval'd later)
+# shellcheck disable=SC2154,SC2016
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
