@@ -1264,7 +1264,13 @@ static int cmd_publish(int argc, char **argv)
 		abs_path(c.output, outabs, sizeof outabs);
 		abs_path(car, carabs, sizeof carabs);
 		abs_path(torrent, torabs, sizeof torabs);
-		const char *ex[] = { outabs, carabs, torabs };
+		/* and what a killed run may have left beside --output */
+		char tmp1[3 * PATH_MAX + 32], tmp2[3 * PATH_MAX + 32];
+		const char *sl = strrchr(outabs, '/');
+		int dl = sl ? (int)(sl - outabs) : 0;
+		snprintf(tmp1, sizeof tmp1, "%.*s/.hp-publish-*", dl, outabs);
+		snprintf(tmp2, sizeof tmp2, "%.*s/.hp-stage-*", dl, outabs);
+		const char *ex[] = { outabs, carabs, torabs, tmp1, tmp2 };
 		char where[PATH_MAX];
 		struct stat st;
 		snprintf(where, sizeof where, "%s", c.files.v[0]);
@@ -1275,7 +1281,7 @@ static int cmd_publish(int argc, char **argv)
 			else
 				snprintf(where, sizeof where, ".");
 		}
-		if (hp_git_provenance_get(where, ex, 3, &prov, &e)) {
+		if (hp_git_provenance_get(where, ex, 5, &prov, &e)) {
 			rc = cli_fail(&e);
 			goto out;
 		}

@@ -38,7 +38,10 @@ static bool excluded(const char *abs, const char *const *ex, size_t nex)
 {
 	for (size_t i = 0; i < nex; i++) {
 		size_t n = strlen(ex[i]);
-		if (n && ex[i][n - 1] == '/') {
+		if (n && ex[i][n - 1] == '*') {
+			if (strncmp(abs, ex[i], n - 1) == 0)
+				return true;
+		} else if (n && ex[i][n - 1] == '/') {
 			if (strncmp(abs, ex[i], n) == 0 || (strncmp(abs, ex[i], n - 1) == 0 && abs[n - 1] == '\0'))
 				return true;
 		} else if (strcmp(abs, ex[i]) == 0) {

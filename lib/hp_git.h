@@ -29,7 +29,8 @@ typedef struct hp_git_provenance {
 } hp_git_provenance;
 
 /* Look for a work tree at or above path. exclude[] are absolute paths
- * (files, or folders ending in '/') whose changes do not count as dirty:
+ * (files, folders ending in '/', or prefixes ending in '*') whose changes
+ * do not count as dirty:
  * the files the caller is about to write. Not in a work tree (or a bare
  * repository, or no commit yet): found = false and HP_OK. */
 hp_code hp_git_provenance_get(const char *path, const char *const *exclude, size_t nexclude,
