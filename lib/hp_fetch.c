@@ -759,6 +759,28 @@ void hp_fetch_source_progress(hp_fetch *f, uint64_t bytes, uint64_t rate, int pe
 	pthread_mutex_unlock(&f->mu);
 }
 
+/* Empty files need no source (and some torrents leave them out, as
+ * transmission-create does): what no source delivered is made here, still
+ * checked against the manifest's SHA-256 at commit. */
+static hp_code place_empty(hp_fetch *f, hp_err *e)
+{
+	for (size_t i = 0; i < f->nfiles; i++) {
+		if (f->files[i].size || f->st[i].status != HP_FETCH_MISSING || f->st[i].busy)
+			continue;
+		hp_fetch_out *w = NULL;
+		hp_err we = HP_ERR_INIT;
+		hp_code rc = hp_fetch_out_open(f, i, &w, &we);
+		if (!rc)
+			rc = hp_fetch_out_commit(w, &we);
+		if (rc && local_error(rc)) {
+			if (e)
+				*e = we;
+			return rc;
+		}
+	}
+	return HP_OK;
+}
+
 hp_code hp_fetch_run(hp_fetch *f, hp_err *e)
 {
 	for (size_t s = 0; s < f->nsrc && hp_fetch_nwanted(f) && !hp_fetch_stopping(f); s++) {
@@ -799,6 +821,11 @@ hp_code hp_fetch_run(hp_fetch *f, hp_err *e)
 			if (f->st[i].status == HP_FETCH_MISSING && !f->st[i].err_msg)
 				note_locked(f, i, HP_E_TEMPFAIL, "interrupted (run again to resume)");
 		pthread_mutex_unlock(&f->mu);
+	}
+	if (!hp_fetch_stopping(f)) {
+		hp_code rc = place_empty(f, e);
+		if (rc)
+			return rc;
 	}
 	size_t nfailed = 0, first = SIZE_MAX;
 	hp_code worst = HP_OK;
