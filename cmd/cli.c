@@ -174,18 +174,26 @@ static bool progress_tty(void)
 	return tty;
 }
 
-void cli_progress(void *ud, uint64_t done, uint64_t total)
+void cli_progress_detail(uint64_t done, uint64_t total, const char *detail)
 {
-	(void)ud;
 	char d[32], t[32];
 	cli_human_size(done, d, sizeof d);
 	cli_human_size(total, t, sizeof t);
 	unsigned pct = total ? (unsigned)(done >= total ? 100 : done * 100 / total) : 100;
+	const char *sep = detail && *detail ? ", " : "";
+	if (!detail)
+		detail = "";
 	if (progress_tty())
-		fprintf(stderr, "\r%s: %s of %s (%u%%)\033[K", cli.prog, d, t, pct);
+		fprintf(stderr, "\r%s: %s of %s (%u%%%s%s)\033[K", cli.prog, d, t, pct, sep, detail);
 	else
-		fprintf(stderr, "%s: %s of %s (%u%%)\n", cli.prog, d, t, pct);
+		fprintf(stderr, "%s: %s of %s (%u%%%s%s)\n", cli.prog, d, t, pct, sep, detail);
 	progress_shown = true;
+}
+
+void cli_progress(void *ud, uint64_t done, uint64_t total)
+{
+	(void)ud;
+	cli_progress_detail(done, total, NULL);
 }
 
 unsigned cli_progress_ms(void)

@@ -96,6 +96,8 @@ void cli_human_size(uint64_t n, char *out, size_t outsz);
  * a TTY, one line per call otherwise. Its signature is hp_digest's progress
  * callback; cli_progress_ms is the interval to ask for. */
 void cli_progress(void *ud, uint64_t done, uint64_t total);
+/* The same line with more after the percentage: "(42%, 2.1 MiB/s, 3 peers)". */
+void cli_progress_detail(uint64_t done, uint64_t total, const char *detail);
 unsigned cli_progress_ms(void);
 /* Erase a progress line drawn in place (before other output on stderr). */
 void cli_progress_clear(void);

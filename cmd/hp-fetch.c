@@ -144,7 +144,14 @@ static void on_event(void *ud, const hp_fetch_event *ev)
 		if (ev->done < ev->total && now - progress_last_ms < (int64_t)cli_progress_ms())
 			return;
 		progress_last_ms = now;
-		cli_progress(NULL, ev->done, ev->total);
+		if (ev->peers < 0) {
+			cli_progress(NULL, ev->done, ev->total);
+			return;
+		}
+		char rate[32], detail[64];
+		cli_human_size(ev->rate, rate, sizeof rate);
+		snprintf(detail, sizeof detail, "%s/s, %d peer%s", rate, ev->peers, ev->peers == 1 ? "" : "s");
+		cli_progress_detail(ev->done, ev->total, detail);
 		return;
 	}
 	case HP_FETCH_EV_INTERRUPTIBLE:

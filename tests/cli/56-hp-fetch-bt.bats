@@ -227,8 +227,10 @@ interrupt_and_resume() {
 	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 \
 		--peer "127.0.0.1:$SEED_PORT" --timeout 30 --progress m.json -o out
 	assert_success
-	[[ $stderr =~ hp-fetch:\ [0-9.]+\ [KMG]?i?B\ of\ 976\.6\ KiB\ \([0-9]+%\) ]] || fail "no progress line: $stderr"
-	[[ $stderr == *"of 976.6 KiB (100%)"* ]]
+	[[ $stderr =~ hp-fetch:\ [0-9.]+\ [KMG]?i?B\ of\ 976\.6\ KiB\ \([0-9]+% ]] || fail "no progress line: $stderr"
+	# BitTorrent's lines carry the rate and the connections
+	[[ $stderr =~ \([0-9]+%,\ [0-9.]+\ [KMG]?i?B/s,\ [0-9]+\ peers?\) ]] || fail "no rate/peers: $stderr"
+	[[ $stderr == *"of 976.6 KiB (100%"* ]]
 	rm -r out
 	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 \
 		--peer "127.0.0.1:$SEED_PORT" --timeout 30 m.json -o out
