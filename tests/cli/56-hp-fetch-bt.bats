@@ -156,6 +156,11 @@ interrupt_and_resume() {
 		summary f1.out 0 interrupted >/dev/null
 		[[ $(summary f1.out 0 status) == '"failed"' ]]
 		grep -q 'interrupted with' f1.err
+		# its records, BitTorrent's counters included, follow the schema
+		local checker=$HP_ROOT/.cache/venv/bin/check-jsonschema
+		[ -x "$checker" ] || fail "check-jsonschema not installed (scripts/install-deps)"
+		split -l1 --additional-suffix=.json f1.out rec.
+		"$checker" --schemafile "$HP_ROOT/schemas/hp-fetch.record.schema.json" rec.*.json
 	else
 		((rc == 137)) || fail "hp-fetch exited $rc on SIGKILL"
 	fi
