@@ -100,6 +100,46 @@ hp_code from_exception(hp_err *e, const char *doing)
 
 // ---- URLs ----
 
+// [userinfo@]host[:port] with a host, and a port (when there is a ':')
+// of 1 to 65535.
+bool authority_ok(const char *a, size_t n)
+{
+	const void *at = std::memchr(a, '@', n);
+	while (at) {  // the last '@' ends the userinfo
+		size_t skip = static_cast<size_t>(static_cast<const char *>(at) - a) + 1;
+		a += skip;
+		n -= skip;
+		at = std::memchr(a, '@', n);
+	}
+	size_t host = n;
+	if (n && a[0] == '[') {
+		const void *close = std::memchr(a, ']', n);
+		if (!close)
+			return false;
+		host = static_cast<size_t>(static_cast<const char *>(close) - a) + 1;
+		if (host < 3 || (host < n && a[host] != ':'))
+			return false;
+	} else {
+		const void *colon = std::memchr(a, ':', n);
+		if (colon)
+			host = static_cast<size_t>(static_cast<const char *>(colon) - a);
+	}
+	if (host == 0)
+		return false;
+	if (host == n)
+		return true;
+	size_t digits = n - host - 1;
+	if (digits == 0 || digits > 5)
+		return false;
+	unsigned port = 0;
+	for (size_t i = host + 1; i < n; i++) {
+		if (a[i] < '0' || a[i] > '9')
+			return false;
+		port = port * 10 + static_cast<unsigned>(a[i] - '0');
+	}
+	return port >= 1 && port <= 65535;
+}
+
 bool url_ok(const char *url, const char *const *schemes)
 {
 	if (!url)
@@ -114,11 +154,8 @@ bool url_ok(const char *url, const char *const *schemes)
 	}
 	for (; *schemes; schemes++) {
 		size_t k = std::strlen(*schemes);
-		if (n > k && std::strncmp(url, *schemes, k) == 0) {
-			// a host: something before the next '/', '?' or '#'
-			char c = url[k];
-			return c != '/' && c != '?' && c != '#' && c != ':';
-		}
+		if (n > k && std::strncmp(url, *schemes, k) == 0)
+			return authority_ok(url + k, std::strcspn(url + k, "/?#"));
 	}
 	return false;
 }

@@ -394,7 +394,7 @@ print([(fs.file_path(i), bool(fs.file_flags(i) & lt.file_storage.flag_executable
 	mkdir t
 	echo x >t/f
 	for args in "--v1 --v2 t" "-l 1000 t" "-l 8K t" "-l 256M t" "-l 3K t" "-t ftp://x/ t" "-t http://a/,, t" \
-		"-w udp://x/ t" "-w 'not a url' t" "" "t t" "- " "--ipfs-gateway ftp://gw.example t" \
+		"-w udp://x/ t" "-w http://127.0.0.1:/ t" "-w http://h:99999/ t" "-t http://h:0/announce t" "-w 'not a url' t" "" "t t" "- " "--ipfs-gateway ftp://gw.example t" \
 		"--ipfs-cid bafyabc t" "--profile nope t" "--from-manifest m.json t" "--from-manifest m.json -n x" \
 		"--content a -C b t" "--show x.torrent t" "--magnet -o - t" "-j 9999 t" "--date soon t"; do
 		eval "run_fails 64 hp-mktorrent $args"
