@@ -111,6 +111,9 @@ unsigned hp_digest_cpus(void)
 #define CHUNK_BITS 12       /* items are stored in chunks that never move */
 #define CHUNK_ITEMS (1u << CHUNK_BITS)
 #define MAX_CHUNKS (1u << 18)  /* a billion files */
+#define SPREAD_RING 8       /* at most this many buffers of a spread file in flight, */
+#define SPREAD_BYTES (8u << 20)  /* and about this many bytes (at least 2 buffers) */
+#define SPREAD_MIN_BLOCKS 4 /* auto: a file is spread from this many blocks up */
 
 typedef struct slot {
 	hp_digest_result res;
@@ -128,6 +131,7 @@ typedef struct hasher {
 	EVP_MD_CTX *tmpl[HP_DIGEST_NALGOS];
 	EVP_MD_CTX *ctx[HP_DIGEST_NALGOS];
 	uint8_t *buf;
+	uint8_t *ring[SPREAD_RING];  /* a spread file's buffers, made on first use */
 } hasher;
 
 typedef struct hp_digest_run run;
@@ -183,6 +187,8 @@ struct hp_digest_run {
 	atomic_size_t delivered;  /* items handed out so far */
 	atomic_bool stop;
 	atomic_uint idle;         /* workers waiting */
+	atomic_uint busy;         /* workers reading a file */
+	atomic_uint extra;        /* helper threads of spread files */
 	atomic_bool waiting;      /* the caller waits for results */
 
 	atomic_uint_fast64_t bytes_done;
@@ -234,6 +240,8 @@ static void hasher_free(hasher *h)
 		EVP_MD_CTX_free(h->tmpl[id]);
 	}
 	free(h->buf);
+	for (unsigned i = 0; i < SPREAD_RING; i++)
+		free(h->ring[i]);
 	memset(h, 0, sizeof *h);
 }
 
@@ -265,6 +273,343 @@ static const char *quoted(const slot *s, char *buf, size_t bufsz)
 {
 	hp_quote(s->file.path, s->file.path_len, buf, bufsz);
 	return buf;
+}
+
+/* ---- one file's consumers spread over threads ----
+ *
+ * When fewer files are being read than there are jobs (one big file, say),
+ * the worker reading a file that is large enough takes helper threads for
+ * it: the worker reads the file into a ring of buffers (8 MiB, 2 to 8
+ * blocks), and every thread of the file (the worker too, between reads) runs
+ * the consumers over them: each built-in hash and each sink is a consumer,
+ * that takes the buffers strictly in order and runs on one thread at a time,
+ * whichever is free (a thread keeps to the consumer it ran last while it
+ * can). So the cost is balanced without knowing it (SHA-1 against SHA-256
+ * against a CID), and a buffer is read again only when every consumer is
+ * done with it.
+ *
+ * A sink's begin, the consumers' updates and its end keep their order: begin
+ * and end run on the worker, before the helpers start and after they have
+ * finished; an update runs under the consumer's claim, taken and given back
+ * under the file's mutex, so one update happens before the next whatever
+ * thread runs it. The answer is the serial one, errors included: a sink that
+ * fails at buffer b (or a read that fails at b) stops the reading, the other
+ * consumers still run up to b, and the failure that the serial order meets
+ * first wins (the lowest buffer, then the first sink). */
+
+typedef struct consumer {
+	int algo;           /* a built-in hash, or -1 */
+	size_t sink;        /* the sink, when algo < 0 */
+	size_t next;        /* the next buffer it takes */
+	bool claimed;       /* a thread runs it */
+	bool failed;
+	hp_err err;
+} consumer;
+
+typedef struct spread {
+	run *r;
+	hasher *h;
+	slot *s;
+	int fd;
+	uint64_t expect;
+	bool stop_at_size;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t len[SPREAD_RING];
+	uint64_t boff[SPREAD_RING];  /* file offset of each buffer */
+	unsigned refs[SPREAD_RING];  /* consumers still to take each buffer */
+	size_t nread;                /* buffers read so far */
+	uint64_t off;                /* bytes read so far */
+	bool eof;                    /* no more buffers */
+	size_t fail_buf;             /* the first failure: buffer, then consumer */
+	size_t fail_k;
+	uint64_t fail_off;
+	hp_err fail_err;
+	size_t nring;                /* buffers in the ring */
+	size_t ncons;
+	consumer c[HP_DIGEST_NALGOS + HP_DIGEST_MAX_SINKS];
+} spread;
+
+#define NO_FAIL SIZE_MAX
+
+/* Under sp->mu: does failure (b, k) come before the one recorded? The
+ * read of buffer b is k = 0, the consumers k >= 1 in their order. */
+static void spread_fail(spread *sp, size_t b, size_t k, uint64_t off, const hp_err *e)
+{
+	if (sp->fail_buf != NO_FAIL && (b > sp->fail_buf || (b == sp->fail_buf && k >= sp->fail_k)))
+		return;
+	sp->fail_buf = b;
+	sp->fail_k = k;
+	sp->fail_off = off;
+	sp->fail_err = *e;
+}
+
+/* Under sp->mu: has consumer c nothing more to do? */
+static bool cons_finished(const spread *sp, const consumer *c)
+{
+	if (c->failed)
+		return true;
+	if (sp->fail_buf != NO_FAIL && c->next > sp->fail_buf)
+		return true;
+	return sp->eof && c->next >= sp->nread;
+}
+
+static bool cons_runnable(const spread *sp, const consumer *c)
+{
+	return !c->claimed && !cons_finished(sp, c) && c->next < sp->nread;
+}
+
+/* Under sp->mu: a consumer to run, last first; NULL if none. */
+static consumer *cons_pick(spread *sp, consumer *last)
+{
+	if (last && cons_runnable(sp, last))
+		return last;
+	for (size_t k = 0; k < sp->ncons; k++)
+		if (cons_runnable(sp, &sp->c[k]))
+			return &sp->c[k];
+	return NULL;
+}
+
+static bool all_finished(const spread *sp)
+{
+	if (!sp->eof && sp->fail_buf == NO_FAIL)
+		return false;
+	for (size_t k = 0; k < sp->ncons; k++)
+		if (sp->c[k].claimed || !cons_finished(sp, &sp->c[k]))
+			return false;
+	return true;
+}
+
+/* Run c over its next buffer; called with sp->mu held, returns with it. */
+static void cons_run(spread *sp, consumer *c)
+{
+	size_t b = c->next;
+	size_t i = b % sp->nring;
+	const uint8_t *p = sp->h->ring[i];
+	size_t n = sp->len[i];
+	uint64_t off = sp->boff[i];
+	c->claimed = true;
+	pthread_mutex_unlock(&sp->mu);
+	hp_code rc = HP_OK;
+	if (c->algo >= 0) {
+		EVP_DigestUpdate(sp->h->ctx[c->algo], p, n);
+	} else {
+		const hp_digest_sink *sk = &sp->r->o->sinks[c->sink];
+		rc = sk->update(sk->ctx, sp->s->state[c->sink], p, n, off, &c->err);
+	}
+	pthread_mutex_lock(&sp->mu);
+	c->claimed = false;
+	if (rc) {
+		c->failed = true;
+		spread_fail(sp, b, 1 + (size_t)(c - sp->c), off, &c->err);
+	} else {
+		c->next = b + 1;
+		sp->refs[i]--;
+	}
+	/* the reader may have room, another thread may take c, or stop */
+	pthread_cond_broadcast(&sp->cv);
+}
+
+/* Read the next buffer; called with sp->mu held, returns with it. */
+static void spread_read(spread *sp)
+{
+	size_t b = sp->nread;
+	size_t i = b % sp->nring;
+	uint64_t off = sp->off;
+	run *r = sp->r;
+	pthread_mutex_unlock(&sp->mu);
+	hp_err e = HP_ERR_INIT;
+	char qb[256];
+	ssize_t n;
+	do
+		n = read(sp->fd, sp->h->ring[i], r->bs);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		int err = errno;
+		hp_fail_errno(&e, HP_E_IO, err, "cannot read '%s'", quoted(sp->s, qb, sizeof qb));
+	} else if (n > 0 && sp->expect != HP_DIGEST_UNKNOWN && off + (uint64_t)n > sp->expect) {
+		hp_fail(&e, HP_E_IO, "'%s' changed while being read: it grew past %llu bytes", quoted(sp->s, qb, sizeof qb),
+			(unsigned long long)sp->expect);
+	}
+	pthread_mutex_lock(&sp->mu);
+	if (e.code) {
+		spread_fail(sp, b, 0, off, &e);
+		sp->eof = true;
+	} else if (n == 0) {
+		sp->eof = true;
+	} else {
+		sp->len[i] = (size_t)n;
+		sp->boff[i] = off;
+		sp->refs[i] = (unsigned)sp->ncons;
+		sp->nread = b + 1;
+		sp->off = off + (uint64_t)n;
+		atomic_fetch_add_explicit(&r->bytes_done, (uint64_t)n, memory_order_relaxed);
+		if (sp->stop_at_size && sp->off == sp->expect)
+			sp->eof = true;
+	}
+	pthread_cond_broadcast(&sp->cv);
+}
+
+/* The loop of every thread of a spread file; the worker (reader) also reads. */
+static void spread_loop(spread *sp, bool reader)
+{
+	consumer *last = NULL;
+	pthread_mutex_lock(&sp->mu);
+	for (;;) {
+		if (reader && !sp->eof && sp->fail_buf == NO_FAIL && sp->refs[sp->nread % sp->nring] == 0) {
+			spread_read(sp);
+			continue;
+		}
+		consumer *c = cons_pick(sp, last);
+		if (c) {
+			cons_run(sp, c);
+			last = c;
+			continue;
+		}
+		if (all_finished(sp))
+			break;
+		pthread_cond_wait(&sp->cv, &sp->mu);
+	}
+	pthread_mutex_unlock(&sp->mu);
+}
+
+static void *spread_main(void *arg)
+{
+	spread_loop(arg, false);
+	return NULL;
+}
+
+/* How many helper threads to take for the file in s (0: read it serially).
+ * Counted in r->extra; the caller gives them back. */
+static unsigned spread_helpers(run *r, const slot *s, size_t ncons)
+{
+	int mode = r->o->spread;
+	if (mode < 0 || r->on_caller || r->jobs <= 1 || ncons == 0)
+		return 0;
+	if (mode == 0 && s->file.expect_size != HP_DIGEST_UNKNOWN &&
+	    s->file.expect_size < (uint64_t)SPREAD_MIN_BLOCKS * r->bs)
+		return 0;
+	for (;;) {
+		unsigned extra = atomic_load(&r->extra);
+		unsigned used = atomic_load(&r->busy) + extra;
+		unsigned want = used < r->jobs ? r->jobs - used : 0;
+		if (want > ncons)
+			want = (unsigned)ncons;
+		if (mode > 0 && want == 0)
+			want = 1;  /* always (tests): one helper at least */
+		if (want == 0)
+			return 0;
+		if (atomic_compare_exchange_weak(&r->extra, &extra, extra + want))
+			return want;
+	}
+}
+
+/* Read fd with the consumers spread over nhelp more threads; *offp gets the
+ * bytes read. Errors go into the result as the serial loop's would. */
+static void spread_fd(run *r, hasher *h, slot *s, int fd, bool stop_at_size, unsigned nhelp, uint64_t *offp)
+{
+	spread *sp = calloc(1, sizeof *sp);
+	bool ok = sp != NULL;
+	size_t nring = SPREAD_BYTES / r->bs;
+	nring = nring < 2 ? 2 : nring > SPREAD_RING ? SPREAD_RING : nring;
+	for (size_t i = 0; ok && i < nring; i++)
+		if (!h->ring[i] && !(h->ring[i] = aligned_alloc(4096, (r->bs + 4095) & ~(size_t)4095)))
+			ok = false;
+	if (!ok) {
+		free(sp);
+		hp_fail_nomem(&s->res.err);
+		return;
+	}
+	sp->r = r;
+	sp->h = h;
+	sp->s = s;
+	sp->fd = fd;
+	sp->expect = s->file.expect_size;
+	sp->stop_at_size = stop_at_size;
+	sp->fail_buf = NO_FAIL;
+	sp->nring = nring;
+	for (unsigned id = 0; id < HP_DIGEST_NALGOS; id++)
+		if (h->ctx[id])
+			sp->c[sp->ncons++] = (consumer){ .algo = (int)id };
+	for (size_t k = 0; k < r->o->nsinks; k++)
+		if (r->o->sinks[k].update)
+			sp->c[sp->ncons++] = (consumer){ .algo = -1, .sink = k };
+	pthread_mutex_init(&sp->mu, NULL);
+	pthread_cond_init(&sp->cv, NULL);
+	pthread_t tid[HP_DIGEST_NALGOS + HP_DIGEST_MAX_SINKS];
+	unsigned started = 0;
+	for (; started < nhelp; started++)
+		if (pthread_create(&tid[started], NULL, spread_main, sp))
+			break;  /* fewer threads: the same answer */
+	spread_loop(sp, true);
+	for (unsigned j = 0; j < started; j++)
+		pthread_join(tid[j], NULL);
+	if (sp->fail_buf != NO_FAIL) {
+		s->res.err = sp->fail_err;
+		s->res.size = sp->fail_off;
+	} else {
+		s->res.size = sp->off;
+	}
+	*offp = sp->off;
+	pthread_cond_destroy(&sp->cv);
+	pthread_mutex_destroy(&sp->mu);
+	free(sp);
+}
+
+/* Read fd on this thread alone, feeding every hash and sink in turn. */
+static void serial_read(run *r, hasher *h, slot *s, int fd, bool stop_at_size, uint64_t *offp)
+{
+	hp_digest_result *res = &s->res;
+	hp_err *e = &res->err;
+	const hp_digest_opts *o = r->o;
+	uint64_t expect = s->file.expect_size;
+	char qb[256];
+	uint64_t off = 0;
+	bool inline_progress = r->on_caller && o->progress;
+	for (;;) {
+		ssize_t n = read(fd, h->buf, r->bs);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int err = errno;
+			hp_fail_errno(e, HP_E_IO, err, "cannot read '%s'", quoted(s, qb, sizeof qb));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		size_t un = (size_t)n;
+		if (expect != HP_DIGEST_UNKNOWN && off + un > expect) {
+			hp_fail(e, HP_E_IO, "'%s' changed while being read: it grew past %llu bytes", quoted(s, qb, sizeof qb),
+				(unsigned long long)expect);
+			goto out;
+		}
+		if (r->algos & (r->algos - 1)) {
+			for (size_t c = 0; c < un; c += FEED_CHUNK) {
+				size_t cn = un - c < FEED_CHUNK ? un - c : FEED_CHUNK;
+				for (unsigned id = 0; id < HP_DIGEST_NALGOS; id++)
+					if (h->ctx[id])
+						EVP_DigestUpdate(h->ctx[id], h->buf + c, cn);
+			}
+		} else {
+			for (unsigned id = 0; id < HP_DIGEST_NALGOS; id++)
+				if (h->ctx[id])
+					EVP_DigestUpdate(h->ctx[id], h->buf, un);
+		}
+		for (size_t k = 0; k < o->nsinks; k++) {
+			const hp_digest_sink *sk = &o->sinks[k];
+			if (sk->update && sk->update(sk->ctx, s->state[k], h->buf, un, off, e))
+				goto out;
+		}
+		off += un;
+		res->size = off;
+		atomic_fetch_add_explicit(&r->bytes_done, un, memory_order_relaxed);
+		if (inline_progress)
+			progress(r, false);
+		if (stop_at_size && off == expect)
+			break;
+	}
+out:
+	*offp = off;
 }
 
 /* Read fd to its end, feeding every hash and sink of the run. st0 is the
@@ -307,53 +652,26 @@ static void digest_fd(run *r, hasher *h, slot *s, int fd, const struct stat *st0
 		return;
 	}
 	uint64_t off = 0;
-	bool inline_progress = r->on_caller && o->progress;
 	/* To the end, or to the listed size of a regular file: whether it grew
 	 * then is the fstat below's to see (one read call less per small
 	 * file). A file listed as empty is still read to its end: a pseudo-file
 	 * (/proc, /sys) that lists a wrong size must fail, not hash as empty. */
 	bool stop_at_size = st0 && S_ISREG(st0->st_mode) && expect != HP_DIGEST_UNKNOWN && expect > 0;
-	for (;;) {
-		ssize_t n = read(fd, h->buf, r->bs);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			int err = errno;
-			hp_fail_errno(e, HP_E_IO, err, "cannot read '%s'", quoted(s, qb, sizeof qb));
+	size_t ncons = 0;
+	for (unsigned id = 0; id < HP_DIGEST_NALGOS; id++)
+		ncons += h->ctx[id] != NULL;
+	for (size_t k = 0; k < o->nsinks; k++)
+		ncons += o->sinks[k].update != NULL;
+	unsigned nhelp = spread_helpers(r, s, ncons);
+	if (nhelp) {
+		spread_fd(r, h, s, fd, stop_at_size, nhelp, &off);
+		atomic_fetch_sub(&r->extra, nhelp);
+		if (e->code)
 			return;
-		}
-		if (n == 0)
-			break;
-		size_t un = (size_t)n;
-		if (expect != HP_DIGEST_UNKNOWN && off + un > expect) {
-			hp_fail(e, HP_E_IO, "'%s' changed while being read: it grew past %llu bytes", quoted(s, qb, sizeof qb),
-				(unsigned long long)expect);
+	} else {
+		serial_read(r, h, s, fd, stop_at_size, &off);
+		if (e->code)
 			return;
-		}
-		if (r->algos & (r->algos - 1)) {
-			for (size_t c = 0; c < un; c += FEED_CHUNK) {
-				size_t cn = un - c < FEED_CHUNK ? un - c : FEED_CHUNK;
-				for (unsigned id = 0; id < HP_DIGEST_NALGOS; id++)
-					if (h->ctx[id])
-						EVP_DigestUpdate(h->ctx[id], h->buf + c, cn);
-			}
-		} else {
-			for (unsigned id = 0; id < HP_DIGEST_NALGOS; id++)
-				if (h->ctx[id])
-					EVP_DigestUpdate(h->ctx[id], h->buf, un);
-		}
-		for (size_t k = 0; k < o->nsinks; k++) {
-			const hp_digest_sink *sk = &o->sinks[k];
-			if (sk->update && sk->update(sk->ctx, s->state[k], h->buf, un, off, e))
-				return;
-		}
-		off += un;
-		res->size = off;
-		atomic_fetch_add_explicit(&r->bytes_done, un, memory_order_relaxed);
-		if (inline_progress)
-			progress(r, false);
-		if (stop_at_size && off == expect)
-			break;
 	}
 	if (expect != HP_DIGEST_UNKNOWN && off != expect) {
 		hp_fail(e, HP_E_IO, "'%s' changed while being read: %llu bytes instead of %llu", quoted(s, qb, sizeof qb),
@@ -549,7 +867,9 @@ static void *worker_main(void *arg)
 			break;
 		slot *s = &r->slots[i % r->window];
 		slot_setup(r, s, i);
+		atomic_fetch_add(&r->busy, 1);
 		process(r, &w->h, s, i);
+		atomic_fetch_sub(&r->busy, 1);
 		atomic_store(&s->ready, true);
 		if (atomic_load(&r->waiting) && worth_waking(r)) {
 			pthread_mutex_lock(&r->mu);
@@ -731,6 +1051,8 @@ static run *run_new(const hp_digest_opts *o, hp_err *e)
 	atomic_init(&r->delivered, 0);
 	atomic_init(&r->stop, false);
 	atomic_init(&r->idle, 0);
+	atomic_init(&r->busy, 0);
+	atomic_init(&r->extra, 0);
 	atomic_init(&r->waiting, false);
 	atomic_init(&r->bytes_done, 0);
 	if (fetch_mds(r, e)) {

@@ -85,6 +85,13 @@ typedef struct hp_digest_file {
  * may change ctx freely: that is where per-file parts are joined up (a v1
  * piece spanning files, a directory's CID, a record field).
  *
+ * A big file may be spread (opts.spread): its reader's helper threads run
+ * the hashes and sinks side by side, and then one file's updates to a sink
+ * may run on different threads, one at a time and in order (each
+ * happens-before the next through a mutex); begin and end still run on the
+ * thread that reads the file. Per-file state needs nothing more; a sink
+ * must not keep thread-local state between its calls for one file.
+ *
  *   begin   once per file, after it is opened and before any byte. *state
  *           is the sink's per-file state (may stay NULL).
  *   update  the file's bytes in order, in blocks of any size >= 1; offset is
@@ -134,6 +141,10 @@ typedef struct hp_digest_opts {
 	hp_digest_progress_fn *progress;  /* may be NULL */
 	unsigned progress_ms;        /* 0 = 200 */
 	void *ud;                    /* passed to progress */
+	int spread;                  /* one file over several threads, when fewer files are
+	                              * read than there are jobs: 0 = files of 4 blocks and
+	                              * more (and streams); > 0 = every file, even without a
+	                              * spare job (tests); < 0 = never */
 } hp_digest_opts;
 
 /* Read every file of a complete list l once and deliver the results in
