@@ -187,8 +187,8 @@ struct hp_digest_run {
 	atomic_size_t delivered;  /* items handed out so far */
 	atomic_bool stop;
 	atomic_uint idle;         /* workers waiting */
-	atomic_uint busy;         /* workers reading a file */
 	atomic_uint extra;        /* helper threads of spread files */
+	atomic_uint nstarted;     /* started, for the workers to read */
 	atomic_bool waiting;      /* the caller waits for results */
 
 	atomic_uint_fast64_t bytes_done;
@@ -491,7 +491,11 @@ static unsigned spread_helpers(run *r, const slot *s, size_t ncons)
 		return 0;
 	for (;;) {
 		unsigned extra = atomic_load(&r->extra);
-		unsigned used = atomic_load(&r->busy) + extra;
+		/* workers not waiting for an item are reading one (no counter of
+		 * busy workers: two atomics per small file would cost) */
+		unsigned idle = atomic_load(&r->idle);
+		unsigned started = atomic_load(&r->nstarted);
+		unsigned used = (started > idle ? started - idle : 1) + extra;
 		unsigned want = used < r->jobs ? r->jobs - used : 0;
 		if (want > ncons)
 			want = (unsigned)ncons;
@@ -867,9 +871,7 @@ static void *worker_main(void *arg)
 			break;
 		slot *s = &r->slots[i % r->window];
 		slot_setup(r, s, i);
-		atomic_fetch_add(&r->busy, 1);
 		process(r, &w->h, s, i);
-		atomic_fetch_sub(&r->busy, 1);
 		atomic_store(&s->ready, true);
 		if (atomic_load(&r->waiting) && worth_waking(r)) {
 			pthread_mutex_lock(&r->mu);
@@ -907,6 +909,7 @@ static bool start_worker(run *r)
 	}
 	w->started = true;
 	r->started++;
+	atomic_store(&r->nstarted, r->started);
 	return true;
 }
 
@@ -1051,8 +1054,8 @@ static run *run_new(const hp_digest_opts *o, hp_err *e)
 	atomic_init(&r->delivered, 0);
 	atomic_init(&r->stop, false);
 	atomic_init(&r->idle, 0);
-	atomic_init(&r->busy, 0);
 	atomic_init(&r->extra, 0);
+	atomic_init(&r->nstarted, 0);
 	atomic_init(&r->waiting, false);
 	atomic_init(&r->bytes_done, 0);
 	if (fetch_mds(r, e)) {
