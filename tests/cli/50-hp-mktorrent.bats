@@ -5,35 +5,15 @@
 # .torrent files, reproducibility, options and errors.
 
 load helpers
+load ../lib/bt
 
 TV=$VECTORS/torrent
 LT_CREATE=$TV/lt_create.py
-PY=/usr/bin/python3  # Debian's, where python3-libtorrent lives
 
 setup() {
 	setup_scratch
 	export SOURCE_DATE_EPOCH=
 	unset SOURCE_DATE_EPOCH
-}
-
-need_tools() {
-	local t
-	for t in "$@"; do
-		case $t in
-		libtorrent)
-			"$PY" -c 'import libtorrent' 2>/dev/null || {
-				echo "python3-libtorrent is not installed (scripts/install-deps)" >&2
-				return 1
-			}
-			;;
-		*)
-			command -v "$t" >/dev/null || {
-				echo "$t is not installed (scripts/install-deps)" >&2
-				return 1
-			}
-			;;
-		esac
-	done
 }
 
 # case_path CASE: build tests/vectors/torrent/cases/CASE.tree under ./trees
@@ -54,7 +34,7 @@ case_path() {
 
 # What libtorrent (python) reads from a .torrent: "v1 v2 files pieces".
 lt_ids() {
-	"$PY" - "$1" <<'EOF'
+	"$BT_PY" - "$1" <<'EOF'
 import sys, libtorrent as lt
 ti = lt.torrent_info(sys.argv[1])
 ih = ti.info_hashes()
@@ -73,7 +53,7 @@ log2() {
 
 # A random tree with sorting traps and sizes around pieces: random_tree DIR SEED
 random_tree() {
-	"$PY" - "$1" "$2" <<'EOF'
+	"$BT_PY" - "$1" "$2" <<'EOF'
 import os, random, sys
 root, seed = sys.argv[1], int(sys.argv[2])
 r = random.Random(seed)
@@ -117,7 +97,7 @@ EOF
 }
 
 @test "v1: the same infohash as mktorrent, with sorting traps, for every piece size mktorrent allows" {
-	need_tools mktorrent libtorrent
+	bt_need mktorrent libtorrent
 	local p
 	p=$(case_path traps)
 	for l in 15 16 18 20; do
@@ -130,7 +110,7 @@ EOF
 }
 
 @test "v1: mktorrent parity on random trees, trackers and private flag included" {
-	need_tools mktorrent libtorrent
+	bt_need mktorrent libtorrent
 	for seed in 1 2 3 4 5 6; do
 		rm -rf "t$seed" m.torrent
 		mkdir "t$seed"
@@ -143,14 +123,14 @@ EOF
 }
 
 @test "v2 and hybrid: byte for byte libtorrent's create_torrent + set_piece_hashes on random trees" {
-	need_tools libtorrent
+	bt_need libtorrent
 	for seed in 11 12 13 14 15; do
 		rm -rf "t$seed"
 		mkdir "t$seed"
 		random_tree "t$seed" "$seed"
 		for flavour in v2 hybrid v1; do
 			for piece in 16384 65536; do
-				"$PY" "$LT_CREATE" "--$flavour" --piece-size "$piece" "t$seed" lt.torrent >/dev/null
+				"$BT_PY" "$LT_CREATE" "--$flavour" --piece-size "$piece" "t$seed" lt.torrent >/dev/null
 				hp-mktorrent "--$flavour" -l "$piece" --no-date -o h.torrent "t$seed" >/dev/null
 				cmp lt.torrent h.torrent || {
 					echo "seed $seed, $flavour, $piece: differs from libtorrent's" >&2
@@ -162,10 +142,10 @@ EOF
 }
 
 @test "hybrid with trackers in tiers, web seeds, private, comment and creator equals libtorrent's" {
-	need_tools libtorrent
+	bt_need libtorrent
 	local p
 	p=$(case_path edges)
-	"$PY" "$LT_CREATE" --hybrid -t http://a.example/announce,udp://b.example:6969/announce \
+	"$BT_PY" "$LT_CREATE" --hybrid -t http://a.example/announce,udp://b.example:6969/announce \
 		-t https://c.example/announce -w https://ws.example/x/ -w http://ws2.example/ \
 		--private --comment 'hé there' --creator me "$p" lt.torrent >/dev/null
 	run --separate-stderr hp-mktorrent -t http://a.example/announce,udp://b.example:6969/announce \
@@ -180,9 +160,9 @@ EOF
 }
 
 @test "the automatic piece size is libtorrent's" {
-	need_tools libtorrent
+	bt_need libtorrent
 	head -c 3000000 /dev/urandom >big.bin
-	"$PY" "$LT_CREATE" --hybrid big.bin lt.torrent >/dev/null
+	"$BT_PY" "$LT_CREATE" --hybrid big.bin lt.torrent >/dev/null
 	run --separate-stderr hp-mktorrent --no-date -o h.torrent big.bin
 	assert_success
 	assert_equal "$(jq .piece_length <<<"$output")" 32768
@@ -192,7 +172,7 @@ EOF
 # ---- what clients read ----
 
 @test "libtorrent loads each flavour; the record matches what it reads" {
-	need_tools libtorrent
+	bt_need libtorrent
 	local p
 	p=$(case_path many)
 	for flavour in v1 v2 hybrid; do
@@ -210,7 +190,7 @@ EOF
 }
 
 @test "transmission-show reads v1 torrents with the same hash and files" {
-	need_tools transmission-show
+	bt_need transmission-show
 	local p
 	p=$(case_path traps)
 	run --separate-stderr hp-mktorrent --v1 --no-date -l 32K -t http://127.0.0.1:6969/announce -o v1.torrent "$p"
@@ -229,7 +209,7 @@ EOF
 }
 
 @test "magnets: btih and btmh 1220 + the full v2 hash, dn, tr and ws, as libtorrent parses them" {
-	need_tools libtorrent
+	bt_need libtorrent
 	local p
 	p=$(case_path edges)
 	run --separate-stderr hp-mktorrent --no-date -t http://127.0.0.1:6969/announce -w https://gw.example/ipfs/x/ -o h.torrent "$p"
@@ -240,7 +220,7 @@ EOF
 	v2=$(v2_of <<<"$output")
 	[[ $m == "magnet:?xt=urn:btih:$v1&xt=urn:btmh:1220$v2&dn=edges&tr="* ]]
 	[[ $m == *"&ws=https%3a%2f%2fgw.example%2fipfs%2fx%2f" ]]
-	run "$PY" -c '
+	run "$BT_PY" -c '
 import sys, libtorrent as lt
 p = lt.parse_magnet_uri(sys.argv[1])
 print(p.info_hashes.v1, p.info_hashes.v2, p.name, ",".join(p.trackers), ",".join(p.url_seeds))' "$m"
@@ -282,7 +262,7 @@ print(p.info_hashes.v1, p.info_hashes.v2, p.name, ",".join(p.trackers), ",".join
 }
 
 @test "the executable bit is not recorded unless -x; with -x, attr x as libtorrent reads it" {
-	need_tools libtorrent
+	bt_need libtorrent
 	mkdir t
 	head -c 5000 /dev/urandom >t/run.sh
 	head -c 5000 /dev/urandom >t/data
@@ -295,7 +275,7 @@ print(p.info_hashes.v1, p.info_hashes.v2, p.name, ",".join(p.trackers), ",".join
 	run --separate-stderr hp-mktorrent -x --no-date -o x.torrent t
 	assert_success
 	[ "$(jq -c '[.infohash_v1, .infohash_v2]' <<<"$output")" != "$plain" ]
-	run "$PY" -c '
+	run "$BT_PY" -c '
 import sys, libtorrent as lt
 fs = lt.torrent_info(sys.argv[1]).files()
 print([(fs.file_path(i), bool(fs.file_flags(i) & lt.file_storage.flag_executable)) for i in range(fs.num_files()) if not fs.file_flags(i) & lt.file_storage.flag_pad_file])' x.torrent
@@ -522,18 +502,5 @@ print([(fs.file_path(i), bool(fs.file_flags(i) & lt.file_storage.flag_executable
 	run --separate-stderr hp-mktorrent --version
 	assert_output "hp-mktorrent (hybrid-p2p) $version"
 	run_fails 64 hp-mktorrent --bogus-option
-	local page=$HP_ROOT/docs/hp-mktorrent.1
-	assert_file_exist "$page"
-	run groff -man -ww -z "$page"
-	assert_success
-	assert_output ""
-	local text opt missing=()
-	text=$(sed -e 's/\\-/-/g' -e 's/\\[&%]//g' -e 's/\\f[A-Z1-4]//g' "$page")
-	for opt in $(hp-mktorrent --help | grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
-		grep -Eq -- "(^|[^a-z-])${opt}([^a-z-]|$)" <<<"$text" || missing+=("$opt")
-	done
-	((${#missing[@]} == 0)) || {
-		echo "docs/hp-mktorrent.1 does not document: ${missing[*]}" >&2
-		return 1
-	}
+	man_page_ok hp-mktorrent
 }

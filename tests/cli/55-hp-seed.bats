@@ -7,84 +7,17 @@
 # request; JSON events on stderr.
 
 load helpers
+load ../lib/bt
 
-PY=/usr/bin/python3  # Debian's, where python3-libtorrent lives
 LT_DOWNLOAD=$HP_ROOT/tests/lib/lt_download.py
 
 setup() {
 	setup_scratch
-	SEED_PID=
+	bt_setup
 }
 
 teardown() {
-	if [ -n "$SEED_PID" ] && kill -0 "$SEED_PID" 2>/dev/null; then
-		kill -KILL "$SEED_PID" 2>/dev/null || true
-	fi
-}
-
-need() {
-	local t
-	for t in "$@"; do
-		case $t in
-		libtorrent)
-			"$PY" -c 'import libtorrent' 2>/dev/null || {
-				echo "python3-libtorrent is not installed (scripts/install-deps)" >&2
-				return 1
-			}
-			;;
-		*)
-			command -v "$t" >/dev/null || {
-				echo "$t is not installed (scripts/install-deps)" >&2
-				return 1
-			}
-			;;
-		esac
-	done
-}
-
-free_port() {
-	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# A tree with a file spanning many pieces, small files, an empty one and a
-# nested folder: make_tree DIR
-make_tree() {
-	mkdir -p "$1/sub/deeper"
-	head -c 3000000 /dev/urandom >"$1/big.bin"
-	echo hello >"$1/sub/a.txt"
-	head -c 70001 /dev/urandom >"$1/sub/deeper/c"
-	: >"$1/sub/empty"
-}
-
-# start_seed ARGS...: hp-seed in the background, events in seed.log; sets
-# SEED_PID and SEED_PORT once it listens.
-start_seed() {
-	hp-seed --listen 127.0.0.1:0 "$@" 2>seed.log >/dev/null 3>&- &
-	SEED_PID=$!
-	local i
-	for i in $(seq 100); do
-		SEED_PORT=$(jq -r 'select(.event == "listening") | .port' seed.log 2>/dev/null | head -n1)
-		[ -n "$SEED_PORT" ] && return 0
-		kill -0 "$SEED_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "hp-seed did not start listening:" >&2
-	cat seed.log >&2
-	return 1
-}
-
-# stop_seed [SIGNAL]: stop it and require exit 0 and the stopped event.
-stop_seed() {
-	kill -"${1:-TERM}" "$SEED_PID"
-	local rc=0
-	wait "$SEED_PID" || rc=$?
-	SEED_PID=
-	((rc == 0)) || {
-		echo "hp-seed exited with $rc" >&2
-		cat seed.log >&2
-		return 1
-	}
-	jq -e -s 'map(select(.event == "stopped")) | length == 1' seed.log >/dev/null
+	bt_teardown
 }
 
 # Every line of seed.log is a JSON object with an "event".
@@ -94,7 +27,7 @@ events_are_json() {
 
 lt_download_from_seed() {
 	local torrent=$1 out=$2
-	run --separate-stderr "$PY" "$LT_DOWNLOAD" "$torrent" "$out" "127.0.0.1:$SEED_PORT" 60
+	run --separate-stderr "$BT_PY" "$LT_DOWNLOAD" "$torrent" "$out" "127.0.0.1:$SEED_PORT" 60
 	[ "$status" -eq 0 ] || {
 		echo "lt_download failed: $stderr" >&2
 		cat seed.log >&2
@@ -103,8 +36,8 @@ lt_download_from_seed() {
 }
 
 @test "hp-seed → aria2c: a v1 tree over TCP on 127.0.0.1, same bytes" {
-	need aria2c
-	make_tree src/tree
+	bt_need aria2c
+	bt_make_tree src/tree
 	hp-mktorrent --v1 --no-date -o t.torrent src/tree >/dev/null
 	local aport
 	aport=$(free_port)
@@ -114,7 +47,7 @@ lt_download_from_seed() {
 		>aria.log 2>&1 3>&- &
 	local apid=$!
 	# aria2c learns of no peer without a tracker: hp-seed connects out to it
-	start_seed t.torrent --content src --peer "127.0.0.1:$aport"
+	bt_seed_start t.torrent --content src --peer "127.0.0.1:$aport"
 	local rc=0
 	wait "$apid" || rc=$?
 	((rc == 0)) || {
@@ -123,7 +56,7 @@ lt_download_from_seed() {
 	}
 	diff -r src/tree dl/tree
 	sleep 1.2  # one more report interval
-	stop_seed
+	bt_seed_stop
 	events_are_json
 	jq -e -s 'map(select(.event == "peer" and .peer == "127.0.0.1:'"$aport"'")) | length >= 1' seed.log >/dev/null
 	jq -e -s 'map(select(.event == "uploaded")) | last | .bytes >= 3070002' seed.log >/dev/null
@@ -132,47 +65,47 @@ lt_download_from_seed() {
 }
 
 @test "hp-seed → libtorrent: v1, v2 and hybrid torrents of a tree, same bytes" {
-	need libtorrent
-	make_tree src/tree
+	bt_need libtorrent
+	bt_make_tree src/tree
 	local f
 	for f in v1 v2 hybrid; do
 		hp-mktorrent --"$f" --no-date -o "$f.torrent" src/tree >/dev/null
-		start_seed "$f.torrent" --content src --tracker-off
+		bt_seed_start "$f.torrent" --content src --tracker-off
 		lt_download_from_seed "$f.torrent" "dl-$f"
 		diff -r src/tree "dl-$f/tree"
-		stop_seed INT
+		bt_seed_stop INT
 		jq -e -s 'map(select(.event == "stopped")) | .[0].signal == "SIGINT"' seed.log >/dev/null
 		events_are_json
 	done
 }
 
 @test "hp-seed → libtorrent: a single-file hybrid torrent" {
-	need libtorrent
+	bt_need libtorrent
 	mkdir src
 	head -c 200000 /dev/urandom >src/one.bin
 	hp-mktorrent --no-date -o one.torrent src/one.bin >/dev/null
-	start_seed one.torrent --content src
+	bt_seed_start one.torrent --content src
 	lt_download_from_seed one.torrent dl
 	cmp src/one.bin dl/one.bin
-	stop_seed
+	bt_seed_stop
 }
 
 @test "hp-seed: two torrents in one session" {
-	need libtorrent
-	make_tree src/a
-	make_tree src/b
+	bt_need libtorrent
+	bt_make_tree src/a
+	bt_make_tree src/b
 	hp-mktorrent --no-date -o a.torrent src/a >/dev/null
 	hp-mktorrent --v1 --no-date -o b.torrent src/b >/dev/null
-	start_seed a.torrent b.torrent --content src
+	bt_seed_start a.torrent b.torrent --content src
 	lt_download_from_seed a.torrent dl
 	lt_download_from_seed b.torrent dl
 	diff -r src dl
-	stop_seed
+	bt_seed_stop
 	jq -e -s 'map(select(.event == "seeding")) | length == 2' seed.log >/dev/null
 }
 
 @test "hp-seed refuses content that does not match, naming the file (v1, v2, hybrid)" {
-	make_tree src/tree
+	bt_make_tree src/tree
 	local f
 	for f in v1 v2 hybrid; do
 		hp-mktorrent --"$f" --no-date -o "$f.torrent" src/tree >/dev/null
@@ -207,17 +140,17 @@ lt_download_from_seed() {
 }
 
 @test "hp-seed --resume-dir: resume data saved on stop, loadable by libtorrent" {
-	need libtorrent
-	make_tree src/tree
+	bt_need libtorrent
+	bt_make_tree src/tree
 	hp-mktorrent --no-date -o t.torrent src/tree >/dev/null
 	mkdir resume
-	start_seed t.torrent --content src --resume-dir resume
-	stop_seed
+	bt_seed_start t.torrent --content src --resume-dir resume
+	bt_seed_stop
 	local v1
 	v1=$(hp-mktorrent --show t.torrent | jq -r .infohash_v1)
 	assert_file_exist "resume/$v1.resume"
 	jq -e -s 'map(select(.event == "resume-saved")) | length == 1' seed.log >/dev/null
-	run "$PY" -c '
+	run "$BT_PY" -c '
 import sys, libtorrent as lt
 p = lt.read_resume_data(open(sys.argv[1], "rb").read())
 print(str(p.info_hashes.v1), p.ti is not None)' "resume/$v1.resume"
@@ -238,10 +171,10 @@ print(str(p.info_hashes.v1), p.ti is not None)' "resume/$v1.resume"
 	hp-mktorrent --no-date -o f.torrent src/f >/dev/null
 	run_fails 64 hp-seed f.torrent --content src --listen 127.0.0.1:0 --peer notanaddress:1
 	# a port someone else holds
-	start_seed f.torrent --content src
+	bt_seed_start f.torrent --content src
 	run_fails 69 timeout 20 hp-seed f.torrent --content src --listen "127.0.0.1:$SEED_PORT"
 	[[ $stderr == *"cannot listen on 127.0.0.1:$SEED_PORT"* ]]
-	stop_seed
+	bt_seed_stop
 }
 
 @test "hp-seed: --help, --version, man page" {
@@ -251,25 +184,12 @@ print(str(p.info_hashes.v1), p.ti is not None)' "resume/$v1.resume"
 	run hp-seed --version
 	assert_success
 	assert_output --regexp '^hp-seed \(hybrid-p2p\) '
-	local page=$HP_ROOT/docs/hp-seed.1 opt missing=()
-	assert_file_exist "$page"
-	run groff -man -ww -z "$page"
-	assert_success
-	assert_output ""
-	local text
-	text=$(sed -e 's/\\-/-/g' -e 's/\\[&%]//g' -e 's/\\f[A-Z1-4]//g' "$page")
-	for opt in $(hp-seed --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
-		grep -Eq -- "(^|[^a-z-])${opt}([^a-z-]|$)" <<<"$text" || missing+=("$opt")
-	done
-	((${#missing[@]} == 0)) || {
-		echo "undocumented: ${missing[*]}" >&2
-		return 1
-	}
+	man_page_ok hp-seed
 }
 
 @test "hp-seed announces to opentracker; aria2c finds it there (v1, no --peer)" {
-	need aria2c opentracker
-	make_tree src/tree
+	bt_need aria2c opentracker
+	bt_make_tree src/tree
 	local tport
 	tport=$(free_port)
 	hp-mktorrent --v1 --no-date -t "http://127.0.0.1:$tport/announce" -o t.torrent src/tree >/dev/null
@@ -280,11 +200,8 @@ print(str(p.info_hashes.v1), p.ti is not None)' "resume/$v1.resume"
 	chmod 644 ot/whitelist
 	(cd ot && exec opentracker -i 127.0.0.1 -p "$tport" -P "$tport" -d . -w whitelist) >ot.log 2>&1 3>&- &
 	local opid=$! i
-	for i in $(seq 50); do
-		(exec 4<>"/dev/tcp/127.0.0.1/$tport") 2>/dev/null && break
-		sleep 0.1
-	done
-	start_seed t.torrent --content src
+	wait_port "$tport" 100
+	bt_seed_start t.torrent --content src
 	for i in $(seq 100); do
 		jq -e -s 'map(select(.event == "tracker" and .peers != null)) | length > 0' seed.log >/dev/null && break
 		sleep 0.1
@@ -301,7 +218,7 @@ print(str(p.info_hashes.v1), p.ti is not None)' "resume/$v1.resume"
 		return 1
 	}
 	diff -r src/tree dl/tree
-	stop_seed
+	bt_seed_stop
 	jq -e -s 'map(select(.event == "tracker")) | .[0].url == "http://127.0.0.1:'"$tport"'/announce"' seed.log >/dev/null
 }
 
@@ -311,19 +228,12 @@ need_fetch_torrent() {
 	hp-fetch --help | grep -q -- '--torrent' || fail "hp-fetch has no --torrent"
 }
 
-# A signed manifest of src/pkg and a hybrid torrent of it: sign_pkg
-sign_pkg() {
-	hp-sign keygen -o keys -n pub >/dev/null
-	hp-manifest create --name pkg --version 1.0.0 -o m.json src/pkg
-	hp-sign manifest keys/pub.pem m.json -o m.json
-	hp-mktorrent --no-date -o pkg.torrent src/pkg >/dev/null
-}
-
 @test "hp-fetch --torrent: from hp-seed, verified and in place, nothing left in .hp-partial" {
 	need_fetch_torrent
-	make_tree src/pkg
-	sign_pkg
-	start_seed pkg.torrent --content src
+	bt_make_tree src/pkg
+	bt_sign_pkg src/pkg
+	hp-mktorrent --no-date -o pkg.torrent src/pkg >/dev/null
+	bt_seed_start pkg.torrent --content src
 	run --separate-stderr hp-fetch -k keys/pub.pub --torrent pkg.torrent --peer "127.0.0.1:$SEED_PORT" \
 		--bt-listen 127.0.0.1:0 --timeout 20 m.json -o out
 	assert_success
@@ -331,16 +241,14 @@ sign_pkg() {
 	[ ! -e out/.hp-partial ]
 	jq -e -s 'map(select(.status == "fetched")) | length == 4' <<<"$output" >/dev/null
 	jq -e -s '.[-1].summary.sources[0].source | startswith("bittorrent ")' <<<"$output" >/dev/null
-	stop_seed
+	bt_seed_stop
 }
 
 @test "aria2c seeding → hp-fetch --torrent (v1)" {
 	need_fetch_torrent
-	need aria2c
-	make_tree src/pkg
-	hp-sign keygen -o keys -n pub >/dev/null
-	hp-manifest create --name pkg --version 1.0.0 -o m.json src/pkg
-	hp-sign manifest keys/pub.pem m.json -o m.json
+	bt_need aria2c
+	bt_make_tree src/pkg
+	bt_sign_pkg src/pkg
 	hp-mktorrent --v1 --no-date -o pkg.torrent src/pkg >/dev/null
 	local aport
 	aport=$(free_port)
@@ -361,31 +269,31 @@ sign_pkg() {
 }
 
 @test "hp-seed --manifest: the manifest's canonical torrent from its folder; libtorrent gets the same bytes" {
-	need libtorrent
-	make_tree src/pkg
+	bt_need libtorrent
+	bt_make_tree src/pkg
 	hp-manifest create --name pkg --version 1.0.0 -o m.json src/pkg
 	hp-mktorrent --from-manifest m.json --content src/pkg -o m.torrent >/dev/null
-	start_seed --manifest m.json --content src/pkg
+	bt_seed_start --manifest m.json --content src/pkg
 	# the infohashes are the manifest's (and hp-mktorrent --from-manifest's)
 	jq -e -s --slurpfile m m.json 'map(select(.event == "seeding")) | .[0] |
 		.torrent == "m.json" and .infohash_v1 == $m[0].distribution.torrent_infohash and
 		.infohash_v2 == $m[0].distribution.torrent_infohash_v2 and .files == 4' seed.log >/dev/null
 	lt_download_from_seed m.torrent dl
 	diff -r src/pkg dl/pkg
-	stop_seed
+	bt_seed_stop
 	# a single-file manifest: the torrent is the file
 	mkdir -p one
 	head -c 200000 /dev/urandom >one/only.bin
 	hp-manifest create --name one --version 1.0.0 -o one.json one
 	hp-mktorrent --from-manifest one.json --content one -o one.torrent >/dev/null
-	start_seed -m one.json -d one
+	bt_seed_start -m one.json -d one
 	lt_download_from_seed one.torrent dl1
 	cmp one/only.bin dl1/only.bin
-	stop_seed
+	bt_seed_stop
 }
 
 @test "hp-seed --manifest refuses content or infohashes that do not match (exit 1), bad usage (64)" {
-	make_tree src/pkg
+	bt_make_tree src/pkg
 	hp-manifest create --name pkg --version 1.0.0 -o m.json src/pkg
 	cp -r src/pkg bad
 	flip_byte bad/sub/deeper/c 100

@@ -8,68 +8,27 @@
 # web seed never gets a byte into the output. Every check compares bytes.
 
 load helpers
+load ../lib/bt
 load ../lib/kubo
 
-PY=/usr/bin/python3 # Debian's, where python3-libtorrent lives
 BT_RESUME=$HP_ROOT/tests/lib/bt_resume.py
 RANGESERVER=$HP_ROOT/tests/lib/rangeserver.py
 
 setup() {
 	setup_scratch
-	SEED_PID=
+	bt_setup
 	FETCH_PID=
 	KUBO_STARTED=
 }
 
 teardown() {
-	local p
-	for p in "$SEED_PID" "$FETCH_PID"; do
-		if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
-			kill -KILL "$p" 2>/dev/null || true
-		fi
-	done
+	if [ -n "$FETCH_PID" ] && kill -0 "$FETCH_PID" 2>/dev/null; then
+		kill -KILL "$FETCH_PID" 2>/dev/null || true
+	fi
+	bt_teardown
 	if [ -n "$KUBO_STARTED" ]; then
 		kubo_stop
 	fi
-}
-
-need() {
-	local t
-	for t in "$@"; do
-		case $t in
-		libtorrent)
-			"$PY" -c 'import libtorrent' 2>/dev/null || fail "python3-libtorrent is not installed (scripts/install-deps)"
-			;;
-		*)
-			command -v "$t" >/dev/null || fail "$t is not installed (scripts/install-deps)"
-			;;
-		esac
-	done
-}
-
-# start_seed ARGS...: hp-seed in the background on 127.0.0.1, events in
-# seed.log; sets SEED_PID and SEED_PORT once it listens.
-start_seed() {
-	: >seed.log
-	hp-seed --listen 127.0.0.1:0 "$@" 2>seed.log >/dev/null 3>&- &
-	SEED_PID=$!
-	local i
-	for i in $(seq 300); do
-		SEED_PORT=$(jq -r 'select(.event == "listening") | .port' seed.log 2>/dev/null | head -n1)
-		[ -n "$SEED_PORT" ] && return 0
-		kill -0 "$SEED_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat seed.log >&2
-	fail "hp-seed did not start listening"
-}
-
-stop_seed() {
-	kill -TERM "$SEED_PID"
-	local rc=0
-	wait "$SEED_PID" || rc=$?
-	SEED_PID=
-	((rc == 0)) || fail "hp-seed exited with $rc"
 }
 
 # A package src/pkg (a file of SIZE bytes spanning many pieces, a small
@@ -82,10 +41,18 @@ make_pkg() {
 	mkdir -p src/pkg
 	head -c "$size" /dev/urandom >src/pkg/big.bin
 	echo small >src/pkg/small
-	hp-sign keygen -o keys -n pub >/dev/null
-	hp-manifest create --name pkg --version 1.0.0 --profile unixfs-v0-2015 -o m.json src/pkg
-	hp-sign manifest keys/pub.pem m.json -o m.json
+	bt_sign_pkg src/pkg pkg --profile unixfs-v0-2015
 	hp-mktorrent "$flavour" --no-date "$@" -o pkg.torrent src/pkg >/dev/null
+}
+
+# fetch_in_background [HP-FETCH OPTIONS...]: hp-fetch of pkg.torrent from
+# hp-seed into out/, in the background (stdout f1.out, stderr f1.err); sets
+# FETCH_PID.
+fetch_in_background() {
+	# (a simple command, so $! is hp-fetch itself, not a subshell)
+	hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 --peer "127.0.0.1:$SEED_PORT" \
+		"$@" --timeout 60 m.json -o out >f1.out 2>f1.err 3>&- &
+	FETCH_PID=$!
 }
 
 # The resume data hp-fetch keeps for pkg.torrent in out/.hp-partial.
@@ -102,7 +69,7 @@ wait_verified() {
 	local min=$1 rf i j
 	rf=$(resume_file)
 	for i in $(seq 1800); do
-		if [ -s "$rf" ] && j=$("$PY" "$BT_RESUME" "$rf" 2>/dev/null); then
+		if [ -s "$rf" ] && j=$("$BT_PY" "$BT_RESUME" "$rf" 2>/dev/null); then
 			VERIFIED=$(jq .have_bytes <<<"$j")
 			((VERIFIED >= min)) && return 0
 		fi
@@ -128,13 +95,10 @@ nothing_half_written() {
 # from an unthrottled seeder finishes, with the same bytes, having kept them.
 interrupt_and_resume() {
 	local sig=$1 total=3000006
-	need libtorrent
+	bt_need libtorrent
 	make_pkg 3000000 --hybrid
-	start_seed pkg.torrent --content src --upload-rate 256
-	# (a simple command, so $! is hp-fetch itself, not a subshell)
-	hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 --peer "127.0.0.1:$SEED_PORT" \
-		--timeout 60 m.json -o out >f1.out 2>f1.err 3>&- &
-	FETCH_PID=$!
+	bt_seed_start pkg.torrent --content src --upload-rate 256
+	fetch_in_background
 	wait_verified 1048576
 	local at_signal=$VERIFIED rc=0
 	kill -"$sig" "$FETCH_PID"
@@ -148,7 +112,7 @@ interrupt_and_resume() {
 	FETCH_PID=
 	nothing_half_written
 	local kept
-	kept=$("$PY" "$BT_RESUME" "$(resume_file)" | jq .have_bytes)
+	kept=$("$BT_PY" "$BT_RESUME" "$(resume_file)" | jq .have_bytes)
 	((kept >= at_signal)) || fail "the resume data lists $kept verified bytes, $at_signal before the signal"
 	if [ "$sig" = TERM ]; then
 		# a clean stop: exit 75, resume data saved, the JSON summary says so
@@ -164,8 +128,8 @@ interrupt_and_resume() {
 	else
 		((rc == 137)) || fail "hp-fetch exited $rc on SIGKILL"
 	fi
-	stop_seed
-	start_seed pkg.torrent --content src
+	bt_seed_stop
+	bt_seed_start pkg.torrent --content src
 	run --separate-stderr timeout 120 hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 \
 		--peer "127.0.0.1:$SEED_PORT" --timeout 30 m.json -o out
 	[ "$status" -eq 0 ] || fail "the second run exited $status: $stderr"
@@ -180,7 +144,7 @@ interrupt_and_resume() {
 	((resumed >= kept)) || fail "the second run resumed $resumed bytes, the resume data listed $kept"
 	((received <= total - resumed + 524288)) || fail "the second run received $received bytes after resuming $resumed"
 	((received < total)) || fail "the second run received everything again ($received bytes)"
-	stop_seed
+	bt_seed_stop
 }
 
 @test "hp-fetch --torrent: SIGTERM saves resume data (exit 75); the next run keeps the verified pieces" {
@@ -192,25 +156,23 @@ interrupt_and_resume() {
 }
 
 @test "hp-fetch --torrent: a verified piece changed on disk between runs never reaches the output (v1)" {
-	need libtorrent
+	bt_need libtorrent
 	make_pkg 3000000 --v1
-	start_seed pkg.torrent --content src --upload-rate 256
-	hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 --peer "127.0.0.1:$SEED_PORT" \
-		--timeout 60 m.json -o out >f1.out 2>f1.err 3>&- &
-	FETCH_PID=$!
+	bt_seed_start pkg.torrent --content src --upload-rate 256
+	fetch_in_background
 	wait_verified 262144
 	kill -KILL "$FETCH_PID"
 	wait "$FETCH_PID" || true
 	FETCH_PID=
-	stop_seed
+	bt_seed_stop
 	# a byte of a piece the resume data lists as verified (a v1 torrent's
 	# resume data is trusted by libtorrent: it does not hash it again)
 	local rf j off
 	rf=$(resume_file)
-	j=$("$PY" "$BT_RESUME" "$rf")
+	j=$("$BT_PY" "$BT_RESUME" "$rf")
 	off=$(jq '.first_have * .piece_length + 100' <<<"$j")
 	flip_byte out/.hp-partial/bt-*/pkg/big.bin "$off"
-	start_seed pkg.torrent --content src
+	bt_seed_start pkg.torrent --content src
 	run_fails 1 timeout 120 hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 \
 		--peer "127.0.0.1:$SEED_PORT" --timeout 30 m.json -o out
 	[[ $stderr == *"'big.bin' does not match: its SHA-256 is"* ]]
@@ -223,12 +185,12 @@ interrupt_and_resume() {
 	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
 	cmp src/pkg/big.bin out/big.bin
 	jq -e -s '.[-1].summary.sources[0].bytes_resumed == 0' <<<"$output" >/dev/null
-	stop_seed
+	bt_seed_stop
 }
 
 @test "hp-fetch --torrent --progress: a progress line on stderr; without it, none" {
 	make_pkg 1000000 --hybrid
-	start_seed pkg.torrent --content src
+	bt_seed_start pkg.torrent --content src
 	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 \
 		--peer "127.0.0.1:$SEED_PORT" --timeout 30 --progress m.json -o out
 	assert_success
@@ -242,7 +204,7 @@ interrupt_and_resume() {
 	assert_success
 	[ -z "$stderr" ] || fail "stderr without --progress: $stderr"
 	cmp src/pkg/big.bin out/big.bin
-	stop_seed
+	bt_seed_stop
 }
 
 # rangeserver ROOT [ARGS...]: tests/lib/rangeserver.py serving ROOT; sets
@@ -255,13 +217,10 @@ rangeserver() {
 	: >"$WS_LOG"
 	python3 "$RANGESERVER" --root "$root" --port-file "ws$n.port" --log "$WS_LOG" --parent $$ --lifetime 300 "$@" \
 		>/dev/null 2>"ws$n.err" 3>&- &
-	local i
-	for i in $(seq 100); do
-		[ -s "ws$n.port" ] && break
-		sleep 0.1
-	done
-	[ -s "ws$n.port" ] || fail "rangeserver did not start: $(cat "ws$n.err")"
-	WS_URL=http://127.0.0.1:$(cat "ws$n.port")/
+	local pid=$! port
+	BT_PIDS+=("$pid")
+	port=$(wait_for "$pid" 100 cat "ws$n.port") || fail "rangeserver did not start: $(cat "ws$n.err")"
+	WS_URL=http://127.0.0.1:$port/
 }
 
 @test "rangeserver: Range requests answered as RFC 9110 says (the web seed tests' server)" {
@@ -283,9 +242,7 @@ rangeserver() {
 	head -c 1500000 /dev/urandom >src/pkg/big.bin
 	echo hello >src/pkg/sub/a.txt
 	head -c 70001 /dev/urandom >src/pkg/sub/c
-	hp-sign keygen -o keys -n pub >/dev/null
-	hp-manifest create --name pkg --version 1.0.0 -o m.json src/pkg
-	hp-sign manifest keys/pub.pem m.json -o m.json
+	bt_sign_pkg src/pkg
 	rangeserver src
 	local f
 	for f in v1 v2 hybrid; do
@@ -306,9 +263,7 @@ rangeserver() {
 @test "web seed alone (no peer): single-file v1 and hybrid torrents (URL + name)" {
 	mkdir -p src/one
 	head -c 300000 /dev/urandom >src/one/one.bin
-	hp-sign keygen -o keys -n pub >/dev/null
-	hp-manifest create --name one --version 1.0.0 -o m.json src/one
-	hp-sign manifest keys/pub.pem m.json -o m.json
+	bt_sign_pkg src/one one
 	rangeserver src/one
 	local f
 	for f in v1 hybrid; do
@@ -392,13 +347,11 @@ rangeserver() {
 }
 
 @test "hp-fetch --download-rate: the throttle on the fetching side; SIGINT half-way, then resumed" {
-	need libtorrent
+	bt_need libtorrent
 	make_pkg 2000000 --hybrid
-	start_seed pkg.torrent --content src
+	bt_seed_start pkg.torrent --content src
 	# without the limit the whole download beats the first resume save
-	hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 --peer "127.0.0.1:$SEED_PORT" \
-		--download-rate 200 --timeout 60 m.json -o out >f1.out 2>f1.err 3>&- &
-	FETCH_PID=$!
+	fetch_in_background --download-rate 200
 	wait_verified 524288
 	local at_signal=$VERIFIED rc=0
 	kill -INT "$FETCH_PID"
@@ -416,7 +369,7 @@ rangeserver() {
 	received=$(jq -s '.[-1].summary.sources[0].bytes_received' <<<"$output")
 	((resumed >= at_signal)) || fail "resumed $resumed bytes, $at_signal were verified before the signal"
 	((received <= 2000006 - resumed + 524288)) || fail "received $received bytes after resuming $resumed"
-	stop_seed
+	bt_seed_stop
 }
 
 @test "--upload-rate and --download-rate: values checked, exit 64" {

@@ -36,9 +36,8 @@ fetch_from() {
 		--bt-listen 127.0.0.1:0 --timeout "${FETCH_TIMEOUT:-30}" m.json -o out
 }
 
-# the fetch succeeded, every file of src/pkg is in out/ with the same bytes,
-# and BitTorrent delivered them
-fetched_all() {
+# the fetch succeeded, every file of src/pkg is in out/ with the same bytes
+fetched_in_place() {
 	[ "$status" -eq 0 ] || {
 		echo "hp-fetch exited with $status: $stderr" >&2
 		echo "$output" >&2
@@ -46,6 +45,11 @@ fetched_all() {
 	}
 	bt_same src/pkg out
 	[ ! -e out/.hp-partial ]
+}
+
+# fetched_in_place, and BitTorrent delivered the files
+fetched_all() {
+	fetched_in_place
 	# each file fetched (or, on a rerun, already in place from the run before)
 	jq -e -s 'map(select(.status == "fetched" or .status == "present")) | length == 4' <<<"$output" >/dev/null
 	jq -e -s 'map(select(.status == "fetched" and .size > 0)) | length >= 1' <<<"$output" >/dev/null
@@ -98,7 +102,7 @@ fetched_all() {
 	bt_make_tree src/tree
 	hp-mktorrent --v1 --no-date -o t.torrent src/tree >/dev/null
 	local port
-	port=$(bt_free_port)
+	port=$(free_port)
 	mkdir -p tc/cfg tc/dl
 	# transmission-cli reads settings.json from its -g folder: what its
 	# options cannot say (no LPD/PEX/uTP, loopback only) goes there
@@ -115,8 +119,8 @@ fetched_all() {
 	transmission-cli -g tc/cfg -w "$PWD/tc/dl" -p "$port" -M -D -U -f "$PWD/tc/done.sh" t.torrent \
 		>tc/out 2>&1 3>&- &
 	BT_PIDS+=($!)
-	_bt_watchdog $!
-	bt_wait_port "$port"
+	_hp_watchdog $! >/dev/null
+	wait_port "$port"
 	bt_seed_start t.torrent --content src --tracker-off --peer "127.0.0.1:$port"
 	local _
 	for _ in $(seq 480); do
@@ -276,13 +280,19 @@ no_bad_bytes_placed() {
 	[ ! -e out/sub/deeper/c ]
 }
 
+# evil_round FLAVOUR: no out/, a FLAVOUR.torrent of src/pkg, and the evil
+# peer serving bad/ for it
+evil_round() {
+	rm -rf out
+	hp-mktorrent --"$1" --no-date -o "$1.torrent" src/pkg >/dev/null
+	evil_start "$1.torrent" bad
+}
+
 @test "an evil peer serving corrupted pieces (v1, v2, hybrid): hp-fetch fails, no bad byte in place, a rerun from a good peer completes" {
 	make_bad_copy
 	local f
 	for f in v1 v2 hybrid; do
-		rm -rf out
-		hp-mktorrent --"$f" --no-date -o "$f.torrent" src/pkg >/dev/null
-		evil_start "$f.torrent" bad
+		evil_round "$f"
 		TORRENT=$f.torrent FETCH_TIMEOUT=5 fetch_from "127.0.0.1:$EVIL_PORT"
 		# a failure (a timeout once libtorrent stops taking its data), not a
 		# crash, and not success
@@ -312,9 +322,7 @@ no_bad_bytes_placed() {
 	make_bad_copy
 	local f
 	for f in v1 v2 hybrid; do
-		rm -rf out
-		hp-mktorrent --"$f" --no-date -o "$f.torrent" src/pkg >/dev/null
-		evil_start "$f.torrent" bad
+		evil_round "$f"
 		bt_seed_start "$f.torrent" --content src --tracker-off
 		TORRENT=$f.torrent fetch_from "127.0.0.1:$EVIL_PORT" "127.0.0.1:$SEED_PORT"
 		fetched_all
@@ -339,13 +347,7 @@ no_bad_bytes_placed() {
 	run --separate-stderr timeout 120 hp-fetch -k keys/pub.pub --torrent pkg.torrent --peer "127.0.0.1:$EVIL_PORT" \
 		--bt-listen 127.0.0.1:0 --timeout 5 --gateway "$KUBO_GATEWAY" --no-manifest-gateway m.json -o out
 	evil_stop
-	[ "$status" -eq 0 ] || {
-		echo "hp-fetch exited with $status: $stderr" >&2
-		echo "$output" >&2
-		return 1
-	}
-	bt_same src/pkg out
-	[ ! -e out/.hp-partial ]
+	fetched_in_place
 	# BitTorrent caught the bad piece and gave up; the gateway delivered
 	jq -e -s '.[-1].summary.sources | (.[0].source | startswith("bittorrent ")) and .[0].status == "failed"
 		and .[0].hash_failures >= 1 and .[1].status == "ok"' <<<"$output" >/dev/null || {

@@ -54,3 +54,91 @@ setup_scratch() {
 	SCRATCH=$(mktemp -d "${BATS_TEST_TMPDIR:-/tmp}/hp.XXXXXX")
 	cd "$SCRATCH" || return 1
 }
+
+# need CMD...: fail (never skip) naming scripts/install-deps when a command
+# is missing.
+need() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null || {
+			echo "$t is not installed: run scripts/install-deps" >&2
+			return 1
+		}
+	done
+}
+
+# free_port: a free TCP port on 127.0.0.1.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_port PORT [TRIES]: until something accepts on 127.0.0.1:PORT, one try
+# every 0.1 s (default 100 tries).
+wait_port() {
+	local _
+	for _ in $(seq "${2:-100}"); do
+		(exec 4<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "nothing listens on 127.0.0.1:$1" >&2
+	return 1
+}
+
+# wait_for PID TRIES CMD...: run CMD every 0.1 s until it prints something
+# (printed here: `PORT=$(wait_for "$PID" 300 cat x.port)`); fails once PID
+# has exited or after TRIES tries. CMD's stderr is dropped.
+wait_for() {
+	local pid=$1 tries=$2 out _
+	shift 2
+	for _ in $(seq "$tries"); do
+		out=$("$@" 2>/dev/null) && [ -n "$out" ] && {
+			echo "$out"
+			return 0
+		}
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# stop_ok SIGNAL PID WHAT [LOG...]: send SIGNAL (TERM, INT...) to PID and
+# reap it; it must exit 0, else "WHAT exited with N" and the LOGs on stderr.
+stop_ok() {
+	local sig=$1 pid=$2 what=$3 rc=0
+	shift 3
+	kill -"$sig" "$pid"
+	wait "$pid" || rc=$?
+	((rc == 0)) || {
+		echo "$what exited with $rc" >&2
+		(($# == 0)) || cat "$@" >&2
+		return 1
+	}
+}
+
+# file_keys NAME...: hp-sign key pairs NAME in $BATS_FILE_TMPDIR/keys, for a
+# setup_file; exports KEYS (that folder).
+file_keys() {
+	local k=$BATS_FILE_TMPDIR/keys n
+	for n in "$@"; do
+		hp-sign keygen -o "$k" -n "$n" >/dev/null || return
+	done
+	export KEYS=$k
+}
+
+# man_page_ok TOOL: docs/TOOL.1 renders without a warning and names every
+# --option that `TOOL --help` lists. (Uses `run`.)
+man_page_ok() {
+	local tool=$1 page=$HP_ROOT/docs/$1.1 text opt missing=()
+	assert_file_exist "$page"
+	run groff -man -ww -z "$page"
+	assert_success
+	assert_output ""
+	text=$(sed -e 's/\\-/-/g' -e 's/\\[&%]//g' -e 's/\\f[A-Z1-4]//g' "$page")
+	for opt in $("$tool" --help | grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
+		grep -Eq -- "(^|[^a-z-])${opt}([^a-z-]|$)" <<<"$text" || missing+=("$opt")
+	done
+	((${#missing[@]} == 0)) || {
+		echo "docs/$tool.1 does not document: ${missing[*]}" >&2
+		return 1
+	}
+}

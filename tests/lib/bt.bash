@@ -7,17 +7,18 @@
 #   teardown() { bt_teardown; }
 #
 # bt_need TOOL...      fail (never skip) naming scripts/install-deps when a
-#                      tool is missing: a command, or "libtorrent" for
-#                      Debian's python3-libtorrent
-# bt_free_port         a free TCP port on 127.0.0.1
-# bt_wait_port PORT [TRIES]  until something accepts on 127.0.0.1:PORT
+#                      tool is missing: a command (helpers.bash's need), or
+#                      "libtorrent" for Debian's python3-libtorrent
 # bt_make_tree DIR     a file spanning many pieces (3 MB), small files, an
 #                      empty one, nested folders
 # bt_same SRC DST      the two trees hold the same files with the same bytes
-# bt_sign_pkg DIR      keys/ and a signed manifest m.json of DIR (name pkg)
+# bt_sign_pkg DIR [NAME [HP-MANIFEST OPTIONS...]]  keys/ (key pub) and
+#                      m.json, a signed manifest of DIR (name NAME, default
+#                      pkg; version 1.0.0)
 # bt_seed_start ARGS...  hp-seed --listen 127.0.0.1:0 ARGS... in the
 #                      background, events in seed.log; sets SEED_PID, SEED_PORT
-# bt_seed_stop         SIGTERM, and require exit 0 and the stopped event
+# bt_seed_stop [SIGNAL]  SIGTERM (or SIGNAL), and require exit 0 and the
+#                      stopped event
 # Transmission 3.00 (transmission-daemon driven over its RPC with curl):
 #   tr_start NAME      a daemon with its own config dir NAME/, download dir
 #                      NAME/dl, peer port TR_PEER_PORT, RPC port TR_RPC_PORT
@@ -33,11 +34,17 @@
 #   evil_start TORRENT SAVE_DIR [--peer IP:PORT]...  sets EVIL_PID, EVIL_PORT
 #   evil_stop          SIGTERM; its last line (uploaded bytes) in evil.out
 #
-# Every daemon started here gets a watchdog that kills it if the bats process
-# goes away, and bt_teardown kills whatever is still running.
+# Every daemon started here gets a watchdog (kubo.bash's _hp_watchdog) that
+# kills it if the bats process goes away, and bt_teardown kills whatever is
+# still running. helpers.bash has need, free_port, wait_port, wait_for and
+# stop_ok.
 
 BT_PY=/usr/bin/python3  # Debian's, where python3-libtorrent lives
 BT_LIB=${HP_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}/tests/lib
+
+# the process helpers (_hp_watchdog, _hp_reap) live in kubo.bash
+# shellcheck source=tests/lib/kubo.bash
+declare -F _hp_reap >/dev/null || source "$BT_LIB/kubo.bash"
 
 bt_setup() {
 	BT_PIDS=()
@@ -53,67 +60,24 @@ bt_teardown() {
 		kill -TERM "$p" 2>/dev/null || continue
 	done
 	for p in ${SEED_PID:-} ${EVIL_PID:-} ${TR_PID:-} "${BT_PIDS[@]}"; do
-		[ -n "$p" ] || continue
-		local _
-		for _ in $(seq 50); do
-			kill -0 "$p" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
+		[ -n "$p" ] && _hp_reap "$p" 50
 	done
 	SEED_PID='' EVIL_PID='' TR_PID=''
 	BT_PIDS=()
 }
 
-# _bt_watchdog PID: kill PID when the bats process ($$) is gone.
-_bt_watchdog() {
-	local target=$1 owner=$$
-	(
-		trap '' INT
-		while kill -0 "$owner" 2>/dev/null && kill -0 "$target" 2>/dev/null; do
-			sleep 1
-		done
-		if kill -0 "$target" 2>/dev/null; then
-			kill -TERM "$target" 2>/dev/null
-			sleep 5
-			kill -KILL "$target" 2>/dev/null
-		fi
-	) </dev/null >/dev/null 2>&1 3>&- &
-}
-
 bt_need() {
 	local t
 	for t in "$@"; do
-		case $t in
-		libtorrent)
+		if [ "$t" = libtorrent ]; then
 			"$BT_PY" -c 'import libtorrent' 2>/dev/null || {
 				echo "python3-libtorrent is not installed: run scripts/install-deps" >&2
 				return 1
 			}
-			;;
-		*)
-			command -v "$t" >/dev/null || {
-				echo "$t is not installed: run scripts/install-deps" >&2
-				return 1
-			}
-			;;
-		esac
+		else
+			need "$t" || return 1
+		fi
 	done
-}
-
-bt_free_port() {
-	"$BT_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-bt_wait_port() {
-	local _
-	for _ in $(seq "${2:-100}"); do
-		(exec 4<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "nothing listens on 127.0.0.1:$1" >&2
-	return 1
 }
 
 bt_make_tree() {
@@ -150,40 +114,38 @@ bt_same() {
 }
 
 bt_sign_pkg() {
+	local dir=$1 name=${2:-pkg}
+	shift $(($# < 2 ? $# : 2))
 	hp-sign keygen -o keys -n pub >/dev/null
-	hp-manifest create --name pkg --version 1.0.0 -o m.json "$1"
+	hp-manifest create --name "$name" --version 1.0.0 "$@" -o m.json "$dir"
 	hp-sign manifest keys/pub.pem m.json -o m.json
+}
+
+# _bt_first FILE JQ-FILTER: the first line jq prints for FILE.
+_bt_first() {
+	jq -r "$2" "$1" | head -n1
 }
 
 # ---- hp-seed ----
 
 bt_seed_start() {
+	: >seed.log # not the last run's port
 	hp-seed --listen 127.0.0.1:0 "$@" 2>seed.log >/dev/null 3>&- &
 	SEED_PID=$!
-	_bt_watchdog "$SEED_PID"
-	local _
-	for _ in $(seq 300); do
-		SEED_PORT=$(jq -r 'select(.event == "listening") | .port' seed.log 2>/dev/null | head -n1)
-		[ -n "$SEED_PORT" ] && return 0
-		kill -0 "$SEED_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "hp-seed did not start listening:" >&2
-	cat seed.log >&2
-	return 1
-}
-
-bt_seed_stop() {
-	kill -TERM "$SEED_PID"
-	local rc=0
-	wait "$SEED_PID" || rc=$?
-	SEED_PID=
-	((rc == 0)) || {
-		echo "hp-seed exited with $rc" >&2
+	_hp_watchdog "$SEED_PID" >/dev/null
+	# shellcheck disable=SC2034 # for the bats file
+	SEED_PORT=$(wait_for "$SEED_PID" 300 _bt_first seed.log 'select(.event == "listening") | .port') || {
+		echo "hp-seed did not start listening:" >&2
 		cat seed.log >&2
 		return 1
 	}
-	jq -e -s 'map(select(.event == "stopped")) | length == 1' seed.log >/dev/null
+}
+
+bt_seed_stop() {
+	local pid=$SEED_PID
+	SEED_PID=
+	stop_ok "${1:-TERM}" "$pid" hp-seed seed.log &&
+		jq -e -s 'map(select(.event == "stopped")) | length == 1' seed.log >/dev/null
 }
 
 # ---- Transmission 3.00 ----
@@ -192,8 +154,8 @@ tr_start() {
 	bt_need transmission-daemon transmission-remote curl || return 1
 	TR_DIR=$PWD/$1
 	mkdir -p "$TR_DIR/cfg" "$TR_DIR/dl"
-	TR_RPC_PORT=$(bt_free_port)
-	TR_PEER_PORT=$(bt_free_port)
+	TR_RPC_PORT=$(free_port)
+	TR_PEER_PORT=$(free_port)
 	# Loopback only, no DHT/LPD/PEX/uTP/port mapping, no limits, no auth on
 	# 127.0.0.1; everything it downloads goes straight to dl/ (no
 	# incomplete dir, .part names while incomplete).
@@ -217,8 +179,8 @@ tr_start() {
 	}' >"$TR_DIR/cfg/settings.json"
 	transmission-daemon -f -g "$TR_DIR/cfg" --logfile "$TR_DIR/log" >"$TR_DIR/out" 2>&1 3>&- &
 	TR_PID=$!
-	_bt_watchdog "$TR_PID"
-	if ! { bt_wait_port "$TR_RPC_PORT" 100 && bt_wait_port "$TR_PEER_PORT" 100; }; then
+	_hp_watchdog "$TR_PID" >/dev/null
+	if ! { wait_port "$TR_RPC_PORT" 100 && wait_port "$TR_PEER_PORT" 100; }; then
 		echo "transmission-daemon did not start:" >&2
 		cat "$TR_DIR/out" "$TR_DIR/log" >&2
 		return 1
@@ -275,13 +237,7 @@ tr_wait_done() {
 tr_stop() {
 	[ -n "${TR_PID:-}" ] || return 0
 	kill -TERM "$TR_PID" 2>/dev/null || true
-	local _
-	for _ in $(seq 100); do
-		kill -0 "$TR_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$TR_PID" 2>/dev/null || true
-	wait "$TR_PID" 2>/dev/null || true
+	_hp_reap "$TR_PID"
 	TR_PID=
 }
 
@@ -289,29 +245,20 @@ tr_stop() {
 
 evil_start() {
 	bt_need libtorrent || return 1
+	: >evil.out
 	"$BT_PY" "$BT_LIB/evilpeer.py" "$@" >evil.out 2>evil.err 3>&- &
 	EVIL_PID=$!
-	_bt_watchdog "$EVIL_PID"
-	local _
-	for _ in $(seq 100); do
-		EVIL_PORT=$(jq -r '.port // empty' evil.out 2>/dev/null | head -n1)
-		[ -n "$EVIL_PORT" ] && [ "$EVIL_PORT" != 0 ] && return 0
-		kill -0 "$EVIL_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "the evil peer did not start:" >&2
-	cat evil.out evil.err >&2
-	return 1
+	_hp_watchdog "$EVIL_PID" >/dev/null
+	# shellcheck disable=SC2034 # for the bats file
+	EVIL_PORT=$(wait_for "$EVIL_PID" 100 _bt_first evil.out 'select(.port and .port != 0) | .port') || {
+		echo "the evil peer did not start:" >&2
+		cat evil.out evil.err >&2
+		return 1
+	}
 }
 
 evil_stop() {
-	kill -TERM "$EVIL_PID"
-	local rc=0
-	wait "$EVIL_PID" || rc=$?
+	local pid=$EVIL_PID
 	EVIL_PID=
-	((rc == 0)) || {
-		echo "the evil peer exited with $rc" >&2
-		cat evil.err >&2
-		return 1
-	}
+	stop_ok TERM "$pid" "the evil peer" evil.err
 }

@@ -174,23 +174,33 @@ _hp_watchdog() {
 	echo $!
 }
 
-# _hp_stop_pid PID NAME: SIGTERM, wait up to 10 s, then SIGKILL; reap it if
-# it is our child. Only signals PID while it is still the program NAME (a
-# recycled pid is left alone; comm is NAME cut to 15 characters).
+# _hp_reap PID [TRIES]: wait until PID has exited (a zombie counts), one
+# look every 0.1 s, at most TRIES looks (default 100: 10 s), then SIGKILL it;
+# reap it if it is our child. Returns 0.
+_hp_reap() {
+	local pid=$1 i
+	for ((i = 0; i < ${2:-100}; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		# a zombie (exited, not yet reaped) counts as stopped
+		[[ $(ps -o stat= -p "$pid" 2>/dev/null) == Z* ]] && break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && [[ $(ps -o stat= -p "$pid" 2>/dev/null) != Z* ]] &&
+		kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# _hp_stop_pid PID NAME: SIGTERM, then _hp_reap. Only signals PID while it
+# is still the program NAME (a recycled pid is left alone, only reaped if it
+# is our child; comm is NAME cut to 15 characters).
 _hp_stop_pid() {
-	local pid=$1 name=$2 i comm
+	local pid=$1 name=$2 comm
 	[[ -n $pid ]] || return 0
 	comm=$(ps -o comm= -p "$pid" 2>/dev/null)
 	if [[ -n $comm && $name == "$comm"* ]]; then
 		kill -TERM "$pid" 2>/dev/null
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			# a zombie (exited, not yet reaped) counts as stopped
-			[[ $(ps -o stat= -p "$pid" 2>/dev/null) == Z* ]] && break
-			sleep 0.1
-		done
-		kill -0 "$pid" 2>/dev/null && [[ $(ps -o stat= -p "$pid" 2>/dev/null) != Z* ]] &&
-			kill -KILL "$pid" 2>/dev/null
+		_hp_reap "$pid"
 	fi
 	wait "$pid" 2>/dev/null
 	return 0

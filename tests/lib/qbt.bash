@@ -36,8 +36,8 @@ qbt_start() {
 	QBT_DIR=$PWD/$1
 	local conf=$QBT_DIR/prof/qBittorrent/config
 	mkdir -p "$conf" "$QBT_DIR/dl"
-	QBT_WEBUI_PORT=$(bt_free_port)
-	QBT_PORT=$(bt_free_port)
+	QBT_WEBUI_PORT=$(free_port)
+	QBT_PORT=$(free_port)
 	local pbkdf2
 	pbkdf2=$("$BT_PY" -c '
 import base64, hashlib, os, sys
@@ -80,8 +80,8 @@ EOF
 	qbittorrent-nox --profile="$QBT_DIR/prof" >"$QBT_DIR/out" 2>&1 3>&- &
 	QBT_PID=$!
 	BT_PIDS+=("$QBT_PID")
-	_bt_watchdog "$QBT_PID"
-	bt_wait_port "$QBT_WEBUI_PORT" 150 || {
+	_hp_watchdog "$QBT_PID" >/dev/null
+	wait_port "$QBT_WEBUI_PORT" 150 || {
 		echo "qbittorrent-nox did not start:" >&2
 		cat "$QBT_DIR/out" >&2
 		return 1
@@ -114,7 +114,7 @@ EOF
 		qbt_api app/preferences >&2
 		return 1
 	}
-	bt_wait_port "$QBT_PORT" 100
+	wait_port "$QBT_PORT" 100
 }
 
 qbt_api() {
@@ -174,12 +174,6 @@ qbt_wait_done() {
 qbt_stop() {
 	[ -n "${QBT_PID:-}" ] || return 0
 	qbt_api app/shutdown -X POST >/dev/null 2>&1 || kill -TERM "$QBT_PID" 2>/dev/null || true
-	local _
-	for _ in $(seq 100); do
-		kill -0 "$QBT_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$QBT_PID" 2>/dev/null || true
-	wait "$QBT_PID" 2>/dev/null || true
+	_hp_reap "$QBT_PID"
 	QBT_PID=
 }
