@@ -52,30 +52,31 @@ publish_seed() {
 		--key keys/k.pem --output "out/ds-$v.json" --registry "$url" \
 		--seed --seed-listen 127.0.0.1:0 "$@" >publish.out 2>publish.err 3>&- &
 	PUB_PID=$!
-	local i
-	for i in $(seq 300); do
-		SEED_PORT=$(grep '^{"event"' publish.err | jq -r 'select(.event == "listening") | .port' 2>/dev/null | head -n1)
-		[ -n "$SEED_PORT" ] && return 0
-		kill -0 "$PUB_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "publish --seed did not start seeding:" >&2
-	cat publish.out publish.err >&2
-	return 1
+	SEED_PORT=$(wait_for "$PUB_PID" 300 listening_port) || {
+		echo "publish --seed did not start seeding:" >&2
+		cat publish.out publish.err >&2
+		return 1
+	}
+}
+
+# the port in the seeder's "listening" event in publish.err
+listening_port() {
+	grep '^{"event"' publish.err | jq -r 'select(.event == "listening") | .port' | head -n1
 }
 
 # stop_publish: SIGTERM; publish must exit 0 with the seed step stopped
 stop_publish() {
-	kill -TERM "$PUB_PID"
-	local rc=0
-	wait "$PUB_PID" || rc=$?
+	local pid=$PUB_PID
 	PUB_PID=
-	((rc == 0)) || {
-		echo "publish --seed exited with $rc" >&2
-		cat publish.err >&2
-		return 1
-	}
-	[ "$(jq -r 'select(.step == "seed") | .status' publish.out | tail -n1)" = stopped ]
+	stop_ok TERM "$pid" "publish --seed" publish.err &&
+		[ "$(jq -r 'select(.step == "seed") | .status' publish.out | tail -n1)" = stopped ]
+}
+
+# publish_file [ARGS...]: publish data as ds 1.0.0 to out/ds.json and the
+# registry srv/reg.git over file://, within 120 s
+publish_file() {
+	timeout 120 hybrid-p2p publish data --name ds --version 1.0.0 --uploader-id me@example.org \
+		--key keys/k.pem --output out/ds.json --registry "file://$PWD/srv/reg.git" "$@"
 }
 
 @test "publish to a bare registry over HTTP, seed; fetch name@version into an empty folder over BitTorrent; verify" {
@@ -108,9 +109,7 @@ stop_publish() {
 
 @test "publish --kubo pins the CAR; fetch by name through kubo's gateway" {
 	bare_registry reg
-	run --separate-stderr timeout 120 hybrid-p2p publish data --name ds --version 1.0.0 \
-		--uploader-id me@example.org --key keys/k.pem --output out/ds.json \
-		--registry "file://$PWD/srv/reg.git" --kubo "$KUBO_API"
+	run --separate-stderr publish_file --kubo "$KUBO_API"
 	assert_success
 	[ "$(step pin | jq -r .status)" = ok ]
 	[ "$(step pin | jq -r '.records[0].status')" = pinned ]
@@ -126,18 +125,14 @@ stop_publish() {
 
 @test "a failing destination gets its own line and status; a re-run completes the rest" {
 	bare_registry reg
-	run_fails 69 timeout 120 hybrid-p2p publish data --name ds --version 1.0.0 \
-		--uploader-id me@example.org --key keys/k.pem --output out/ds.json \
-		--registry "file://$PWD/srv/reg.git" --kubo http://127.0.0.1:9 --kubo "$KUBO_API"
+	run_fails 69 publish_file --kubo http://127.0.0.1:9 --kubo "$KUBO_API"
 	[ "$(jq -s -c 'map(select(.step == "pin")) | map(.status)' <<<"$output")" = '["failed","ok"]' ]
 	[ "$(jq -s -r 'map(select(.step == "pin"))[0].exit' <<<"$output")" = 69 ]
 	[ "$(step registry | jq -r .status)" = ok ]
 	commit=$(step registry | jq -r .commit)
 	cp out/ds.json first.json
 	# the node is fixed: the same command completes, nothing is signed or committed again
-	run --separate-stderr timeout 120 hybrid-p2p publish data --name ds --version 1.0.0 \
-		--uploader-id me@example.org --key keys/k.pem --output out/ds.json \
-		--registry "file://$PWD/srv/reg.git" --kubo "$KUBO_API"
+	run --separate-stderr publish_file --kubo "$KUBO_API"
 	assert_success
 	[ "$(step manifest | jq -r .status)" = unchanged ]
 	[ "$(step pin | jq -r .status)" = ok ]
@@ -181,16 +176,9 @@ stop_publish() {
 	ln -s ../data www/ds
 	python3 -u -m http.server -b 127.0.0.1 -d www 0 >http.log 2>&1 3>&- &
 	HTTP_PID=$!
-	port=
-	for _ in $(seq 100); do
-		port=$(sed -n 's/.* port \([0-9]*\) .*/\1/p' http.log | head -n1)
-		[ -n "$port" ] && break
-		sleep 0.05
-	done
-	[ -n "$port" ] || fail "python3 -m http.server did not start: $(cat http.log)"
-	run --separate-stderr timeout 120 hybrid-p2p publish data --name ds --version 1.0.0 \
-		--uploader-id me@example.org --key keys/k.pem --output out/ds.json \
-		--registry "file://$PWD/srv/reg.git" --web-seed "http://127.0.0.1:$port/"
+	port=$(wait_for "$HTTP_PID" 100 sed -n 's/.* port \([0-9]*\) .*/\1/p; T; q' http.log) ||
+		fail "python3 -m http.server did not start: $(cat http.log)"
+	run --separate-stderr publish_file --web-seed "http://127.0.0.1:$port/"
 	assert_success
 	[ "$(jq -c .distribution.web_seeds out/ds.json)" = "[\"http://127.0.0.1:$port/\"]" ]
 	run --separate-stderr timeout 120 hybrid-p2p fetch ds@1.0.0 -o got --registry "file://$PWD/srv/reg.git" \

@@ -14,10 +14,7 @@ load ../lib/cluster
 setup_file() {
 	kubo_start || return
 	cluster_start || return
-	local k=$BATS_FILE_TMPDIR/keys
-	hp-sign keygen -o "$k" -n trusted >/dev/null || return
-	hp-sign keygen -o "$k" -n stranger >/dev/null || return
-	export KEYS=$k
+	file_keys trusted stranger || return
 }
 
 teardown_file() {
@@ -32,7 +29,7 @@ setup() {
 	VENV=$HP_ROOT/.cache/venv
 	[ -x "$VENV/bin/check-jsonschema" ] || fail "no check-jsonschema in $VENV: run scripts/install-deps"
 	"$VENV/bin/python" -c 'import yaml' 2>/dev/null || fail "no PyYAML in $VENV (it comes with pre-commit): run scripts/install-deps"
-	command -v jq >/dev/null || fail "no jq: run scripts/install-deps"
+	need jq
 	GH=$SCRATCH/gh
 	mkdir -p "$GH"
 	: >"$GH/output"
@@ -469,8 +466,7 @@ run_workflow() {
 }
 
 @test "(mock GitHub API) release-assets.yml run here: the CAR and the manifest's torrent are made, checked and attached with gh" {
-	command -v gh >/dev/null || fail "no gh: run scripts/install-deps"
-	command -v openssl >/dev/null || fail "no openssl: run scripts/install-deps"
+	need gh openssl
 	git init -q -b main repo
 	mkdir -p repo/content/docs repo/keys
 	printf 'read me\n' >repo/content/README
@@ -491,12 +487,8 @@ run_workflow() {
 	python3 "$HP_ROOT/tests/lib/github-api.py" --cert "$api/cert.pem" --key "$api/key.pem" --port-file "$api/port" \
 		--log "$api/log" --uploads "$api/uploads" --repo octo-org/ds --tag v1.0.0 --token "$tok" \
 		--parent $$ --lifetime 120 </dev/null >"$api/out" 2>&1 3>&- &
-	for ((i = 0; i < 100; i++)); do
-		[ -s "$api/port" ] && break
-		sleep 0.05
-	done
-	[ -s "$api/port" ] || fail "github-api.py did not start: $(cat "$api/out")"
-	ghenv=(env GH_HOST="127.0.0.1:$(<"$api/port")" GH_ENTERPRISE_TOKEN="$tok" SSL_CERT_FILE="$api/cert.pem"
+	port=$(wait_for $! 100 cat "$api/port") || fail "github-api.py did not start: $(cat "$api/out")"
+	ghenv=(env GH_HOST="127.0.0.1:$port" GH_ENTERPRISE_TOKEN="$tok" SSL_CERT_FILE="$api/cert.pem"
 		GH_NO_UPDATE_NOTIFIER=1 GH_PROMPT_DISABLED=1 HOME="$SCRATCH/home")
 
 	run "${ghenv[@]}" timeout 120 "$VENV/bin/python" "$HP_ROOT/tests/lib/run-workflow.py" \

@@ -10,10 +10,7 @@
 load helpers
 
 setup_file() {
-	local k=$BATS_FILE_TMPDIR/keys
-	hp-sign keygen -o "$k" -n trusted >/dev/null || return
-	hp-sign keygen -o "$k" -n stranger >/dev/null || return
-	export KEYS=$k
+	file_keys trusted stranger || return
 }
 
 setup() {

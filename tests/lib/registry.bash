@@ -1,6 +1,6 @@
 # Registries for the bats files: bare git repositories served over file://
 # and over smart HTTP by the real `git http-backend` (tests/lib/githttp.py)
-# on 127.0.0.1.
+# on 127.0.0.1. Load after helpers.bash (need, free_port, wait_for).
 #
 #   load ../lib/registry
 #   bare_registry NAME          -> $PWD/srv/NAME.git, an empty bare repository (branch main)
@@ -15,10 +15,7 @@ bare_registry() {
 }
 
 githttp_start() {
-	command -v python3 >/dev/null || {
-		echo "python3 is missing: install it with scripts/install-deps" >&2
-		return 1
-	}
+	need python3 || return 1
 	[ -x /usr/lib/git-core/git-http-backend ] || {
 		echo "git http-backend is missing (package git): install it with scripts/install-deps" >&2
 		return 1
@@ -31,19 +28,14 @@ githttp_start() {
 	[ -n "${1:-}" ] && args+=(--token-env "$1")
 	python3 "$HP_ROOT/tests/lib/githttp.py" "${args[@]}" 2>githttp.err 3>&- &
 	GITHTTP_PID=$!
-	local i
-	for i in $(seq 100); do
-		if [ -s githttp.port ]; then
-			GITHTTP_URL=http://127.0.0.1:$(cat githttp.port)
-			export GITHTTP_URL GITHTTP_LOG
-			return 0
-		fi
-		kill -0 "$GITHTTP_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "githttp.py did not start:" >&2
-	cat githttp.err >&2
-	return 1
+	local port
+	port=$(wait_for "$GITHTTP_PID" 100 cat githttp.port) || {
+		echo "githttp.py did not start:" >&2
+		cat githttp.err >&2
+		return 1
+	}
+	GITHTTP_URL=http://127.0.0.1:$port
+	export GITHTTP_URL GITHTTP_LOG
 }
 
 githttp_stop() {
@@ -71,7 +63,7 @@ sshd_start() {
 	cp "$d/user.pub" "$d/authorized_keys"
 	chmod 600 "$d/authorized_keys"
 	[ "$(id -u)" -ne 0 ] || mkdir -p /run/sshd
-	SSHD_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	SSHD_PORT=$(free_port)
 	cat >"$d/config" <<CONF
 Port $SSHD_PORT
 ListenAddress 127.0.0.1
