@@ -29,9 +29,10 @@ import os
 import ssl
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from serverutil import start_watchdog, write_port_file
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -143,23 +144,8 @@ def main():
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-    tmp = args.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(srv.server_address[1]))
-    os.rename(tmp, args.port_file)
-
-    def watchdog():
-        end = time.time() + args.lifetime
-        while time.time() < end:
-            if args.parent:
-                try:
-                    os.kill(args.parent, 0)
-                except OSError:
-                    break
-            time.sleep(0.5)
-        os._exit(0)
-
-    threading.Thread(target=watchdog, daemon=True).start()
+    write_port_file(args.port_file, srv.server_address[1])
+    start_watchdog(args.parent, args.lifetime)
     srv.serve_forever()
 
 

@@ -33,6 +33,8 @@ import threading
 import time
 import urllib.parse
 
+from serverutil import start_watchdog, write_port_file
+
 LOG_LOCK = threading.Lock()
 
 
@@ -166,18 +168,6 @@ def serve(conn, args):
         conn.close()
 
 
-def watchdog(args):
-    end = time.monotonic() + args.lifetime
-    while time.monotonic() < end:
-        if args.parent:
-            try:
-                os.kill(args.parent, 0)
-            except OSError:
-                break
-        time.sleep(0.5)
-    os._exit(0)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--root", required=True)
@@ -193,11 +183,8 @@ def main():
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", 0))
     s.listen(64)
-    tmp = args.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("%d\n" % s.getsockname()[1])
-    os.rename(tmp, args.port_file)
-    threading.Thread(target=watchdog, args=(args,), daemon=True).start()
+    write_port_file(args.port_file, s.getsockname()[1])
+    start_watchdog(args.parent, args.lifetime)
     while True:
         conn, _ = s.accept()
         threading.Thread(target=serve, args=(conn, args), daemon=True).start()
