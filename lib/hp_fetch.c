@@ -298,22 +298,32 @@ static hp_code build_files(hp_fetch *f, hp_err *e)
 	return HP_OK;
 }
 
+/* The folder name beneath dfd, opened for reading on a file descriptor of
+ * its own (a dup'd one would share the offset); NULL when it is no folder or
+ * cannot be opened. */
+static DIR *open_dir_at(int dfd, const char *name, int flags)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | flags);
+	if (fd < 0)
+		return NULL;
+	DIR *d = fdopendir(fd);
+	if (!d)
+		close(fd);
+	return d;
+}
+
 /* Remove name (beneath dfd) and everything in it; links are removed, never
  * followed. */
 static void remove_tree(int dfd, const char *name, unsigned depth)
 {
 	if (depth > 256)
 		return;
-	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		unlinkat(dfd, name, 0);
-		return;
-	}
-	DIR *d = fdopendir(fd);
+	DIR *d = open_dir_at(dfd, name, O_NOFOLLOW);
 	if (!d) {
-		close(fd);
+		unlinkat(dfd, name, 0);  /* not a folder */
 		return;
 	}
+	int fd = dirfd(d);
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
@@ -333,44 +343,24 @@ void hp_fetch_remove_partial(hp_fetch *f, const char *name)
 		remove_tree(f->pdirfd, name, 0);
 }
 
-/* Remove everything in .hp-partial (every file is in place: what sources
- * kept for resuming is of no use any more). */
-static void clear_partial(int pdirfd)
+/* Remove from .hp-partial everything (every file is in place: what sources
+ * kept for resuming is of no use any more), or only what an interrupted run
+ * left that no source resumes from: *.part and spill-* files. */
+static void purge_partial(int pdirfd, bool everything)
 {
-	int fd = openat(pdirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);  /* its own offset (a dup shares it) */
-	if (fd < 0)
+	DIR *d = open_dir_at(pdirfd, ".", 0);
+	if (!d)
 		return;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			remove_tree(pdirfd, de->d_name, 0);
-	}
-	closedir(d);
-}
-
-/* Remove what an interrupted run left in .hp-partial. */
-static void clean_partial(int pdirfd)
-{
-	int fd = openat(pdirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);  /* its own offset (a dup shares it) */
-	if (fd < 0)
-		return;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-		bool part = n > 5 && strcmp(de->d_name + n - 5, ".part") == 0;
-		bool spill = strncmp(de->d_name, "spill-", 6) == 0;
-		if (part || spill)
-			unlinkat(pdirfd, de->d_name, 0);
+		const char *name = de->d_name;
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
+			continue;
+		size_t n = strlen(name);
+		if (everything)
+			remove_tree(pdirfd, name, 0);
+		else if ((n > 5 && strcmp(name + n - 5, ".part") == 0) || strncmp(name, "spill-", 6) == 0)
+			unlinkat(pdirfd, name, 0);
 	}
 	closedir(d);
 }
@@ -395,7 +385,7 @@ static hp_code open_dirs(hp_fetch *f, const char *dir, hp_err *e)
 		return hp_fail_errno(e, HP_E_IO, errno, "cannot lock '%s/%s'", dir, HP_FETCH_PARTIAL_DIR);
 	}
 	f->locked = true;
-	clean_partial(f->pdirfd);
+	purge_partial(f->pdirfd, false);
 	return HP_OK;
 }
 
@@ -487,10 +477,7 @@ void hp_fetch_free(hp_fetch *f)
 			bool all = f->st != NULL;
 			for (size_t i = 0; all && i < f->nfiles; i++)
 				all = f->st[i].status == HP_FETCH_PRESENT || f->st[i].status == HP_FETCH_FETCHED;
-			if (all)
-				clear_partial(f->pdirfd);
-			else
-				clean_partial(f->pdirfd);
+			purge_partial(f->pdirfd, all);
 			if (f->dirfd >= 0)
 				unlinkat(f->dirfd, HP_FETCH_PARTIAL_DIR, AT_REMOVEDIR);  /* only when empty */
 		}
