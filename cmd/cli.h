@@ -102,6 +102,10 @@ unsigned cli_progress_ms(void);
 /* Erase a progress line drawn in place (before other output on stderr). */
 void cli_progress_clear(void);
 
+/* SIGTERM and SIGINT go to handler, without SA_RESTART (a blocking call
+ * they interrupt returns EINTR). */
+void cli_on_stop_signals(void (*handler)(int));
+
 /* Parse a --jobs value: 0 (one per CPU) to 1024; a usage error otherwise. */
 int cli_parse_jobs(const char *s, int *out);
 

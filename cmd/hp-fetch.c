@@ -360,12 +360,7 @@ static int fetch(const config *c)
 	json_decref(report);
 	if (rc)
 		return cli_fail(&e);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	cli_on_stop_signals(on_signal);
 	if (!(rc = add_sources(f, c, &e)) && !(rc = hp_fetch_scan(f, &e)))
 		rc = hp_fetch_run(f, &e);
 	cli_progress_clear();

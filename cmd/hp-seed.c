@@ -532,12 +532,7 @@ static int seed(const config *c)
 			goto out;
 	}
 
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	cli_on_stop_signals(on_signal);
 
 	if (hp_bt_session_new(c->listen, &s, &e) || hp_bt_session_set_rate_limits(s, c->upload_rate, 0, &e)) {
 		rc = cli_fail(&e);

@@ -110,19 +110,25 @@ static bool has_option(int argc, char **argv, const char *s, const char *l)
 	return false;
 }
 
-/* mkdir -p for the default key folder, private to the user. */
-static int make_private_dirs(char *path)
+/* Make the folders above path's last '/' (path is restored). */
+static int mkdir_parents(char *path, mode_t mode)
 {
 	for (char *p = path + 1; *p; p++) {
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		int rc = mkdir(path, 0700);
+		int rc = mkdir(path, mode);
 		*p = '/';
 		if (rc < 0 && errno != EEXIST)
 			return -1;
 	}
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+	return 0;
+}
+
+/* mkdir -p for the default key folder, private to the user. */
+static int make_private_dirs(char *path)
+{
+	if (mkdir_parents(path, 0700) < 0 || (mkdir(path, 0700) < 0 && errno != EEXIST))
 		return -1;
 	return 0;
 }
@@ -302,6 +308,15 @@ static void av_free(argv_t *a)
 {
 	free(a->v);
 	memset(a, 0, sizeof *a);
+}
+
+/* opt and value, when there is a value. */
+static void av_opt(argv_t *a, const char *opt, const char *value)
+{
+	if (value) {
+		av_add(a, opt);
+		av_add(a, value);
+	}
 }
 
 /* Is an option in a tool's --help text? (Options that other work adds to
@@ -496,6 +511,15 @@ static void sl_add(strlist *l, const char *s)
 	l->v[l->n++] = s;
 }
 
+/* opt and the value, for each value in l. */
+static void av_opts(argv_t *a, const char *opt, const strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		av_add(a, opt);
+		av_add(a, l->v[i]);
+	}
+}
+
 typedef struct pub_cfg {
 	const char *name, *version, *uploader, *key, *output, *passphrase_file;
 	const char *car, *torrent, *description, *expires, *profile, *ipfs_gateway;
@@ -504,6 +528,16 @@ typedef struct pub_cfg {
 	bool allow_dirty, no_git, seed;
 	const char *seed_listen;
 } pub_cfg;
+
+static void pub_cfg_free(pub_cfg *c)
+{
+	free(c->web_seeds.v);
+	free(c->trackers.v);
+	free(c->kubo.v);
+	free(c->cluster.v);
+	free(c->psa.v);
+	free(c->files.v);
+}
 
 enum {
 	OPT_CAR = CLI_OPT_FIRST_FREE_,
@@ -585,20 +619,6 @@ static int link_or_copy(const char *src, const char *dst)
 	return rc;
 }
 
-static int mkdirs_for(char *path)
-{
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		int rc = mkdir(path, 0755);
-		*p = '/';
-		if (rc < 0 && errno != EEXIST)
-			return -1;
-	}
-	return 0;
-}
-
 /* stage/<name>/<path> for every file of the manifest, linked from where
  * FILE... has it: a file by its base name, a folder's files under it. */
 static int stage_files(const pub_cfg *c, const json_t *m, const char *stage_root)
@@ -628,7 +648,7 @@ static int stage_files(const pub_cfg *c, const json_t *m, const char *stage_root
 		if (!found)
 			return cli_error(EXIT_SOFTWARE, "cannot find the file of '%s' again", p);
 		snprintf(dst, sizeof dst, "%s/%s/%s", stage_root, c->name, p);
-		if (mkdirs_for(dst) < 0 || link_or_copy(src, dst) < 0)
+		if (mkdir_parents(dst, 0755) < 0 || link_or_copy(src, dst) < 0)
 			return cli_error(EXIT_CANTCREAT, "cannot stage '%s' as '%s': %s", src, dst, strerror(errno));
 	}
 	return 0;
@@ -811,26 +831,11 @@ static int publish_manifest(pub_cfg *c, const char *car, const char *torrent, co
 	av_add(&a, c->version);
 	av_add(&a, "--uploader-id");
 	av_add(&a, c->uploader);
-	if (c->description) {
-		av_add(&a, "--description");
-		av_add(&a, c->description);
-	}
-	if (c->expires) {
-		av_add(&a, "--expires");
-		av_add(&a, c->expires);
-	}
-	if (c->profile) {
-		av_add(&a, "--profile");
-		av_add(&a, c->profile);
-	}
-	if (c->ipfs_gateway) {
-		av_add(&a, "--ipfs-gateway");
-		av_add(&a, c->ipfs_gateway);
-	}
-	for (size_t i = 0; i < c->web_seeds.n; i++) {
-		av_add(&a, "--web-seed");
-		av_add(&a, c->web_seeds.v[i]);
-	}
+	av_opt(&a, "--description", c->description);
+	av_opt(&a, "--expires", c->expires);
+	av_opt(&a, "--profile", c->profile);
+	av_opt(&a, "--ipfs-gateway", c->ipfs_gateway);
+	av_opts(&a, "--web-seed", &c->web_seeds);
 	if (prov->found) {
 		av_add(&a, "--git-commit");
 		av_add(&a, prov->commit);
@@ -840,10 +845,7 @@ static int publish_manifest(pub_cfg *c, const char *car, const char *torrent, co
 		}
 	}
 	if (one_read) {
-		for (size_t i = 0; i < c->trackers.n; i++) {
-			av_add(&a, "--tracker");
-			av_add(&a, c->trackers.v[i]);
-		}
+		av_opts(&a, "--tracker", &c->trackers);
 		av_add(&a, "--torrent-out");
 		av_add(&a, torrent);
 		if (car_in_read) {
@@ -992,14 +994,8 @@ static int publish_manifest(pub_cfg *c, const char *car, const char *torrent, co
 		av_add(&a, "hp-mktorrent");
 		av_add(&a, "--quiet");
 		av_add(&a, "--no-date");
-		for (size_t i = 0; i < c->trackers.n; i++) {
-			av_add(&a, "-t");
-			av_add(&a, c->trackers.v[i]);
-		}
-		for (size_t i = 0; i < c->web_seeds.n; i++) {
-			av_add(&a, "-w");
-			av_add(&a, c->web_seeds.v[i]);
-		}
+		av_opts(&a, "-t", &c->trackers);
+		av_opts(&a, "-w", &c->web_seeds);
 		av_add(&a, "-o");
 		av_add(&a, torrent);
 		if (single_file) {
@@ -1060,10 +1056,7 @@ static int publish_manifest(pub_cfg *c, const char *car, const char *torrent, co
 		av_add(&a, "hp-sign");
 		av_add(&a, "manifest");
 		av_add(&a, "--quiet");
-		if (c->passphrase_file) {
-			av_add(&a, "--passphrase-file");
-			av_add(&a, c->passphrase_file);
-		}
+		av_opt(&a, "--passphrase-file", c->passphrase_file);
 		av_add(&a, "-o");
 		av_add(&a, signed_path);
 		av_add(&a, "--");
@@ -1111,10 +1104,8 @@ static int publish_manifest(pub_cfg *c, const char *car, const char *torrent, co
 	stage = NULL;
 	*seed_dir_out = strdup(seed_dir);
 out_stage:
-	if (stage) {
-		rm_tree(stage);
-		free(stage);
-	}
+	rm_tree(stage);  /* NULL: nothing */
+	free(stage);
 	json_decref(adopted);
 out:
 	json_decref(rec);
@@ -1192,20 +1183,13 @@ static int seed_step(const pub_cfg *c, const char *torrent, const char *content_
 	av_add(&a, "hp-seed");
 	av_add(&a, "--content");
 	av_add(&a, content_dir);
-	if (c->seed_listen) {
-		av_add(&a, "--listen");
-		av_add(&a, c->seed_listen);
-	}
+	av_opt(&a, "--listen", c->seed_listen);
 	if (!c->trackers.n)
 		av_add(&a, "--tracker-off");
 	av_add(&a, "--");
 	av_add(&a, torrent);
 	report(json_pack("{s:s,s:s,s:s}", "step", "seed", "status", "seeding", "torrent", torrent));
-	struct sigaction sa = { 0 };
-	sa.sa_handler = forward_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cli_on_stop_signals(forward_signal);
 	int rc = run_child(a.v, NULL);
 	av_free(&a);
 	if (got_signal && (rc == 0 || rc == 128 + got_signal))
@@ -1219,12 +1203,7 @@ static int cmd_publish(int argc, char **argv)
 	pub_cfg c = { 0 };
 	int rc = parse_publish(argc, argv, &c);
 	if (rc) {
-		free(c.web_seeds.v);
-		free(c.trackers.v);
-		free(c.kubo.v);
-		free(c.cluster.v);
-		free(c.psa.v);
-		free(c.files.v);
+		pub_cfg_free(&c);
 		return rc < 0 ? 0 : rc;
 	}
 	char car[2 * PATH_MAX], torrent[2 * PATH_MAX], outabs[3 * PATH_MAX], carabs[3 * PATH_MAX], torabs[3 * PATH_MAX];
@@ -1250,7 +1229,7 @@ static int cmd_publish(int argc, char **argv)
 		char *s = strrchr(dir, '/');
 		if (s && s != dir) {
 			s[1] = '\0';
-			if (mkdirs_for(dir) < 0) {
+			if (mkdir_parents(dir, 0755) < 0) {
 				rc = cli_error(EXIT_CANTCREAT, "cannot create '%s': %s", dir, strerror(errno));
 				goto out;
 			}
@@ -1319,19 +1298,12 @@ static int cmd_publish(int argc, char **argv)
 	}
 	rc = worst;
 out:
-	if (stage) {
-		rm_tree(stage);
-		free(stage);
-	}
+	rm_tree(stage);  /* NULL: nothing */
+	free(stage);
 	json_decref(m);
 	free(seed_dir);
 	hp_git_registry_free(reg);
-	free(c.web_seeds.v);
-	free(c.trackers.v);
-	free(c.kubo.v);
-	free(c.cluster.v);
-	free(c.psa.v);
-	free(c.files.v);
+	pub_cfg_free(&c);
 	return rc;
 }
 
@@ -1380,10 +1352,7 @@ typedef struct fetch_cfg {
 
 static void add_common_fetch(argv_t *a, const fetch_cfg *c)
 {
-	for (size_t i = 0; i < c->keys.n; i++) {
-		av_add(a, "--trusted-keys");
-		av_add(a, c->keys.v[i]);
-	}
+	av_opts(a, "--trusted-keys", &c->keys);
 	if (c->allow_untrusted)
 		av_add(a, "--allow-untrusted");
 }
@@ -1617,35 +1586,17 @@ static int cmd_fetch(int argc, char **argv)
 		av_add(&a, "hp-fetch");
 		av_add(&a, "--quiet");
 		add_common_fetch(&a, &c);
-		if (c.state) {
-			av_add(&a, "--state");
-			av_add(&a, c.state);
-		}
-		if (c.timeout) {
-			av_add(&a, "--timeout");
-			av_add(&a, c.timeout);
-		}
+		av_opt(&a, "--state", c.state);
+		av_opt(&a, "--timeout", c.timeout);
 		if (pass == 0) {
-			for (size_t i = 0; i < c.gateways.n; i++) {
-				av_add(&a, "--gateway");
-				av_add(&a, c.gateways.v[i]);
-			}
-			if (c.kubo) {
-				av_add(&a, "--kubo");
-				av_add(&a, c.kubo);
-			}
+			av_opts(&a, "--gateway", &c.gateways);
+			av_opt(&a, "--kubo", c.kubo);
 		} else {
 			av_add(&a, "--no-manifest-gateway");
 			av_add(&a, "--torrent");
 			av_add(&a, torrent);
-			for (size_t i = 0; i < c.peers.n; i++) {
-				av_add(&a, "--peer");
-				av_add(&a, c.peers.v[i]);
-			}
-			if (c.bt_listen) {
-				av_add(&a, "--bt-listen");
-				av_add(&a, c.bt_listen);
-			}
+			av_opts(&a, "--peer", &c.peers);
+			av_opt(&a, "--bt-listen", c.bt_listen);
 		}
 		av_add(&a, "-o");
 		av_add(&a, c.output);
