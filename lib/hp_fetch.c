@@ -748,9 +748,13 @@ void hp_fetch_source_progress(hp_fetch *f, uint64_t bytes, uint64_t rate, int pe
 
 /* Empty files need no source (and some torrents leave them out, as
  * transmission-create does): what no source delivered is made here, still
- * checked against the manifest's SHA-256 at commit. */
+ * checked against the manifest's SHA-256 at commit; only once every other
+ * file is in place, so a run that fails leaves them all to the next one. */
 static hp_code place_empty(hp_fetch *f, hp_err *e)
 {
+	for (size_t i = 0; i < f->nfiles; i++)
+		if (f->files[i].size && (f->st[i].status == HP_FETCH_MISSING || f->st[i].status == HP_FETCH_FAILED))
+			return HP_OK;
 	for (size_t i = 0; i < f->nfiles; i++) {
 		if (f->files[i].size || f->st[i].status != HP_FETCH_MISSING || f->st[i].busy)
 			continue;
