@@ -109,10 +109,6 @@ badserver() {
 	BAD_LOG=$dir/log
 }
 
-free_port() {
-	python3 "$HP_ROOT/tests/lib/badserver.py" --free-port
-}
-
 # A file added to kubo without a pin: its blocks are there, nothing pins it.
 unpinned_cid() {
 	printf '%s\n' "${1:-$BATS_TEST_NAME $RANDOM}" >content.txt
