@@ -14,6 +14,7 @@ struct hp_mkt_pieces {
 	hp_torrent_flavour flavour;
 	uint64_t piece_length;
 	hp_btpieces *bp;
+	hp_btpieces *bp2;    /* hybrid: v2 apart, so that it may run on another thread */
 	hp_digest_sink sink;
 };
 
@@ -61,8 +62,12 @@ hp_code hp_mkt_pieces_new(const hp_mkt_opts *o, const hp_walk_list *l, hp_mkt_pi
 	p->o = *o;
 	p->flavour = fl;
 	p->piece_length = P;
-	hp_btpieces_opts po = { P, (fl & HP_TORRENT_V1) != 0, (fl & HP_TORRENT_V2) != 0, pad };
+	bool split = fl == HP_TORRENT_HYBRID;
+	hp_btpieces_opts po = { P, (fl & HP_TORRENT_V1) != 0, !split && (fl & HP_TORRENT_V2) != 0, pad };
+	hp_btpieces_opts po2 = { P, false, true, false };
 	hp_code rc = hp_btpieces_new(&po, &p->bp, e);
+	if (!rc && split && (rc = hp_btpieces_new(&po2, &p->bp2, e)))
+		hp_btpieces_free(p->bp);
 	if (rc) {
 		free(p);
 		return rc;
@@ -72,9 +77,13 @@ hp_code hp_mkt_pieces_new(const hp_mkt_opts *o, const hp_walk_list *l, hp_mkt_pi
 	return HP_OK;
 }
 
-const hp_digest_sink *hp_mkt_pieces_sink(hp_mkt_pieces *p)
+size_t hp_mkt_pieces_sinks(hp_mkt_pieces *p, hp_digest_sink out[2])
 {
-	return &p->sink;
+	out[0] = p->sink;
+	if (!p->bp2)
+		return 1;
+	out[1] = hp_btpieces_sink(p->bp2);
+	return 2;
 }
 
 size_t hp_mkt_pieces_window(const hp_mkt_pieces *p)
@@ -87,6 +96,7 @@ void hp_mkt_pieces_free(hp_mkt_pieces *p)
 	if (!p)
 		return;
 	hp_btpieces_free(p->bp);
+	hp_btpieces_free(p->bp2);
 	free(p);
 }
 
@@ -102,8 +112,11 @@ hp_code hp_mkt_pieces_finish(hp_mkt_pieces *p, const hp_walk_list *l, const char
 			     const char *extra_seed, hp_mkt_result *r, hp_err *e)
 {
 	hp_code rc = hp_btpieces_finish(p->bp, e);
+	if (!rc && p->bp2)
+		rc = hp_btpieces_finish(p->bp2, e);
 	if (rc)
 		return rc;
+	const hp_btpieces *v2 = p->bp2 ? p->bp2 : p->bp;
 	size_t nf = hp_btpieces_nfiles(p->bp);
 	if (nf != l->nfiles)
 		return hp_fail(e, HP_E_INTERNAL, "%zu files hashed for a torrent of %zu", nf, l->nfiles);
@@ -118,7 +131,7 @@ hp_code hp_mkt_pieces_finish(hp_mkt_pieces *p, const hp_walk_list *l, const char
 	for (size_t i = 0; i < l->n; i++) {
 		if (l->v[i].type == HP_WALK_DIR)
 			continue;
-		const hp_btpieces_file *f = hp_btpieces_file_at(p->bp, seq);
+		const hp_btpieces_file *f = hp_btpieces_file_at(v2, seq);
 		specs[seq].path = l->v[i].path;
 		specs[seq].path_len = l->v[i].path_len;
 		specs[seq].size = f->size;
@@ -295,9 +308,8 @@ static hp_code build(hp_walk_list *l, const char *name, bool single_file, const 
 	if (profile && !(rc = hp_unixfs_sink_new(profile, NULL, &x.unixfs, e)) && !single_file)
 		rc = hp_unixfs_tree_new(profile, &x.tree, e);
 	if (!rc) {
-		hp_digest_sink sinks[2];
-		size_t ns = 0;
-		sinks[ns++] = *hp_mkt_pieces_sink(p);
+		hp_digest_sink sinks[3];
+		size_t ns = hp_mkt_pieces_sinks(p, sinks);
 		if (x.unixfs)
 			sinks[ns++] = *hp_unixfs_sink_digest(x.unixfs);
 		hp_digest_opts d = { 0 };

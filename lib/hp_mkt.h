@@ -119,15 +119,18 @@ hp_code hp_mkt_from_manifest(const json_t *m, const char *dir, const hp_mkt_opts
  *
  *     hp_mkt_sort(flavour, &l);                  (before reading)
  *     hp_mkt_pieces_new(o, &l, &p, &e);          (piece length, pad files, limits)
- *     sinks[k] = *hp_mkt_pieces_sink(p);         (hp_digest_list over l, window
- *                                                 at most hp_mkt_pieces_window(p))
+ *     k += hp_mkt_pieces_sinks(p, sinks + k);    (one or two sinks: a hybrid's v2
+ *                                                 hashes are a sink apart, so that
+ *                                                 hp_digest may run them on another
+ *                                                 thread; hp_digest_list over l,
+ *                                                 window at most hp_mkt_pieces_window(p))
  *     hp_mkt_pieces_finish(p, &l, name, single, extra_seed, &r, &e);
  *
  * Directory entries in l are skipped. */
 typedef struct hp_mkt_pieces hp_mkt_pieces;
 void hp_mkt_sort(hp_torrent_flavour flavour, hp_walk_list *l);
 hp_code hp_mkt_pieces_new(const hp_mkt_opts *o, const hp_walk_list *l, hp_mkt_pieces **out, hp_err *e);
-const hp_digest_sink *hp_mkt_pieces_sink(hp_mkt_pieces *p);
+size_t hp_mkt_pieces_sinks(hp_mkt_pieces *p, hp_digest_sink out[2]);
 size_t hp_mkt_pieces_window(const hp_mkt_pieces *p);
 /* extra_seed (may be NULL) is added after o->web_seeds unless already there. */
 hp_code hp_mkt_pieces_finish(hp_mkt_pieces *p, const hp_walk_list *l, const char *name, bool single_file,

@@ -207,14 +207,14 @@ hp_code hp_scan_paths(const char *const *paths, size_t n, const hp_scan_opts *o,
 		rc = hp_mkt_pieces_new(&mo, &l, &pieces, e);
 	}
 	if (!rc) {
-		hp_digest_sink sinks[3];
+		hp_digest_sink sinks[4];
 		size_t nsinks = 0;
 		if (o->mime)
 			sinks[nsinks++] = (hp_digest_sink){ "mime", &s, head_begin, head_update, NULL, head_done };
 		if (s.unixfs)
 			sinks[nsinks++] = *hp_unixfs_sink_digest(s.unixfs);
 		if (pieces)
-			sinks[nsinks++] = *hp_mkt_pieces_sink(pieces);
+			nsinks += hp_mkt_pieces_sinks(pieces, sinks + nsinks);
 		hp_digest_opts d = { 0 };
 		d.algos = HP_DIGEST_SHA256;
 		d.jobs = o->jobs;

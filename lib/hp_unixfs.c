@@ -718,7 +718,7 @@ hp_code hp_unixfs_sink_new(const hp_unixfs_profile *p, const hp_unixfs_sink_opts
 		helpers = s->o.helpers > 64 ? 64 : (unsigned)s->o.helpers;
 	} else if (s->o.helpers == 0) {
 		unsigned cpus = hp_digest_cpus();
-		helpers = cpus > 1 ? cpus - 1 : 0;
+		helpers = cpus;
 		if (helpers > 8)
 			helpers = 8;
 	}
