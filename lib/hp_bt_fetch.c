@@ -92,9 +92,11 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 	hp_bt_session *ses = NULL;
 	uint8_t *prio = calloc(ti->nfiles ? ti->nfiles : 1, 1);
 	size_t *map = calloc(ti->nfiles ? ti->nfiles : 1, sizeof *map);
+	size_t *batch = calloc(ti->nfiles ? ti->nfiles : 1, sizeof *batch);
+	hp_code *brcs = calloc(ti->nfiles ? ti->nfiles : 1, sizeof *brcs);
 	hp_buf save = HP_BUF_INIT, rpath = HP_BUF_INIT, resume = HP_BUF_INIT, src = HP_BUF_INIT;
 	char link[64], pdir[PATH_MAX];
-	if (!prio || !map) {
+	if (!prio || !map || !batch || !brcs) {
 		rc = hp_fail_nomem(e);
 		goto out;
 	}
@@ -223,8 +225,11 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 		goto out;
 	}
 
-	/* hand every complete file to hp_fetch: its size and SHA-256 decide */
+	/* hand every complete file to hp_fetch as one batch: its size and
+	 * SHA-256 decide, and one sync makes them all durable (not two fsyncs
+	 * a file) before any is renamed into place */
 	hp_code worst = HP_OK;
+	size_t nb = 0;
 	for (size_t k = 0; k < ti->nfiles; k++) {
 		if (!prio[k])
 			continue;
@@ -255,17 +260,19 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 			rc = hp_fail(e, HP_E_IO, "cannot move '%s' to '%s': %s", src.data, name, strerror(errno));
 			goto out;
 		}
-		hp_err ae = HP_ERR_INIT;
-		hp_fetch_source_progress(f, st.total_done > tf->size ? st.total_done - tf->size : 0, 0, 0);
-		st.total_done = st.total_done > tf->size ? st.total_done - tf->size : 0;
-		hp_code arc = hp_fetch_adopt(f, i, &ae);
+		batch[nb++] = i;
+	}
+	hp_err ae = HP_ERR_INIT;
+	hp_code brc = hp_fetch_adopt_batch(f, batch, nb, brcs, &ae);
+	if (brc) {
+		*e = ae;
+		rc = brc;
+		goto out;
+	}
+	for (size_t k = 0; k < nb; k++) {
+		hp_code arc = brcs[k];
 		if (arc == HP_E_INVALID)
 			unlink(rpath.data);  /* the pieces verified, the file did not: trust nothing next time */
-		if (arc == HP_E_IO || arc == HP_E_NOMEM || arc == HP_E_INTERNAL) {
-			*e = ae;
-			rc = arc;
-			goto out;
-		}
 		if (arc && arc != HP_E_CANTCREAT && (!worst || arc == HP_E_INVALID))
 			worst = arc;
 	}
@@ -285,6 +292,8 @@ out:
 	hp_bt_session_free(ses);
 	free(prio);
 	free(map);
+	free(batch);
+	free(brcs);
 	hp_buf_release(&save);
 	hp_buf_release(&rpath);
 	hp_buf_release(&resume);

@@ -1161,22 +1161,18 @@ void hp_fetch_out_abort(hp_fetch_out *w, const hp_err *why)
 	free(w);
 }
 
-hp_code hp_fetch_adopt(hp_fetch *f, size_t i, hp_err *e)
+/* Open file i's partial file (named name) and check its size and SHA-256
+ * against the manifest. On a match, *fd is left open (fd non-NULL) or
+ * closed; on a mismatch the partial file stays (the caller removes it). */
+static hp_code verify_partial(hp_fetch *f, size_t i, const char *name, int *fdp, hp_err *e)
 {
-	hp_code rc = claim(f, i, e);
-	if (rc)
-		return rc;
 	const hp_fetch_file *ff = &f->files[i];
-	char name[80];
-	hp_fetch_partial_name(f, i, name);
 	int fd = openat(f->pdirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		rc = hp_fail_errno(e, HP_E_NOINPUT, errno, "cannot open the partial file of '%s'", ff->path);
-		unclaim(f, i, e);
-		return rc;
-	}
+	if (fd < 0)
+		return hp_fail_errno(e, HP_E_NOINPUT, errno, "cannot open the partial file of '%s'", ff->path);
 	struct stat st;
 	uint8_t md[32];
+	hp_code rc;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		rc = hp_fail(e, HP_E_INVALID, "the partial file of '%s' is not a regular file", ff->path);
 	else if ((uint64_t)st.st_size != ff->size)
@@ -1186,11 +1182,248 @@ hp_code hp_fetch_adopt(hp_fetch *f, size_t i, hp_err *e)
 		rc = hash_fd(fd, ff->size, ff->path, md, e);
 	if (!rc)
 		rc = check_digest(ff, md, e);
-	if (rc) {
+	if (!rc && fdp)
+		*fdp = fd;
+	else
 		close(fd);
-		unlinkat(f->pdirfd, name, 0);
+	return rc;
+}
+
+hp_code hp_fetch_adopt(hp_fetch *f, size_t i, hp_err *e)
+{
+	hp_code rc = claim(f, i, e);
+	if (rc)
+		return rc;
+	char name[80];
+	hp_fetch_partial_name(f, i, name);
+	int fd = -1;
+	rc = verify_partial(f, i, name, &fd, e);
+	if (rc) {
+		if (rc != HP_E_NOINPUT)
+			unlinkat(f->pdirfd, name, 0);
 		unclaim(f, i, e);
 		return rc;
 	}
 	return put_in_place(f, i, fd, name, 0, e);
+}
+
+/* ---- adopting a batch: one sync for all ---- */
+
+typedef struct adopt_item {
+	size_t i;
+	bool held;        /* claimed at the start: the source held its bytes */
+	bool claimed;     /* still on its way into place */
+	hp_code rc;
+	const char *dir;  /* the file's folder: path[0..dlen) */
+	size_t dlen;
+	hp_err err;
+} adopt_item;
+
+typedef struct adopt_ctx {
+	hp_fetch *f;
+	adopt_item *it;
+	size_t n;
+	atomic_size_t next;
+} adopt_ctx;
+
+static void *adopt_worker(void *arg)
+{
+	adopt_ctx *c = arg;
+	for (;;) {
+		size_t k = atomic_fetch_add(&c->next, 1);
+		if (k >= c->n)
+			break;
+		adopt_item *a = &c->it[k];
+		if (!a->claimed)
+			continue;
+		char name[80];
+		hp_fetch_partial_name(c->f, a->i, name);
+		a->rc = verify_partial(c->f, a->i, name, NULL, &a->err);
+	}
+	return NULL;
+}
+
+/* File a->i was verified but cannot be put in place: it fails for good
+ * (as put_in_place). */
+static void adopt_fail(hp_fetch *f, adopt_item *a, bool unlink_partial)
+{
+	if (unlink_partial) {
+		char name[80];
+		hp_fetch_partial_name(f, a->i, name);
+		unlinkat(f->pdirfd, name, 0);
+	}
+	unclaim(f, a->i, &a->err);
+	pthread_mutex_lock(&f->mu);
+	f->st[a->i].status = HP_FETCH_FAILED;
+	pthread_mutex_unlock(&f->mu);
+}
+
+static int dir_cmp(const void *x, const void *y)
+{
+	const adopt_item *a = *(adopt_item *const *)x, *b = *(adopt_item *const *)y;
+	size_t n = a->dlen < b->dlen ? a->dlen : b->dlen;
+	int c = memcmp(a->dir, b->dir, n);
+	if (c)
+		return c;
+	return a->dlen < b->dlen ? -1 : a->dlen > b->dlen;
+}
+
+hp_code hp_fetch_adopt_batch(hp_fetch *f, const size_t *idx, size_t n, hp_code *rcs, hp_err *e)
+{
+	if (!n)
+		return HP_OK;
+	adopt_item *it = calloc(n, sizeof *it);
+	adopt_item **byd = calloc(n, sizeof *byd);
+	if (!it || !byd) {
+		free(it);
+		free(byd);
+		return hp_fail_nomem(e);
+	}
+	for (size_t k = 0; k < n; k++) {
+		adopt_item *a = &it[k];
+		a->i = idx[k];
+		a->rc = claim(f, a->i, &a->err);
+		a->claimed = a->held = a->rc == HP_OK;
+	}
+
+	/* 1. verify every file, on the hashing threads */
+	adopt_ctx c = { .f = f, .it = it, .n = n };
+	atomic_init(&c.next, 0);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nth = f->jobs > 0 ? (size_t)f->jobs : (cpus > 0 ? (size_t)cpus : 1);
+	if (nth > n)
+		nth = n;
+	if (nth > 64)
+		nth = 64;
+	pthread_t th[64];
+	size_t started = 0;
+	for (; started + 1 < nth; started++)
+		if (pthread_create(&th[started], NULL, adopt_worker, &c))
+			break;
+	adopt_worker(&c);
+	for (size_t k = 0; k < started; k++)
+		pthread_join(th[k], NULL);
+	size_t good = 0;
+	for (size_t k = 0; k < n; k++) {
+		adopt_item *a = &it[k];
+		if (!a->claimed)
+			continue;
+		if (a->rc) {
+			if (a->rc != HP_E_NOINPUT) {
+				char name[80];
+				hp_fetch_partial_name(f, a->i, name);
+				unlinkat(f->pdirfd, name, 0);
+			}
+			unclaim(f, a->i, &a->err);
+			a->claimed = false;
+		} else {
+			good++;
+		}
+	}
+
+	/* 2. their bytes on disk: one syncfs for the file system, else a
+	 * fsync for each */
+	if (good && syncfs(f->pdirfd) < 0) {
+		for (size_t k = 0; k < n; k++) {
+			adopt_item *a = &it[k];
+			if (!a->claimed)
+				continue;
+			char name[80];
+			hp_fetch_partial_name(f, a->i, name);
+			int fd = openat(f->pdirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0 || fsync(fd) < 0) {
+				a->rc = hp_fail_errno(&a->err, HP_E_IO, errno, "cannot sync the partial file of '%s'",
+						      f->files[a->i].path);
+				adopt_fail(f, a, true);
+				a->claimed = false;
+			}
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+
+	/* 3. rename them all into place */
+	size_t nd = 0;
+	for (size_t k = 0; k < n; k++) {
+		adopt_item *a = &it[k];
+		if (!a->claimed)
+			continue;
+		const hp_fetch_file *ff = &f->files[a->i];
+		char name[80];
+		hp_fetch_partial_name(f, a->i, name);
+		int parent = -1;
+		const char *base = NULL;
+		a->rc = open_parent(f->dirfd, ff->path, ff->path_len, true, false, &parent, &base, &a->err);
+		if (!a->rc && renameat(f->pdirfd, name, parent, base) < 0)
+			a->rc = hp_fail_errno(&a->err, HP_E_CANTCREAT, errno, "cannot put '%s' in place", ff->path);
+		if (parent >= 0)
+			close(parent);
+		if (a->rc) {
+			adopt_fail(f, a, true);
+			a->claimed = false;
+			continue;
+		}
+		a->dir = ff->path;
+		a->dlen = (size_t)(base - ff->path);
+		byd[nd++] = a;
+	}
+
+	/* 4. each distinct folder's entries on disk, once */
+	qsort(byd, nd, sizeof *byd, dir_cmp);
+	for (size_t k = 0; k < nd;) {
+		size_t end = k + 1;
+		while (end < nd && dir_cmp(&byd[k], &byd[end]) == 0)
+			end++;
+		const hp_fetch_file *ff = &f->files[byd[k]->i];
+		int parent = -1;
+		hp_err de = HP_ERR_INIT;
+		hp_code drc = open_parent(f->dirfd, ff->path, ff->path_len, false, false, &parent, NULL, &de);
+		if (!drc && fsync(parent) < 0 && errno != EINVAL)
+			drc = hp_fail_errno(&de, HP_E_IO, errno, "cannot sync the folder of '%s'", ff->path);
+		if (parent >= 0)
+			close(parent);
+		for (size_t j = k; drc && j < end; j++) {
+			adopt_item *a = byd[j];
+			a->rc = drc;
+			a->err = de;
+			if (j > k)
+				hp_fail(&a->err, drc, "cannot sync the folder of '%s'", f->files[a->i].path);
+			adopt_fail(f, a, false);
+			a->claimed = false;
+		}
+		k = end;
+	}
+
+	/* 5. report, in the batch's order */
+	hp_code worst = HP_OK;
+	pthread_mutex_lock(&f->mu);
+	for (size_t k = 0; k < n; k++) {
+		adopt_item *a = &it[k];
+		if (rcs)
+			rcs[k] = a->rc;
+		if (a->rc == HP_E_IO || a->rc == HP_E_NOMEM || a->rc == HP_E_INTERNAL) {
+			if (!worst && e)
+				*e = a->err;
+			if (!worst)
+				worst = a->rc;
+		}
+		if (!a->held)
+			continue;
+		const hp_fetch_file *ff = &f->files[a->i];
+		f->src_held = f->src_held > ff->size ? f->src_held - ff->size : 0;
+		if (!a->claimed)
+			continue;
+		f->st[a->i].busy = false;
+		f->st[a->i].status = HP_FETCH_FETCHED;
+		f->st[a->i].source = f->cur < f->nsrc ? f->src[f->cur].name : NULL;
+		f->done_bytes += ff->size;
+		free(f->st[a->i].err_msg);
+		f->st[a->i].err_msg = NULL;
+		emit_file(f, a->i, NULL);
+	}
+	emit_progress(f);
+	pthread_mutex_unlock(&f->mu);
+	free(it);
+	free(byd);
+	return worst;
 }

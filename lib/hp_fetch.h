@@ -17,8 +17,8 @@
  * (hp_ipfs_fetch) streams a CAR and writes each file in order; a BitTorrent
  * source may write pieces at any offset (hp_fetch_out_pwrite) or let its
  * engine write the partial file itself (hp_fetch_partial_path +
- * hp_fetch_adopt). Every hp_fetch_* function a source calls is thread-safe;
- * different files may be written from different threads at once. */
+ * hp_fetch_adopt, or hp_fetch_adopt_batch for many files). Every hp_fetch_*
+ * function a source calls is thread-safe; different files may be written from different threads at once. */
 #ifndef HP_FETCH_H
 #define HP_FETCH_H
 
@@ -247,5 +247,19 @@ void hp_fetch_partial_name(const hp_fetch *f, size_t i, char out[80]);
  * the partial folder once every file is in place.) */
 void hp_fetch_remove_partial(hp_fetch *f, const char *name);
 hp_code hp_fetch_adopt(hp_fetch *f, size_t i, hp_err *e);
+
+/* hp_fetch_adopt for n files at once, with one durability step for all
+ * instead of two fsyncs per file: every partial file idx[k] is checked
+ * (size, then SHA-256, on opts.jobs threads), then the output file system
+ * is synced once (syncfs; where that fails, a fsync of each file), then the
+ * files are renamed into place, then each distinct folder they went to is
+ * synced once. No file reaches its final path before its bytes are on disk
+ * and verified; a file that does not match is removed and never renamed.
+ * rcs[k] (rcs may be NULL) gets what hp_fetch_adopt would have returned for
+ * idx[k], and failures are remembered and reported as it does. The bytes of
+ * the files claimed leave the source's held count (hp_fetch_source_progress).
+ * Returns HP_OK, or the first local error among the files (HP_E_IO,
+ * HP_E_NOMEM, HP_E_INTERNAL: e gets it), or HP_E_NOMEM for the batch. */
+hp_code hp_fetch_adopt_batch(hp_fetch *f, const size_t *idx, size_t n, hp_code *rcs, hp_err *e);
 
 #endif

@@ -613,6 +613,70 @@ static void test_writers(void)
 	free_pkg(&p);
 }
 
+/* hp_fetch_adopt_batch: one sync for many files; a file that does not
+ * match, is missing or has a folder in its way is never renamed, the
+ * others all are */
+static void test_batch(void)
+{
+	pkg p;
+	make_pkg(&p, "unixfs-v1-2025", 0);
+	char dir[256];
+	hp_fetch *f = open_fetch(p.m, dir);
+	hp_err e = HP_ERR_INIT;
+	size_t a = file_index(&p, "a.txt"), big = file_index(&p, "big.bin"), more = file_index(&p, "dir/sub/more.bin");
+	size_t *idx = calloc(p.nfiles + 1, sizeof *idx);
+	hp_code *rcs = calloc(p.nfiles + 1, sizeof *rcs);
+	char name[80], path[512];
+	size_t n = 0;
+	for (size_t i = 0; i < p.nfiles; i++) {
+		idx[n++] = i;
+		if (i == more)
+			continue;  /* no partial file */
+		hp_fetch_partial_name(f, i, name);
+		snprintf(path, sizeof path, "%s/.hp-partial/%s", dir, name);
+		uint8_t *d = malloc(p.files[i].len + 1);
+		memcpy(d, p.files[i].data, p.files[i].len);
+		if (i == big)
+			d[777] ^= 1;
+		if (hp_write_file_atomic(path, d, p.files[i].len, 0644, 0, &e))
+			ok(0, "cannot write %s: %s", path, e.msg);
+		free(d);
+	}
+	idx[n++] = 0;  /* twice: the second is not wanted any more */
+	snprintf(path, sizeof path, "%s/a.txt", dir);
+	mkdir(path, 0755);  /* a folder in the way */
+	ok(hp_fetch_adopt_batch(f, idx, n, rcs, &e) == HP_OK, "a batch of %zu files adopted", n);
+	ok(rcs[big] == HP_E_INVALID && hp_fetch_wanted(f, big), "one byte off: invalid, wanted again");
+	snprintf(path, sizeof path, "%s/big.bin", dir);
+	struct stat st;
+	ok(lstat(path, &st) < 0 && errno == ENOENT, "... and nothing at its final path");
+	hp_fetch_partial_name(f, big, name);
+	snprintf(path, sizeof path, "%s/.hp-partial/%s", dir, name);
+	ok(lstat(path, &st) < 0 && errno == ENOENT, "... nor in the partial folder");
+	ok(rcs[more] == HP_E_NOINPUT && hp_fetch_wanted(f, more), "no partial file: not found, wanted again");
+	ok(rcs[a] == HP_E_CANTCREAT && hp_fetch_file_status(f, a) == HP_FETCH_FAILED && !hp_fetch_wanted(f, a),
+	   "a folder in the way: failed for good");
+	ok(rcs[n - 1] == HP_E_USAGE, "the same file twice: the second is not wanted");
+	size_t placed = 0, same = 0;
+	for (size_t i = 0; i < p.nfiles; i++) {
+		if (i == a || i == big || i == more)
+			continue;
+		placed += rcs[i] == HP_OK && hp_fetch_file_status(f, i) == HP_FETCH_FETCHED;
+		hp_buf got = HP_BUF_INIT;
+		snprintf(path, sizeof path, "%s/%s", dir, hp_fetch_file_at(f, i)->path);
+		if (hp_read_file(path, SIZE_MAX, &got, &e) == HP_OK && got.len == p.files[i].len &&
+		    memcmp(got.data, p.files[i].data, got.len) == 0)
+			same++;
+		hp_buf_release(&got);
+	}
+	ok(placed == p.nfiles - 3 && same == placed, "the other %zu files in place, byte for byte (%zu)", placed, same);
+	ok(hp_fetch_adopt_batch(f, idx, 0, rcs, &e) == HP_OK, "an empty batch");
+	hp_fetch_free(f);
+	free(idx);
+	free(rcs);
+	free_pkg(&p);
+}
+
 static void test_bounds(void)
 {
 	for (size_t k = 0; k < 3; k++) {
@@ -662,6 +726,7 @@ int main(void)
 	test_hamt();
 	test_disagree();
 	test_writers();
+	test_batch();
 	test_bounds();
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
