@@ -54,6 +54,10 @@ static const char usage_text[] =
 	"      --download-rate KIB  limit BitTorrent downloads to KIB KiB/s (every peer\n"
 	"                           and web seed, loopback included; 0: no limit)\n"
 	"      --no-web-seeds       do not use the torrent's web seeds (BEP 19)\n"
+	"      --piece-order ORDER  auto (default): in order when a wanted file is 64 MiB\n"
+	"                           or more, so it is checked as it arrives, else\n"
+	"                           rarest-first; in-order; rarest-first (kinder to a\n"
+	"                           swarm of other downloaders)\n"
 	"  -j, --jobs N             files fetched (and checked) at a time (0, the default:\n"
 	"                           one per CPU for checking, one request at a time)\n"
 	"      --timeout SECS       give up on a source that sends nothing for SECS\n"
@@ -85,6 +89,7 @@ enum {
 	OPT_BT_LISTEN,
 	OPT_DOWNLOAD_RATE,
 	OPT_NO_WEB_SEEDS,
+	OPT_PIECE_ORDER,
 };
 
 typedef struct config {
@@ -109,6 +114,7 @@ typedef struct config {
 	const char *bt_listen;
 	uint64_t download_rate;  /* bytes/s */
 	bool no_web_seeds;
+	hp_bt_piece_order piece_order;
 } config;
 
 /* ---- signals ----
@@ -207,6 +213,7 @@ static int parse(int argc, char **argv, config *c, bool *done)
 		{ "bt-listen", required_argument, NULL, OPT_BT_LISTEN },
 		{ "download-rate", required_argument, NULL, OPT_DOWNLOAD_RATE },
 		{ "no-web-seeds", no_argument, NULL, OPT_NO_WEB_SEEDS },
+		{ "piece-order", required_argument, NULL, OPT_PIECE_ORDER },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -247,6 +254,16 @@ static int parse(int argc, char **argv, config *c, bool *done)
 		case OPT_PEER: c->peers[c->npeers++] = optarg; break;
 		case OPT_BT_LISTEN: c->bt_listen = optarg; break;
 		case OPT_NO_WEB_SEEDS: c->no_web_seeds = true; break;
+		case OPT_PIECE_ORDER:
+			if (!strcmp(optarg, "auto"))
+				c->piece_order = HP_BT_ORDER_AUTO;
+			else if (!strcmp(optarg, "in-order"))
+				c->piece_order = HP_BT_ORDER_IN_ORDER;
+			else if (!strcmp(optarg, "rarest-first"))
+				c->piece_order = HP_BT_ORDER_RAREST_FIRST;
+			else
+				return cli_usage("--piece-order takes auto, in-order or rarest-first, not '%s'", optarg);
+			break;
 		case OPT_DOWNLOAD_RATE: {
 			unsigned long v = strtoul(optarg, &end, 10);
 			if (end == optarg || *end || optarg[0] == '-' || v > 2097151)
@@ -316,6 +333,7 @@ static hp_code add_sources(hp_fetch *f, const config *c, hp_err *e)
 		bo.timeout_ms = c->timeout_ms;
 		bo.download_rate = c->download_rate;
 		bo.no_web_seeds = c->no_web_seeds;
+		bo.piece_order = c->piece_order;
 		rc = hp_bt_source_add(f, &bo, e);
 	}
 	for (size_t i = 0; !rc && i < c->ngateways; i++)

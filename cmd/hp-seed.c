@@ -294,6 +294,8 @@ static void on_event(void *ud, const hp_bt_event *ev)
 		return;  /* a seed never downloads from web seeds */
 	case HP_BT_EV_FINISHED:
 		return;  /* a seed_mode torrent is finished from the start */
+	case HP_BT_EV_FLUSHED:
+		return;
 	}
 	emit(j);
 }

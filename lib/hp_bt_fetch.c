@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "hp_buf.h"
 #include "hp_io.h"
 #include "hp_torrent.h"
@@ -26,6 +28,7 @@ typedef struct bt_source {
 	long timeout_ms;
 	uint64_t download_rate;
 	bool no_web_seeds;
+	hp_bt_piece_order piece_order;
 	uint64_t received;
 	uint64_t resumed;        /* bytes found at start (resume data, or the check): verified
 	                          * pieces, and blocks of pieces not complete yet (checked
@@ -36,6 +39,8 @@ typedef struct bt_source {
 	uint64_t resume_saves;
 	int peers_seen;
 	bool interrupted;
+	int tid;                 /* the session's id for the torrent */
+	uint64_t flushes;        /* HP_BT_EV_FLUSHED events for it */
 } bt_source;
 
 #define RESUME_SAVE_MS 2000  /* save resume data this often while new pieces come */
@@ -71,6 +76,114 @@ static void on_event(void *ud, const hp_bt_event *ev)
 		s->peers_seen++;
 	else if (ev->kind == HP_BT_EV_WEB_SEED_ERROR)
 		s->web_seed_errors++;
+	else if (ev->kind == HP_BT_EV_FLUSHED && ev->torrent == s->tid)
+		s->flushes++;
+}
+
+/* Where libtorrent keeps torrent file k, under the partial folder. */
+static hp_code disk_name(const hp_torrent_info *ti, size_t k, hp_buf *out, hp_err *e)
+{
+	const hp_torrent_file *tf = &ti->files[k];
+	hp_buf_reset(out);
+	if (ti->single_file)
+		return hp_buf_addf(out, e, "bt-%s/%s", infohash(ti), ti->name);
+	return hp_buf_addf(out, e, "bt-%s/%s/%s", infohash(ti), ti->name, tf->saved_as ? tf->saved_as : tf->path);
+}
+
+/* ---- hashing as the pieces come ----
+ * Each wanted file's SHA-256 follows its verified pieces from its start, so
+ * that when the download ends the file is not read again and the one sync
+ * before the renames has little left to write. A piece libtorrent verified
+ * can still be in its buffers, so each step works on the pieces verified
+ * before a flush (hp_bt_session_flush) that has since completed: their
+ * bytes are in the files (and in the page cache, where they are read from),
+ * and libtorrent never writes a verified piece again. The stretch read is
+ * handed to writeback (sync_file_range). A file whose stretch cannot be read
+ * is given up here and read whole at adoption; a digest that differs from
+ * the manifest's is never trusted either way (hp_fetch_adopt_batch reads
+ * the file again before it calls it bad). */
+typedef struct bt_hash {
+	EVP_MD_CTX *ctx;
+	uint64_t done;    /* bytes hashed from the file's start */
+	bool off;         /* given up (or empty): read at adoption */
+	bool final;       /* md is the whole file's SHA-256 */
+	uint8_t md[32];
+} bt_hash;
+
+#define HASH_STEP (256u << 20)  /* read at most this much a step */
+#define SEQUENTIAL_FROM (64u << 20)  /* pieces in order when a wanted file is this big */
+#define FLUSH_STEP (16u << 20)  /* flush once this much more is verified (a flush a poll
+				 * slowed 1 GiB downloads by 10-20%; 48 MiB left too much to
+				 * hash at the end) */
+#define HASH_BUF (1u << 20)
+
+static void hash_give_up(bt_hash *h)
+{
+	EVP_MD_CTX_free(h->ctx);
+	h->ctx = NULL;
+	h->off = true;
+}
+
+/* Hash file k up to its first piece not in have (NULL: every piece is
+ * there), reading at most *budget bytes (lowered by what is read). */
+static void hash_file_ahead(int pfd, const hp_torrent_info *ti, size_t k, const uint8_t *have, bt_hash *h,
+			    uint8_t *buf, hp_buf *name, uint64_t *budget)
+{
+	const hp_torrent_file *tf = &ti->files[k];
+	if (h->off || h->final || !*budget)
+		return;
+	uint64_t plen = ti->piece_length, pos = tf->offset + h->done, stop = tf->offset + tf->size;
+	uint64_t p = pos / plen;
+	while (have && p < ti->num_pieces && have[p] && p * plen < stop)
+		p++;
+	uint64_t end = have && p * plen < stop ? p * plen : stop;
+	if (end <= pos)
+		return;
+	uint64_t want = end - pos < *budget ? end - pos : *budget;
+	if (!h->ctx && (!(h->ctx = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL))) {
+		hash_give_up(h);
+		return;
+	}
+	int fd = -1;
+	if (disk_name(ti, k, name, NULL) ||
+	    (fd = openat(pfd, name->data, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		hash_give_up(h);
+		return;
+	}
+	uint64_t from = h->done;
+	while (want) {
+		ssize_t got = pread(fd, buf, want < HASH_BUF ? (size_t)want : HASH_BUF, (off_t)h->done);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0 || !EVP_DigestUpdate(h->ctx, buf, (size_t)got)) {
+			hash_give_up(h);
+			break;
+		}
+		h->done += (uint64_t)got;
+		want -= (uint64_t)got;
+		*budget -= (uint64_t)got;
+	}
+	if (!h->off)
+		sync_file_range(fd, (off_t)from, (off_t)(h->done - from), SYNC_FILE_RANGE_WRITE);
+	close(fd);
+	if (!h->off && h->done == tf->size) {
+		h->final = EVP_DigestFinal_ex(h->ctx, h->md, NULL) == 1;
+		EVP_MD_CTX_free(h->ctx);
+		h->ctx = NULL;
+		h->off = !h->final;
+	}
+}
+
+/* One step over the wanted files; have NULL: the download is over and
+ * its files closed, so the files already begun are finished (the others
+ * are read at adoption, on every core). */
+static void hash_ahead(int pfd, const hp_torrent_info *ti, const uint8_t *prio, const uint8_t *have, bt_hash *hs,
+		       uint8_t *buf, hp_buf *name)
+{
+	uint64_t budget = have ? HASH_STEP : UINT64_MAX;
+	for (size_t k = 0; k < ti->nfiles && budget; k++)
+		if (prio[k] && (have || hs[k].ctx))
+			hash_file_ahead(pfd, ti, k, have, &hs[k], buf, name, &budget);
 }
 
 /* Ask for resume data and write it atomically beside the scratch folder. */
@@ -94,19 +207,26 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 	size_t *map = calloc(ti->nfiles ? ti->nfiles : 1, sizeof *map);
 	size_t *batch = calloc(ti->nfiles ? ti->nfiles : 1, sizeof *batch);
 	hp_code *brcs = calloc(ti->nfiles ? ti->nfiles : 1, sizeof *brcs);
+	const uint8_t **known = calloc(ti->nfiles ? ti->nfiles : 1, sizeof *known);
+	bt_hash *hs = calloc(ti->nfiles ? ti->nfiles : 1, sizeof *hs);
+	uint8_t *have = malloc(ti->num_pieces ? ti->num_pieces : 1), *hbuf = malloc(HASH_BUF);
 	hp_buf save = HP_BUF_INIT, rpath = HP_BUF_INIT, resume = HP_BUF_INIT, src = HP_BUF_INIT;
 	char link[64], pdir[PATH_MAX];
-	if (!prio || !map || !batch || !brcs) {
+	if (!prio || !map || !batch || !brcs || !known || !hs || !have || !hbuf) {
 		rc = hp_fail_nomem(e);
 		goto out;
 	}
 	size_t want = 0;
+	uint64_t biggest = 0;
 	for (size_t k = 0; k < ti->nfiles; k++) {
 		map[k] = manifest_index(f, ti, k);
 		if (map[k] != SIZE_MAX && hp_fetch_wanted(f, map[k])) {
 			prio[k] = 4;
 			want++;
+			if (ti->files[k].size > biggest)
+				biggest = ti->files[k].size;
 		}
+		hs[k].off = ti->files[k].size == 0;
 	}
 	if (!want) {
 		for (size_t i = 0; i < hp_fetch_nfiles(f); i++)
@@ -154,6 +274,12 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 	a.file_priorities = prio;
 	a.nfile_priorities = ti->nfiles;
 	a.no_web_seeds = s->no_web_seeds;
+	/* auto: pieces in order when a file is big enough for its hash after
+	 * the transfer to show; with many small files libtorrent's in-order
+	 * picker is slower than rarest-first (10,000 files on loopback: 3.8 s
+	 * against 2.8 s), and each file is whole soon anyway */
+	a.sequential = s->piece_order == HP_BT_ORDER_IN_ORDER ||
+		       (s->piece_order == HP_BT_ORDER_AUTO && biggest >= SEQUENTIAL_FROM);
 	int id;
 	if ((rc = hp_bt_session_add(ses, &a, &id, e))) {
 		if (a.resume) {  /* stale resume data: start over without it */
@@ -164,10 +290,12 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 		if (rc)
 			goto out;
 	}
+	s->tid = id;
 	hp_fetch_set_interruptible(f, true);
 	long timeout = s->timeout_ms > 0 ? s->timeout_ms : 30000;
 	int64_t last_new = now_ms(), last_connect = 0, last_save = last_new;
-	uint64_t last_done = 0, saved_done = 0;
+	uint64_t last_done = 0, saved_done = 0, flushed_done = 0, flushes_seen = 0;
+	bool flushing = false;
 	hp_bt_status st;
 	bool finished = false;
 	for (;;) {
@@ -190,6 +318,17 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 		if (st.finished && !st.checking && st.total_done >= st.total_wanted) {
 			finished = true;
 			break;
+		}
+		/* hash what the last flush put in the files, then flush again */
+		if (!st.checking && flushing && s->flushes != flushes_seen) {
+			hash_ahead(hp_fetch_partial_dirfd(f), ti, prio, have, hs, hbuf, &src);
+			flushing = false;
+		}
+		if (!st.checking && !flushing && st.total_done >= flushed_done + FLUSH_STEP &&
+		    !hp_bt_session_pieces(ses, id, have, ti->num_pieces, NULL) && !hp_bt_session_flush(ses, id, NULL)) {
+			flushes_seen = s->flushes;
+			flushed_done = st.total_done;
+			flushing = true;
 		}
 		if (hp_fetch_stopping(f)) {
 			s->interrupted = true;
@@ -219,6 +358,8 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 	save_resume(s, ses, id, rpath.data);
 	hp_bt_session_free(ses);
 	ses = NULL;
+	if (finished)
+		hash_ahead(hp_fetch_partial_dirfd(f), ti, prio, NULL, hs, hbuf, &src);
 	if (s->interrupted) {
 		rc = hp_fail(e, HP_E_TEMPFAIL, "interrupted with %llu of %llu bytes verified (run again to resume)",
 			     (unsigned long long)st.total_done, (unsigned long long)st.total_wanted);
@@ -235,13 +376,8 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 			continue;
 		size_t i = map[k];
 		const hp_torrent_file *tf = &ti->files[k];
-		const char *on_disk = tf->saved_as ? tf->saved_as : tf->path;
-		hp_buf_reset(&src);
-		if (ti->single_file ? hp_buf_addf(&src, e, "bt-%s/%s", infohash(ti), ti->name)
-				    : hp_buf_addf(&src, e, "bt-%s/%s/%s", infohash(ti), ti->name, on_disk)) {
-			rc = e->code;
+		if ((rc = disk_name(ti, k, &src, e)))
 			goto out;
-		}
 		struct stat sb;
 		int pfd = hp_fetch_partial_dirfd(f);
 		if (fstatat(pfd, src.data, &sb, AT_SYMLINK_NOFOLLOW) || !S_ISREG(sb.st_mode) ||
@@ -260,10 +396,11 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 			rc = hp_fail(e, HP_E_IO, "cannot move '%s' to '%s': %s", src.data, name, strerror(errno));
 			goto out;
 		}
+		known[nb] = hs[k].final ? hs[k].md : NULL;
 		batch[nb++] = i;
 	}
 	hp_err ae = HP_ERR_INIT;
-	hp_code brc = hp_fetch_adopt_batch(f, batch, nb, brcs, &ae);
+	hp_code brc = hp_fetch_adopt_batch(f, batch, known, nb, brcs, &ae);
 	if (brc) {
 		*e = ae;
 		rc = brc;
@@ -294,6 +431,12 @@ out:
 	free(map);
 	free(batch);
 	free(brcs);
+	free(known);
+	for (size_t k = 0; hs && k < ti->nfiles; k++)
+		EVP_MD_CTX_free(hs[k].ctx);
+	free(hs);
+	free(have);
+	free(hbuf);
 	hp_buf_release(&save);
 	hp_buf_release(&rpath);
 	hp_buf_release(&resume);
@@ -342,6 +485,7 @@ hp_code hp_bt_source_add(hp_fetch *f, const hp_bt_fetch_opts *o, hp_err *e)
 	s->timeout_ms = o->timeout_ms;
 	s->download_rate = o->download_rate;
 	s->no_web_seeds = o->no_web_seeds;
+	s->piece_order = o->piece_order;
 	if (o->listen && !(s->listen = strdup(o->listen))) {
 		rc = hp_fail_nomem(e);
 		goto fail;

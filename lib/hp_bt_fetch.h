@@ -31,6 +31,17 @@
 #include "hp_err.h"
 #include "hp_fetch.h"
 
+/* The order pieces are asked for in. In order, each file's SHA-256 is
+ * taken as its pieces come, so nothing is read again at the end; but with
+ * many small files libtorrent's in-order picker is slower than its
+ * rarest-first one, and rarest-first is kinder to a swarm of downloaders.
+ * AUTO: in order when a wanted file is 64 MiB or more. */
+typedef enum hp_bt_piece_order {
+	HP_BT_ORDER_AUTO = 0,
+	HP_BT_ORDER_IN_ORDER,
+	HP_BT_ORDER_RAREST_FIRST,
+} hp_bt_piece_order;
+
 typedef struct hp_bt_fetch_opts {
 	const char *torrent;            /* path of the .torrent ("-": stdin) */
 	const char *listen;             /* "IP:PORT"; NULL: 0.0.0.0:0 */
@@ -39,6 +50,7 @@ typedef struct hp_bt_fetch_opts {
 	long timeout_ms;                /* give up after this long without a new verified byte; 0: 30 s */
 	uint64_t download_rate;         /* bytes per second, 0: no limit (every peer, loopback too) */
 	bool no_web_seeds;              /* do not use the torrent's web seeds (BEP 19 url-list) */
+	hp_bt_piece_order piece_order;
 } hp_bt_fetch_opts;
 
 /* Read the torrent and add the source to f. HP_E_DATA for a bad .torrent,

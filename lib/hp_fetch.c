@@ -1162,9 +1162,11 @@ void hp_fetch_out_abort(hp_fetch_out *w, const hp_err *why)
 }
 
 /* Open file i's partial file (named name) and check its size and SHA-256
- * against the manifest. On a match, *fd is left open (fd non-NULL) or
- * closed; on a mismatch the partial file stays (the caller removes it). */
-static hp_code verify_partial(hp_fetch *f, size_t i, const char *name, int *fdp, hp_err *e)
+ * against the manifest; known, when not NULL, is its SHA-256 taken by the
+ * source as the bytes came (the file is then not read again). On a match,
+ * *fd is left open (fd non-NULL) or closed; on a mismatch the partial file
+ * stays (the caller removes it). */
+static hp_code verify_partial(hp_fetch *f, size_t i, const char *name, const uint8_t *known, int *fdp, hp_err *e)
 {
 	const hp_fetch_file *ff = &f->files[i];
 	int fd = openat(f->pdirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -1179,7 +1181,7 @@ static hp_code verify_partial(hp_fetch *f, size_t i, const char *name, int *fdp,
 		rc = hp_fail(e, HP_E_INVALID, "'%s' has %" PRIu64 " bytes, the manifest says %" PRIu64, ff->path,
 			     (uint64_t)st.st_size, ff->size);
 	else
-		rc = hash_fd(fd, ff->size, ff->path, md, e);
+		rc = known ? (memcpy(md, known, sizeof md), HP_OK) : hash_fd(fd, ff->size, ff->path, md, e);
 	if (!rc)
 		rc = check_digest(ff, md, e);
 	if (!rc && fdp)
@@ -1197,7 +1199,7 @@ hp_code hp_fetch_adopt(hp_fetch *f, size_t i, hp_err *e)
 	char name[80];
 	hp_fetch_partial_name(f, i, name);
 	int fd = -1;
-	rc = verify_partial(f, i, name, &fd, e);
+	rc = verify_partial(f, i, name, NULL, &fd, e);
 	if (rc) {
 		if (rc != HP_E_NOINPUT)
 			unlinkat(f->pdirfd, name, 0);
@@ -1211,6 +1213,7 @@ hp_code hp_fetch_adopt(hp_fetch *f, size_t i, hp_err *e)
 
 typedef struct adopt_item {
 	size_t i;
+	const uint8_t *sha256;  /* NULL: read the file */
 	bool held;        /* claimed at the start: the source held its bytes */
 	bool claimed;     /* still on its way into place */
 	hp_code rc;
@@ -1238,7 +1241,11 @@ static void *adopt_worker(void *arg)
 			continue;
 		char name[80];
 		hp_fetch_partial_name(c->f, a->i, name);
-		a->rc = verify_partial(c->f, a->i, name, NULL, &a->err);
+		a->rc = verify_partial(c->f, a->i, name, a->sha256, NULL, &a->err);
+		if (a->rc == HP_E_INVALID && a->sha256) {  /* the source's digest is a shortcut, never a verdict */
+			a->err = (hp_err)HP_ERR_INIT;
+			a->rc = verify_partial(c->f, a->i, name, NULL, NULL, &a->err);
+		}
 	}
 	return NULL;
 }
@@ -1268,7 +1275,8 @@ static int dir_cmp(const void *x, const void *y)
 	return a->dlen < b->dlen ? -1 : a->dlen > b->dlen;
 }
 
-hp_code hp_fetch_adopt_batch(hp_fetch *f, const size_t *idx, size_t n, hp_code *rcs, hp_err *e)
+hp_code hp_fetch_adopt_batch(hp_fetch *f, const size_t *idx, const uint8_t *const *sha256, size_t n, hp_code *rcs,
+			     hp_err *e)
 {
 	if (!n)
 		return HP_OK;
@@ -1282,6 +1290,7 @@ hp_code hp_fetch_adopt_batch(hp_fetch *f, const size_t *idx, size_t n, hp_code *
 	for (size_t k = 0; k < n; k++) {
 		adopt_item *a = &it[k];
 		a->i = idx[k];
+		a->sha256 = sha256 ? sha256[k] : NULL;
 		a->rc = claim(f, a->i, &a->err);
 		a->claimed = a->held = a->rc == HP_OK;
 	}

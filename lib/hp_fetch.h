@@ -250,7 +250,9 @@ hp_code hp_fetch_adopt(hp_fetch *f, size_t i, hp_err *e);
 
 /* hp_fetch_adopt for n files at once, with one durability step for all
  * instead of two fsyncs per file: every partial file idx[k] is checked
- * (size, then SHA-256, on opts.jobs threads), then the output file system
+ * (size, then SHA-256, on opts.jobs threads; sha256, when not NULL, holds
+ * for each file NULL or the SHA-256 the source took of the partial file's
+ * bytes once they were final, and that file is not read again), then the output file system
  * is synced once (syncfs; where that fails, a fsync of each file), then the
  * files are renamed into place, then each distinct folder they went to is
  * synced once. No file reaches its final path before its bytes are on disk
@@ -260,6 +262,7 @@ hp_code hp_fetch_adopt(hp_fetch *f, size_t i, hp_err *e);
  * the files claimed leave the source's held count (hp_fetch_source_progress).
  * Returns HP_OK, or the first local error among the files (HP_E_IO,
  * HP_E_NOMEM, HP_E_INTERNAL: e gets it), or HP_E_NOMEM for the batch. */
-hp_code hp_fetch_adopt_batch(hp_fetch *f, const size_t *idx, size_t n, hp_code *rcs, hp_err *e);
+hp_code hp_fetch_adopt_batch(hp_fetch *f, const size_t *idx, const uint8_t *const *sha256, size_t n, hp_code *rcs,
+			     hp_err *e);
 
 #endif

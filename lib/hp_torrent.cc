@@ -455,6 +455,7 @@ void fill_info(const lt::torrent_info &ti, const std::vector<tracker> &tr, hp_to
 		f->path = c_strdup(p);
 		f->size = static_cast<uint64_t>(fs.file_size(i));
 		f->executable = bool(fs.file_flags(i) & lt::file_storage::flag_executable);
+		f->offset = static_cast<uint64_t>(fs.file_offset(i));
 		out->total_size += f->size;
 		if (i < saved.end_file() && saved.file_path(i) != fs.file_path(i)) {
 			std::string s = saved.file_path(i);
@@ -963,6 +964,8 @@ void convert(hp_bt_session *s, lt::alert *a)
 	} else if (auto *er = lt::alert_cast<lt::torrent_error_alert>(a)) {
 		ev.kind = HP_BT_EV_ERROR;
 		set_msg(ev.msg, sizeof ev.msg, er->message());
+	} else if (lt::alert_cast<lt::cache_flushed_alert>(a)) {
+		ev.kind = HP_BT_EV_FLUSHED;
 	} else if (auto *us = lt::alert_cast<lt::url_seed_alert>(a)) {
 		ev.kind = HP_BT_EV_WEB_SEED_ERROR;
 		std::string why = us->error ? us->error.message() : std::string(us->error_message());
@@ -1073,6 +1076,8 @@ hp_code session_add(hp_bt_session *s, const hp_bt_add *a, int *id, hp_err *e)
 	}
 	if (a->seed_mode)
 		atp.flags |= lt::torrent_flags::seed_mode;
+	if (a->sequential)
+		atp.flags |= lt::torrent_flags::sequential_download;
 	atp.flags &= ~lt::torrent_flags::paused;
 	atp.flags &= ~lt::torrent_flags::auto_managed;
 	if (a->no_trackers) {
@@ -1150,6 +1155,29 @@ hp_code status(hp_bt_session *s, int id, hp_bt_status *st, hp_err *e)
 		st->has_error = true;
 		set_msg(st->error, sizeof st->error, ts.errc.message());
 	}
+	return HP_OK;
+}
+
+hp_code pieces(hp_bt_session *s, int id, uint8_t *have, size_t n, hp_err *e)
+{
+	lt::torrent_handle h;
+	hp_code rc = handle_of(s, id, &h, e);
+	if (rc)
+		return rc;
+	lt::torrent_status ts = h.status(lt::torrent_handle::query_pieces);
+	size_t got = static_cast<size_t>(ts.pieces.size());
+	for (size_t p = 0; p < n; p++)
+		have[p] = p < got && ts.pieces[lt::piece_index_t(static_cast<int>(p))];
+	return HP_OK;
+}
+
+hp_code flush(hp_bt_session *s, int id, hp_err *e)
+{
+	lt::torrent_handle h;
+	hp_code rc = handle_of(s, id, &h, e);
+	if (rc)
+		return rc;
+	h.flush_cache();
 	return HP_OK;
 }
 
@@ -1298,6 +1326,24 @@ extern "C" hp_code hp_bt_session_status(hp_bt_session *s, int id, hp_bt_status *
 		return status(s, id, st, e);
 	} catch (...) {
 		return from_exception(e, "cannot read the torrent's status");
+	}
+}
+
+extern "C" hp_code hp_bt_session_pieces(hp_bt_session *s, int id, uint8_t *have, size_t n, hp_err *e)
+{
+	try {
+		return pieces(s, id, have, n, e);
+	} catch (...) {
+		return from_exception(e, "cannot read the torrent's pieces");
+	}
+}
+
+extern "C" hp_code hp_bt_session_flush(hp_bt_session *s, int id, hp_err *e)
+{
+	try {
+		return flush(s, id, e);
+	} catch (...) {
+		return from_exception(e, "cannot flush the torrent's files");
 	}
 }
 

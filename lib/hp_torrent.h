@@ -99,6 +99,8 @@ typedef struct hp_torrent_file {
 	char *path;        /* relative to the torrent's root; the name for a single-file torrent */
 	uint64_t size;
 	bool executable;
+	uint64_t offset;   /* where it starts in the torrent's bytes (pad files counted):
+	                    * piece p holds bytes [p * piece_length, (p + 1) * piece_length) */
 	char *saved_as;    /* NULL, or the path libtorrent saves it under: it renames a file
 	                    * whose path equals another file's or directory's ignoring ASCII
 	                    * case ("A" beside "a/b" becomes "A.1"), on every platform */
@@ -195,6 +197,7 @@ typedef struct hp_bt_add {
 	bool seed_mode;          /* the caller has checked the content (hp_torrent_check_hashes) */
 	bool no_trackers;        /* do not announce to the torrent's trackers */
 	bool no_web_seeds;       /* do not use its web seeds */
+	bool sequential;         /* ask for pieces in order (libtorrent's sequential_download) */
 	const void *resume;      /* resume data (hp_bt_session_save_resume); NULL: none */
 	size_t resume_len;
 	const uint8_t *file_priorities;  /* NULL: every file; else one per file of
@@ -229,6 +232,18 @@ typedef struct hp_bt_status {
 
 hp_code hp_bt_session_status(hp_bt_session *s, int id, hp_bt_status *st, hp_err *e);
 
+/* Which pieces torrent id has verified: have[p] = 1 for each such piece
+ * p < n, else 0 (n: hp_torrent_info.num_pieces; past the torrent's pieces,
+ * 0). A verified piece's bytes are in its files (libtorrent writes before
+ * it checks) and libtorrent never writes them again. */
+hp_code hp_bt_session_pieces(hp_bt_session *s, int id, uint8_t *have, size_t n, hp_err *e);
+
+/* Ask libtorrent to write out what it holds of torrent id and close its
+ * files; an HP_BT_EV_FLUSHED event says when that is done. A piece verified
+ * before the call can be in libtorrent's buffers, not yet in its file: once
+ * the event came, it is in the file. */
+hp_code hp_bt_session_flush(hp_bt_session *s, int id, hp_err *e);
+
 typedef enum hp_bt_event_kind {
 	HP_BT_EV_LISTENING = 1,   /* port */
 	HP_BT_EV_LISTEN_FAILED,   /* msg */
@@ -240,6 +255,8 @@ typedef enum hp_bt_event_kind {
 	HP_BT_EV_HASH_FAILED,     /* torrent, count (the piece): a peer sent bad data */
 	HP_BT_EV_ERROR,           /* torrent (-1: the session), msg: a file or torrent error */
 	HP_BT_EV_WEB_SEED_ERROR,  /* torrent, msg ("URL: what went wrong") */
+	HP_BT_EV_FLUSHED,         /* torrent: a hp_bt_session_flush is done (libtorrent also
+	                           * sends one of its own when a check of the files ends) */
 } hp_bt_event_kind;
 
 typedef struct hp_bt_event {

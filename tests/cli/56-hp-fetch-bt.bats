@@ -155,6 +155,38 @@ interrupt_and_resume() {
 	interrupt_and_resume KILL
 }
 
+@test "hp-fetch --piece-order: in-order asks for pieces in order (files hashed as they come); rarest-first fetches the same bytes" {
+	bt_need libtorrent
+	make_pkg 6000000 --v1 --piece-size 16384
+	bt_seed_start pkg.torrent --content src --upload-rate 1024
+	fetch_in_background --piece-order in-order
+	wait_verified 1048576
+	local j have first last
+	j=$("$BT_PY" "$BT_RESUME" "$(resume_file)")
+	have=$(jq .have <<<"$j")
+	first=$(jq .first_have <<<"$j")
+	last=$(jq .last_have <<<"$j")
+	# in order: the verified pieces are (nearly) a prefix; rarest-first
+	# scatters them over the file
+	((first == 0 && last < have + 32)) || fail "pieces not in order: $have verified, from $first to $last"
+	wait "$FETCH_PID" || fail "hp-fetch exited $?: $(cat f1.err)"
+	FETCH_PID=
+	cmp src/pkg/big.bin out/big.bin
+	cmp src/pkg/small out/small
+	bt_seed_stop
+	bt_seed_start pkg.torrent --content src
+	run --separate-stderr timeout 120 hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 \
+		--peer "127.0.0.1:$SEED_PORT" --piece-order rarest-first --timeout 30 m.json -o out2
+	[ "$status" -eq 0 ] || fail "rarest-first: exit $status: $stderr"
+	cmp src/pkg/big.bin out2/big.bin
+	cmp src/pkg/small out2/small
+	[ ! -e out2/.hp-partial ]
+	run --separate-stderr hp-fetch -k keys/pub.pub --torrent pkg.torrent --piece-order random m.json -o out3
+	[ "$status" -eq 64 ] && [[ $stderr == *"--piece-order takes auto, in-order or rarest-first, not 'random'"* ]] ||
+		fail "a bad --piece-order: exit $status: $stderr"
+	[ ! -e out3 ]
+}
+
 @test "hp-fetch --torrent: a verified piece changed on disk between runs never reaches the output (v1)" {
 	bt_need libtorrent
 	make_pkg 3000000 --v1

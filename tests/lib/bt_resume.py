@@ -4,10 +4,11 @@ print what it says is verified, as one JSON line:
 
   bt_resume.py FILE
   {"pieces": N, "have": K, "piece_length": L, "first_have": I or null,
-   "have_bytes": B}
+   "last_have": J or null, "have_bytes": B}
 
 "have" counts the pieces the file lists as passed their hash check (the
-ones a resumed download keeps); first_have is the lowest such index;
+ones a resumed download keeps); first_have is the lowest such index,
+last_have the highest;
 have_bytes the bytes of files in them (BEP 47 pad files left out, as
 libtorrent's total_wanted_done counts them). Exit 1
 when the file does not read as resume data (it may be mid-replacement: the
@@ -40,6 +41,7 @@ def main():
         "have": len(have),
         "piece_length": plen,
         "first_have": have[0] if have else None,
+        "last_have": have[-1] if have else None,
         "have_bytes": nbytes,
     }))
     return 0

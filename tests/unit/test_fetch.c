@@ -623,12 +623,20 @@ static void test_batch(void)
 	char dir[256];
 	hp_fetch *f = open_fetch(p.m, dir);
 	hp_err e = HP_ERR_INIT;
-	size_t a = file_index(&p, "a.txt"), big = file_index(&p, "big.bin"), more = file_index(&p, "dir/sub/more.bin");
+	size_t a = file_index(&p, "a.txt"), big = file_index(&p, "big.bin"), more = file_index(&p, "dir/sub/more.bin"),
+	       deep = file_index(&p, "dir/sub/deep.txt");
 	size_t *idx = calloc(p.nfiles + 1, sizeof *idx);
 	hp_code *rcs = calloc(p.nfiles + 1, sizeof *rcs);
+	/* digests taken by the source: the manifest's for most files (they are
+	 * not read again), a wrong one for deep.txt (a shortcut, not a verdict:
+	 * its bytes are read again, and they are right), none for big.bin (read
+	 * back, one byte off) */
+	const uint8_t **known = calloc(p.nfiles + 1, sizeof *known);
+	static const uint8_t wrong[32] = { 1 };
 	char name[80], path[512];
 	size_t n = 0;
 	for (size_t i = 0; i < p.nfiles; i++) {
+		known[n] = i == deep ? wrong : i == big ? NULL : hp_fetch_file_at(f, i)->sha256;
 		idx[n++] = i;
 		if (i == more)
 			continue;  /* no partial file */
@@ -645,7 +653,7 @@ static void test_batch(void)
 	idx[n++] = 0;  /* twice: the second is not wanted any more */
 	snprintf(path, sizeof path, "%s/a.txt", dir);
 	mkdir(path, 0755);  /* a folder in the way */
-	ok(hp_fetch_adopt_batch(f, idx, n, rcs, &e) == HP_OK, "a batch of %zu files adopted", n);
+	ok(hp_fetch_adopt_batch(f, idx, known, n, rcs, &e) == HP_OK, "a batch of %zu files adopted", n);
 	ok(rcs[big] == HP_E_INVALID && hp_fetch_wanted(f, big), "one byte off: invalid, wanted again");
 	snprintf(path, sizeof path, "%s/big.bin", dir);
 	struct stat st;
@@ -657,6 +665,8 @@ static void test_batch(void)
 	ok(rcs[a] == HP_E_CANTCREAT && hp_fetch_file_status(f, a) == HP_FETCH_FAILED && !hp_fetch_wanted(f, a),
 	   "a folder in the way: failed for good");
 	ok(rcs[n - 1] == HP_E_USAGE, "the same file twice: the second is not wanted");
+	ok(rcs[deep] == HP_OK && hp_fetch_file_status(f, deep) == HP_FETCH_FETCHED,
+	   "the source's digest differs from the manifest's: the file is read again, and it is right");
 	size_t placed = 0, same = 0;
 	for (size_t i = 0; i < p.nfiles; i++) {
 		if (i == a || i == big || i == more)
@@ -670,8 +680,9 @@ static void test_batch(void)
 		hp_buf_release(&got);
 	}
 	ok(placed == p.nfiles - 3 && same == placed, "the other %zu files in place, byte for byte (%zu)", placed, same);
-	ok(hp_fetch_adopt_batch(f, idx, 0, rcs, &e) == HP_OK, "an empty batch");
+	ok(hp_fetch_adopt_batch(f, idx, NULL, 0, rcs, &e) == HP_OK, "an empty batch");
 	hp_fetch_free(f);
+	free(known);
 	free(idx);
 	free(rcs);
 	free_pkg(&p);
