@@ -571,6 +571,28 @@ out:
 	return rc;
 }
 
+void hp_run_threads(size_t n, void *(*fn)(void *), void *arg)
+{
+	pthread_t th[HP_RUN_THREADS_MAX];
+	if (n > HP_RUN_THREADS_MAX)
+		n = HP_RUN_THREADS_MAX;
+	size_t started = 0;
+	for (; started + 1 < n; started++)
+		if (pthread_create(&th[started], NULL, fn, arg))
+			break;
+	fn(arg);
+	for (size_t k = 0; k < started; k++)
+		pthread_join(th[k], NULL);
+}
+
+/* Threads to check n files with: --jobs, else one per CPU; at least 1. */
+static size_t check_threads(const hp_fetch *f, size_t n)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t t = f->jobs > 0 ? (size_t)f->jobs : (cpus > 0 ? (size_t)cpus : 1);
+	return t < n ? t : (n ? n : 1);
+}
+
 /* ---- scanning what is in place ---- */
 
 typedef struct scan_ctx {
@@ -619,20 +641,7 @@ hp_code hp_fetch_scan(hp_fetch *f, hp_err *e)
 	atomic_init(&s.next, 0);
 	s.rc = HP_OK;
 	hp_err_clear(&s.err);
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t n = f->jobs > 0 ? (size_t)f->jobs : (cpus > 0 ? (size_t)cpus : 1);
-	if (n > f->nfiles)
-		n = f->nfiles ? f->nfiles : 1;
-	if (n > 64)
-		n = 64;
-	pthread_t th[64];
-	size_t started = 0;
-	for (; started + 1 < n; started++)
-		if (pthread_create(&th[started], NULL, scan_worker, &s))
-			break;
-	scan_worker(&s);
-	for (size_t k = 0; k < started; k++)
-		pthread_join(th[k], NULL);
+	hp_run_threads(check_threads(f, f->nfiles), scan_worker, &s);
 	(void)e;
 	/* report in file order */
 	for (size_t i = 0; i < f->nfiles; i++)
@@ -1298,20 +1307,7 @@ hp_code hp_fetch_adopt_batch(hp_fetch *f, const size_t *idx, const uint8_t *cons
 	/* 1. verify every file, on the hashing threads */
 	adopt_ctx c = { .f = f, .it = it, .n = n };
 	atomic_init(&c.next, 0);
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t nth = f->jobs > 0 ? (size_t)f->jobs : (cpus > 0 ? (size_t)cpus : 1);
-	if (nth > n)
-		nth = n;
-	if (nth > 64)
-		nth = 64;
-	pthread_t th[64];
-	size_t started = 0;
-	for (; started + 1 < nth; started++)
-		if (pthread_create(&th[started], NULL, adopt_worker, &c))
-			break;
-	adopt_worker(&c);
-	for (size_t k = 0; k < started; k++)
-		pthread_join(th[k], NULL);
+	hp_run_threads(check_threads(f, n), adopt_worker, &c);
 	size_t good = 0;
 	for (size_t k = 0; k < n; k++) {
 		adopt_item *a = &it[k];

@@ -248,6 +248,12 @@ void hp_fetch_partial_name(const hp_fetch *f, size_t i, char out[80]);
 void hp_fetch_remove_partial(hp_fetch *f, const char *name);
 hp_code hp_fetch_adopt(hp_fetch *f, size_t i, hp_err *e);
 
+/* Run fn(arg) on n threads at once (the caller's among them; at most
+ * HP_RUN_THREADS_MAX) and wait for all: fn takes its work from arg. Fewer
+ * run when threads cannot be made; the caller's always runs. */
+#define HP_RUN_THREADS_MAX 64
+void hp_run_threads(size_t n, void *(*fn)(void *), void *arg);
+
 /* hp_fetch_adopt for n files at once, with one durability step for all
  * instead of two fsyncs per file: every partial file idx[k] is checked
  * (size, then SHA-256, on opts.jobs threads; sha256, when not NULL, holds

@@ -523,18 +523,7 @@ static hp_code src_run(void *self, hp_fetch *f, hp_err *e)
 	atomic_init(&j.next, 0);
 	pthread_mutex_init(&j.mu, NULL);
 	size_t nth = s->o.jobs > 1 ? (size_t)s->o.jobs : 1;
-	if (nth > j.n)
-		nth = j.n;
-	if (nth > 64)
-		nth = 64;
-	pthread_t th[64];
-	size_t started = 0;
-	for (; started + 1 < nth; started++)
-		if (pthread_create(&th[started], NULL, job_worker, &j))
-			break;
-	job_worker(&j);
-	for (size_t k = 0; k < started; k++)
-		pthread_join(th[k], NULL);
+	hp_run_threads(nth < j.n ? nth : j.n, job_worker, &j);
 	pthread_mutex_destroy(&j.mu);
 	free(j.files);
 	free(j.cids);
