@@ -374,7 +374,7 @@ static int check_content(const config *c, seeded *t)
 		}
 	}
 	bool v2 = ti->has_v2;
-	hp_btpieces_opts po = { ti->piece_length, !v2, v2, false };
+	hp_btpieces_opts po = { ti->piece_length, !v2, v2, false, 0, 0 };
 	if (hp_btpieces_new(&po, &bp, &e)) {
 		rc = cli_fail(&e);
 		goto out;

@@ -26,6 +26,9 @@ struct hp_btpieces {
 	/* v1 pieces, joined in done() */
 	uint8_t *v1;
 	size_t v1n, v1cap;
+	uint8_t *v1_lane;       /* lanes > 1, lane 0: the lane of each piece (0: hashed here) */
+	size_t v1_lane_cap;
+	bool joined;            /* hp_btpieces_join_lanes done */
 	EVP_MD_CTX *carry;      /* without pad: the piece the previous file left open */
 	uint64_t carry_fill;
 
@@ -44,8 +47,12 @@ typedef struct fstate {
 	uint8_t *head;
 	EVP_MD_CTX *p1;         /* the piece being hashed */
 	uint64_t p1_fill;
+	uint64_t q;             /* the number of that piece in the file, from the first boundary */
+	uint64_t nwhole;        /* lanes: the pieces wholly in this file (UINT64_MAX: unknown) */
+	bool skip;              /* lanes: this piece is another lane's */
 	uint8_t *full;          /* whole pieces of this file, 20 bytes each */
-	size_t nfull, fullcap;
+	uint8_t *full_lane;     /* lanes, lane 0: the lane of each (0: hashed here) */
+	size_t nfull, fullcap, flcap;
 	/* v2 */
 	EVP_MD_CTX *leaf;       /* the 16 KiB block being hashed */
 	uint32_t leaf_fill;
@@ -177,6 +184,8 @@ hp_code hp_btpieces_new(const hp_btpieces_opts *o, hp_btpieces **out, hp_err *e)
 	*out = NULL;
 	if (!o->v1 && !o->v2)
 		return hp_fail(e, HP_E_USAGE, "piece hashes: neither v1 nor v2 asked for");
+	if (o->lanes > 1 && (!o->v1 || o->v2 || o->lane >= o->lanes || o->lanes > 255))
+		return hp_fail(e, HP_E_USAGE, "piece hashes: lanes are for v1 alone, 2 to 255 of them");
 	if (!is_pow2(o->piece_length) || o->piece_length < HP_BT_MIN_PIECE || o->piece_length > HP_BT_MAX_PIECE)
 		return hp_fail(e, HP_E_USAGE, "piece length %llu is not a power of two from 16 KiB to 128 MiB",
 			       (unsigned long long)o->piece_length);
@@ -213,6 +222,7 @@ void hp_btpieces_free(hp_btpieces *bp)
 		free(bp->files[i].pieces);
 	free(bp->files);
 	free(bp->v1);
+	free(bp->v1_lane);
 	EVP_MD_CTX_free(bp->carry);
 	EVP_MD_CTX_free(bp->t1);
 	EVP_MD_CTX_free(bp->t256);
@@ -237,11 +247,31 @@ static void fstate_free(fstate *s)
 		return;
 	free(s->head);
 	free(s->full);
+	free(s->full_lane);
 	free(s->pieces);
 	EVP_MD_CTX_free(s->p1);
 	EVP_MD_CTX_free(s->leaf);
 	EVP_MD_CTX_free(s->node);
 	free(s);
+}
+
+static unsigned lanes_of(const hp_btpieces *bp)
+{
+	return bp->o.lanes > 1 ? bp->o.lanes : 1;
+}
+
+/* The lane that hashes piece s->q of its file: whole pieces go round the
+ * lanes, any other (the last, short or padded) is lane 0's. */
+static unsigned lane_of_piece(const hp_btpieces *bp, const fstate *s)
+{
+	if (s->nwhole == UINT64_MAX || s->q >= s->nwhole)
+		return 0;
+	return (unsigned)(s->q % lanes_of(bp));
+}
+
+static bool mine(const hp_btpieces *bp, const fstate *s)
+{
+	return lane_of_piece(bp, s) == bp->o.lane;
 }
 
 static hp_code bp_begin(void *ctx, const hp_digest_file *f, void **state, hp_err *e)
@@ -262,9 +292,12 @@ static hp_code bp_begin(void *ctx, const hp_digest_file *f, void **state, hp_err
 			if (gap && f->expect_size == HP_DIGEST_UNKNOWN)
 				return hp_fail(e, HP_E_USAGE, "'%s': v1 pieces need the size of this file", f->path);
 			s->head_len = gap < f->expect_size ? gap : f->expect_size;
-			if (s->head_len && !(s->head = malloc((size_t)s->head_len)))
+			if (s->head_len && bp->o.lane == 0 && !(s->head = malloc((size_t)s->head_len)))
 				return hp_fail_nomem(e);
 		}
+		s->nwhole = f->expect_size == HP_DIGEST_UNKNOWN ? UINT64_MAX
+							       : (f->expect_size - s->head_len) / bp->o.piece_length;
+		s->skip = lanes_of(bp) > 1 && !mine(bp, s);
 		rc = ctx_from(&s->p1, bp->t1, e);
 	}
 	if (!rc && bp->o.v2) {
@@ -277,14 +310,27 @@ static hp_code bp_begin(void *ctx, const hp_digest_file *f, void **state, hp_err
 
 static hp_code v1_piece_done(const hp_btpieces *bp, fstate *s, hp_err *e)
 {
-	hp_code rc = grow(&s->full, &s->fullcap, s->nfull + 1, 20, e);
-	if (rc)
-		return rc;
-	if (!EVP_DigestFinal_ex(s->p1, s->full + 20 * s->nfull, NULL))
-		return ossl_fail(e, "SHA-1");
-	s->nfull++;
+	unsigned lane = lane_of_piece(bp, s);
+	bool keep = bp->o.lane == 0 || lane == bp->o.lane;  /* lane 0 keeps a hole for the others' */
+	if (keep) {
+		hp_code rc = grow(&s->full, &s->fullcap, s->nfull + 1, 20, e);
+		if (!rc && lanes_of(bp) > 1 && bp->o.lane == 0)
+			rc = grow(&s->full_lane, &s->flcap, s->nfull + 1, 1, e);
+		if (rc)
+			return rc;
+		if (s->skip)
+			memset(s->full + 20 * s->nfull, 0, 20);
+		else if (!EVP_DigestFinal_ex(s->p1, s->full + 20 * s->nfull, NULL))
+			return ossl_fail(e, "SHA-1");
+		if (s->full_lane)
+			s->full_lane[s->nfull] = (uint8_t)lane;
+		s->nfull++;
+	}
 	s->p1_fill = 0;
-	return ctx_from(&s->p1, bp->t1, e);
+	s->q++;
+	bool was_skip = s->skip;
+	s->skip = lanes_of(bp) > 1 && !mine(bp, s);
+	return was_skip ? HP_OK : ctx_from(&s->p1, bp->t1, e);
 }
 
 static hp_code v1_update(const hp_btpieces *bp, fstate *s, const uint8_t *p, size_t n, uint64_t off, hp_err *e)
@@ -293,12 +339,13 @@ static hp_code v1_update(const hp_btpieces *bp, fstate *s, const uint8_t *p, siz
 	while (n) {
 		if (off < s->head_len) {
 			size_t k = s->head_len - off < n ? (size_t)(s->head_len - off) : n;
-			memcpy(s->head + off, p, k);
+			if (s->head)
+				memcpy(s->head + off, p, k);
 			p += k, n -= k, off += k;
 			continue;
 		}
 		size_t k = P - s->p1_fill < n ? (size_t)(P - s->p1_fill) : n;
-		if (!EVP_DigestUpdate(s->p1, p, k))
+		if (!s->skip && !EVP_DigestUpdate(s->p1, p, k))
 			return ossl_fail(e, "SHA-1");
 		s->p1_fill += k;
 		p += k, n -= k, off += k;
@@ -389,7 +436,7 @@ static hp_code bp_end(void *ctx, void *state, uint64_t size, hp_err *e)
 		/* the pad file's zeros finish the last piece */
 		while (!rc && s->p1_fill < P) {
 			size_t k = P - s->p1_fill < sizeof zeros ? (size_t)(P - s->p1_fill) : sizeof zeros;
-			if (!EVP_DigestUpdate(s->p1, zeros, k))
+			if (!s->skip && !EVP_DigestUpdate(s->p1, zeros, k))
 				rc = ossl_fail(e, "SHA-1");
 			s->p1_fill += k;
 		}
@@ -420,12 +467,28 @@ static hp_code bp_end(void *ctx, void *state, uint64_t size, hp_err *e)
 
 /* ---- the sink, on the caller's thread, in order ---- */
 
+/* Append n pieces (and, for lane 0 of several, their lanes: NULL = 0). */
+static hp_code add_v1(hp_btpieces *bp, const uint8_t *md, const uint8_t *lanes, size_t n, hp_err *e)
+{
+	hp_code rc = grow(&bp->v1, &bp->v1cap, bp->v1n + n, 20, e);
+	if (!rc && lanes_of(bp) > 1 && bp->o.lane == 0) {
+		if (!(rc = grow(&bp->v1_lane, &bp->v1_lane_cap, bp->v1n + n, 1, e))) {
+			if (lanes)
+				memcpy(bp->v1_lane + bp->v1n, lanes, n);
+			else
+				memset(bp->v1_lane + bp->v1n, 0, n);
+		}
+	}
+	if (rc)
+		return rc;
+	memcpy(bp->v1 + 20 * bp->v1n, md, 20 * n);
+	bp->v1n += n;
+	return HP_OK;
+}
+
 static hp_code push_v1(hp_btpieces *bp, const uint8_t md[20], hp_err *e)
 {
-	hp_code rc = grow(&bp->v1, &bp->v1cap, bp->v1n + 1, 20, e);
-	if (!rc)
-		memcpy(bp->v1 + 20 * bp->v1n++, md, 20);
-	return rc;
+	return add_v1(bp, md, NULL, 1, e);
 }
 
 static hp_code join_v1(hp_btpieces *bp, fstate *s, hp_err *e)
@@ -448,10 +511,8 @@ static hp_code join_v1(hp_btpieces *bp, fstate *s, hp_err *e)
 	if (s->nfull) {
 		if (bp->carry_fill)
 			return hp_fail(e, HP_E_INTERNAL, "v1 pieces: a whole piece while one is open");
-		if ((rc = grow(&bp->v1, &bp->v1cap, bp->v1n + s->nfull, 20, e)))
+		if ((rc = add_v1(bp, s->full, s->full_lane, s->nfull, e)))
 			return rc;
-		memcpy(bp->v1 + 20 * bp->v1n, s->full, 20 * s->nfull);
-		bp->v1n += s->nfull;
 	}
 	if (s->p1_fill) {
 		if (bp->carry_fill)
@@ -480,7 +541,7 @@ static void bp_done(void *ctx, void *state, const hp_digest_file *f, const hp_di
 	} else if (f->seq != bp->nfiles) {
 		hp_fail(e, HP_E_INTERNAL, "'%s': piece hashes out of order", f->path);
 	} else if (!grow(&bp->files, &bp->fcap, bp->nfiles + 1, sizeof *bp->files, e) &&
-		   (!bp->o.v1 || !join_v1(bp, s, e))) {
+		   (!bp->o.v1 || (bp->o.lane ? !add_v1(bp, s->full, NULL, s->nfull, e) : !join_v1(bp, s, e)))) {
 		hp_btpieces_file *out = &bp->files[bp->nfiles++];
 		memset(out, 0, sizeof *out);
 		out->size = r->size;
@@ -518,6 +579,28 @@ hp_code hp_btpieces_finish(hp_btpieces *bp, hp_err *e)
 			return rc;
 	}
 	bp->finished = true;
+	return HP_OK;
+}
+
+hp_code hp_btpieces_join_lanes(hp_btpieces *bp, hp_btpieces *const *others, size_t n, hp_err *e)
+{
+	if (!bp->finished || bp->o.lane != 0 || n + 1 != lanes_of(bp) || bp->joined)
+		return hp_fail(e, HP_E_INTERNAL, "v1 lanes: %zu others for %u lanes", n, lanes_of(bp));
+	size_t at[256] = { 0 };
+	for (size_t i = 0; n && i < bp->v1n; i++) {
+		unsigned l = bp->v1_lane[i];
+		if (!l)
+			continue;
+		const hp_btpieces *o = others[l - 1];
+		if (!o->finished || o->o.lane != l || at[l] >= o->v1n)
+			return hp_fail(e, HP_E_INTERNAL, "v1 lanes: lane %u is short of pieces", l);
+		memcpy(bp->v1 + 20 * i, o->v1 + 20 * at[l]++, 20);
+	}
+	for (size_t l = 1; l <= n; l++)
+		if (at[l] != others[l - 1]->v1n)
+			return hp_fail(e, HP_E_INTERNAL, "v1 lanes: lane %zu has %zu pieces, %zu used", l,
+				       others[l - 1]->v1n, at[l]);
+	bp->joined = true;
 	return HP_OK;
 }
 

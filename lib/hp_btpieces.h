@@ -43,6 +43,16 @@ typedef struct hp_btpieces_opts {
 	bool v1;                /* SHA-1 pieces */
 	bool v2;                /* per-file merkle trees */
 	bool pad;               /* BEP 47 padding after every non-empty file (v1 only matters) */
+	/* v1 lanes: SHA-1 is one piece after another, so one sink hashes one
+	 * piece at a time. With lanes > 1 (v1 only), lanes sinks share the
+	 * work, each on its own thread when the pipeline spreads a file: lane
+	 * j hashes the whole pieces of each file whose number in the file
+	 * (counted from its first piece boundary) is j modulo lanes; lane 0
+	 * also hashes the pieces that are not whole in one file, and keeps
+	 * holes for the others' pieces, filled by hp_btpieces_join_lanes.
+	 * 0 or 1: one sink does all. */
+	unsigned lanes;
+	unsigned lane;          /* 0 to lanes - 1 */
 } hp_btpieces_opts;
 
 /* What is known about one file after the run, in run order. */
@@ -74,7 +84,12 @@ size_t hp_btpieces_window(const hp_btpieces *bp);
  * stream of unknown size where v1 pieces need offsets. */
 hp_code hp_btpieces_finish(hp_btpieces *bp, hp_err *e);
 
-/* Results, valid after hp_btpieces_finish. */
+/* After hp_btpieces_finish of every lane: fill lane 0's holes (bp, lane
+ * 0) with the pieces of the others (others[k] is lane k + 1; n = lanes - 1).
+ * HP_E_INTERNAL when their counts do not add up. */
+hp_code hp_btpieces_join_lanes(hp_btpieces *bp, hp_btpieces *const *others, size_t n, hp_err *e);
+
+/* Results, valid after hp_btpieces_finish (and hp_btpieces_join_lanes). */
 size_t hp_btpieces_v1_count(const hp_btpieces *bp);
 const uint8_t *hp_btpieces_v1(const hp_btpieces *bp);  /* 20 bytes per piece */
 size_t hp_btpieces_nfiles(const hp_btpieces *bp);

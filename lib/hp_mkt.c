@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hp_btpieces.h"
 #include "hp_io.h"
@@ -15,8 +16,27 @@ struct hp_mkt_pieces {
 	uint64_t piece_length;
 	hp_btpieces *bp;
 	hp_btpieces *bp2;    /* hybrid: v2 apart, so that it may run on another thread */
+	hp_btpieces *lane[HP_MKT_MAX_SINKS - 1];  /* v1 lanes 1..nlanes-1 (bp is lane 0) */
+	unsigned nlanes;
 	hp_digest_sink sink;
 };
+
+#define LANES_FROM (64u << 20)  /* v1 lanes when a file is this big: only then is it spread */
+
+/* v1 lanes for list l: one per CPU (at most HP_MKT_MAX_SINKS) when a file is
+ * big enough for hp_digest to spread it over threads, else 1. */
+static unsigned v1_lanes(const hp_mkt_opts *o, const hp_walk_list *l)
+{
+	uint64_t biggest = 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].type == HP_WALK_FILE && l->v[i].size > biggest)
+			biggest = l->v[i].size;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = o->jobs ? o->jobs : cpus > 0 ? (unsigned)cpus : 1;
+	if (biggest < LANES_FROM || n < 2)
+		return 1;
+	return n < HP_MKT_MAX_SINKS ? n : HP_MKT_MAX_SINKS;
+}
 
 static hp_torrent_flavour flavour_of(const hp_mkt_opts *o)
 {
@@ -63,13 +83,18 @@ hp_code hp_mkt_pieces_new(const hp_mkt_opts *o, const hp_walk_list *l, hp_mkt_pi
 	p->flavour = fl;
 	p->piece_length = P;
 	bool split = fl == HP_TORRENT_HYBRID;
-	hp_btpieces_opts po = { P, (fl & HP_TORRENT_V1) != 0, !split && (fl & HP_TORRENT_V2) != 0, pad };
-	hp_btpieces_opts po2 = { P, false, true, false };
+	p->nlanes = fl == HP_TORRENT_V1 ? v1_lanes(o, l) : 1;
+	hp_btpieces_opts po = { P, (fl & HP_TORRENT_V1) != 0, !split && (fl & HP_TORRENT_V2) != 0, pad, p->nlanes, 0 };
+	hp_btpieces_opts po2 = { P, false, true, false, 0, 0 };
 	hp_code rc = hp_btpieces_new(&po, &p->bp, e);
-	if (!rc && split && (rc = hp_btpieces_new(&po2, &p->bp2, e)))
-		hp_btpieces_free(p->bp);
+	if (!rc && split)
+		rc = hp_btpieces_new(&po2, &p->bp2, e);
+	for (unsigned j = 1; !rc && j < p->nlanes; j++) {
+		po.lane = j;
+		rc = hp_btpieces_new(&po, &p->lane[j - 1], e);
+	}
 	if (rc) {
-		free(p);
+		hp_mkt_pieces_free(p);
 		return rc;
 	}
 	p->sink = hp_btpieces_sink(p->bp);
@@ -77,13 +102,15 @@ hp_code hp_mkt_pieces_new(const hp_mkt_opts *o, const hp_walk_list *l, hp_mkt_pi
 	return HP_OK;
 }
 
-size_t hp_mkt_pieces_sinks(hp_mkt_pieces *p, hp_digest_sink out[2])
+size_t hp_mkt_pieces_sinks(hp_mkt_pieces *p, hp_digest_sink out[HP_MKT_MAX_SINKS])
 {
-	out[0] = p->sink;
-	if (!p->bp2)
-		return 1;
-	out[1] = hp_btpieces_sink(p->bp2);
-	return 2;
+	size_t n = 0;
+	out[n++] = p->sink;
+	if (p->bp2)
+		out[n++] = hp_btpieces_sink(p->bp2);
+	for (unsigned j = 1; j < p->nlanes; j++)
+		out[n++] = hp_btpieces_sink(p->lane[j - 1]);
+	return n;
 }
 
 size_t hp_mkt_pieces_window(const hp_mkt_pieces *p)
@@ -97,6 +124,8 @@ void hp_mkt_pieces_free(hp_mkt_pieces *p)
 		return;
 	hp_btpieces_free(p->bp);
 	hp_btpieces_free(p->bp2);
+	for (unsigned j = 1; j < p->nlanes; j++)
+		hp_btpieces_free(p->lane[j - 1]);
 	free(p);
 }
 
@@ -114,6 +143,10 @@ hp_code hp_mkt_pieces_finish(hp_mkt_pieces *p, const hp_walk_list *l, const char
 	hp_code rc = hp_btpieces_finish(p->bp, e);
 	if (!rc && p->bp2)
 		rc = hp_btpieces_finish(p->bp2, e);
+	for (unsigned j = 1; !rc && j < p->nlanes; j++)
+		rc = hp_btpieces_finish(p->lane[j - 1], e);
+	if (!rc && p->nlanes > 1)
+		rc = hp_btpieces_join_lanes(p->bp, p->lane, p->nlanes - 1, e);
 	if (rc)
 		return rc;
 	const hp_btpieces *v2 = p->bp2 ? p->bp2 : p->bp;
@@ -308,7 +341,7 @@ static hp_code build(hp_walk_list *l, const char *name, bool single_file, const 
 	if (profile && !(rc = hp_unixfs_sink_new(profile, NULL, &x.unixfs, e)) && !single_file)
 		rc = hp_unixfs_tree_new(profile, &x.tree, e);
 	if (!rc) {
-		hp_digest_sink sinks[3];
+		hp_digest_sink sinks[HP_MKT_MAX_SINKS + 1];
 		size_t ns = hp_mkt_pieces_sinks(p, sinks);
 		if (x.unixfs)
 			sinks[ns++] = *hp_unixfs_sink_digest(x.unixfs);

@@ -119,10 +119,12 @@ hp_code hp_mkt_from_manifest(const json_t *m, const char *dir, const hp_mkt_opts
  *
  *     hp_mkt_sort(flavour, &l);                  (before reading)
  *     hp_mkt_pieces_new(o, &l, &p, &e);          (piece length, pad files, limits)
- *     k += hp_mkt_pieces_sinks(p, sinks + k);    (one or two sinks: a hybrid's v2
- *                                                 hashes are a sink apart, so that
- *                                                 hp_digest may run them on another
- *                                                 thread; hp_digest_list over l,
+ *     k += hp_mkt_pieces_sinks(p, sinks + k);    (up to HP_MKT_MAX_SINKS sinks: a
+ *                                                 hybrid's v2 hashes are a sink apart,
+ *                                                 a v1 torrent with a file of 64 MiB
+ *                                                 or more has one v1 lane per CPU,
+ *                                                 so that hp_digest may run them on
+ *                                                 other threads; hp_digest_list over l,
  *                                                 window at most hp_mkt_pieces_window(p))
  *     hp_mkt_pieces_finish(p, &l, name, single, extra_seed, &r, &e);
  *
@@ -130,7 +132,8 @@ hp_code hp_mkt_from_manifest(const json_t *m, const char *dir, const hp_mkt_opts
 typedef struct hp_mkt_pieces hp_mkt_pieces;
 void hp_mkt_sort(hp_torrent_flavour flavour, hp_walk_list *l);
 hp_code hp_mkt_pieces_new(const hp_mkt_opts *o, const hp_walk_list *l, hp_mkt_pieces **out, hp_err *e);
-size_t hp_mkt_pieces_sinks(hp_mkt_pieces *p, hp_digest_sink out[2]);
+#define HP_MKT_MAX_SINKS 4
+size_t hp_mkt_pieces_sinks(hp_mkt_pieces *p, hp_digest_sink out[HP_MKT_MAX_SINKS]);
 size_t hp_mkt_pieces_window(const hp_mkt_pieces *p);
 /* extra_seed (may be NULL) is added after o->web_seeds unless already there. */
 hp_code hp_mkt_pieces_finish(hp_mkt_pieces *p, const hp_walk_list *l, const char *name, bool single_file,

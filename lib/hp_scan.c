@@ -207,7 +207,7 @@ hp_code hp_scan_paths(const char *const *paths, size_t n, const hp_scan_opts *o,
 		rc = hp_mkt_pieces_new(&mo, &l, &pieces, e);
 	}
 	if (!rc) {
-		hp_digest_sink sinks[4];
+		hp_digest_sink sinks[2 + HP_MKT_MAX_SINKS];
 		size_t nsinks = 0;
 		if (o->mime)
 			sinks[nsinks++] = (hp_digest_sink){ "mime", &s, head_begin, head_update, NULL, head_done };

@@ -467,6 +467,29 @@ print([(fs.file_path(i), bool(fs.file_flags(i) & lt.file_storage.flag_executable
 	cmp h2.torrent h8.torrent
 }
 
+@test "v1 lanes (a file of 64 MiB or more: one v1 sink per job): mktorrent's infohash with -j 1 to 4" {
+	bt_need mktorrent libtorrent
+	# a big file that starts and ends inside pieces, between small files,
+	# and the big file alone
+	mkdir -p lanes
+	head -c 1000 /dev/urandom >lanes/a
+	head -c $((64 * 1048576 + 12345)) /dev/urandom >lanes/big
+	head -c 70000 /dev/urandom >lanes/c
+	local p l j want
+	for p in lanes lanes/big; do
+		for l in 16 20; do
+			rm -f m.torrent
+			mktorrent -d -l "$l" -o m.torrent "$p" >/dev/null
+			want=$(lt_ids m.torrent | cut -d' ' -f1)
+			for j in 1 2 3 4; do
+				run --separate-stderr hp-mktorrent --v1 -j "$j" -l $((1 << l)) --no-date -o h.torrent "$p"
+				assert_success
+				[ "$(v1_of <<<"$output")" = "$want" ] || fail "$p, 2^$l pieces, -j $j: $(v1_of <<<"$output"), mktorrent $want"
+			done
+		done
+	done
+}
+
 @test "piece counts clients refuse are refused before reading (more than 2^21 pieces)" {
 	truncate -s $((16384 * 2097152 + 1)) sparse
 	run_fails 64 hp-mktorrent -l 16K sparse

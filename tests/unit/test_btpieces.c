@@ -222,6 +222,25 @@ static bool check(hp_btpieces *bp, const set *s, size_t P, bool v1, bool v2, boo
 	return good;
 }
 
+/* v1 pieces hashed by lanes sinks, each run separately, then joined: the
+ * same pieces as one sink's */
+static void by_lanes(const set *s, size_t P, unsigned lanes, bool pad, int split, const char *label)
+{
+	hp_btpieces *bp[3] = { NULL };
+	hp_err e = HP_ERR_INIT;
+	hp_code rc = HP_OK;
+	for (unsigned j = 0; !rc && j < lanes; j++) {
+		hp_btpieces_opts o = { P, true, false, pad, lanes, j };
+		if (!(rc = hp_btpieces_new(&o, &bp[j], &e)))
+			rc = run_by_hand(bp[j], s, split);
+	}
+	if (!rc)
+		rc = hp_btpieces_join_lanes(bp[0], bp + 1, lanes - 1, &e);
+	ok(rc == HP_OK && check(bp[0], s, P, true, false, pad, label), "%s, %u lanes: %s", label, lanes, e.msg);
+	for (unsigned j = 0; j < lanes; j++)
+		hp_btpieces_free(bp[j]);
+}
+
 static void by_hand(const size_t *sizes, size_t n, size_t P, const char *what)
 {
 	set s = make_set(sizes, n);
@@ -235,7 +254,7 @@ static void by_hand(const size_t *sizes, size_t n, size_t P, const char *what)
 		for (int split = 0; split < 3; split++) {
 			if (split == 1 && P > 32768)
 				continue;  /* byte by byte only on small cases */
-			hp_btpieces_opts o = { P, modes[m].v1, modes[m].v2, modes[m].pad };
+			hp_btpieces_opts o = { P, modes[m].v1, modes[m].v2, modes[m].pad, 0, 0 };
 			hp_btpieces *bp;
 			hp_err e = HP_ERR_INIT;
 			if (!ok(hp_btpieces_new(&o, &bp, &e) == HP_OK, "new: %s", e.msg))
@@ -245,6 +264,9 @@ static void by_hand(const size_t *sizes, size_t n, size_t P, const char *what)
 			hp_code rc = run_by_hand(bp, &s, split);
 			ok(rc == HP_OK && check(bp, &s, P, modes[m].v1, modes[m].v2, modes[m].pad, label), "%s", label);
 			hp_btpieces_free(bp);
+			if (modes[m].v1 && !modes[m].v2)
+				for (unsigned lanes = 2; lanes <= 3; lanes++)
+					by_lanes(&s, P, lanes, modes[m].pad, split, label);
 		}
 	}
 	free_set(&s);
@@ -323,7 +345,7 @@ static void test_pipeline(void)
 	for (size_t m = 0; m < 3; m++) {
 		for (unsigned jobs = 1; jobs <= 3; jobs++) {
 			for (size_t bs = 1000; bs <= 200000; bs = bs * 7 + 1) {
-				hp_btpieces_opts o = { 32768, modes[m].v1, modes[m].v2, modes[m].pad };
+				hp_btpieces_opts o = { 32768, modes[m].v1, modes[m].v2, modes[m].pad, 0, 0 };
 				hp_btpieces *bp;
 				if (hp_btpieces_new(&o, &bp, &e))
 					continue;
@@ -352,15 +374,18 @@ static void test_failures(void)
 {
 	hp_btpieces *bp;
 	hp_err e = HP_ERR_INIT;
-	hp_btpieces_opts bad = { 3 * 16384, true, true, false };
+	hp_btpieces_opts bad = { 3 * 16384, true, true, false, 0, 0 };
 	is_int(hp_btpieces_new(&bad, &bp, &e), HP_E_USAGE, "a piece length that is not a power of two");
-	hp_btpieces_opts small = { 8192, true, false, false };
+	hp_btpieces_opts small = { 8192, true, false, false, 0, 0 };
 	is_int(hp_btpieces_new(&small, &bp, &e), HP_E_USAGE, "8 KiB pieces");
-	hp_btpieces_opts none = { 16384, false, false, false };
+	hp_btpieces_opts none = { 16384, false, false, false, 0, 0 };
 	is_int(hp_btpieces_new(&none, &bp, &e), HP_E_USAGE, "neither v1 nor v2");
+	hp_btpieces_opts lanes_v2 = { 32768, true, true, false, 2, 0 }, lane_out = { 32768, true, false, false, 2, 2 };
+	is_int(hp_btpieces_new(&lanes_v2, &bp, &e), HP_E_USAGE, "lanes with v2");
+	is_int(hp_btpieces_new(&lane_out, &bp, &e), HP_E_USAGE, "lane 2 of 2");
 
 	/* a file after a stream of unknown size cannot place its v1 pieces */
-	hp_btpieces_opts o = { 16384, true, false, false };
+	hp_btpieces_opts o = { 16384, true, false, false, 0, 0 };
 	ok(hp_btpieces_new(&o, &bp, &e) == HP_OK, "new");
 	hp_digest_sink k = hp_btpieces_sink(bp);
 	hp_digest_file f = { 0, 0, "x", 1, 10, HP_DIGEST_UNKNOWN };

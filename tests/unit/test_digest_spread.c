@@ -123,8 +123,8 @@ static void run_all(const hp_walk_list *l, unsigned jobs, int spread, size_t bs,
 	hp_unixfs_sink_opts uo = HP_UNIXFS_SINK_OPTS_INIT;
 	hp_btpieces *hyb = NULL, *v1 = NULL, *v2 = NULL;
 	bool pad = l->nfiles > 1;
-	hp_btpieces_opts ho = { HP_BT_BLOCK, true, true, pad }, o1 = { HP_BT_BLOCK, true, false, pad },
-			 o2 = { HP_BT_BLOCK, false, true, false };
+	hp_btpieces_opts ho = { HP_BT_BLOCK, true, true, pad, 0, 0 }, o1 = { HP_BT_BLOCK, true, false, pad, 0, 0 },
+			 o2 = { HP_BT_BLOCK, false, true, false, 0, 0 };
 	if (hp_unixfs_sink_new(hp_unixfs_profile_find("unixfs-v0-2015"), &uo, &us, &e) ||
 	    hp_btpieces_new(&ho, &hyb, &e) || hp_btpieces_new(&o1, &v1, &e) || hp_btpieces_new(&o2, &v2, &e)) {
 		fprintf(stderr, "sinks: %s\n", e.msg);
