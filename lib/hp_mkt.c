@@ -418,9 +418,7 @@ static int hexval(char c)
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* The tr= parameters of a magnet link, percent-decoded, each its own tier
- * (as libtorrent reads a magnet). *buf holds the strings. */
-static hp_code magnet_trackers(const char *magnet, hp_torrent_tracker **out, size_t *n, char **buf, hp_err *e)
+hp_code hp_mkt_magnet_trackers(const char *magnet, hp_torrent_tracker **out, size_t *n, char **buf, hp_err *e)
 {
 	*out = NULL;
 	*n = 0;
@@ -501,7 +499,7 @@ hp_code hp_mkt_from_manifest(const json_t *m, const char *dir, const hp_mkt_opts
 	}
 	if (!o->ntrackers) {
 		size_t nt;
-		if ((rc = magnet_trackers(dist_str(m, "torrent_magnet"), &mtr, &nt, &mtr_buf, e)))
+		if ((rc = hp_mkt_magnet_trackers(dist_str(m, "torrent_magnet"), &mtr, &nt, &mtr_buf, e)))
 			goto out;
 		oo.trackers = mtr;
 		oo.ntrackers = nt;

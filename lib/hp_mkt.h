@@ -115,6 +115,13 @@ bool hp_mkt_layout(const char *manifest_name, const char *const *paths, size_t n
  * from the files alone). */
 hp_code hp_mkt_from_manifest(const json_t *m, const char *dir, const hp_mkt_opts *o, hp_mkt_result *r, hp_err *e);
 
+/* The tr= parameters of a magnet link (a manifest's torrent_magnet),
+ * percent-decoded, each its own tier (as libtorrent reads a magnet): *out
+ * (n of them) and *buf, which holds the strings, are malloc'ed (NULL when
+ * none, or when magnet is NULL or not "magnet:?..."). HP_E_DATA for a tr=
+ * that is not a tracker URL (hp_torrent_tracker_url_ok, "%00" included). */
+hp_code hp_mkt_magnet_trackers(const char *magnet, hp_torrent_tracker **out, size_t *n, char **buf, hp_err *e);
+
 /* ---- the parts, for a caller with its own digest run (hp_scan) ----
  *
  *     hp_mkt_sort(flavour, &l);                  (before reading)
