@@ -1,19 +1,24 @@
 #!/usr/bin/env bats
 # hybrid-p2p publish and fetch end to end, all on 127.0.0.1: a bare registry
 # served by the real `git http-backend` with a token, a real kubo daemon
-# (tests/lib/kubo.bash), hp-seed seeding from `publish --seed`, and fetches
-# into empty folders over BitTorrent and through kubo's gateway.
+# (tests/lib/kubo.bash) and a real one-peer IPFS Cluster in front of it
+# (tests/lib/cluster.bash: REST API and Pinning Service API), hp-seed
+# seeding from `publish --seed`, and fetches into empty folders over
+# BitTorrent and through kubo's gateway.
 
 load helpers
 load ../lib/registry
 load ../lib/kubo
+load ../lib/cluster
 
 setup_file() {
 	export PATH=$HP_BIN:$PATH
 	kubo_start unixfs-v1-2025 || return
+	cluster_start || return
 }
 
 teardown_file() {
+	cluster_stop
 	kubo_stop
 }
 
@@ -121,6 +126,26 @@ publish_file() {
 	[ "$(jq -r 'select(.step == "fetch") | .source' <<<"$output")" = ipfs ]
 	jq -e -s '[.[] | select(.path)] | length == 4 and all(.status == "fetched" and (.source | test("gateway")))' <<<"$output" >/dev/null
 	diff -r data got
+}
+
+@test "publish --kubo --cluster --psa: the CAR on kubo, then pinned by IPFS Cluster through its REST API and its Pinning Service API" {
+	bare_registry reg
+	local token cid
+	token=$(cluster_pinsvc_token)
+	HP_PSA_TOKEN=$token run --separate-stderr publish_file --kubo "$KUBO_API" --cluster "$CLUSTER_API" \
+		--psa "$CLUSTER_PINSVC"
+	assert_success
+	[ "$(jq -s -c 'map(select(.step == "pin")) | map([.kind, .status])' <<<"$output")" = \
+		'[["kubo","ok"],["cluster","ok"],["psa","ok"]]' ]
+	cid=$(jq -r .distribution.ipfs_cid out/ds.json)
+	[ "$(step pin | jq -s -r '.[1].records[0].cid')" = "$cid" ]
+	[ "$(step pin | jq -s -r '.[2].records[0].status')" = pinned ]
+	[ "$(step registry | jq -r .status)" = ok ]
+	# the cluster says so itself
+	run --separate-stderr hp-pin status --cluster "$CLUSTER_API" "$cid"
+	assert_success
+	[ "$(jq -r .status <<<"$output")" = pinned ]
+	[ "$(cluster_ctl status "$cid" | grep -c PINNED)" -ge 1 ]
 }
 
 @test "a failing destination gets its own line and status; a re-run completes the rest" {
