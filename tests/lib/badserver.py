@@ -44,6 +44,8 @@ import sys
 import threading
 import time
 
+from serverutil import write_port_file
+
 MAX_REQUEST = 64 << 20
 
 
@@ -211,10 +213,7 @@ def main():
     srv.bind(("127.0.0.1", 0))
     srv.listen(64)
     srv.settimeout(0.2)
-    tmp = a.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("%d\n" % srv.getsockname()[1])
-    os.rename(tmp, a.port_file)
+    write_port_file(a.port_file, srv.getsockname()[1])
 
     stopping = threading.Event()
     lock = threading.Lock()
