@@ -15,6 +15,8 @@
 # Targets (issue 3): hp-cid >= 3x faster than kubo's only-hash; <= 1.15x
 # openssl's SHA-256 time on one file; SHA-256 + CID in one read <= 1.2x
 # SHA-256 alone on two cores.
+# the timings are variables named at run time (printf -v)
+# shellcheck disable=SC2154
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)

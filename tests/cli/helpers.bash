@@ -1,4 +1,6 @@
 # Shared set-up for the bats files: load with `load helpers`.
+# (status, output and stderr are set by bats' run)
+# shellcheck disable=SC2154
 bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'

@@ -101,7 +101,7 @@ cluster_start() {
 	export CLUSTER_PID CLUSTER_PIDS CLUSTER_LOG
 	_hp_watchdog "$CLUSTER_PID" >"$IPFS_CLUSTER_PATH/watchdog.pid"
 
-	local limit=$((SECONDS + ${CLUSTER_START_TIMEOUT:-60})) rest= psa= proxy=
+	local limit=$((SECONDS + ${CLUSTER_START_TIMEOUT:-60})) rest="" psa="" proxy=""
 	while :; do
 		if ! kill -0 "$CLUSTER_PID" 2>/dev/null; then
 			echo "cluster: ipfs-cluster-service exited during start-up; its log ($CLUSTER_LOG):" >&2

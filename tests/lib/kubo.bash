@@ -101,7 +101,7 @@ kubo_daemon() {
 	export KUBO_LOG KUBO_PID KUBO_PIDS
 	_hp_watchdog "$KUBO_PID" >"$IPFS_PATH/watchdog.pid"
 
-	local limit=$((SECONDS + ${KUBO_START_TIMEOUT:-60})) maddr= port=
+	local limit=$((SECONDS + ${KUBO_START_TIMEOUT:-60})) maddr="" port=""
 	while :; do
 		if ! kill -0 "$KUBO_PID" 2>/dev/null; then
 			echo "kubo: daemon exited during start-up; its log ($KUBO_LOG):" >&2

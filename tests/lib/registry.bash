@@ -82,8 +82,8 @@ CONF
 		cat "$d/log" >&2
 		return 1
 	}
-	local i
-	for i in $(seq 100); do
+	local _
+	for _ in $(seq 100); do
 		[ -s "$d/pid" ] && grep -q 'Server listening' "$d/log" 2>/dev/null && break
 		sleep 0.05
 	done
