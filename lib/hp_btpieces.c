@@ -470,6 +470,8 @@ static hp_code bp_end(void *ctx, void *state, uint64_t size, hp_err *e)
 /* Append n pieces (and, for lane 0 of several, their lanes: NULL = 0). */
 static hp_code add_v1(hp_btpieces *bp, const uint8_t *md, const uint8_t *lanes, size_t n, hp_err *e)
 {
+	if (!n)
+		return HP_OK;  /* a lane with no piece in this file */
 	hp_code rc = grow(&bp->v1, &bp->v1cap, bp->v1n + n, 20, e);
 	if (!rc && lanes_of(bp) > 1 && bp->o.lane == 0) {
 		if (!(rc = grow(&bp->v1_lane, &bp->v1_lane_cap, bp->v1n + n, 1, e))) {
