@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "hp_walk.h"
@@ -56,6 +58,7 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
 typedef struct events {
 	int n[4];
 	char last[HP_ERR_MSG_MAX];
+	char last_error[HP_ERR_MSG_MAX];  /* of HP_WALK_ERROR events */
 } events;
 
 static void on_event(void *ud, hp_walk_event ev, const hp_err *e)
@@ -63,6 +66,8 @@ static void on_event(void *ud, hp_walk_event ev, const hp_err *e)
 	events *x = ud;
 	x->n[ev]++;
 	snprintf(x->last, sizeof x->last, "%s", e->msg);
+	if (ev == HP_WALK_ERROR)
+		snprintf(x->last_error, sizeof x->last_error, "%s", e->msg);
 }
 
 /* Paths of the list joined with '|' */
@@ -78,7 +83,7 @@ static void test_sorted_tree(void)
 {
 	hp_walk_list l;
 	hp_err e = HP_ERR_INIT;
-	events ev = { { 0 }, "" };
+	events ev = { { 0 }, "", "" };
 	hp_walk_opts o = { root, 0, on_event, &ev };
 	char got[2048];
 
@@ -137,6 +142,63 @@ static void test_relative(void)
 	hp_walk_free(&l);
 }
 
+/* The checks of an unreadable directory, run as the current user; returns a
+ * bit per failed check (0: all passed), explained on stdout as diagnostics. */
+static int locked_checks(void)
+{
+	hp_walk_list l;
+	hp_err e = HP_ERR_INIT;
+	events ev = { { 0 }, "", "" };
+	hp_walk_opts o = { root, 0, on_event, &ev };
+	int bad = 0;
+	if (hp_walk_init(&l, &o, &e) != HP_OK)
+		return 1;
+	if (hp_walk_add(&l, ".", &e) != HP_OK)
+		bad |= 2, printf("# the walk stopped at the unreadable directory: %s\n", e.msg);
+	if (ev.n[HP_WALK_ERROR] != 1 || !strstr(ev.last_error, "locked"))
+		bad |= 4, printf("# %d errors reported, the last: %s\n", ev.n[HP_WALK_ERROR], ev.last_error);
+	if (hp_walk_add(&l, "locked", &e) != HP_E_NOINPUT)
+		bad |= 8, printf("# an unreadable argument did not fail with 66\n");
+	hp_walk_free(&l);
+	return bad;
+}
+
+/* An unreadable directory: the walk goes on past it and reports it; as an
+ * argument it fails. Root reads every directory, so as root (CI) the checks
+ * run in a child that has dropped to nobody (65534). */
+static void locked_dir(void)
+{
+	mkdir_("locked");
+	mkfile("locked/x", "x");
+	char p[512];
+	path_of(p, sizeof p, "locked");
+	chmod(p, 0);
+	int bad;
+	if (geteuid() != 0) {
+		bad = locked_checks();
+	} else {
+		chmod(root, 0755);  /* nobody must reach the tree, not the locked folder */
+		fflush(stdout);
+		pid_t pid = fork();
+		if (pid == 0) {
+			if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+				_exit(64);
+			int r = locked_checks();
+			fflush(stdout);
+			_exit(r);
+		}
+		int st = 0;
+		bad = pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ? 64 : WEXITSTATUS(st);
+		chmod(root, 0700);
+	}
+	ok(bad != 64, "the checks ran unprivileged (uid %d, as nobody when root)", (int)geteuid());
+	ok(!(bad & 1), "init");
+	ok(!(bad & 2), "a walk goes on past an unreadable directory");
+	ok(!(bad & 4), "... and reports it");
+	ok(!(bad & 8), "an unreadable argument fails");
+	chmod(p, 0755);
+}
+
 static void test_errors(void)
 {
 	hp_walk_list l;
@@ -163,29 +225,14 @@ static void test_errors(void)
 	ok(hp_walk_init(&l, &o3, &e) == HP_E_NOINPUT && strstr(e.msg, "/nonexistent-dir-hp"), "bad -C: %s", e.msg);
 	hp_walk_free(&l);
 
-	if (geteuid() != 0) {
-		events ev = { { 0 }, "" };
-		hp_walk_opts o4 = { root, 0, on_event, &ev };
-		mkdir_("locked");
-		mkfile("locked/x", "x");
-		char p[512];
-		path_of(p, sizeof p, "locked");
-		chmod(p, 0);
-		ok(hp_walk_init(&l, &o4, &e) == HP_OK, "init");
-		ok(hp_walk_add(&l, ".", &e) == HP_OK, "a walk goes on past an unreadable directory");
-		ok(ev.n[HP_WALK_ERROR] == 1 && strstr(ev.last, "locked"), "reported: %s", ev.last);
-		ok(hp_walk_add(&l, "locked", &e) == HP_E_NOINPUT, "an unreadable argument fails");
-		chmod(p, 0755);
-		hp_walk_free(&l);
-	}
-	/* as root (CI) the same case runs unprivileged in tests/cli/10-hp-hash.bats */
+	locked_dir();
 }
 
 static void test_follow(void)
 {
 	hp_walk_list l;
 	hp_err e = HP_ERR_INIT;
-	events ev = { { 0 }, "" };
+	events ev = { { 0 }, "", "" };
 	char got[2048];
 	hp_walk_opts o = { root, HP_WALK_FOLLOW, on_event, &ev };
 	ok(hp_walk_init(&l, &o, &e) == HP_OK, "init follow");
@@ -196,7 +243,7 @@ static void test_follow(void)
 	ok(!l.v[1].nofollow, "followed entries open without O_NOFOLLOW");
 	hp_walk_free(&l);
 
-	events ev2 = { { 0 }, "" };
+	events ev2 = { { 0 }, "", "" };
 	hp_walk_opts o2 = { root, 0, on_event, &ev2 };
 	ok(hp_walk_init(&l, &o2, &e) == HP_OK, "init");
 	ok(hp_walk_add(&l, "f", &e) == HP_OK, "walk f without follow");
