@@ -150,21 +150,13 @@ static void hash_file_ahead(int pfd, const hp_torrent_info *ti, size_t k, const 
 		hash_give_up(h);
 		return;
 	}
-	uint64_t from = h->done;
-	while (want) {
-		ssize_t got = pread(fd, buf, want < HASH_BUF ? (size_t)want : HASH_BUF, (off_t)h->done);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0 || !EVP_DigestUpdate(h->ctx, buf, (size_t)got)) {
-			hash_give_up(h);
-			break;
-		}
-		h->done += (uint64_t)got;
-		want -= (uint64_t)got;
-		*budget -= (uint64_t)got;
+	if (hp_fetch_sha256_range(h->ctx, fd, h->done, want, buf, HASH_BUF, tf->path, NULL)) {
+		hash_give_up(h);
+	} else {
+		sync_file_range(fd, (off_t)h->done, (off_t)want, SYNC_FILE_RANGE_WRITE);
+		h->done += want;
+		*budget -= want;
 	}
-	if (!h->off)
-		sync_file_range(fd, (off_t)from, (off_t)(h->done - from), SYNC_FILE_RANGE_WRITE);
 	close(fd);
 	if (!h->off && h->done == tf->size) {
 		h->final = EVP_DigestFinal_ex(h->ctx, h->md, NULL) == 1;

@@ -536,36 +536,37 @@ size_t hp_fetch_nwanted(const hp_fetch *f)
 
 /* ---- hashing ---- */
 
+hp_code hp_fetch_sha256_range(EVP_MD_CTX *ctx, int fd, uint64_t off, uint64_t n, uint8_t *buf, size_t bufsz,
+			      const char *what, hp_err *e)
+{
+	uint64_t end = off + n;
+	while (off < end) {
+		size_t want = end - off < bufsz ? (size_t)(end - off) : bufsz;
+		ssize_t got = pread(fd, buf, want, (off_t)off);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return hp_fail_errno(e, HP_E_IO, errno, "cannot read '%s'", what);
+		if (got == 0)
+			return hp_fail(e, HP_E_INVALID, "'%s' has %" PRIu64 " bytes, the manifest says %" PRIu64, what,
+				       off, end);
+		if (!EVP_DigestUpdate(ctx, buf, (size_t)got))
+			return hp_fail(e, HP_E_INTERNAL, "SHA-256 failed on '%s'", what);
+		off += (uint64_t)got;
+	}
+	return HP_OK;
+}
+
 /* SHA-256 of fd's first size bytes (exactly size: a shorter file fails). */
 static hp_code hash_fd(int fd, uint64_t size, const char *what, uint8_t out[32], hp_err *e)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	uint8_t *buf = malloc(READ_BLOCK);
-	hp_code rc = HP_OK;
-	if (!ctx || !buf || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+	hp_code rc;
+	if (!ctx || !buf || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
 		rc = hp_fail_nomem(e);
-		goto out;
-	}
-	uint64_t off = 0;
-	while (off < size) {
-		size_t want = size - off < READ_BLOCK ? (size_t)(size - off) : READ_BLOCK;
-		ssize_t got = pread(fd, buf, want, (off_t)off);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			rc = hp_fail_errno(e, HP_E_IO, errno, "cannot read '%s'", what);
-			goto out;
-		}
-		if (got == 0) {
-			rc = hp_fail(e, HP_E_INVALID, "'%s' has %" PRIu64 " bytes, the manifest says %" PRIu64, what, off,
-				     size);
-			goto out;
-		}
-		EVP_DigestUpdate(ctx, buf, (size_t)got);
-		off += (uint64_t)got;
-	}
-	EVP_DigestFinal_ex(ctx, out, NULL);
-out:
+	else if (!(rc = hp_fetch_sha256_range(ctx, fd, 0, size, buf, READ_BLOCK, what, e)))
+		EVP_DigestFinal_ex(ctx, out, NULL);
 	EVP_MD_CTX_free(ctx);
 	free(buf);
 	return rc;
@@ -1190,7 +1191,9 @@ static hp_code verify_partial(hp_fetch *f, size_t i, const char *name, const uin
 		rc = hp_fail(e, HP_E_INVALID, "'%s' has %" PRIu64 " bytes, the manifest says %" PRIu64, ff->path,
 			     (uint64_t)st.st_size, ff->size);
 	else
-		rc = known ? (memcpy(md, known, sizeof md), HP_OK) : hash_fd(fd, ff->size, ff->path, md, e);
+		rc = known ? HP_OK : hash_fd(fd, ff->size, ff->path, md, e);
+	if (!rc && known)
+		memcpy(md, known, sizeof md);
 	if (!rc)
 		rc = check_digest(ff, md, e);
 	if (!rc && fdp)

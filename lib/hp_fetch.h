@@ -23,6 +23,7 @@
 #define HP_FETCH_H
 
 #include <jansson.h>
+#include <openssl/types.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -247,6 +248,12 @@ void hp_fetch_partial_name(const hp_fetch *f, size_t i, char out[80]);
  * the partial folder once every file is in place.) */
 void hp_fetch_remove_partial(hp_fetch *f, const char *name);
 hp_code hp_fetch_adopt(hp_fetch *f, size_t i, hp_err *e);
+
+/* Feed bytes [off, off + n) of fd to ctx (an initialised SHA-256 context),
+ * reading through buf (bufsz bytes). HP_E_INVALID when the file ends first
+ * (what names it), HP_E_IO on a read error. */
+hp_code hp_fetch_sha256_range(EVP_MD_CTX *ctx, int fd, uint64_t off, uint64_t n, uint8_t *buf, size_t bufsz,
+			      const char *what, hp_err *e);
 
 /* Run fn(arg) on n threads at once (the caller's among them; at most
  * HP_RUN_THREADS_MAX) and wait for all: fn takes its work from arg. Fewer
