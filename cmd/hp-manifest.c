@@ -9,10 +9,8 @@
 #include "hp_io.h"
 #include "hp_json.h"
 #include "hp_manifest.h"
-#include "hp_mkt.h"
-#include "hp_car.h"
 #include "hp_torrent.h"
-#include "hp_scan.h"
+#include "hp_package.h"
 #include "hp_unixfs.h"
 #include "hp_time.h"
 #include "../lib/banned.h"
@@ -124,69 +122,6 @@ static void strlist_add(strlist *l, const char *s)
 	l->v = v;
 }
 
-/* One hp-hash record line into a file entry. */
-static hp_code record_to_entry(json_t *rec, const char *where, json_t *files, hp_err *e)
-{
-	if (!json_is_object(rec))
-		return hp_fail(e, HP_E_DATA, "%s: a record must be a JSON object", where);
-	json_t *path = json_object_get(rec, "path");
-	if (json_is_object(path)) {
-		json_t *bytes = json_object_get(path, "bytes");
-		return hp_fail(e, HP_E_DATA,
-			       "%s: path {\"bytes\": \"%.64s\"} is not valid UTF-8; a manifest path must be UTF-8 (rename the file)",
-			       where, json_is_string(bytes) ? json_string_value(bytes) : "?");
-	}
-	const char *p;
-	uint64_t size;
-	const char *sha;
-	hp_code rc;
-	if ((rc = hp_json_get_string(rec, "path", where, true, &p, e)) ||
-	    (rc = hp_json_get_uint(rec, "size", where, true, &size, e)) ||
-	    (rc = hp_json_get_string(rec, "sha256", where, true, &sha, e)))
-		return rc;
-	if ((rc = hp_relpath_check(p, json_string_length(path), e)))
-		return hp_err_prefix(e, "%s", where);
-	json_t *entry = json_pack("{s:O, s:I, s:s}", "path", path, "size", (json_int_t)size, "sha256", sha);
-	const char *opt[] = { "cid", "mime_type" };
-	for (size_t i = 0; i < 2; i++) {
-		json_t *v = json_object_get(rec, opt[i]);
-		if (json_is_string(v))
-			json_object_set(entry, opt[i], v);
-	}
-	json_array_append_new(files, entry);
-	return HP_OK;
-}
-
-static hp_code read_records(json_t *files, hp_err *e)
-{
-	hp_buf in = HP_BUF_INIT;
-	hp_code rc = hp_read_file("-", HP_JSON_MAX_INPUT, &in, e);
-	size_t line = 0;
-	char *p = in.data, *end = in.data + in.len;
-	while (!rc && p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		line++;
-		char where[64];
-		snprintf(where, sizeof where, "<stdin>:%zu", line);
-		size_t k = 0;
-		while (k < n && (p[k] == ' ' || p[k] == '\t' || p[k] == '\r'))
-			k++;
-		if (k < n) {
-			json_t *rec;
-			if (!(rc = hp_json_parse(p, n, where, &rec, e))) {
-				rc = record_to_entry(rec, where, files, e);
-				json_decref(rec);
-			}
-		}
-		p += n + 1;
-	}
-	hp_buf_release(&in);
-	if (!rc && json_array_size(files) == 0)
-		rc = hp_fail(e, HP_E_DATA, "<stdin>: no hp-hash records");
-	return rc;
-}
-
 static hp_code write_output(const char *out, const json_t *m, hp_err *e)
 {
 	char *text = json_dumps(m, JSON_INDENT(2));
@@ -207,11 +142,15 @@ static hp_code write_output(const char *out, const json_t *m, hp_err *e)
 	return rc;
 }
 
-static void walk_warning(void *ud, hp_walk_event ev, const hp_err *e)
+static void on_package_event(void *ud, const hp_package_event *ev)
 {
 	(void)ud;
-	(void)ev;
-	cli_warn("%s", e->msg);
+	if (ev->kind == HP_PACKAGE_EV_PROGRESS) {
+		cli_progress(NULL, ev->done, ev->total);
+	} else {
+		cli_progress_clear();
+		cli_warn("%s", ev->warning->msg);
+	}
 }
 
 typedef struct trackers {
@@ -244,27 +183,6 @@ static int add_tier(trackers *t, char *arg)
 		p = comma + 1;
 	}
 	return 0;
-}
-
-static hp_code car_block(void *ud, const hp_cid *cid, const uint8_t *data, size_t n, hp_err *e)
-{
-	return hp_car_put(ud, cid, data, n, e);
-}
-
-/* The torrent's fields in distribution, then validate again. */
-static hp_code set_torrent_fields(json_t *m, const hp_torrent_info *ti, hp_err *e)
-{
-	json_t *d = json_object_get(m, "distribution");
-	if (!d) {
-		d = json_object();
-		json_object_set_new(m, "distribution", d);
-	}
-	if (ti->infohash_v1_hex[0])
-		json_object_set_new(d, "torrent_infohash", json_string(ti->infohash_v1_hex));
-	if (ti->infohash_v2_hex[0])
-		json_object_set_new(d, "torrent_infohash_v2", json_string(ti->infohash_v2_hex));
-	json_object_set_new(d, "torrent_magnet", json_string(ti->magnet));
-	return hp_manifest_validate(m, HP_MANIFEST_UNSIGNED_OK, NULL, e);
 }
 
 static int cmd_create(int argc, char **argv)
@@ -305,7 +223,6 @@ static int cmd_create(int argc, char **argv)
 	const char *out = NULL, *dir = NULL, *profile = HP_UNIXFS_PROFILE_DEFAULT;
 	const char *torrent_out = NULL, *car = NULL;
 	bool torrent = true;
-	char root_cid[HP_CID_MAX_TEXT];
 	bool mime = true;
 	int jobs = 0;
 	int c;
@@ -385,82 +302,35 @@ static int cmd_create(int argc, char **argv)
 	if (meta.ipfs_gateway && !hp_torrent_web_seed_url_ok(meta.ipfs_gateway))
 		return cli_usage("'%s' is not a gateway URL (http:// or https://)", meta.ipfs_gateway);
 	hp_err e = HP_ERR_INIT;
-	json_t *files = json_array();
 	hp_code rc;
-	hp_mkt_result tor = HP_MKT_RESULT_INIT;
-	hp_car_writer *cw = NULL;
+	hp_package pkg = HP_PACKAGE_INIT;
 	if (records) {
-		rc = read_records(files, &e);
+		hp_buf in = HP_BUF_INIT;
+		if (!(rc = hp_read_file("-", HP_JSON_MAX_INPUT, &in, &e)))
+			rc = hp_package_from_records(&meta, in.data, in.len, "<stdin>", &pkg.manifest, &e);
+		hp_buf_release(&in);
 	} else {
-		hp_mkt_opts mo = { 0 };
-		mo.trackers = tr.v;
-		mo.ntrackers = tr.n;
-		mo.web_seeds = seeds.v;
-		mo.nweb_seeds = seeds.n;
-		mo.ipfs_gateway = meta.ipfs_gateway;
-		hp_scan_opts so = { dir, mime, profile, (unsigned)jobs, walk_warning, NULL,
-				    cli.progress ? cli_progress : NULL, cli_progress_ms(), NULL, NULL,
-				    torrent ? &tor : NULL, meta.name, &mo };
-		rc = HP_OK;
-		if (car) {
-			hp_car_writer_opts co = HP_CAR_WRITER_OPTS_INIT;
-			co.roots_later = true;
-			rc = hp_car_writer_open(&cw, car, NULL, 1, &co, &e);
-			so.blocks = car_block;
-			so.blocks_ud = cw;
-			so.jobs = 1;  /* the blocks in a fixed order */
-		}
-		if (!rc)
-			rc = hp_scan_paths((const char *const *)argv + optind, (size_t)(argc - optind), &so, files,
-					   profile ? root_cid : NULL, &e);
+		hp_package_opts po = { 0 };
+		po.meta = meta;
+		po.paths = (const char *const *)argv + optind;
+		po.npaths = (size_t)(argc - optind);
+		po.dir = dir;
+		po.mime = mime;
+		po.profile = profile;
+		po.jobs = (unsigned)jobs;
+		po.torrent = torrent;
+		po.trackers = tr.v;
+		po.ntrackers = tr.n;
+		po.car_path = car;
+		po.torrent_path = torrent_out;
+		po.on_event = on_package_event;
+		po.progress_ms = cli.progress ? cli_progress_ms() : 0;
+		rc = hp_package_create(&po, &pkg, &e);
 		cli_progress_clear();
-		if (!rc && profile) {
-			meta.ipfs_cid = root_cid;
-			meta.ipfs_import = profile;
-		}
-		if (!rc && tor.ipfs_web_seed) {
-			size_t i = 0;
-			while (i < seeds.n && strcmp(seeds.v[i], tor.ipfs_web_seed) != 0)
-				i++;
-			if (i == seeds.n)
-				strlist_add(&seeds, tor.ipfs_web_seed);
-			meta.web_seeds = seeds.v;
-			meta.n_web_seeds = seeds.n;
-		}
-		if (!rc && torrent && !tor.info && json_array_size(files)) {
-			if (torrent_out)
-				rc = hp_fail(&e, HP_E_DATA, "no torrent for --torrent-out: every file is empty (or a stream of unknown size)");
-			else
-				cli_warn("no torrent fields: every file is empty (or a stream of unknown size): nothing to share");
-		}
 	}
-	json_t *m = NULL;
 	if (!rc)
-		rc = hp_manifest_build(&meta, files, &m, &e);
-	else
-		json_decref(files);
-	if (!rc && tor.info)
-		rc = set_torrent_fields(m, tor.info, &e);
-	if (!rc && cw) {
-		hp_cid roots[2];
-		size_t nroots = 1;
-		rc = hp_cid_parse_text(root_cid, &roots[0], &e);
-		if (!rc && tor.ipfs_web_seed && strcmp(tor.wrapper_cid, root_cid) != 0)
-			rc = hp_cid_parse_text(tor.wrapper_cid, &roots[nroots++], &e);
-		if (!rc)
-			rc = hp_car_set_roots(cw, roots, nroots, &e);
-		if (!rc) {
-			rc = hp_car_commit(cw, &e);
-			cw = NULL;
-		}
-	}
-	if (!rc && torrent_out)
-		rc = hp_write_file_atomic(torrent_out, tor.torrent.data, tor.torrent.len, 0644, 0, &e);
-	if (!rc)
-		rc = write_output(out, m, &e);
-	hp_car_abort(cw);
-	json_decref(m);
-	hp_mkt_result_free(&tor);
+		rc = write_output(out, pkg.manifest, &e);
+	hp_package_release(&pkg);
 	free(seeds.v);
 	free(nodes.v);
 	free(tr.v);

@@ -427,7 +427,10 @@ hp_code hp_fetch_open_verified(json_t *m, const hp_fetch_opts *o, hp_fetch **out
 	return HP_OK;
 }
 
-hp_code hp_fetch_open(const char *path, const hp_fetch_opts *o, hp_fetch **out, json_t **report, hp_err *e)
+/* hp_fetch_open and hp_fetch_open_bytes: the manifest from the file path,
+ * or from data[0..len) when path is NULL. */
+static hp_code open_checked(const char *path, const char *data, size_t len, const char *shown,
+			    const hp_fetch_opts *o, hp_fetch **out, json_t **report, hp_err *e)
 {
 	*out = NULL;
 	if (report)
@@ -439,7 +442,8 @@ hp_code hp_fetch_open(const char *path, const hp_fetch_opts *o, hp_fetch **out, 
 	vo.state_path = o->state_path;
 	vo.now = o->now ? o->now : time(NULL);
 	json_t *rep = NULL, *m = NULL;
-	hp_code rc = hp_verify_manifest_load(path, &vo, &rep, &m, e);
+	hp_code rc = path ? hp_verify_manifest_load(path, &vo, &rep, &m, e)
+			  : hp_verify_manifest_bytes(data, len, shown, &vo, &rep, &m, e);
 	if (report)
 		*report = rep;
 	else
@@ -459,6 +463,17 @@ hp_code hp_fetch_open(const char *path, const hp_fetch_opts *o, hp_fetch **out, 
 	}
 	*out = f;
 	return HP_OK;
+}
+
+hp_code hp_fetch_open(const char *path, const hp_fetch_opts *o, hp_fetch **out, json_t **report, hp_err *e)
+{
+	return open_checked(path, NULL, 0, path, o, out, report, e);
+}
+
+hp_code hp_fetch_open_bytes(const char *data, size_t len, const char *shown, const hp_fetch_opts *o, hp_fetch **out,
+			    json_t **report, hp_err *e)
+{
+	return open_checked(NULL, data, len, shown, o, out, report, e);
 }
 
 void hp_fetch_free(hp_fetch *f)

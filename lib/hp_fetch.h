@@ -105,6 +105,10 @@ typedef struct hp_fetch_opts {
  * non-NULL, gets hp-verify's report (also on success). */
 hp_code hp_fetch_open(const char *path, const hp_fetch_opts *o, hp_fetch **f, json_t **report, hp_err *e);
 
+/* As hp_fetch_open for a manifest in memory (a registry's); shown names it. */
+hp_code hp_fetch_open_bytes(const char *data, size_t len, const char *shown, const hp_fetch_opts *o, hp_fetch **f,
+			    json_t **report, hp_err *e);
+
 /* As hp_fetch_open for a manifest the caller has verified itself (tests):
  * m is validated for form only, and borrowed for the life of f. */
 hp_code hp_fetch_open_verified(json_t *m, const hp_fetch_opts *o, hp_fetch **f, hp_err *e);

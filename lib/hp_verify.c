@@ -229,6 +229,9 @@ out:
 
 /* ---- the whole check ---------------------------------------------------------- */
 
+static hp_code verify_manifest(const char *path, const char *data, size_t len, const char *shown,
+			       const hp_verify_opts *o, json_t **report, json_t **manifest, hp_err *e);
+
 hp_code hp_verify_manifest(const char *path, const hp_verify_opts *o, json_t **report, hp_err *e)
 {
 	return hp_verify_manifest_load(path, o, report, NULL, e);
@@ -236,6 +239,19 @@ hp_code hp_verify_manifest(const char *path, const hp_verify_opts *o, json_t **r
 
 hp_code hp_verify_manifest_load(const char *path, const hp_verify_opts *o, json_t **report, json_t **manifest,
 				hp_err *e)
+{
+	return verify_manifest(path, NULL, 0, path, o, report, manifest, e);
+}
+
+hp_code hp_verify_manifest_bytes(const char *data, size_t len, const char *shown, const hp_verify_opts *o,
+				 json_t **report, json_t **manifest, hp_err *e)
+{
+	return verify_manifest(NULL, data, len, shown, o, report, manifest, e);
+}
+
+/* The manifest from the file path, or from data[0..len) when path is NULL. */
+static hp_code verify_manifest(const char *path, const char *data, size_t len, const char *shown,
+			       const hp_verify_opts *o, json_t **report, json_t **manifest, hp_err *e)
 {
 	json_t *m;
 	hp_trust *t;
@@ -247,11 +263,18 @@ hp_code hp_verify_manifest_load(const char *path, const hp_verify_opts *o, json_
 	hp_code rc = load_trust(o, &t, e);
 	if (rc)
 		return rc;
-	if ((rc = hp_json_load_file(path, HP_MANIFEST_MAX_BYTES, &m, e))) {
+	if (path)
+		rc = hp_json_load_file(path, HP_MANIFEST_MAX_BYTES, &m, e);
+	else if (len > HP_MANIFEST_MAX_BYTES)
+		rc = hp_fail(e, HP_E_DATA, "%s: more than %u bytes: not a manifest", shown, HP_MANIFEST_MAX_BYTES);
+	else
+		rc = hp_json_parse(data, len, shown, &m, e);
+	if (rc) {
 		hp_trust_free(t);
 		return rc;
 	}
-	const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	if (strcmp(shown, "-") == 0)
+		shown = "<stdin>";
 	vrun r = { json_object(), json_array(), e };
 	json_object_set_new(r.report, "manifest", json_string(shown));
 	json_t *problems = json_array();

@@ -39,4 +39,9 @@ hp_code hp_verify_manifest(const char *path, const hp_verify_opts *o, json_t **r
 hp_code hp_verify_manifest_load(const char *path, const hp_verify_opts *o, json_t **report, json_t **manifest,
 				hp_err *e);
 
+/* As hp_verify_manifest_load for a manifest already in memory (a
+ * registry's): shown names it in the report and messages. */
+hp_code hp_verify_manifest_bytes(const char *data, size_t len, const char *shown, const hp_verify_opts *o,
+				 json_t **report, json_t **manifest, hp_err *e);
+
 #endif
