@@ -41,7 +41,8 @@ ALL_LDFLAGS = $(SAN) $(LDFLAGS)
 LIB_SRC := $(sort $(wildcard lib/*.c))
 LIB_CXX_SRC := $(sort $(wildcard lib/*.cc))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o) $(LIB_CXX_SRC:%.cc=$(B)/%.o)
-CLI_OBJ := $(B)/cmd/cli.o
+CLI_SRC := $(sort $(wildcard cmd/cli*.c))
+CLI_LIB := $(B)/libcli.a
 TOOLS := $(sort $(patsubst cmd/%.c,%,$(wildcard cmd/hp-*.c cmd/hybrid-p2p.c)))
 TOOL_BINS := $(TOOLS:%=$(B)/bin/%)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -77,7 +78,13 @@ $(B)/libhp.a: $(LIB_OBJ)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 
-$(B)/bin/%: $(B)/cmd/%.o $(CLI_OBJ) $(B)/libhp.a | $(B)/bin
+# The tools' shared code (cmd/cli*.c), as an archive: a tool links only what it uses.
+$(CLI_LIB): $(CLI_SRC:%.c=$(B)/%.o)
+	$(msg) AR $@
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(B)/bin/%: $(B)/cmd/%.o $(CLI_LIB) $(B)/libhp.a | $(B)/bin
 	$(msg) LINK $@
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 

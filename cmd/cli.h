@@ -13,6 +13,14 @@
 
 #ifndef HP_VERSION
 #define HP_VERSION "0.1.0"
+/* ---- cli_run.c: the workflows' results ---- */
+
+/* The exit code of a fetch plan that failed before any source ran (the
+ * manifest did not verify, a source could not be set up): each failed
+ * check of the manifest on its own line, "MANIFEST: why", as hp-verify
+ * prints them; else the error. */
+int cli_plan_failed(const char *manifest, hp_code rc, const json_t *report, const hp_err *e);
+
 #endif
 
 /* Exit codes (sysexits.h, plus 1 for "checked and not valid"). */
@@ -117,5 +125,13 @@ int cli_parse_jobs(const char *s, int *out);
 	"      --json-errors  report errors as JSON objects on stderr\n" \
 	"      --progress     show progress on stderr even when it is not a TTY\n" \
 	"      --no-progress  never show progress\n"
+
+/* ---- cli_run.c: the workflows' results ---- */
+
+/* The exit code of a fetch plan that failed before any source ran (the
+ * manifest did not verify, a source could not be set up): each failed
+ * check of the manifest on its own line, "MANIFEST: why", as hp-verify
+ * prints them; else the error. */
+int cli_plan_failed(const char *manifest, hp_code rc, const json_t *report, const hp_err *e);
 
 #endif

@@ -16,7 +16,7 @@
 #include "hp_buf.h"
 #include "hp_fetch.h"
 #include "hp_http.h"
-#include "hp_ipfs_fetch.h"
+#include "hp_plan.h"
 #include "hp_json.h"
 #include "hp_time.h"
 #include "../lib/banned.h"
@@ -316,82 +316,49 @@ static int parse(int argc, char **argv, config *c, bool *done)
 
 /* ---- acting ---- */
 
-static hp_code add_sources(hp_fetch *f, const config *c, hp_err *e)
-{
-	hp_ipfs_opts o = { 0 };
-	o.timeout_ms = c->timeout_ms;
-	o.memory = c->memory;
-	o.raw_blocks = c->raw_blocks;
-	o.jobs = c->jobs;
-	hp_code rc = HP_OK;
-	if (c->torrent) {
-		hp_bt_fetch_opts bo = { 0 };
-		bo.torrent = c->torrent;
-		bo.listen = c->bt_listen;
-		bo.peers = c->peers;
-		bo.npeers = c->npeers;
-		bo.timeout_ms = c->timeout_ms;
-		bo.download_rate = c->download_rate;
-		bo.no_web_seeds = c->no_web_seeds;
-		bo.piece_order = c->piece_order;
-		rc = hp_bt_source_add(f, &bo, e);
-	}
-	for (size_t i = 0; !rc && i < c->ngateways; i++)
-		rc = hp_ipfs_source_add(f, HP_IPFS_GATEWAY, c->gateways[i], &o, e);
-	const char *mg = json_string_value(json_object_get(json_object_get(hp_fetch_manifest(f), "distribution"),
-							   "ipfs_gateway"));
-	if (!rc && mg && c->manifest_gateway) {
-		hp_err ge = HP_ERR_INIT;
-		if (hp_ipfs_source_add(f, HP_IPFS_GATEWAY, mg, &o, &ge))
-			cli_warn("the manifest's ipfs_gateway is not usable: %s", ge.msg);
-	}
-	if (!rc && c->kubo)
-		rc = hp_ipfs_source_add(f, HP_IPFS_KUBO, c->kubo, &o, e);
-	return rc;
-}
-
 static int fetch(const config *c)
 {
-	hp_fetch_opts fo = { 0 };
-	fo.out_dir = c->out;
-	fo.trusted_key_files = c->keys;
-	fo.n_trusted_key_files = c->nkeys;
-	fo.allow_untrusted = c->allow_untrusted;
-	fo.state_path = c->state;
-	fo.now = c->now;
-	fo.jobs = c->jobs;
-	fo.on_event = on_event;
-	fo.stop = &stop_signal;
+	hp_plan_opts po = { 0 };
+	po.fetch.out_dir = c->out;
+	po.fetch.trusted_key_files = c->keys;
+	po.fetch.n_trusted_key_files = c->nkeys;
+	po.fetch.allow_untrusted = c->allow_untrusted;
+	po.fetch.state_path = c->state;
+	po.fetch.now = c->now;
+	po.fetch.jobs = c->jobs;
+	po.fetch.on_event = on_event;
+	po.fetch.stop = &stop_signal;
+	po.manifest = c->manifest;
+	po.torrent = c->torrent;
+	po.peers = c->peers;
+	po.npeers = c->npeers;
+	po.bt_listen = c->bt_listen;
+	po.download_rate = c->download_rate;
+	po.no_web_seeds = c->no_web_seeds;
+	po.piece_order = c->piece_order;
+	po.gateways = c->gateways;
+	po.ngateways = c->ngateways;
+	po.no_manifest_gateway = !c->manifest_gateway;
+	po.kubo = c->kubo;
+	po.raw_blocks = c->raw_blocks;
+	po.memory = c->memory;
+	po.timeout_ms = c->timeout_ms;
 	hp_err e = HP_ERR_INIT;
-	json_t *report = NULL;
-	hp_fetch *f = NULL;
-	hp_code rc = hp_fetch_open(c->manifest, &fo, &f, &report, &e);
-	if (rc == HP_E_INVALID && report) {
-		/* every failed check of the manifest, one line each, as hp-verify */
-		size_t i;
-		json_t *fl;
-		json_array_foreach(json_object_get(report, "failures"), i, fl)
-			cli_error(EXIT_INVALID, "%s: %s", c->manifest, json_string_value(fl));
-		json_decref(report);
-		return EXIT_INVALID;
-	}
-	json_decref(report);
-	if (rc)
-		return cli_fail(&e);
+	hp_plan_result r = HP_PLAN_RESULT_INIT;
 	cli_on_stop_signals(on_signal);
-	if (!(rc = add_sources(f, c, &e)) && !(rc = hp_fetch_scan(f, &e)))
-		rc = hp_fetch_run(f, &e);
+	hp_code rc = hp_plan_fetch(&po, &r, &e);
 	cli_progress_clear();
-	if (rc == HP_OK || !(rc == HP_E_IO || rc == HP_E_CANTCREAT || rc == HP_E_NOMEM || rc == HP_E_INTERNAL)) {
-		json_t *sum = hp_fetch_summary(f);
-		json_t *line = json_pack("{s:o}", "summary", sum);
+	int code = 0;
+	if (!r.summary && rc) {
+		code = cli_plan_failed(c->manifest, rc, r.report, &e);
+	} else if (r.summary) {
+		json_t *line = json_pack("{s:O}", "summary", r.summary);
 		cli_print_json(line);
 		json_decref(line);
+		code = rc ? cli_exit_code(rc == HP_E_DATA ? HP_E_INVALID : rc) : 0;
 	}
-	hp_fetch_free(f);
-	if (rc)
-		return cli_exit_code(rc == HP_E_DATA ? HP_E_INVALID : rc);
-	return 0;
+	hp_plan_result_release(&r);
+	return code;
 }
 
 int main(int argc, char **argv)

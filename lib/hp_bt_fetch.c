@@ -470,8 +470,9 @@ hp_code hp_bt_source_add(hp_fetch *f, const hp_bt_fetch_opts *o, hp_err *e)
 	if (!s)
 		return hp_fail_nomem(e);
 	hp_code rc;
-	const char *what = strcmp(o->torrent, "-") ? o->torrent : "<stdin>";
-	if ((rc = hp_read_file(o->torrent, HP_TORRENT_MAX_BYTES, &s->torrent, e)) ||
+	const char *what = o->torrent_data ? o->torrent : strcmp(o->torrent, "-") ? o->torrent : "<stdin>";
+	if ((rc = o->torrent_data ? hp_buf_add(&s->torrent, o->torrent_data, o->torrent_len, e)
+				  : hp_read_file(o->torrent, HP_TORRENT_MAX_BYTES, &s->torrent, e)) ||
 	    (rc = hp_torrent_parse(s->torrent.data, s->torrent.len, what, &s->ti, e)))
 		goto fail;
 	s->timeout_ms = o->timeout_ms;

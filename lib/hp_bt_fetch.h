@@ -43,7 +43,9 @@ typedef enum hp_bt_piece_order {
 } hp_bt_piece_order;
 
 typedef struct hp_bt_fetch_opts {
-	const char *torrent;            /* path of the .torrent ("-": stdin) */
+	const char *torrent;            /* path of the .torrent ("-": stdin); with torrent_data, its name */
+	const void *torrent_data;       /* the .torrent in memory (copied), or NULL */
+	size_t torrent_len;
 	const char *listen;             /* "IP:PORT"; NULL: 0.0.0.0:0 */
 	const char *const *peers;       /* "IP:PORT" to connect to */
 	size_t npeers;

@@ -1,5 +1,7 @@
 #include "hp_codec.h"
 
+#include <openssl/evp.h>
+
 #include <string.h>
 
 #include "banned.h"
@@ -8,6 +10,12 @@ static const char hex_digits[] = "0123456789abcdef";
 
 static const char b64_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void hp_sha256(const void *p, size_t n, uint8_t out[32])
+{
+	unsigned len = 32;
+	EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
+}
 
 void hp_hex_encode(const uint8_t *p, size_t n, char *out)
 {

@@ -13,6 +13,8 @@
 
 /* out must hold 2*n+1 bytes; it is NUL-terminated. */
 void hp_hex_encode(const uint8_t *p, size_t n, char *out);
+/* The SHA-256 of p[0..n), one shot (OpenSSL's EVP: SHA-NI where the CPU has it). */
+void hp_sha256(const void *p, size_t n, uint8_t out[32]);
 /* Decode exactly want bytes from hex (upper or lower case) of length 2*want;
  * "what" names the field in the message. */
 hp_code hp_hex_decode(const char *hex, size_t len, uint8_t *out, size_t want,

@@ -1,0 +1,73 @@
+/* hp_plan: the one fetch plan, shared by hp-fetch and `hybrid-p2p fetch`:
+ * the manifest read and verified once (form, signature by a trusted key,
+ * expiry, rollback: hp_fetch_open), then every source added in one order,
+ * then one hp_fetch run. The order (docs/fetch.md):
+ *
+ *   1. BitTorrent, when there is a torrent (a file, or the registry's
+ *      bytes): its peers, trackers and web seeds;
+ *   2. the IPFS gateways given, in order;
+ *   3. the manifest's distribution.ipfs_gateway (unless no_manifest_gateway);
+ *   4. kubo's RPC API.
+ *
+ * Each source is handed the files the ones before it could not deliver.
+ * A manifest looked up as NAME@VERSION must be signed for that name and
+ * version (HP_E_INVALID otherwise). */
+#ifndef HP_PLAN_H
+#define HP_PLAN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hp_bt_fetch.h"
+#include "hp_err.h"
+#include "hp_fetch.h"
+
+typedef struct hp_plan_opts {
+	hp_fetch_opts fetch;                /* output folder, trust, state, events, stop */
+	const char *manifest;               /* the manifest's path ("-": stdin), or its name with manifest_data */
+	const char *manifest_data;          /* the manifest's bytes (a registry's), or NULL */
+	size_t manifest_len;
+	const char *expect_name;            /* the name and version asked for (NAME@VERSION), or NULL */
+	const char *expect_version;
+	/* BitTorrent */
+	const char *torrent;                /* the .torrent's path, or its name with torrent_data; NULL: none */
+	const void *torrent_data;
+	size_t torrent_len;
+	const char *const *peers;
+	size_t npeers;
+	const char *bt_listen;
+	uint64_t download_rate;
+	bool no_web_seeds;
+	hp_bt_piece_order piece_order;
+	/* IPFS */
+	const char *const *gateways;
+	size_t ngateways;
+	bool no_manifest_gateway;
+	const char *kubo;
+	bool raw_blocks;
+	size_t memory;
+	/* every source */
+	long timeout_ms;                    /* 0: 30 s */
+} hp_plan_opts;
+
+typedef struct hp_plan_result {
+	json_t *report;   /* the manifest's verification report (hp-verify's), when it could be parsed */
+	json_t *summary;  /* hp_fetch_summary, when the run got that far */
+	json_t *manifest; /* the verified manifest, on success */
+} hp_plan_result;
+
+#define HP_PLAN_RESULT_INIT { NULL, NULL, NULL }
+
+/* Verify, add the sources, check what is in place, fetch the rest. Returns
+ * hp_fetch_run's code, or the verification's (HP_E_INVALID with the report's
+ * failures; HP_E_DATA malformed), or a source's setup error (HP_E_USAGE for
+ * a bad URL or peer, HP_E_DATA for a bad .torrent). The manifest's own
+ * gateway, when unusable, is a warning event (HP_FETCH_EV_WARNING), not an
+ * error. */
+hp_code hp_plan_fetch(const hp_plan_opts *o, hp_plan_result *r, hp_err *e);
+
+void hp_plan_result_release(hp_plan_result *r);
+
+#endif
