@@ -348,19 +348,7 @@ static int worst;
 static void on_result(void *ud, const hp_pin_result *r)
 {
 	(void)ud;
-	char url[512], cid[HP_CID_MAX_TEXT];
-	hp_http_redact(r->node->ep.url, url, sizeof url);
-	hp_cid_text(r->cid, cid);
-	json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "node", url, "kind", hp_pin_kind_name(r->node->kind), "cid", cid,
-			      "status", hp_pin_state_name(r->state));
-	if (j && r->node->kind == HP_PIN_CLUSTER && (r->peers || r->peers_pinned)) {
-		json_object_set_new(j, "peers", json_integer(r->peers));
-		json_object_set_new(j, "peers_pinned", json_integer(r->peers_pinned));
-	}
-	if (j && r->node->kind == HP_PIN_PSA && r->requestid[0])
-		json_object_set_new(j, "requestid", json_string(r->requestid));
-	if (j && r->err.code != HP_OK)
-		json_object_set_new(j, "error", json_string(r->err.msg[0] ? r->err.msg : hp_strerror(r->err.code)));
+	json_t *j = hp_pin_result_record(r);
 	if (!j) {
 		int code = cli_error(EXIT_SOFTWARE, "out of memory");
 		if (code > worst)

@@ -25,6 +25,7 @@
 #ifndef HP_PIN_H
 #define HP_PIN_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -115,5 +116,10 @@ hp_code hp_pin_check_car(const char *path, const hp_cid *cid, hp_err *e);
 /* distribution.ipfs_cid of the manifest at path ("-": stdin), which must be
  * well-formed (it need not be signed). HP_E_DATA when it has none. */
 hp_code hp_pin_manifest_cid(const char *path, hp_cid *cid, hp_err *e);
+
+/* The result as hp-pin's JSON record (schemas/hp-pin.record.schema.json):
+ * {"node" (credentials redacted), "kind", "cid", "status", "peers"?,
+ * "peers_pinned"?, "requestid"?, "error"?}. NULL when out of memory. */
+json_t *hp_pin_result_record(const hp_pin_result *r);
 
 #endif
