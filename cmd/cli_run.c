@@ -1,9 +1,14 @@
 /* cli_run: printing what the library's workflows report, shared by the
  * tools that run the same workflow (hp-fetch and hybrid-p2p fetch, hp-verify
  * and hybrid-p2p verify). */
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "hp_fetch.h"
+#include "hp_http.h"
+#include "hp_json.h"
 #include "../lib/banned.h"
 
 int cli_plan_failed(const char *manifest, hp_code rc, const json_t *report, const hp_err *e)
@@ -17,3 +22,98 @@ int cli_plan_failed(const char *manifest, hp_code rc, const json_t *report, cons
 	}
 	return cli_fail(e);
 }
+
+int cli_verify_report(json_t *report, hp_code rc, const hp_err *e, bool pretty)
+{
+	if (report) {
+		if (pretty)
+			cli_print_json_pretty(report);
+		else
+			cli_print_json(report);
+	}
+	if (rc == HP_E_INVALID) {
+		/* every failed check, one line each */
+		size_t i;
+		json_t *f;
+		json_array_foreach(json_object_get(report, "failures"), i, f)
+			cli_error(EXIT_INVALID, "%s", json_string_value(f));
+		json_decref(report);
+		return EXIT_INVALID;
+	}
+	json_decref(report);
+	return rc ? cli_fail(e) : 0;
+}
+
+/* ---- signals ----
+ * SIGTERM/SIGINT while an interruptible source runs (BitTorrent: it saves
+ * its resume data and returns) stop the fetch cleanly with exit 75; at any
+ * other time they end the process as before (partial files are cleaned up
+ * by the next run). */
+
+volatile sig_atomic_t cli_stop_signal;
+static volatile sig_atomic_t interruptible;
+
+void cli_fetch_on_signal(int sig)
+{
+	cli_stop_signal = sig;
+	if (!interruptible) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+	}
+}
+
+/* ---- output ---- */
+
+static int64_t progress_last_ms;
+
+void cli_fetch_event(void *ud, const hp_fetch_event *ev)
+{
+	(void)ud;
+	switch (ev->kind) {
+	case HP_FETCH_EV_PROGRESS: {
+		if (!cli.progress || cli.quiet)
+			return;
+		int64_t now = hp_http_now_ms();
+		if (ev->done < ev->total && now - progress_last_ms < (int64_t)cli_progress_ms())
+			return;
+		progress_last_ms = now;
+		if (ev->peers < 0) {
+			cli_progress(NULL, ev->done, ev->total);
+			return;
+		}
+		char rate[32], detail[64];
+		cli_human_size(ev->rate, rate, sizeof rate);
+		snprintf(detail, sizeof detail, "%s/s, %d peer%s", rate, ev->peers, ev->peers == 1 ? "" : "s");
+		cli_progress_detail(ev->done, ev->total, detail);
+		return;
+	}
+	case HP_FETCH_EV_INTERRUPTIBLE:
+		/* after a stop, hp_fetch_run starts no other source: it ends */
+		interruptible = ev->interruptible;
+		return;
+	case HP_FETCH_EV_WARNING:
+		cli_progress_clear();
+		cli_warn("%s: %s", ev->source, ev->err->msg);
+		return;
+	case HP_FETCH_EV_FILE: {
+		static const char *const names[] = { "missing", "present", "fetched", "failed" };
+		const hp_fetch_file *ff = ev->file;
+		json_t *r = json_object();
+		json_object_set_new(r, "path", hp_json_path_value(ff->path, ff->path_len));
+		json_object_set_new(r, "status", json_string(names[ev->status]));
+		json_object_set_new(r, "source", ev->source ? json_string(ev->source) : json_null());
+		json_object_set_new(r, "bytes", json_integer(ev->status == HP_FETCH_FETCHED ? (json_int_t)ff->size : 0));
+		json_object_set_new(r, "size", json_integer((json_int_t)ff->size));
+		if (ev->status == HP_FETCH_FAILED && ev->err)
+			json_object_set_new(r, "error", json_string(ev->err->msg));
+		cli_progress_clear();
+		cli_print_json(r);
+		fflush(stdout);
+		json_decref(r);
+		if (ev->status == HP_FETCH_FAILED && ev->err)
+			cli_error(cli_exit_code(ev->err->code), "'%s': %s", ff->path, ev->err->msg);
+		return;
+	}
+	}
+}
+

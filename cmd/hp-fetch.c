@@ -117,79 +117,6 @@ typedef struct config {
 	hp_bt_piece_order piece_order;
 } config;
 
-/* ---- signals ----
- * SIGTERM/SIGINT while an interruptible source runs (BitTorrent: it saves
- * its resume data and returns) stop the fetch cleanly with exit 75; at any
- * other time they end the process as before (partial files are cleaned up
- * by the next run). */
-
-static volatile sig_atomic_t stop_signal;
-static volatile sig_atomic_t interruptible;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-	if (!interruptible) {
-		signal(sig, SIG_DFL);
-		raise(sig);
-	}
-}
-
-/* ---- output ---- */
-
-static int64_t progress_last_ms;
-
-static void on_event(void *ud, const hp_fetch_event *ev)
-{
-	(void)ud;
-	switch (ev->kind) {
-	case HP_FETCH_EV_PROGRESS: {
-		if (!cli.progress || cli.quiet)
-			return;
-		int64_t now = hp_http_now_ms();
-		if (ev->done < ev->total && now - progress_last_ms < (int64_t)cli_progress_ms())
-			return;
-		progress_last_ms = now;
-		if (ev->peers < 0) {
-			cli_progress(NULL, ev->done, ev->total);
-			return;
-		}
-		char rate[32], detail[64];
-		cli_human_size(ev->rate, rate, sizeof rate);
-		snprintf(detail, sizeof detail, "%s/s, %d peer%s", rate, ev->peers, ev->peers == 1 ? "" : "s");
-		cli_progress_detail(ev->done, ev->total, detail);
-		return;
-	}
-	case HP_FETCH_EV_INTERRUPTIBLE:
-		/* after a stop, hp_fetch_run starts no other source: it ends */
-		interruptible = ev->interruptible;
-		return;
-	case HP_FETCH_EV_WARNING:
-		cli_progress_clear();
-		cli_warn("%s: %s", ev->source, ev->err->msg);
-		return;
-	case HP_FETCH_EV_FILE: {
-		static const char *const names[] = { "missing", "present", "fetched", "failed" };
-		const hp_fetch_file *ff = ev->file;
-		json_t *r = json_object();
-		json_object_set_new(r, "path", hp_json_path_value(ff->path, ff->path_len));
-		json_object_set_new(r, "status", json_string(names[ev->status]));
-		json_object_set_new(r, "source", ev->source ? json_string(ev->source) : json_null());
-		json_object_set_new(r, "bytes", json_integer(ev->status == HP_FETCH_FETCHED ? (json_int_t)ff->size : 0));
-		json_object_set_new(r, "size", json_integer((json_int_t)ff->size));
-		if (ev->status == HP_FETCH_FAILED && ev->err)
-			json_object_set_new(r, "error", json_string(ev->err->msg));
-		cli_progress_clear();
-		cli_print_json(r);
-		fflush(stdout);
-		json_decref(r);
-		if (ev->status == HP_FETCH_FAILED && ev->err)
-			cli_error(cli_exit_code(ev->err->code), "'%s': %s", ff->path, ev->err->msg);
-		return;
-	}
-	}
-}
-
 /* ---- options ---- */
 
 static int parse(int argc, char **argv, config *c, bool *done)
@@ -326,8 +253,8 @@ static int fetch(const config *c)
 	po.fetch.state_path = c->state;
 	po.fetch.now = c->now;
 	po.fetch.jobs = c->jobs;
-	po.fetch.on_event = on_event;
-	po.fetch.stop = &stop_signal;
+	po.fetch.on_event = cli_fetch_event;
+	po.fetch.stop = &cli_stop_signal;
 	po.manifest = c->manifest;
 	po.torrent = c->torrent;
 	po.peers = c->peers;
@@ -345,7 +272,7 @@ static int fetch(const config *c)
 	po.timeout_ms = c->timeout_ms;
 	hp_err e = HP_ERR_INIT;
 	hp_plan_result r = HP_PLAN_RESULT_INIT;
-	cli_on_stop_signals(on_signal);
+	cli_on_stop_signals(cli_fetch_on_signal);
 	hp_code rc = hp_plan_fetch(&po, &r, &e);
 	cli_progress_clear();
 	int code = 0;

@@ -120,22 +120,6 @@ int main(int argc, char **argv)
 	hp_err e = HP_ERR_INIT;
 	json_t *report = NULL;
 	hp_code rc = hp_verify_manifest(argv[optind], &o, &report, &e);
-	if (report) {
-		if (pretty)
-			cli_print_json_pretty(report);
-		else
-			cli_print_json(report);
-	}
 	free(keyfiles);
-	if (rc == HP_E_INVALID) {
-		/* every failed check, one line each */
-		size_t i;
-		json_t *f;
-		json_array_foreach(json_object_get(report, "failures"), i, f)
-			cli_error(EXIT_INVALID, "%s", json_string_value(f));
-		json_decref(report);
-		return cli_finish(EXIT_INVALID);
-	}
-	json_decref(report);
-	return cli_finish(rc ? cli_fail(&e) : 0);
+	return cli_finish(cli_verify_report(report, rc, &e, pretty));
 }

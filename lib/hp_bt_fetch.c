@@ -470,6 +470,7 @@ hp_code hp_bt_source_add(hp_fetch *f, const hp_bt_fetch_opts *o, hp_err *e)
 	if (!s)
 		return hp_fail_nomem(e);
 	hp_code rc;
+	s->torrent = (hp_buf)HP_BUF_INIT;
 	const char *what = o->torrent_data ? o->torrent : strcmp(o->torrent, "-") ? o->torrent : "<stdin>";
 	if ((rc = o->torrent_data ? hp_buf_add(&s->torrent, o->torrent_data, o->torrent_len, e)
 				  : hp_read_file(o->torrent, HP_TORRENT_MAX_BYTES, &s->torrent, e)) ||

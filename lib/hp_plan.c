@@ -18,10 +18,9 @@ static void warn(const hp_plan_opts *o, const char *source, const hp_err *why)
 	o->fetch.on_event(o->fetch.ud, &ev);
 }
 
-static hp_code add_sources(hp_fetch *f, const hp_plan_opts *o, hp_err *e)
+static hp_code add_bittorrent(hp_fetch *f, const hp_plan_opts *o, hp_err *e)
 {
-	hp_code rc = HP_OK;
-	if (o->torrent) {
+	{
 		hp_bt_fetch_opts bo = { 0 };
 		bo.torrent = o->torrent;
 		bo.torrent_data = o->torrent_data;
@@ -33,8 +32,16 @@ static hp_code add_sources(hp_fetch *f, const hp_plan_opts *o, hp_err *e)
 		bo.download_rate = o->download_rate;
 		bo.no_web_seeds = o->no_web_seeds;
 		bo.piece_order = o->piece_order;
-		rc = hp_bt_source_add(f, &bo, e);
+		return hp_bt_source_add(f, &bo, e);
 	}
+}
+
+static hp_code add_sources(hp_fetch *f, const hp_plan_opts *o, hp_err *e)
+{
+	hp_code rc = HP_OK;
+	bool bt_first = o->torrent && (!o->torrent_implied || o->npeers);
+	if (bt_first)
+		rc = add_bittorrent(f, o, e);
 	hp_ipfs_opts io = { 0 };
 	io.timeout_ms = o->timeout_ms;
 	io.memory = o->memory;
@@ -42,6 +49,10 @@ static hp_code add_sources(hp_fetch *f, const hp_plan_opts *o, hp_err *e)
 	io.jobs = o->fetch.jobs;
 	for (size_t i = 0; !rc && i < o->ngateways; i++)
 		rc = hp_ipfs_source_add(f, HP_IPFS_GATEWAY, o->gateways[i], &io, e);
+	if (!rc && o->kubo)
+		rc = hp_ipfs_source_add(f, HP_IPFS_KUBO, o->kubo, &io, e);
+	if (!rc && o->torrent && !bt_first)
+		rc = add_bittorrent(f, o, e);
 	const char *mg = json_string_value(
 		json_object_get(json_object_get(hp_fetch_manifest(f), "distribution"), "ipfs_gateway"));
 	if (!rc && mg && !o->no_manifest_gateway) {
@@ -51,8 +62,6 @@ static hp_code add_sources(hp_fetch *f, const hp_plan_opts *o, hp_err *e)
 			warn(o, "manifest", &ge);
 		}
 	}
-	if (!rc && o->kubo)
-		rc = hp_ipfs_source_add(f, HP_IPFS_KUBO, o->kubo, &io, e);
 	return rc;
 }
 
@@ -77,7 +86,13 @@ hp_code hp_plan_fetch(const hp_plan_opts *o, hp_plan_result *r, hp_err *e)
 			     : hp_fetch_open(o->manifest, &o->fetch, &f, &r->report, e);
 	if (rc)
 		return rc;
-	if ((rc = check_expected(o, hp_fetch_manifest(f), e)) || (rc = add_sources(f, o, e))) {
+	if ((rc = check_expected(o, hp_fetch_manifest(f), e))) {
+		hp_fetch_free(f);
+		return rc;
+	}
+	if (o->on_verified)
+		o->on_verified(o->fetch.ud, hp_fetch_manifest(f));
+	if ((rc = add_sources(f, o, e))) {
 		hp_fetch_free(f);
 		return rc;
 	}

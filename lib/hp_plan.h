@@ -3,11 +3,15 @@
  * expiry, rollback: hp_fetch_open), then every source added in one order,
  * then one hp_fetch run. The order (docs/fetch.md):
  *
- *   1. BitTorrent, when there is a torrent (a file, or the registry's
- *      bytes): its peers, trackers and web seeds;
+ * what the user named before what the package suggests:
+ *   1. BitTorrent, when a torrent file or a peer was given: its peers,
+ *      trackers and web seeds;
  *   2. the IPFS gateways given, in order;
- *   3. the manifest's distribution.ipfs_gateway (unless no_manifest_gateway);
- *   4. kubo's RPC API.
+ *   3. kubo's RPC API, when given;
+ *   4. BitTorrent with the registry's .torrent (torrent_implied), when not 1;
+ *   5. the manifest's distribution.ipfs_gateway (unless no_manifest_gateway).
+ * A swarm nobody named costs a timeout when no peer can be found, so it
+ * comes after the sources the user asked for.
  *
  * Each source is handed the files the ones before it could not deliver.
  * A manifest looked up as NAME@VERSION must be signed for that name and
@@ -35,6 +39,7 @@ typedef struct hp_plan_opts {
 	const char *torrent;                /* the .torrent's path, or its name with torrent_data; NULL: none */
 	const void *torrent_data;
 	size_t torrent_len;
+	bool torrent_implied;               /* the registry's, not the user's: after their sources */
 	const char *const *peers;
 	size_t npeers;
 	const char *bt_listen;
@@ -50,6 +55,9 @@ typedef struct hp_plan_opts {
 	size_t memory;
 	/* every source */
 	long timeout_ms;                    /* 0: 30 s */
+	/* called once the manifest is verified (and is the one asked for),
+	 * before any source is asked; may be NULL */
+	void (*on_verified)(void *ud, const json_t *manifest);
 } hp_plan_opts;
 
 typedef struct hp_plan_result {

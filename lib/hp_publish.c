@@ -215,6 +215,8 @@ static hp_code checks(pub *p, hp_err *e)
 	p->urls = calloc(nn ? nn : 1, sizeof *p->urls);
 	if (!p->nodes || !p->urls)
 		return hp_fail_nomem(e);
+	for (size_t i = 0; i < nn; i++)
+		p->urls[i] = (hp_buf)HP_BUF_INIT;
 	if ((rc = add_nodes(p, HP_PIN_KUBO, o->kubo, o->nkubo, e)) ||
 	    (rc = add_nodes(p, HP_PIN_CLUSTER, o->cluster, o->ncluster, e)) ||
 	    (rc = add_nodes(p, HP_PIN_PSA, o->psa, o->npsa, e)))
@@ -222,7 +224,7 @@ static hp_code checks(pub *p, hp_err *e)
 	if (o->seed && (rc = seed_dir(p, e)))
 		return rc;
 	/* the key, and its passphrase: before anything is read or written */
-	if ((rc = hp_key_load_cb(o->key, o->passphrase, o->passphrase_ud, &p->key, e)))
+	if ((rc = hp_sign_init(e)) || (rc = hp_key_load_cb(o->key, o->passphrase, o->passphrase_ud, &p->key, e)))
 		return rc;
 	/* the outputs' names and folders */
 	char dir[PATH_MAX];
@@ -484,6 +486,8 @@ hp_code hp_publish(const hp_publish_opts *o, hp_err *e)
 	p.o = o;
 	p.e = e;
 	p.pkg = (hp_package)HP_PACKAGE_INIT;
+	p.out_bytes = (hp_buf)HP_BUF_INIT;
+	p.torrent_bytes = (hp_buf)HP_BUF_INIT;
 	hp_err ce = HP_ERR_INIT;
 	hp_code rc = checks(&p, &ce);
 	if (rc) {

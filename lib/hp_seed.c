@@ -265,6 +265,7 @@ static seeded *slot(hp_seed *s, const char *label, hp_err *e)
 	s->t = t;
 	t = &s->t[s->n];
 	memset(t, 0, sizeof *t);
+	t->bytes = (hp_buf)HP_BUF_INIT;
 	t->id = -1;
 	t->path = strdup(label);
 	if (!t->path)
