@@ -719,6 +719,12 @@ static int cmd_fetch(int argc, char **argv)
 	hp_code hc = hp_plan_fetch(&c.p, &res, &e);
 	cli_progress_clear();
 	if (!res.summary && hc) {
+		if (res.report && (hc == HP_E_INVALID || hc == HP_E_DATA)) {
+			json_t *j = json_pack("{s:s,s:s,s:i,s:O}", "step", "verify", "status", "failed", "exit",
+					      cli_exit_code(hc), "report", res.report);
+			print_step(j);
+			json_decref(j);
+		}
 		rc = cli_plan_failed(c.p.manifest, hc, res.report, &e);
 	} else if (res.summary) {
 		json_t *line = json_pack("{s:O}", "summary", res.summary);

@@ -322,12 +322,12 @@ manifests/ds/1.0.0.torrent"
 		--uploader-id me@example.org --key ../keys/k.pem --output manifests/ds/1.0.0.json \
 		--registry "file://$SCRATCH/srv/reg.git"
 	assert_success
-	# nor does what a killed run left beside them
-	mkdir -p manifests/ds/.hp-stage-Ab12Cd/ds && echo x >manifests/ds/.hp-stage-Ab12Cd/ds/a.txt
+	# nor does what a killed run left beside them (an atomic write's temporary name)
+	echo x >manifests/ds/1.0.0.json.tmp-Ab12Cd
 	run --separate-stderr timeout 60 hybrid-p2p publish data --name ds --version 1.0.0 \
 		--uploader-id me@example.org --key ../keys/k.pem --output manifests/ds/1.0.0.json
 	assert_success
-	rm -r manifests/ds/.hp-stage-Ab12Cd
+	rm manifests/ds/1.0.0.json.tmp-Ab12Cd
 	# a change is refused
 	echo edit >>data/a.txt
 	run_fails 1 timeout 60 hybrid-p2p publish data --name ds --version 1.0.1 \
