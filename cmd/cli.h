@@ -14,43 +14,6 @@
 
 #ifndef HP_VERSION
 #define HP_VERSION "0.1.0"
-/* ---- cli_keys.c: passphrases and keys ---- */
-
-/* hp_passphrase_fn for loading an encrypted key; ctx is the
- * --passphrase-file path or NULL: the file's first line, else
- * $HP_PASSPHRASE, else a prompt when stdin is a terminal. */
-hp_code cli_key_passphrase(void *ctx, const char *what, char *buf, size_t size, hp_err *e);
-
-/* Make DIR/NAME.pem (0600, encrypted when a passphrase comes from passfile,
- * $HP_PASSPHRASE or, with ask, the terminal) and DIR/NAME.pub; DIR and its
- * missing parents are made 0700. Prints {"private_key", "public_key",
- * "key_id", "public_key_b64", "encrypted"}; returns the exit code. */
-int cli_keygen(const char *dir, const char *name, bool force, const char *passfile, bool ask);
-
-/* ---- cli_run.c: the workflows' results ---- */
-
-/* The exit code of a fetch plan that failed before any source ran (the
- * manifest did not verify, a source could not be set up): each failed
- * check of the manifest on its own line, "MANIFEST: why", as hp-verify
- * prints them; else the error. */
-int cli_plan_failed(const char *manifest, hp_code rc, const json_t *report, const hp_err *e);
-
-/* A verification's report (hp_verify_manifest) as hp-verify prints it: the
- * report on stdout (indented with pretty), each failed check on stderr;
- * returns the exit code. Takes the report over. */
-int cli_verify_report(json_t *report, hp_code rc, const hp_err *e, bool pretty);
-
-/* A fetch's events as hp-fetch prints them: one JSON line per file on
- * stdout (and its error on stderr), warnings, progress on stderr. */
-struct hp_fetch_event;
-void cli_fetch_event(void *ud, const struct hp_fetch_event *ev);
-/* The stop flag of a fetch (hp_fetch_opts.stop), and its SIGTERM/SIGINT
- * handler: while a source that can stop cleanly runs (BitTorrent saves its
- * resume data), a signal sets the flag; at any other time it ends the
- * process as usual. */
-extern volatile sig_atomic_t cli_stop_signal;
-void cli_fetch_on_signal(int sig);
-
 #endif
 
 /* Exit codes (sysexits.h, plus 1 for "checked and not valid"). */
