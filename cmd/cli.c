@@ -187,10 +187,43 @@ int cli_version(void)
 	return 0;
 }
 
+static void progress_erase_for_stdout(void);
+
 static void print_json(const json_t *j, size_t flags)
 {
+	progress_erase_for_stdout();
 	if (json_dumpf(j, stdout, flags | JSON_ENCODE_ANY) == 0)
 		fputc('\n', stdout);
+}
+
+int cli_printf(const char *fmt, ...)
+{
+	progress_erase_for_stdout();
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vprintf(fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+int cli_write_stdout(const void *p, size_t n)
+{
+	progress_erase_for_stdout();
+	errno = 0;
+	if (fflush(stdout) != 0)
+		return errno ? errno : EIO;
+	const char *c = p;
+	while (n) {
+		ssize_t w = write(STDOUT_FILENO, c, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }
 
 void cli_print_json(const json_t *j)
@@ -289,6 +322,20 @@ void cli_progress_clear(void)
 	if (progress_shown && progress_tty())
 		fputs("\r\033[K", stderr);
 	progress_shown = false;
+}
+
+/* Output on stdout must not start after a progress fragment when both are
+ * on a terminal. When stdout is a file or a pipe, the line stays (no
+ * flicker while records are written). */
+static void progress_erase_for_stdout(void)
+{
+	static int out_tty = -1;
+	if (!progress_shown)
+		return;
+	if (out_tty < 0)
+		out_tty = isatty(STDOUT_FILENO);
+	if (out_tty)
+		cli_progress_clear();
 }
 
 int cli_parse_jobs(const char *s, int *out)

@@ -72,10 +72,19 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prog (hybrid-p2p) VERSION" on stdout; returns 0. */
 int cli_version(void);
 
+/* Everything a tool writes on stdout goes through one of these: when stdout
+ * and stderr are terminals, a progress line drawn in place on stderr is
+ * erased first, so that output never starts after a progress fragment. */
+
 /* One compact JSON document and a newline on stdout. Steals nothing. */
 void cli_print_json(const json_t *j);
 /* Pretty-printed (indent 2) JSON and a newline on stdout. */
 void cli_print_json_pretty(const json_t *j);
+/* printf to stdout. */
+int cli_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* n bytes to stdout with write(2), after flushing what stdio holds; 0, or
+ * the errno of the failed write (EPIPE when SIGPIPE is ignored). */
+int cli_write_stdout(const void *p, size_t n);
 
 /* Flush and close stdout; a write error turns rc into 74. Call as
  * `return cli_finish(rc);` at the end of main. */
