@@ -102,7 +102,15 @@ $(B)/tests/replay_%: $(B)/fuzz/%_fuzzer.o $(B)/fuzz/standalone.o $(B)/libhp.a | 
 	$(msg) LINK $@
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
-build-tests: $(TOOL_BINS) $(UNIT_BINS) $(REPLAY_BINS)
+# An LD_PRELOAD shim for the signal tests: stops a tool just before it
+# renames a temporary file into place. Never sanitized (it is preloaded
+# before the sanitizer's runtime).
+SHIM := $(B)/tests/stop-before-rename.so
+$(SHIM): tests/lib/stop-before-rename.c | $(B)/tests
+	$(msg) CC $@
+	$(Q)$(CC) -std=c17 -O2 -g $(WARN) -fPIC -shared -o $@ $< -ldl
+
+build-tests: $(TOOL_BINS) $(UNIT_BINS) $(REPLAY_BINS) $(SHIM)
 .PHONY: build-tests
 
 deps:

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -9,13 +10,94 @@
 #include <unistd.h>
 
 #include "../lib/banned.h"
+#include "../lib/hp_tmp.h"
 
 hp_cli cli = { "hybrid-p2p", false, false, false };
+
+/* ---- signals: temporaries removed, then the default action ----
+ *
+ * Every call made in signal context below is async-signal-safe: POSIX.1-2017
+ * XSH 2.4.3 lists sigaction, sigemptyset, sigaddset, sigismember,
+ * sigpending, pthread_sigmask, raise and _exit (and memset, which the
+ * compiler may use to zero a struct sigaction); hp_tmp_remove_all uses
+ * getpid, unlinkat, poll and lock-free atomics only (see lib/hp_tmp.c). The
+ * tool's stop handler must be async-signal-safe itself (cli.h). errno is
+ * saved around a handler that returns. */
+
+static const int cleanup_signals[] = { SIGHUP, SIGINT, SIGTERM, SIGPIPE };
+
+/* cli_on_stop_signals' handler: written before the signals can call it */
+static void (*volatile stop_handler)(int);
+
+void cli_die_of_signal(int sig)
+{
+	hp_tmp_remove_all();
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+	/* In a handler, sig is blocked: raise leaves it pending and the
+	 * unblock delivers it, on this thread, with the default action, which
+	 * ends the whole process. Outside a handler raise delivers it at once. */
+	raise(sig);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	_exit(128 + sig);  /* not reached: the signal's action is to terminate */
+}
+
+static void on_signal(int sig)
+{
+	void (*stop)(int) = stop_handler;
+	if (!stop || (sig != SIGINT && sig != SIGTERM))
+		cli_die_of_signal(sig);
+	int saved = errno;
+	stop(sig);
+	/* Did the tool hand the signal back (signal(sig, SIG_DFL); raise(sig))?
+	 * Then the pending signal ends the process as this handler returns:
+	 * remove the temporaries first. A tool that only reset the action (so
+	 * that a second signal is fatal) is still writing: leave them. */
+	struct sigaction now;
+	sigset_t pending;
+	if (sigaction(sig, NULL, &now) == 0 && now.sa_handler == SIG_DFL && sigpending(&pending) == 0 &&
+	    sigismember(&pending, sig) == 1)
+		hp_tmp_remove_all();
+	errno = saved;
+}
+
+static void install(int sig, int flags)
+{
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = flags };
+	/* one of these handlers at a time on a thread */
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof cleanup_signals / sizeof *cleanup_signals; i++)
+		sigaddset(&sa.sa_mask, cleanup_signals[i]);
+	sigaction(sig, &sa, NULL);
+}
+
+static void remove_temporaries(void)
+{
+	hp_tmp_remove_all();
+}
+
+void cli_on_stop_signals(void (*handler)(int))
+{
+	stop_handler = handler;
+	install(SIGTERM, 0);  /* no SA_RESTART: interrupted calls return EINTR */
+	install(SIGINT, 0);
+}
 
 void cli_init(const char *prog)
 {
 	cli.prog = prog;
 	cli.progress = isatty(STDERR_FILENO);
+	for (size_t i = 0; i < sizeof cleanup_signals / sizeof *cleanup_signals; i++) {
+		struct sigaction old;
+		/* a signal ignored on entry (nohup, `tool &` in a script) stays so */
+		if (sigaction(cleanup_signals[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			install(cleanup_signals[i], SA_RESTART);
+	}
+	atexit(remove_temporaries);
 }
 
 int cli_exit_code(hp_code code)
@@ -105,10 +187,43 @@ int cli_version(void)
 	return 0;
 }
 
+static void progress_erase_for_stdout(void);
+
 static void print_json(const json_t *j, size_t flags)
 {
+	progress_erase_for_stdout();
 	if (json_dumpf(j, stdout, flags | JSON_ENCODE_ANY) == 0)
 		fputc('\n', stdout);
+}
+
+int cli_printf(const char *fmt, ...)
+{
+	progress_erase_for_stdout();
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vprintf(fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+int cli_write_stdout(const void *p, size_t n)
+{
+	progress_erase_for_stdout();
+	errno = 0;
+	if (fflush(stdout) != 0)
+		return errno ? errno : EIO;
+	const char *c = p;
+	while (n) {
+		ssize_t w = write(STDOUT_FILENO, c, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }
 
 void cli_print_json(const json_t *j)
@@ -209,14 +324,18 @@ void cli_progress_clear(void)
 	progress_shown = false;
 }
 
-void cli_on_stop_signals(void (*handler)(int))
+/* Output on stdout must not start after a progress fragment when both are
+ * on a terminal. When stdout is a file or a pipe, the line stays (no
+ * flicker while records are written). */
+static void progress_erase_for_stdout(void)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = handler;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	static int out_tty = -1;
+	if (!progress_shown)
+		return;
+	if (out_tty < 0)
+		out_tty = isatty(STDOUT_FILENO);
+	if (out_tty)
+		cli_progress_clear();
 }
 
 int cli_parse_jobs(const char *s, int *out)

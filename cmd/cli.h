@@ -39,7 +39,23 @@ typedef struct hp_cli {
 
 extern hp_cli cli;
 
-/* Set the program name; progress defaults to whether stderr is a TTY. */
+/* Set the program name; progress defaults to whether stderr is a TTY.
+ * Also installs the signal handler below for SIGHUP, SIGINT, SIGTERM and
+ * SIGPIPE (each one not ignored on entry: `nohup`, a background job of a
+ * script), and an atexit hook that removes temporaries still registered:
+ *
+ * Signals and temporaries. Every temporary file or folder a writer makes
+ * through lib is registered with hp_tmp (lib/hp_tmp.h) from before it exists
+ * until it is renamed or removed: hp_atomic_open (and so
+ * hp_write_file_atomic, the CAR writer, hp_state), the CAR spill file, the
+ * IPFS walk's spill file, hp_fetch's partial files and its .hp-partial
+ * folder. When one of these signals ends the process, the handler first
+ * removes them all (hp_tmp_remove_all), then the signal takes its default
+ * action: the process dies of it, silently, and a shell sees 128+N (130 for
+ * SIGINT, 143 for SIGTERM, 141 for SIGPIPE). A temporary made outside lib
+ * (mkdtemp in a tool) must be registered too: hp_tmp_mkdtemp or
+ * hp_tmp_open instead of mkdtemp/mkstemp, hp_tmp_add for a file put in a
+ * temporary folder, hp_tmp_forget once it is gone. */
 void cli_init(const char *prog);
 
 /* The exit code for an hp_code. */
@@ -57,10 +73,19 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prog (hybrid-p2p) VERSION" on stdout; returns 0. */
 int cli_version(void);
 
+/* Everything a tool writes on stdout goes through one of these: when stdout
+ * and stderr are terminals, a progress line drawn in place on stderr is
+ * erased first, so that output never starts after a progress fragment. */
+
 /* One compact JSON document and a newline on stdout. Steals nothing. */
 void cli_print_json(const json_t *j);
 /* Pretty-printed (indent 2) JSON and a newline on stdout. */
 void cli_print_json_pretty(const json_t *j);
+/* printf to stdout. */
+int cli_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* n bytes to stdout with write(2), after flushing what stdio holds; 0, or
+ * the errno of the failed write (EPIPE when SIGPIPE is ignored). */
+int cli_write_stdout(const void *p, size_t n);
 
 /* Flush and close stdout; a write error turns rc into 74. Call as
  * `return cli_finish(rc);` at the end of main. */
@@ -103,9 +128,30 @@ unsigned cli_progress_ms(void);
 /* Erase a progress line drawn in place (before other output on stderr). */
 void cli_progress_clear(void);
 
-/* SIGTERM and SIGINT go to handler, without SA_RESTART (a blocking call
- * they interrupt returns EINTR). */
+/* For a tool that stops cleanly on SIGTERM and SIGINT (hp-fetch, hp-seed,
+ * hybrid-p2p): from now on those signals call handler (installed even when
+ * they were ignored on entry), without SA_RESTART: a blocking call they
+ * interrupt returns EINTR. The contract with the temporaries' cleanup:
+ *
+ * - handler runs inside cli's own handler, in signal context: it must be
+ *   async-signal-safe (set a volatile sig_atomic_t flag, kill(), write()).
+ * - Nothing is removed while the tool goes on: it finishes or aborts its
+ *   writes itself (hp_atomic_abort, hp_car_abort, hp_fetch_free...), and
+ *   whatever it leaves registered is removed by the atexit hook when it
+ *   returns from main or calls exit().
+ * - To let the signal end the process instead, handler may reset the
+ *   signal to SIG_DFL and raise it (signal(sig, SIG_DFL); raise(sig);), as
+ *   hp-fetch does outside its interruptible part: cli sees the default
+ *   action restored when handler returns, removes the temporaries, and the
+ *   pending signal then ends the process. Outside a handler (after a clean
+ *   stop), call cli_die_of_signal(sig) to end the process the same way.
+ * - SIGHUP and SIGPIPE keep cli's handler: temporaries removed, then the
+ *   default action. */
 void cli_on_stop_signals(void (*handler)(int));
+
+/* Remove every registered temporary, then end the process by sig with its
+ * default action (a shell sees 128+sig). Async-signal-safe. */
+_Noreturn void cli_die_of_signal(int sig);
 
 /* Parse a --jobs value: 0 (one per CPU) to 1024; a usage error otherwise. */
 int cli_parse_jobs(const char *s, int *out);

@@ -96,19 +96,11 @@ static long ms_since(const struct timespec *t)
 
 static void out_flush(void)
 {
-	const char *p = rec.buf.data;
-	size_t n = rec.buf.len;
-	while (n && !rec.failed) {
-		ssize_t w = write(STDOUT_FILENO, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			fail_with(cli_error(EXIT_IOERR, "cannot write to standard output: %s", strerror(errno)));
-			rec.failed = true;
-			break;
-		}
-		p += w;
-		n -= (size_t)w;
+	int err = rec.failed || !rec.buf.len ? 0 : cli_write_stdout(rec.buf.data, rec.buf.len);
+	if (err) {
+		cli_progress_clear();
+		fail_with(cli_error(EXIT_IOERR, "cannot write to standard output: %s", strerror(err)));
+		rec.failed = true;
 	}
 	hp_buf_reset(&rec.buf);
 	clock_gettime(CLOCK_MONOTONIC, &rec.last);

@@ -179,20 +179,11 @@ static void out_flush(out *o)
 {
 	if (o->failed || o->buf.len == 0)
 		return;
-	const char *p = o->buf.data;
-	size_t n = o->buf.len;
-	while (n) {
-		ssize_t w = write(STDOUT_FILENO, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			cli_progress_clear();
-			fail_with(cli_error(EXIT_IOERR, "cannot write to standard output: %s", strerror(errno)));
-			o->failed = true;
-			break;
-		}
-		p += w;
-		n -= (size_t)w;
+	int err = cli_write_stdout(o->buf.data, o->buf.len);
+	if (err) {
+		cli_progress_clear();
+		fail_with(cli_error(EXIT_IOERR, "cannot write to standard output: %s", strerror(err)));
+		o->failed = true;
 	}
 	hp_buf_reset(&o->buf);
 	clock_gettime(CLOCK_MONOTONIC, &o->last);

@@ -463,7 +463,7 @@ static int show(const config *c)
 	hp_torrent_info *ti;
 	if (hp_torrent_read(c->show, &ti, &e))
 		return cli_fail(&e);
-	int rc = c->magnet ? (printf("%s\n", ti->magnet), 0) : print_record(ti, c->show, true);
+	int rc = c->magnet ? (cli_printf("%s\n", ti->magnet), 0) : print_record(ti, c->show, true);
 	hp_torrent_info_free(ti);
 	return rc;
 }
@@ -541,7 +541,7 @@ static int emit(const config *c, const hp_mkt_result *r)
 		return 0;
 	}
 	if (c->magnet) {
-		printf("%s\n", ti->magnet);
+		cli_printf("%s\n", ti->magnet);
 	} else {
 		json_t *j = record(ti, dst, false);
 		if (!j) {

@@ -252,8 +252,9 @@ static json_t *path_json(const char *p)
 static hp_code emit(const char *path, const char *data, size_t len, hp_err *e)
 {
 	if (!path || strcmp(path, "-") == 0) {
-		if (fwrite(data, 1, len, stdout) != len)
-			return hp_fail_errno(e, HP_E_IO, errno, "cannot write to standard output");
+		int err = cli_write_stdout(data, len);
+		if (err)
+			return hp_fail_errno(e, HP_E_IO, err, "cannot write to standard output");
 		return HP_OK;
 	}
 	struct stat st;

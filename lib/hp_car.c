@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "hp_io.h"
+#include "hp_tmp.h"
 
 #include "banned.h"
 
@@ -396,10 +397,11 @@ static hp_code make_spill(hp_car_writer *w, hp_err *e)
 		int n = snprintf(path, sizeof path, "%s/hp-car-XXXXXX", dir);
 		if (n < 0 || (size_t)n >= sizeof path)
 			return hp_fail(e, HP_E_CANTCREAT, "cannot create a temporary file for '%s': TMPDIR is too long", w->what);
-		fd = mkostemp(path, O_CLOEXEC);
+		int id;
+		fd = hp_tmp_open(AT_FDCWD, path, 0, 0600, &id);
 		if (fd < 0)
 			return hp_fail_errno(e, HP_E_CANTCREAT, errno, "cannot create a temporary file in '%s'", dir);
-		unlink(path);
+		hp_tmp_remove(id);  /* unnamed from now on; registered until here */
 	}
 	w->spill = fd;
 	return HP_OK;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "hp_io.h"
+#include "hp_tmp.h"
 #include "hp_json.h"
 #include "hp_manifest.h"
 #include "hp_verify.h"
@@ -54,6 +55,7 @@ struct hp_fetch {
 	bool interruptible;    /* the running source honours stop */
 	int dirfd, pdirfd;
 	bool locked;           /* .hp-partial is ours */
+	int partial_tmp;       /* .hp-partial's hp_tmp registration: a signal removes it when empty */
 	int jobs;
 	hp_fetch_event_fn *on_event;
 	void *ud;
@@ -69,6 +71,7 @@ struct hp_fetch_out {
 	size_t i;
 	int fd;
 	char name[80];
+	int tmp_id;            /* the partial file's hp_tmp registration: a signal removes it */
 	EVP_MD_CTX *sha;
 	uint64_t written;
 	bool random;           /* pwrite was used: hash at commit */
@@ -385,6 +388,7 @@ static hp_code open_dirs(hp_fetch *f, const char *dir, hp_err *e)
 		return hp_fail_errno(e, HP_E_IO, errno, "cannot lock '%s/%s'", dir, HP_FETCH_PARTIAL_DIR);
 	}
 	f->locked = true;
+	f->partial_tmp = hp_tmp_add(f->dirfd, HP_FETCH_PARTIAL_DIR, HP_TMP_DIR);
 	purge_partial(f->pdirfd, false);
 	return HP_OK;
 }
@@ -496,6 +500,7 @@ void hp_fetch_free(hp_fetch *f)
 			if (f->dirfd >= 0)
 				unlinkat(f->dirfd, HP_FETCH_PARTIAL_DIR, AT_REMOVEDIR);  /* only when empty */
 		}
+		hp_tmp_forget(f->partial_tmp);  /* before dirfd, which it names, is closed */
 		close(f->pdirfd);
 	}
 	if (f->dirfd >= 0)
@@ -961,7 +966,9 @@ hp_code hp_fetch_out_open(hp_fetch *f, size_t i, hp_fetch_out **out, hp_err *e)
 		unclaim(f, i, NULL);
 		return hp_fail_nomem(e);
 	}
-	w->fd = openat(f->pdirfd, w->name, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	/* registered with hp_tmp: a signal that ends the process removes it (no
+	 * source resumes from a writer's partial file) */
+	w->fd = hp_tmp_openat(f->pdirfd, w->name, O_RDWR | O_TRUNC, 0644, &w->tmp_id);
 	if (w->fd < 0) {
 		rc = hp_fail_errno(e, HP_E_CANTCREAT, errno, "cannot create the partial file of '%s'", f->files[i].path);
 		EVP_MD_CTX_free(w->sha);
@@ -1081,8 +1088,10 @@ hp_code hp_fetch_read_final(hp_fetch *f, size_t i, uint64_t off, void *p, size_t
 }
 
 /* Size and digest checked: fsync, rename into place, report. Closes fd.
- * counted: the bytes progress counted for it. */
-static hp_code put_in_place(hp_fetch *f, size_t i, int fd, const char *name, uint64_t counted, hp_err *e)
+ * counted: the bytes progress counted for it; tmp_id: its hp_tmp
+ * registration (0: none), forgotten once the name is gone. */
+static hp_code put_in_place(hp_fetch *f, size_t i, int fd, const char *name, uint64_t counted, int tmp_id,
+			    hp_err *e)
 {
 	const hp_fetch_file *ff = &f->files[i];
 	hp_code rc = HP_OK;
@@ -1099,9 +1108,10 @@ static hp_code put_in_place(hp_fetch *f, size_t i, int fd, const char *name, uin
 		rc = hp_fail_errno(e, HP_E_IO, errno, "cannot sync the folder of '%s'", ff->path);
 	if (parent >= 0)
 		close(parent);
+	if (rc)
+		unlinkat(f->pdirfd, name, 0);  /* no other source can help: the file fails now */
+	hp_tmp_forget(tmp_id);
 	if (rc) {
-		/* no other source can help: the file fails now */
-		unlinkat(f->pdirfd, name, 0);
 		progress(f, -(int64_t)counted, false);
 		unclaim(f, i, e);
 		pthread_mutex_lock(&f->mu);
@@ -1161,17 +1171,19 @@ hp_code hp_fetch_out_commit(hp_fetch_out *w, hp_err *e)
 	EVP_MD_CTX_free(w->sha);
 	int fd = w->fd;
 	uint64_t counted = w->written;
+	int tmp_id = w->tmp_id;
 	char name[80];
 	memcpy(name, w->name, sizeof name);
 	free(w);
 	if (rc) {
 		close(fd);
 		unlinkat(f->pdirfd, name, 0);
+		hp_tmp_forget(tmp_id);
 		progress(f, -(int64_t)counted, false);
 		unclaim(f, i, e);
 		return rc;
 	}
-	return put_in_place(f, i, fd, name, counted, e);
+	return put_in_place(f, i, fd, name, counted, tmp_id, e);
 }
 
 void hp_fetch_out_abort(hp_fetch_out *w, const hp_err *why)
@@ -1180,6 +1192,7 @@ void hp_fetch_out_abort(hp_fetch_out *w, const hp_err *why)
 		return;
 	close(w->fd);
 	unlinkat(w->f->pdirfd, w->name, 0);
+	hp_tmp_forget(w->tmp_id);
 	EVP_MD_CTX_free(w->sha);
 	progress(w->f, -(int64_t)w->written, false);
 	unclaim(w->f, w->i, why);
@@ -1233,7 +1246,7 @@ hp_code hp_fetch_adopt(hp_fetch *f, size_t i, hp_err *e)
 		unclaim(f, i, e);
 		return rc;
 	}
-	return put_in_place(f, i, fd, name, 0, e);
+	return put_in_place(f, i, fd, name, 0, 0, e);
 }
 
 /* ---- adopting a batch: one sync for all ---- */

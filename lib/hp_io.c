@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "banned.h"
+#include "hp_tmp.h"
 
 hp_code hp_open_regular(const char *path, bool nofollow, int *fd, struct stat *st, hp_err *e)
 {
@@ -169,6 +170,7 @@ hp_code hp_atomic_open(hp_atomic_file *f, const char *dst, mode_t mode, unsigned
 {
 	f->fd = -1;
 	f->flags = flags;
+	f->tmp_id = 0;
 	f->dst = strdup(dst);
 	size_t n = strlen(dst) + sizeof ".tmp-XXXXXX";
 	f->tmp = malloc(n);
@@ -202,7 +204,7 @@ hp_code hp_atomic_open(hp_atomic_file *f, const char *dst, mode_t mode, unsigned
 			return hp_fail(e, HP_E_CANTCREAT, "cannot create '%s': file exists", dst);
 		}
 	}
-	int fd = mkostemp(f->tmp, O_CLOEXEC);
+	int fd = hp_tmp_open(AT_FDCWD, f->tmp, 0, 0600, &f->tmp_id);
 	if (fd < 0) {
 		int err = errno;
 		free(f->tmp);
@@ -260,6 +262,9 @@ hp_code hp_atomic_commit(hp_atomic_file *f, hp_err *e)
 		rc = hp_fail_errno(e, HP_E_CANTCREAT, errno, "cannot create '%s'", f->dst);
 		goto fail;
 	}
+	/* only now: a signal before the rename must still find the name */
+	hp_tmp_forget(f->tmp_id);
+	f->tmp_id = 0;
 	char *dir = dir_of(f->dst);
 	if (dir) {
 		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -289,6 +294,8 @@ void hp_atomic_abort(hp_atomic_file *f)
 		free(f->tmp);
 		f->tmp = NULL;
 	}
+	hp_tmp_forget(f->tmp_id);  /* after the unlink, never before */
+	f->tmp_id = 0;
 	free(f->dst);
 	f->dst = NULL;
 }

@@ -46,13 +46,16 @@ typedef struct hp_atomic_file {
 	char *tmp;
 	char *dst;
 	unsigned flags;
+	int tmp_id;  /* its hp_tmp registration (0: none) */
 } hp_atomic_file;
 
-#define HP_ATOMIC_INIT { -1, NULL, NULL, 0 }
+#define HP_ATOMIC_INIT { -1, NULL, NULL, 0, 0 }
 
 /* Create "<dst>.tmp-XXXXXX" beside dst with the given mode. When dst exists
  * and is not a regular file (a device, FIFO or terminal such as /dev/stdout),
- * the output is written to it directly instead. */
+ * the output is written to it directly instead. The temporary is registered
+ * with hp_tmp from before it exists until commit or abort: a signal handler
+ * that calls hp_tmp_remove_all removes it. */
 hp_code hp_atomic_open(hp_atomic_file *f, const char *dst, mode_t mode, unsigned flags, hp_err *e);
 hp_code hp_atomic_write(hp_atomic_file *f, const void *p, size_t n, hp_err *e);
 /* fsync, rename into place, fsync the directory; aborts on failure. */

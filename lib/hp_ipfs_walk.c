@@ -18,6 +18,7 @@
 #include "hp_car.h"
 #include "hp_dagpb.h"
 #include "hp_io.h"
+#include "hp_tmp.h"
 #include "hp_json.h"
 #include "hp_unixfs.h"
 #include "banned.h"
@@ -137,12 +138,13 @@ static hp_code spill_open(store *s, hp_err *e)
 		/* no O_TMPFILE here: a named file, removed at once */
 		char name[64];
 		static atomic_uint seq;
-		snprintf(name, sizeof name, "spill-%ld-%u", (long)getpid(), atomic_fetch_add(&seq, 1));
-		s->spill_fd = openat(s->pdirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		int id;
+		snprintf(name, sizeof name, "spill-%ld-%u-XXXXXX", (long)getpid(), atomic_fetch_add(&seq, 1));
+		s->spill_fd = hp_tmp_open(s->pdirfd, name, 0, 0600, &id);
 		if (s->spill_fd < 0)
 			return hp_fail_errno(e, HP_E_CANTCREAT, errno, "cannot create a spill file in '%s'",
 					     HP_FETCH_PARTIAL_DIR);
-		unlinkat(s->pdirfd, name, 0);
+		hp_tmp_remove(id);  /* unnamed from now on; registered until here */
 	}
 	return HP_OK;
 }
