@@ -56,10 +56,8 @@ static volatile sig_atomic_t interruptible;
 void cli_fetch_on_signal(int sig)
 {
 	cli_stop_signal = sig;
-	if (!interruptible) {
-		signal(sig, SIG_DFL);
-		raise(sig);
-	}
+	if (!interruptible)
+		cli_die_of_signal(sig);
 }
 
 /* ---- output ---- */

@@ -133,9 +133,11 @@ static hp_code write_output(const char *out, const json_t *m, hp_err *e)
 	if (!rc)
 		rc = hp_buf_addch(&b, '\n', e);
 	if (!rc) {
-		if (!out || strcmp(out, "-") == 0)
-			fwrite(b.data, 1, b.len, stdout);
-		else
+		if (!out || strcmp(out, "-") == 0) {
+			int err = cli_write_stdout(b.data, b.len);
+			if (err)
+				rc = hp_fail_errno(e, HP_E_IO, err, "cannot write to standard output");
+		} else
 			rc = hp_write_file_atomic(out, b.data, b.len, 0644, 0, e);
 	}
 	hp_buf_release(&b);
@@ -444,8 +446,12 @@ static int cmd_canonical(int argc, char **argv)
 		json_decref(m);
 		return cli_fail(&e);
 	}
-	fwrite(b.data, 1, b.len, stdout);
+	int err = cli_write_stdout(b.data, b.len);
 	hp_buf_release(&b);
+	if (err) {
+		json_decref(m);
+		return cli_error(EXIT_IOERR, "cannot write to standard output: %s", strerror(err));
+	}
 	json_decref(m);
 	return 0;
 }
