@@ -165,6 +165,45 @@ int cli_parse_jobs(const char *s, int *out);
 	"      --progress     show progress on stderr even when it is not a TTY\n" \
 	"      --no-progress  never show progress\n"
 
+/* ---- cli_opt.c: one option table per command ---- */
+
+/* One option of a command. Old spellings are entries of their own with the
+ * same id, help NULL (left out of --help) and deprecated_for naming the new
+ * long option: using one warns "'--old' is deprecated: use '--new'". */
+typedef struct cli_option {
+	int id;                      /* handed to the command: a character, or an enum from
+	                              * CLI_OPT_FIRST_FREE_ */
+	char short_name;             /* 0: none */
+	const char *long_name;       /* NULL: none */
+	const char *arg;             /* the value's name in --help ("FILE"); NULL: a flag */
+	const char *help;            /* its --help text ('\n' continues, aligned); NULL: hidden */
+	const char *deprecated_for;  /* an old spelling of --deprecated_for; NULL: current */
+} cli_option;
+
+/* A command: its usage and description, its options (ending with a zero
+ * entry), what comes after them in --help (exit status). The common options
+ * (-h/--help, --version, --quiet, --json-errors, --progress, --no-progress)
+ * are added, except one whose long name the table takes itself. */
+typedef struct cli_command {
+	const char *usage;
+	const cli_option *options;
+	const char *footer;
+} cli_command;
+
+/* The command's --help text, from its table. */
+void cli_help(const cli_command *c, FILE *out);
+
+/* Called for each of the command's own options in order; value is NULL for
+ * a flag. Returns 0, or an exit code (a usage error) to stop. */
+typedef int cli_option_fn(void *ud, int id, const char *value);
+
+/* Parse argv[1..] (options anywhere, "--" ends them) against c: the common
+ * options are handled here (--help and --version print and return -1), the
+ * others go to on_option. *first_operand gets the index of the first
+ * operand (argv is permuted as getopt_long does). Returns 0, -1 when done,
+ * or an exit code. */
+int cli_parse(const cli_command *c, int argc, char **argv, cli_option_fn *on_option, void *ud, int *first_operand);
+
 /* ---- cli_keys.c: passphrases and keys ---- */
 
 /* hp_passphrase_fn for loading an encrypted key; ctx is the

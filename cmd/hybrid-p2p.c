@@ -1,7 +1,6 @@
 /* hybrid-p2p: the umbrella command of the quick start, in one process: each
  * subcommand is options, one library call (hp_publish, hp_plan_fetch,
  * hp_verify_manifest, key generation) and printing. See docs/registry.md. */
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -123,12 +122,13 @@ enum {
 	OPT_CAR,
 	OPT_NO_CAR,
 	OPT_TORRENT,
+	OPT_KEY,
+	OPT_LISTEN,
 	OPT_DESCRIPTION,
 	OPT_EXPIRES,
 	OPT_PROFILE,
 	OPT_IPFS_GATEWAY,
 	OPT_WEB_SEED,
-	OPT_TRACKER,
 	OPT_ALLOW_DIRTY,
 	OPT_NO_GIT,
 	OPT_KUBO,
@@ -137,166 +137,187 @@ enum {
 	OPT_BRANCH,
 	OPT_CACHE,
 	OPT_SEED,
-	OPT_SEED_LISTEN,
 	OPT_PEER,
-	OPT_BT_LISTEN,
 	OPT_TIMEOUT,
 };
 
-/* The options every subcommand has; returns 1 when the subcommand is done
- * (help, version), -1 to go on, else the exit code of a bad option. */
-static int common(int opt, const char *help, char **argv)
-{
-	if (opt == 'h') {
-		fputs(help, stdout);
-		return 1;
-	}
-	if (opt == CLI_OPT_VERSION) {
-		cli_version();
-		return 1;
-	}
-	if (cli_common_option(opt))
-		return -1;
-	return cli_option_error(opt, argv);
-}
-
 /* ---- keygen ---- */
 
-static const char keygen_usage[] =
-	"Usage: hybrid-p2p keygen [-o DIR] [-n NAME] [--force] [OPTIONS]\n"
+static const cli_option keygen_options[] = {
+	{ 'O', 'O', "output-dir", "DIR", "the folder (default ~/.hybrid_p2p/keys, made 0700)", NULL },
+	{ 'O', 'o', "output", "DIR", NULL, "output-dir" },
+	{ 'n', 'n', "name", "NAME", "the files' base name (default mykey)", NULL },
+	{ OPT_FORCE, 0, "force", NULL, "replace existing key files", NULL },
+	{ OPT_PASSFILE, 0, "passphrase-file", "FILE", "encrypt the key with the first line of FILE", NULL },
+	{ OPT_ASK, 0, "ask-passphrase", NULL, "ask for a passphrase on the terminal\n($HP_PASSPHRASE, when set, is used too)",
+	  NULL },
+	{ 0, 0, NULL, NULL, NULL, NULL },
+};
+
+static const cli_command keygen_cmd = {
+	"Usage: hybrid-p2p keygen [-O DIR] [-n NAME] [--force] [OPTIONS]\n"
 	"\n"
 	"Make an Ed25519 signing key: DIR/NAME.pem (PKCS#8, mode 0600) and DIR/NAME.pub.\n"
-	"Prints {\"private_key\", \"public_key\", \"key_id\", \"public_key_b64\", \"encrypted\"}.\n"
-	"\n"
-	"  -o, --output DIR         the folder (default ~/.hybrid_p2p/keys, made 0700)\n"
-	"  -n, --name NAME          the files' base name (default mykey)\n"
-	"      --force              replace existing key files\n"
-	"      --passphrase-file F  encrypt the key with the first line of F\n"
-	"      --ask-passphrase     ask for a passphrase on the terminal\n"
-	"                           ($HP_PASSPHRASE, when set, is used too)\n" CLI_COMMON_HELP
-	"\n"
-	"Exit status: 0 made; 64 usage; 73 cannot create the files (or they exist).\n";
+	"Prints {\"private_key_file\", \"public_key_file\", \"key_id\", \"public_key_b64\",\n"
+	"\"encrypted\"} (and, this release, \"private_key\", \"public_key\": the paths).\n",
+	keygen_options,
+	"Exit status: 0 made; 64 usage; 73 cannot create the files (or they exist).\n",
+};
+
+typedef struct keygen_cfg {
+	const char *dir, *name, *passfile;
+	bool force, ask;
+} keygen_cfg;
+
+static int keygen_option(void *ud, int id, const char *v)
+{
+	keygen_cfg *c = ud;
+	switch (id) {
+	case 'O': c->dir = v; break;
+	case 'n': c->name = v; break;
+	case OPT_FORCE: c->force = true; break;
+	case OPT_PASSFILE: c->passfile = v; break;
+	case OPT_ASK: c->ask = true; break;
+	}
+	return 0;
+}
 
 static int cmd_keygen(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "force", no_argument, NULL, OPT_FORCE },
-		{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
-		{ "ask-passphrase", no_argument, NULL, OPT_ASK },
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *dir = NULL, *name = "mykey", *passfile = NULL;
-	bool force = false, ask = false;
+	keygen_cfg c = { NULL, "mykey", NULL, false, false };
 	char keys[PATH_MAX];
-	int opt, rc;
-	while ((opt = getopt_long(argc, argv, ":o:n:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'o': dir = optarg; break;
-		case 'n': name = optarg; break;
-		case OPT_FORCE: force = true; break;
-		case OPT_PASSFILE: passfile = optarg; break;
-		case OPT_ASK: ask = true; break;
-		default:
-			if ((rc = common(opt, keygen_usage, argv)) >= 0)
-				return rc == 1 ? 0 : rc;
-		}
-	}
-	if (optind != argc)
+	int first, rc = cli_parse(&keygen_cmd, argc, argv, keygen_option, &c, &first);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (first != argc)
 		return cli_usage("keygen takes no arguments");
-	if (passfile && ask)
+	if (c.passfile && c.ask)
 		return cli_usage("--passphrase-file and --ask-passphrase exclude each other");
-	if (!dir && !(dir = home_path(".hybrid_p2p/keys", keys, sizeof keys)))
-		return cli_usage("HOME is not set: give -o DIR");
-	return cli_keygen(dir, name, force, passfile, ask);
+	if (!c.dir && !(c.dir = home_path(".hybrid_p2p/keys", keys, sizeof keys)))
+		return cli_usage("HOME is not set: give -O DIR");
+	return cli_keygen(c.dir, c.name, c.force, c.passfile, c.ask);
 }
 
 /* ---- verify ---- */
 
-static const char verify_usage[] =
+static const cli_option verify_options[] = {
+	{ 'c', 'c', "content", "DIR", "check the files in DIR (or give DIR after MANIFEST)", NULL },
+	{ 'k', 'k', "trusted-keys", "FILE", "public keys to trust (repeatable; default\n$HP_TRUSTED_KEYS, else ~/.hybrid_p2p/trusted_keys)",
+	  NULL },
+	{ OPT_ALLOW_UNTRUSTED, 0, "allow-untrusted", NULL, "accept a valid signature by a key not trusted", NULL },
+	{ OPT_ALLOW_UNSIGNED, 0, "allow-unsigned", NULL, "accept a manifest without a signature", NULL },
+	{ OPT_STATE, 0, "state", "FILE", "refuse rollbacks; record this version when valid", NULL },
+	{ OPT_NOW, 0, "now", "TIME", "judge expiry at TIME (RFC 3339 UTC)", NULL },
+	{ 'j', 'j', "jobs", "N", "hashing threads (0, the default: one per CPU)", NULL },
+	{ OPT_PRETTY, 0, "pretty", NULL, "indent the report", NULL },
+	{ 0, 0, NULL, NULL, NULL, NULL },
+};
+
+static const cli_command verify_cmd = {
 	"Usage: hybrid-p2p verify MANIFEST [DIR] [OPTIONS]\n"
 	"\n"
 	"Check the manifest's form, its signature against the trusted keys, its\n"
 	"expiry and (with --state) that it is not a rollback; then, with DIR, every\n"
-	"file in DIR. Prints one JSON report (as hp-verify).\n"
-	"\n"
-	"  -k, --trusted-keys FILE  public keys to trust (repeatable; default\n"
-	"                           $HP_TRUSTED_KEYS, else ~/.hybrid_p2p/trusted_keys)\n"
-	"      --allow-untrusted    accept a valid signature by a key not trusted\n"
-	"      --allow-unsigned     accept a manifest without a signature\n"
-	"      --state FILE         refuse rollbacks; record this version when valid\n"
-	"      --now TIME           judge expiry at TIME (RFC 3339 UTC)\n"
-	"  -j, --jobs N             hashing threads (0, the default: one per CPU)\n"
-	"      --pretty             indent the report\n" CLI_COMMON_HELP
-	"\n"
+	"file in DIR. Prints one JSON report (as hp-verify).\n",
+	verify_options,
 	"Exit status: 0 valid; 1 invalid; 64 usage; 65 malformed manifest or key;\n"
-	"66 missing manifest or folder; 74 I/O error; 77 permission denied.\n";
+	"66 missing manifest or folder; 74 I/O error; 77 permission denied.\n",
+};
+
+typedef struct verify_cfg {
+	hp_verify_opts o;
+	strlist keys;
+	bool pretty;
+} verify_cfg;
+
+static int verify_option(void *ud, int id, const char *v)
+{
+	verify_cfg *c = ud;
+	switch (id) {
+	case 'c': c->o.content_dir = v; break;
+	case 'k': sl_add(&c->keys, v); break;
+	case OPT_ALLOW_UNTRUSTED: c->o.allow_untrusted = true; break;
+	case OPT_ALLOW_UNSIGNED: c->o.allow_unsigned = true; break;
+	case OPT_STATE: c->o.state_path = v; break;
+	case OPT_NOW:
+		if (!hp_time_parse(v, &c->o.now))
+			return cli_usage("'%s' is not an RFC 3339 UTC time such as 2026-01-31T12:00:00Z", v);
+		break;
+	case 'j': return cli_parse_jobs(v, &c->o.jobs);
+	case OPT_PRETTY: c->pretty = true; break;
+	}
+	return 0;
+}
 
 static int cmd_verify(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "trusted-keys", required_argument, NULL, 'k' },
-		{ "allow-untrusted", no_argument, NULL, OPT_ALLOW_UNTRUSTED },
-		{ "allow-unsigned", no_argument, NULL, OPT_ALLOW_UNSIGNED },
-		{ "state", required_argument, NULL, OPT_STATE },
-		{ "now", required_argument, NULL, OPT_NOW },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "pretty", no_argument, NULL, OPT_PRETTY },
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	hp_verify_opts o = { 0 };
-	strlist keys = { 0 };
+	verify_cfg c;
+	memset(&c, 0, sizeof c);
+	c.o.extra = true;
+	c.o.now = time(NULL);
 	char trusted[PATH_MAX];
-	bool pretty = false;
-	int opt, rc = 0;
-	o.extra = true;
-	o.now = time(NULL);
-	while ((opt = getopt_long(argc, argv, ":k:j:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'k': sl_add(&keys, optarg); break;
-		case OPT_ALLOW_UNTRUSTED: o.allow_untrusted = true; break;
-		case OPT_ALLOW_UNSIGNED: o.allow_unsigned = true; break;
-		case OPT_STATE: o.state_path = optarg; break;
-		case OPT_NOW:
-			if (!hp_time_parse(optarg, &o.now))
-				rc = cli_usage("'%s' is not an RFC 3339 UTC time such as 2026-01-31T12:00:00Z", optarg);
-			break;
-		case 'j': rc = cli_parse_jobs(optarg, &o.jobs); break;
-		case OPT_PRETTY: pretty = true; break;
-		default: {
-			int c = common(opt, verify_usage, argv);
-			if (c >= 0)
-				rc = c == 1 ? -1 : c;
-		}
-		}
-		if (rc)
-			goto out;
-	}
-	if (argc - optind < 1 || argc - optind > 2) {
-		rc = cli_usage("verify takes MANIFEST and an optional DIR");
+	int first, rc = cli_parse(&verify_cmd, argc, argv, verify_option, &c, &first);
+	if (rc)
+		goto out;
+	int nargs = argc - first;
+	if (nargs < 1 || nargs > 2 || (nargs == 2 && c.o.content_dir)) {
+		rc = cli_usage("verify takes MANIFEST and an optional DIR (or --content DIR)");
 		goto out;
 	}
-	o.content_dir = argc - optind == 2 ? argv[optind + 1] : NULL;
-	default_trusted_keys(&keys, trusted, sizeof trusted);
-	o.trusted_key_files = keys.v;
-	o.n_trusted_key_files = keys.n;
+	if (nargs == 2)
+		c.o.content_dir = argv[first + 1];
+	default_trusted_keys(&c.keys, trusted, sizeof trusted);
+	c.o.trusted_key_files = c.keys.v;
+	c.o.n_trusted_key_files = c.keys.n;
 	hp_err e = HP_ERR_INIT;
 	json_t *report = NULL;
-	hp_code hc = hp_verify_manifest(argv[optind], &o, &report, &e);
-	rc = cli_verify_report(report, hc, &e, pretty);
+	hp_code hc = hp_verify_manifest(argv[first], &c.o, &report, &e);
+	rc = cli_verify_report(report, hc, &e, c.pretty);
 out:
-	free(keys.v);
+	free(c.keys.v);
 	return rc < 0 ? 0 : rc;
 }
 
 /* ---- publish ---- */
 
-static const char publish_usage[] =
-	"Usage: hybrid-p2p publish FILE... --name N --version V --uploader-id ID\n"
-	"                          --key KEY.pem --output MANIFEST [OPTIONS]\n"
+static const cli_option publish_options[] = {
+	{ 'n', 'n', "name", "NAME", "package name", NULL },
+	{ 'V', 'V', "version", "VERSION", "package version (NAME@VERSION in the registry)", NULL },
+	{ 'u', 'u', "uploader-id", "ID", "who publishes it (provenance.uploader_id)", NULL },
+	{ OPT_KEY, 0, "key", "FILE", "the Ed25519 signing key (passphrase from\n--passphrase-file, $HP_PASSPHRASE or the terminal)",
+	  NULL },
+	{ OPT_KEY, 'k', NULL, "FILE", NULL, "key" },
+	{ OPT_PASSFILE, 0, "passphrase-file", "FILE", "the key's passphrase, first line of FILE", NULL },
+	{ 'o', 'o', "output", "FILE", "where the signed manifest goes", NULL },
+	{ OPT_CAR, 0, "car", "FILE", "the CAR (default: beside --output, NAME-VERSION.car)", NULL },
+	{ OPT_NO_CAR, 0, "no-car", NULL, "make no CAR (for publishers who pin elsewhere)", NULL },
+	{ OPT_TORRENT, 0, "torrent", "FILE", "the .torrent (default: beside --output,\nNAME-VERSION.torrent)", NULL },
+	{ OPT_DESCRIPTION, 0, "description", "TEXT", "the manifest's description", NULL },
+	{ OPT_EXPIRES, 0, "expires", "TIME", "clients refuse the manifest after TIME (RFC 3339)", NULL },
+	{ OPT_PROFILE, 0, "profile", "PROFILE", "UnixFS import profile of the CIDs (see hp-cid;\ndefault unixfs-v1-2025)", NULL },
+	{ OPT_IPFS_GATEWAY, 0, "ipfs-gateway", "URL", "a gateway to list in the manifest", NULL },
+	{ OPT_WEB_SEED, 0, "web-seed", "URL", "an HTTP web seed, in the manifest and the torrent\n(repeatable)", NULL },
+	{ 't', 't', "tracker", "URL", "a BitTorrent tracker (repeatable)", NULL },
+	{ OPT_ALLOW_DIRTY, 0, "allow-dirty", NULL, "publish from a git work tree with uncommitted changes", NULL },
+	{ OPT_NO_GIT, 0, "no-git", NULL, "do not record git provenance", NULL },
+	{ OPT_KUBO, 0, "kubo", "URL", "destination: import the CAR into this kubo and pin it\n(repeatable; token from $HP_KUBO_TOKEN)",
+	  NULL },
+	{ OPT_CLUSTER, 0, "cluster", "URL", "destination: pin on this IPFS Cluster (repeatable;\n$HP_CLUSTER_TOKEN)", NULL },
+	{ OPT_PSA, 0, "psa", "URL", "destination: pin on this Pinning Service API\n(repeatable; $HP_PSA_TOKEN)", NULL },
+	{ 'r', 'r', "registry", "URL", "commit the manifest and .torrent to this git registry\nand push (default $HP_REGISTRY; token for HTTP(S)\nfrom $HP_REGISTRY_TOKEN)",
+	  NULL },
+	{ OPT_BRANCH, 0, "registry-branch", "BRANCH", "the registry's branch (default main)", NULL },
+	{ OPT_CACHE, 0, "registry-cache", "DIR", "the registry's local cache", NULL },
+	{ OPT_SEED, 0, "seed", NULL, "then seed the torrent until SIGINT or SIGTERM (the\nseeder's events on stderr, as hp-seed's)",
+	  NULL },
+	{ OPT_LISTEN, 0, "listen", "IP:PORT", "where the seeder listens (default 0.0.0.0:6881)", NULL },
+	{ OPT_LISTEN, 0, "seed-listen", "IP:PORT", NULL, "listen" },
+	{ 0, 0, NULL, NULL, NULL, NULL },
+};
+
+static const cli_command publish_cmd = {
+	"Usage: hybrid-p2p publish FILE... --name NAME --version VERSION --uploader-id ID\n"
+	"                          --key FILE --output FILE [OPTIONS]\n"
 	"\n"
 	"Describe FILE... in a signed manifest (SHA-256, IPFS CIDs, BitTorrent\n"
 	"infohashes and magnet, from one read), write its CAR and .torrent, then hand\n"
@@ -304,47 +325,14 @@ static const char publish_usage[] =
 	"destinations and the work tree are checked before any byte is read. One JSON\n"
 	"line per step on stdout: {\"step\", \"status\", ...}. A destination that fails\n"
 	"does not stop the others; run the same command again to complete the rest.\n"
-	"\n"
-	"  -n, --name N             package name\n"
-	"  -V, --version V          package version (NAME@V in the registry)\n"
-	"  -u, --uploader-id ID     who publishes it (provenance.uploader_id)\n"
-	"  -k, --key KEY.pem        the Ed25519 signing key (passphrase from\n"
-	"                           --passphrase-file, $HP_PASSPHRASE or the terminal)\n"
-	"      --passphrase-file F  the key's passphrase, first line of F\n"
-	"  -o, --output MANIFEST    where the signed manifest goes\n"
-	"      --car FILE           the CAR (default: MANIFEST's folder/NAME-V.car)\n"
-	"      --no-car             make no CAR (for publishers who pin elsewhere)\n"
-	"      --torrent FILE       the .torrent (default: MANIFEST's folder/NAME-V.torrent)\n"
-	"      --description TEXT, --expires TIME   manifest fields\n"
-	"      --profile PROFILE    UnixFS import profile of the CIDs (see hp-cid;\n"
-	"                           default unixfs-v1-2025)\n"
-	"      --ipfs-gateway URL   a gateway to list in the manifest\n"
-	"      --web-seed URL       an HTTP web seed, in the manifest and the torrent\n"
-	"                           (repeatable)\n"
-	"      --tracker URL        a BitTorrent tracker (repeatable)\n"
-	"      --allow-dirty        publish from a git work tree with uncommitted changes\n"
-	"      --no-git             do not record git provenance\n"
-	"Destinations:\n"
-	"      --kubo URL           import the CAR into this kubo and pin it (repeatable;\n"
-	"                           token from $HP_KUBO_TOKEN)\n"
-	"      --cluster URL        pin on this IPFS Cluster (repeatable; $HP_CLUSTER_TOKEN)\n"
-	"      --psa URL            pin on this Pinning Service API (repeatable;\n"
-	"                           $HP_PSA_TOKEN)\n"
-	"  -r, --registry URL       commit the manifest and .torrent to this git registry\n"
-	"                           and push (default $HP_REGISTRY; token for HTTP(S) from\n"
-	"                           $HP_REGISTRY_TOKEN)\n"
-	"      --registry-branch B  the registry's branch (default main)\n"
-	"      --registry-cache DIR the registry's local cache\n"
-	"      --seed               then seed the torrent until SIGINT or SIGTERM (the\n"
-	"                           seeder's events on stderr, as hp-seed's)\n"
-	"      --seed-listen IP:PORT  where the seeder listens (default 0.0.0.0:6881)\n"
-	CLI_COMMON_HELP
-	"\n"
+	"(--version here is the package's; 'hybrid-p2p --version' is the tool's.)\n",
+	publish_options,
 	"Exit status: 0 every step done; otherwise the worst step's: 1 the registry\n"
 	"holds this version with other content, or a dirty work tree; 64 usage;\n"
 	"65 malformed input or key; 66 missing input; 69 a destination unavailable;\n"
 	"73/74 cannot write the outputs; 75 temporary failure; 77 credentials refused\n"
-	"or a key readable by others.\n";
+	"or a key readable by others.\n",
+};
 
 typedef struct pub_cfg {
 	hp_publish_opts o;
@@ -363,84 +351,56 @@ static void pub_cfg_free(pub_cfg *c)
 	free(c->tiers);
 }
 
+static int publish_option(void *ud, int id, const char *v)
+{
+	pub_cfg *c = ud;
+	hp_publish_opts *o = &c->o;
+	hp_manifest_meta *m = &o->package.meta;
+	switch (id) {
+	case 'n': m->name = v; break;
+	case 'V': m->version = v; break;
+	case 'u': m->uploader_id = v; break;
+	case OPT_KEY: o->key = v; break;
+	case 'o': o->output = v; break;
+	case 'r': o->registry.url = v; break;
+	case OPT_PASSFILE: c->passfile = v; break;
+	case OPT_CAR: o->package.car_path = v; break;
+	case OPT_NO_CAR: o->no_car = true; break;
+	case OPT_TORRENT: o->package.torrent_path = v; break;
+	case OPT_DESCRIPTION: m->description = v; break;
+	case OPT_EXPIRES: m->expires = v; break;
+	case OPT_PROFILE: o->package.profile = v; break;
+	case OPT_IPFS_GATEWAY: m->ipfs_gateway = v; break;
+	case OPT_WEB_SEED: sl_add(&c->web_seeds, v); break;
+	case 't': sl_add(&c->trackers, v); break;
+	case OPT_ALLOW_DIRTY: o->allow_dirty = true; break;
+	case OPT_NO_GIT: o->no_git = true; break;
+	case OPT_KUBO: sl_add(&c->kubo, v); break;
+	case OPT_CLUSTER: sl_add(&c->cluster, v); break;
+	case OPT_PSA: sl_add(&c->psa, v); break;
+	case OPT_BRANCH: o->registry.branch = v; break;
+	case OPT_CACHE: o->registry.cache_dir = v; break;
+	case OPT_SEED: o->seed = true; break;
+	case OPT_LISTEN:
+		if (!strchr(v, ':'))
+			return cli_usage("--listen '%s' is not IP:PORT", v);
+		o->seed_opts.listen = v;
+		break;
+	}
+	return 0;
+}
+
 static int parse_publish(int argc, char **argv, pub_cfg *c)
 {
-	static const struct option longopts[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "version", required_argument, NULL, 'V' },
-		{ "uploader-id", required_argument, NULL, 'u' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "registry", required_argument, NULL, 'r' },
-		{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
-		{ "car", required_argument, NULL, OPT_CAR },
-		{ "no-car", no_argument, NULL, OPT_NO_CAR },
-		{ "torrent", required_argument, NULL, OPT_TORRENT },
-		{ "description", required_argument, NULL, OPT_DESCRIPTION },
-		{ "expires", required_argument, NULL, OPT_EXPIRES },
-		{ "profile", required_argument, NULL, OPT_PROFILE },
-		{ "ipfs-gateway", required_argument, NULL, OPT_IPFS_GATEWAY },
-		{ "web-seed", required_argument, NULL, OPT_WEB_SEED },
-		{ "tracker", required_argument, NULL, OPT_TRACKER },
-		{ "allow-dirty", no_argument, NULL, OPT_ALLOW_DIRTY },
-		{ "no-git", no_argument, NULL, OPT_NO_GIT },
-		{ "kubo", required_argument, NULL, OPT_KUBO },
-		{ "cluster", required_argument, NULL, OPT_CLUSTER },
-		{ "psa", required_argument, NULL, OPT_PSA },
-		{ "registry-branch", required_argument, NULL, OPT_BRANCH },
-		{ "registry-cache", required_argument, NULL, OPT_CACHE },
-		{ "seed", no_argument, NULL, OPT_SEED },
-		{ "seed-listen", required_argument, NULL, OPT_SEED_LISTEN },
-		{ "help", no_argument, NULL, 'h' },
-		{ "quiet", no_argument, NULL, CLI_OPT_QUIET },
-		{ "json-errors", no_argument, NULL, CLI_OPT_JSON_ERRORS },
-		{ "progress", no_argument, NULL, CLI_OPT_PROGRESS },
-		{ "no-progress", no_argument, NULL, CLI_OPT_NO_PROGRESS },
-		{ NULL, 0, NULL, 0 },
-	};
 	hp_publish_opts *o = &c->o;
 	hp_manifest_meta *m = &o->package.meta;
 	o->package.profile = HP_UNIXFS_PROFILE_DEFAULT;
 	o->package.mime = true;
-	int opt, rc;
-	while ((opt = getopt_long(argc, argv, ":n:V:u:k:o:r:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'n': m->name = optarg; break;
-		case 'V': m->version = optarg; break;
-		case 'u': m->uploader_id = optarg; break;
-		case 'k': o->key = optarg; break;
-		case 'o': o->output = optarg; break;
-		case 'r': o->registry.url = optarg; break;
-		case OPT_PASSFILE: c->passfile = optarg; break;
-		case OPT_CAR: o->package.car_path = optarg; break;
-		case OPT_NO_CAR: o->no_car = true; break;
-		case OPT_TORRENT: o->package.torrent_path = optarg; break;
-		case OPT_DESCRIPTION: m->description = optarg; break;
-		case OPT_EXPIRES: m->expires = optarg; break;
-		case OPT_PROFILE: o->package.profile = optarg; break;
-		case OPT_IPFS_GATEWAY: m->ipfs_gateway = optarg; break;
-		case OPT_WEB_SEED: sl_add(&c->web_seeds, optarg); break;
-		case OPT_TRACKER: sl_add(&c->trackers, optarg); break;
-		case OPT_ALLOW_DIRTY: o->allow_dirty = true; break;
-		case OPT_NO_GIT: o->no_git = true; break;
-		case OPT_KUBO: sl_add(&c->kubo, optarg); break;
-		case OPT_CLUSTER: sl_add(&c->cluster, optarg); break;
-		case OPT_PSA: sl_add(&c->psa, optarg); break;
-		case OPT_BRANCH: o->registry.branch = optarg; break;
-		case OPT_CACHE: o->registry.cache_dir = optarg; break;
-		case OPT_SEED: o->seed = true; break;
-		case OPT_SEED_LISTEN:
-			if (!strchr(optarg, ':'))
-				return cli_usage("--seed-listen '%s' is not IP:PORT", optarg);
-			o->seed_opts.listen = optarg;
-			break;
-		default:
-			if ((rc = common(opt, publish_usage, argv)) >= 0)
-				return rc == 1 ? -1 : rc;
-		}
-	}
-	o->package.paths = (const char *const *)argv + optind;
-	o->package.npaths = (size_t)(argc - optind);
+	int first, rc = cli_parse(&publish_cmd, argc, argv, publish_option, c, &first);
+	if (rc)
+		return rc;
+	o->package.paths = (const char *const *)argv + first;
+	o->package.npaths = (size_t)(argc - first);
 	if (!o->package.npaths)
 		return cli_usage("publish needs FILE...");
 	if (!m->name || !m->version || !m->uploader_id || !o->key || !o->output)
@@ -536,41 +496,46 @@ static int cmd_publish(int argc, char **argv)
 
 /* ---- fetch ---- */
 
-static const char fetch_usage[] =
-	"Usage: hybrid-p2p fetch (MANIFEST | NAME@VERSION | NAME) -o DIR [OPTIONS]\n"
+static const cli_option fetch_options[] = {
+	{ 'O', 'O', "output-dir", "DIR", "the folder to fetch into", NULL },
+	{ 'O', 'o', "output", "DIR", NULL, "output-dir" },
+	{ 'r', 'r', "registry", "URL", "the registry (default $HP_REGISTRY; token for\nHTTP(S) from $HP_REGISTRY_TOKEN)", NULL },
+	{ OPT_BRANCH, 0, "registry-branch", "BRANCH", "the registry's branch (default main)", NULL },
+	{ OPT_CACHE, 0, "registry-cache", "DIR", "the registry's local cache", NULL },
+	{ 'k', 'k', "trusted-keys", "FILE", "public keys to trust (repeatable; default\n$HP_TRUSTED_KEYS, else ~/.hybrid_p2p/trusted_keys)",
+	  NULL },
+	{ OPT_ALLOW_UNTRUSTED, 0, "allow-untrusted", NULL, "accept a valid signature by a key not trusted", NULL },
+	{ OPT_STATE, 0, "state", "FILE", "refuse versions older than one seen; record this one", NULL },
+	{ 'g', 'g', "gateway", "URL", "a trustless IPFS gateway (repeatable)", NULL },
+	{ OPT_KUBO, 0, "kubo", "URL", "a kubo RPC API", NULL },
+	{ OPT_TORRENT, 0, "torrent", "FILE", "the .torrent (default: the registry's)", NULL },
+	{ OPT_TORRENT, 't', NULL, "FILE", NULL, "torrent" },
+	{ OPT_PEER, 0, "peer", "IP:PORT", "a BitTorrent peer (repeatable)", NULL },
+	{ OPT_LISTEN, 0, "listen", "IP:PORT", "where BitTorrent listens (default 0.0.0.0:0)", NULL },
+	{ OPT_LISTEN, 0, "bt-listen", "IP:PORT", NULL, "listen" },
+	{ OPT_TIMEOUT, 0, "timeout", "SECS", "give up on a silent source after SECS seconds\n(default 30)", NULL },
+	{ 'm', 'm', "save-manifest", "FILE", "keep the verified manifest in FILE", NULL },
+	{ 0, 0, NULL, NULL, NULL, NULL },
+};
+
+static const cli_command fetch_cmd = {
+	"Usage: hybrid-p2p fetch (MANIFEST | NAME@VERSION | NAME) -O DIR [OPTIONS]\n"
 	"\n"
 	"Fetch a package into DIR, every byte verified. NAME@VERSION and NAME are\n"
 	"read from the registry (NAME alone: its newest version). The manifest's\n"
 	"signature, trust, expiry and rollback (--state) are checked first, once;\n"
-	"then the files come from each source in turn, each handed what the ones\n"
-	"before could not deliver: BitTorrent (--torrent, else the registry's\n"
-	".torrent: --peer, trackers, web seeds), the --gateway URLs, the manifest's\n"
-	"gateway, --kubo (docs/fetch.md). Prints {\"step\": ...} lines for the\n"
-	"registry and the verification, one line per file, then {\"summary\": ...}.\n"
-	"\n"
-	"  -o, --output DIR         the folder to fetch into\n"
-	"  -r, --registry URL       the registry (default $HP_REGISTRY; token for\n"
-	"                           HTTP(S) from $HP_REGISTRY_TOKEN)\n"
-	"      --registry-branch B  the registry's branch (default main)\n"
-	"      --registry-cache DIR the registry's local cache\n"
-	"  -k, --trusted-keys FILE  public keys to trust (repeatable; default\n"
-	"                           $HP_TRUSTED_KEYS, else ~/.hybrid_p2p/trusted_keys)\n"
-	"      --allow-untrusted    accept a valid signature by a key not trusted\n"
-	"      --state FILE         refuse versions older than one seen; record this one\n"
-	"  -g, --gateway URL        a trustless IPFS gateway (repeatable)\n"
-	"      --kubo URL           a kubo RPC API\n"
-	"  -t, --torrent FILE       the .torrent (default: the registry's)\n"
-	"      --peer IP:PORT       a BitTorrent peer (repeatable)\n"
-	"      --bt-listen IP:PORT  where BitTorrent listens\n"
-	"      --timeout SECS       give up on a silent source after SECS seconds\n"
-	"                           (default 30)\n"
-	"  -m, --save-manifest FILE  keep the verified manifest in FILE\n" CLI_COMMON_HELP
-	"\n"
+	"then each source in turn is handed what the ones before could not deliver:\n"
+	"the ones you name first (--torrent or --peer, --gateway, --kubo), then the\n"
+	"registry's .torrent (trackers, web seeds) and the manifest's gateway\n"
+	"(docs/fetch.md). Prints {\"step\": ...} lines for the registry and the\n"
+	"verification, one line per file, then {\"summary\": ...}.\n",
+	fetch_options,
 	"Exit status: 0 every file verified in place; 1 verification failed (signature,\n"
 	"trust, expiry, rollback, a manifest that is not NAME@VERSION, content);\n"
 	"64 usage; 65 malformed manifest or registry; 66 not in the registry;\n"
 	"69 no source reachable; 75 timeout, or stopped (run again to resume);\n"
-	"77 registry credentials refused.\n";
+	"77 registry credentials refused.\n",
+};
 
 typedef struct fetch_cfg {
 	hp_plan_opts p;
@@ -580,67 +545,50 @@ typedef struct fetch_cfg {
 	char trusted[PATH_MAX];
 } fetch_cfg;
 
-static int parse_fetch(int argc, char **argv, fetch_cfg *c)
+static int fetch_option(void *ud, int id, const char *v)
 {
-	static const struct option longopts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "registry", required_argument, NULL, 'r' },
-		{ "registry-branch", required_argument, NULL, OPT_BRANCH },
-		{ "registry-cache", required_argument, NULL, OPT_CACHE },
-		{ "trusted-keys", required_argument, NULL, 'k' },
-		{ "allow-untrusted", no_argument, NULL, OPT_ALLOW_UNTRUSTED },
-		{ "state", required_argument, NULL, OPT_STATE },
-		{ "gateway", required_argument, NULL, 'g' },
-		{ "kubo", required_argument, NULL, OPT_KUBO },
-		{ "torrent", required_argument, NULL, 't' },
-		{ "peer", required_argument, NULL, OPT_PEER },
-		{ "bt-listen", required_argument, NULL, OPT_BT_LISTEN },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "save-manifest", required_argument, NULL, 'm' },
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
+	fetch_cfg *c = ud;
 	hp_plan_opts *p = &c->p;
-	int opt, rc;
 	hp_buf b = HP_BUF_INIT;
 	hp_err e = HP_ERR_INIT;
-	while ((opt = getopt_long(argc, argv, ":o:r:k:g:t:m:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'o': p->fetch.out_dir = optarg; break;
-		case 'r': c->reg.url = optarg; break;
-		case OPT_BRANCH: c->reg.branch = optarg; break;
-		case OPT_CACHE: c->reg.cache_dir = optarg; break;
-		case 'k': sl_add(&c->keys, optarg); break;
-		case OPT_ALLOW_UNTRUSTED: p->fetch.allow_untrusted = true; break;
-		case OPT_STATE: p->fetch.state_path = optarg; break;
-		case 'g':
-		case OPT_KUBO:
-			/* a bad URL is a usage error, found before anything else */
-			hp_buf_reset(&b);
-			rc = hp_http_base_url(optarg, &b, &e);
-			hp_buf_release(&b);
-			if (rc)
-				return cli_usage("%s", e.msg);
-			if (opt == 'g')
-				sl_add(&c->gateways, optarg);
-			else
-				p->kubo = optarg;
-			break;
-		case 't': p->torrent = optarg; break;
-		case OPT_PEER: sl_add(&c->peers, optarg); break;
-		case OPT_BT_LISTEN: p->bt_listen = optarg; break;
-		case OPT_TIMEOUT:
-			if ((rc = parse_seconds("--timeout", optarg, &p->timeout_ms)))
-				return rc;
-			break;
-		case 'm': c->save_manifest = optarg; break;
-		default:
-			if ((rc = common(opt, fetch_usage, argv)) >= 0)
-				return rc == 1 ? -1 : rc;
-		}
+	int rc;
+	switch (id) {
+	case 'O': p->fetch.out_dir = v; break;
+	case 'r': c->reg.url = v; break;
+	case OPT_BRANCH: c->reg.branch = v; break;
+	case OPT_CACHE: c->reg.cache_dir = v; break;
+	case 'k': sl_add(&c->keys, v); break;
+	case OPT_ALLOW_UNTRUSTED: p->fetch.allow_untrusted = true; break;
+	case OPT_STATE: p->fetch.state_path = v; break;
+	case 'g':
+	case OPT_KUBO:
+		/* a bad URL is a usage error, found before anything else */
+		rc = hp_http_base_url(v, &b, &e);
+		hp_buf_release(&b);
+		if (rc)
+			return cli_usage("%s", e.msg);
+		if (id == 'g')
+			sl_add(&c->gateways, v);
+		else
+			p->kubo = v;
+		break;
+	case OPT_TORRENT: p->torrent = v; break;
+	case OPT_PEER: sl_add(&c->peers, v); break;
+	case OPT_LISTEN: p->bt_listen = v; break;
+	case OPT_TIMEOUT: return parse_seconds("--timeout", v, &p->timeout_ms);
+	case 'm': c->save_manifest = v; break;
 	}
+	return 0;
+}
+
+static int parse_fetch(int argc, char **argv, fetch_cfg *c)
+{
+	hp_plan_opts *p = &c->p;
+	int optind, rc = cli_parse(&fetch_cmd, argc, argv, fetch_option, c, &optind);
+	if (rc)
+		return rc;
 	if (optind + 1 != argc || !p->fetch.out_dir)
-		return cli_usage("fetch takes one MANIFEST, NAME@VERSION or NAME, and -o DIR");
+		return cli_usage("fetch takes one MANIFEST, NAME@VERSION or NAME, and -O DIR");
 	c->what = argv[optind];
 	default_trusted_keys(&c->keys, c->trusted, sizeof c->trusted);
 	p->fetch.trusted_key_files = c->keys.v;

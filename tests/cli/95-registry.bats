@@ -17,7 +17,7 @@ setup() {
 	mkdir -p data/sub
 	echo hello >data/a.txt
 	head -c 100000 /dev/urandom >data/sub/b.bin
-	hybrid-p2p keygen -o keys -n k >/dev/null
+	hybrid-p2p keygen -O keys -n k >/dev/null
 }
 
 teardown() {
@@ -141,7 +141,7 @@ manifests/ds/1.0.0.torrent"
 	[ "$(git --git-dir=srv/reg.git rev-list --count main)" = 4 ]
 	# the files are already in got/: the fetch checks them and needs no peer
 	cp -r data got
-	run --separate-stderr timeout 60 hybrid-p2p fetch ds -o got --registry "file://$PWD/srv/reg.git" \
+	run --separate-stderr timeout 60 hybrid-p2p fetch ds -O got --registry "file://$PWD/srv/reg.git" \
 		--trusted-keys keys/k.pub -m got.json
 	assert_success
 	[ "$(step registry | jq -r .version)" = 1.10.0 ]
@@ -151,14 +151,14 @@ manifests/ds/1.0.0.torrent"
 
 @test "fetch: a name not in the registry is 66, an empty registry 66, no registry 64" {
 	bare_registry reg
-	run_fails 66 hybrid-p2p fetch ds -o got --registry "file://$PWD/srv/reg.git" --trusted-keys keys/k.pub
+	run_fails 66 hybrid-p2p fetch ds -O got --registry "file://$PWD/srv/reg.git" --trusted-keys keys/k.pub
 	[[ $stderr == *"is empty"* ]]
 	publish 1.0.0 "file://$PWD/srv/reg.git" >/dev/null
-	run_fails 66 hybrid-p2p fetch other -o got --registry "file://$PWD/srv/reg.git" --trusted-keys keys/k.pub
+	run_fails 66 hybrid-p2p fetch other -O got --registry "file://$PWD/srv/reg.git" --trusted-keys keys/k.pub
 	[[ $stderr == *"'other' is not in the registry"* ]]
-	run_fails 66 hybrid-p2p fetch ds@9.9.9 -o got --registry "file://$PWD/srv/reg.git" --trusted-keys keys/k.pub
-	run_fails 64 hybrid-p2p fetch ds@1.0.0 -o got --trusted-keys keys/k.pub
-	run_fails 64 hybrid-p2p fetch 'ds@../x' -o got --registry "file://$PWD/srv/reg.git"
+	run_fails 66 hybrid-p2p fetch ds@9.9.9 -O got --registry "file://$PWD/srv/reg.git" --trusted-keys keys/k.pub
+	run_fails 64 hybrid-p2p fetch ds@1.0.0 -O got --trusted-keys keys/k.pub
+	run_fails 64 hybrid-p2p fetch 'ds@../x' -O got --registry "file://$PWD/srv/reg.git"
 	[ ! -e got ]
 }
 
@@ -170,7 +170,7 @@ manifests/ds/1.0.0.torrent"
 	# this client has seen 2.0.0
 	hp-verify --trusted-keys keys/k.pub --state state.json out/ds-2.0.0.json >/dev/null
 	cp state.json state.before
-	run_fails 1 timeout 60 hybrid-p2p fetch ds@1.0.0 -o got --registry "file://$PWD/srv/reg.git" \
+	run_fails 1 timeout 60 hybrid-p2p fetch ds@1.0.0 -O got --registry "file://$PWD/srv/reg.git" \
 		--trusted-keys keys/k.pub --state state.json
 	[ "$(step verify | jq -r .status)" = failed ]
 	[[ $stderr == *rollback* || $stderr == *older* ]]
@@ -189,7 +189,7 @@ manifests/ds/1.0.0.torrent"
 	git -C work commit -q -m replay
 	git -C work push -q origin main
 	cp -r data got
-	run_fails 1 timeout 60 hybrid-p2p fetch ds@3.0.0 -o got --registry "file://$PWD/srv/reg.git" \
+	run_fails 1 timeout 60 hybrid-p2p fetch ds@3.0.0 -O got --registry "file://$PWD/srv/reg.git" \
 		--trusted-keys keys/k.pub
 	[[ $stderr == *"signed for ds@1.0.0"* ]]
 }
@@ -197,8 +197,8 @@ manifests/ds/1.0.0.torrent"
 @test "an untrusted signer is refused before any content is fetched" {
 	bare_registry reg
 	publish 1.0.0 "file://$PWD/srv/reg.git" >/dev/null
-	hybrid-p2p keygen -o other -n stranger >/dev/null
-	run_fails 1 timeout 60 hybrid-p2p fetch ds@1.0.0 -o got --registry "file://$PWD/srv/reg.git" \
+	hybrid-p2p keygen -O other -n stranger >/dev/null
+	run_fails 1 timeout 60 hybrid-p2p fetch ds@1.0.0 -O got --registry "file://$PWD/srv/reg.git" \
 		--trusted-keys other/stranger.pub
 	[ "$(step fetch)" = "" ]
 	[ ! -e got ]
@@ -221,7 +221,7 @@ manifests/ds/1.0.0.torrent"
 	grep -q '^POST /reg.git/git-receive-pack 200 user=alice$' "$GITHTTP_LOG"
 	# and fetch over HTTP (files in place already)
 	cp -r data got
-	HP_REGISTRY_TOKEN=$SERVER_TOKEN run --separate-stderr timeout 60 hybrid-p2p fetch ds@1.0.0 -o got \
+	HP_REGISTRY_TOKEN=$SERVER_TOKEN run --separate-stderr timeout 60 hybrid-p2p fetch ds@1.0.0 -O got \
 		--registry "$url" --trusted-keys keys/k.pub
 	assert_success
 	[ "$(step registry | jq -r .version)" = 1.0.0 ]
@@ -239,7 +239,7 @@ manifests/ds/1.0.0.torrent"
 	[ "$(tip srv/reg.git)" = none ]
 	run_fails 77 publish 1.0.0 "$url"
 	[[ $stderr == *'set $HP_REGISTRY_TOKEN'* ]]
-	HP_REGISTRY_TOKEN=wrong-token-xyz run_fails 77 hybrid-p2p fetch ds@1.0.0 -o got --registry "$url" \
+	HP_REGISTRY_TOKEN=wrong-token-xyz run_fails 77 hybrid-p2p fetch ds@1.0.0 -O got --registry "$url" \
 		--trusted-keys keys/k.pub
 	[ ! -e got ]
 }
@@ -248,7 +248,7 @@ manifests/ds/1.0.0.torrent"
 	run_fails 64 publish 1.0.0 "https://user:secret@example.org/reg.git"
 	[[ $stderr == *HP_REGISTRY_TOKEN* ]]
 	[[ $stderr != *secret@* ]]
-	run_fails 64 hybrid-p2p fetch ds -o got --registry "https://user:secret@example.org/reg.git"
+	run_fails 64 hybrid-p2p fetch ds -O got --registry "https://user:secret@example.org/reg.git"
 }
 
 @test "the registry down: its step fails (69), the others are done; a re-run completes it" {
@@ -398,7 +398,7 @@ manifests/ds/1.0.0.torrent"
 	run --separate-stderr publish 1.0.1 "file://$PWD/new/reg.git"
 	assert_success
 	[ "$(step registry | jq -r .created)" = false ]
-	run_fails hybrid-p2p fetch ds -o got --registry "file://$PWD/missing.git" --trusted-keys keys/k.pub
+	run_fails hybrid-p2p fetch ds -O got --registry "file://$PWD/missing.git" --trusted-keys keys/k.pub
 	[ ! -e missing.git ]
 }
 
@@ -415,9 +415,9 @@ manifests/ds/1.0.0.torrent"
 	git --git-dir=srv/reg.git show main:manifests/ds/1.0.0.json >m.json
 	cp -r data/sub got/
 	echo hello >got/a.txt
-	timeout 60 hybrid-p2p fetch ds -o got --registry "file://$PWD/srv/reg.git" --trusted-keys keys/k.pub >fetch1.out
-	hybrid-p2p keygen -o other -n s >/dev/null
-	timeout 60 hybrid-p2p fetch ds -o got --registry "file://$PWD/srv/reg.git" --trusted-keys other/s.pub >fetch2.out || true
+	timeout 60 hybrid-p2p fetch ds -O got --registry "file://$PWD/srv/reg.git" --trusted-keys keys/k.pub >fetch1.out
+	hybrid-p2p keygen -O other -n s >/dev/null
+	timeout 60 hybrid-p2p fetch ds -O got --registry "file://$PWD/srv/reg.git" --trusted-keys other/s.pub >fetch2.out || true
 	local i=0
 	while IFS= read -r line; do
 		printf '%s\n' "$line" >"step$i.json"
@@ -460,7 +460,7 @@ manifests/ds/1.0.0.torrent"
 	[ "$(step registry | jq -r .status)" = ok ]
 	[ "$(tip srv/reg.git)" = "$(step registry | jq -r .commit)" ]
 	cp -r data got
-	HP_REGISTRY_SSH_KEY=$SSH_KEY run --separate-stderr timeout 60 hybrid-p2p fetch ds@1.0.0 -o got \
+	HP_REGISTRY_SSH_KEY=$SSH_KEY run --separate-stderr timeout 60 hybrid-p2p fetch ds@1.0.0 -O got \
 		--registry "$url" --trusted-keys keys/k.pub --registry-cache "$PWD/c2"
 	assert_success
 	# a key the server does not accept; no key at all

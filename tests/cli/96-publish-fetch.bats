@@ -32,7 +32,7 @@ setup() {
 	head -c 2000000 /dev/urandom >data/big.bin
 	head -c 70001 /dev/urandom >data/sub/deeper/c.bin
 	: >data/sub/empty
-	hybrid-p2p keygen -o keys -n k >/dev/null
+	hybrid-p2p keygen -O keys -n k >/dev/null
 	PUB_PID=
 }
 
@@ -55,7 +55,7 @@ publish_seed() {
 	shift 2
 	hybrid-p2p publish data --name ds --version "$v" --uploader-id me@example.org \
 		--key keys/k.pem --output "out/ds-$v.json" --registry "$url" \
-		--seed --seed-listen 127.0.0.1:0 "$@" >publish.out 2>publish.err 3>&- &
+		--seed --listen 127.0.0.1:0 "$@" >publish.out 2>publish.err 3>&- &
 	PUB_PID=$!
 	SEED_PORT=$(wait_for "$PUB_PID" 300 listening_port) || {
 		echo "publish --seed did not start seeding:" >&2
@@ -95,9 +95,9 @@ publish_file() {
 	[ "$(jq -r 'select(.step == "torrent") | .status' publish.out)" = ok ]
 	[ "$(jq -r 'select(.step == "car") | .status' publish.out)" = ok ]
 	# another machine: its own cache, an empty folder, the publisher's key trusted
-	run --separate-stderr timeout 120 hybrid-p2p fetch ds@1.0.0 -o "$SCRATCH/got" --registry "$url" \
+	run --separate-stderr timeout 120 hybrid-p2p fetch ds@1.0.0 -O "$SCRATCH/got" --registry "$url" \
 		--registry-cache "$SCRATCH/client-cache" --trusted-keys keys/k.pub --state state.json \
-		--peer "127.0.0.1:$SEED_PORT" --bt-listen 127.0.0.1:0 --save-manifest got.json
+		--peer "127.0.0.1:$SEED_PORT" --listen 127.0.0.1:0 --save-manifest got.json
 	assert_success
 	[ "$(step registry | jq -r .version)" = 1.0.0 ]
 	[ "$(step verify | jq -r .status)" = ok ]
@@ -120,7 +120,7 @@ publish_file() {
 	[ "$(step pin | jq -r '.records[0].status')" = pinned ]
 	cid=$(jq -r .distribution.ipfs_cid out/ds.json)
 	ipfs pin ls --type=recursive "$cid" >/dev/null
-	run --separate-stderr timeout 120 hybrid-p2p fetch ds -o got --registry "file://$PWD/srv/reg.git" \
+	run --separate-stderr timeout 120 hybrid-p2p fetch ds -O got --registry "file://$PWD/srv/reg.git" \
 		--trusted-keys keys/k.pub --gateway "$KUBO_GATEWAY"
 	assert_success
 	# the gateway named on the command line comes before the registry's swarm (docs/fetch.md)
@@ -171,8 +171,8 @@ publish_file() {
 	bare_registry reg
 	run --separate-stderr publish_file --kubo "$KUBO_API"
 	assert_success
-	run --separate-stderr timeout 120 hybrid-p2p fetch ds@1.0.0 -o got --registry "file://$PWD/srv/reg.git" \
-		--trusted-keys keys/k.pub --gateway "$KUBO_GATEWAY" --peer 127.0.0.1:9 --timeout 3 --bt-listen 127.0.0.1:0
+	run --separate-stderr timeout 120 hybrid-p2p fetch ds@1.0.0 -O got --registry "file://$PWD/srv/reg.git" \
+		--trusted-keys keys/k.pub --gateway "$KUBO_GATEWAY" --peer 127.0.0.1:9 --timeout 3 --listen 127.0.0.1:0
 	assert_success
 	# one verification, one summary: BitTorrent tried first and failed, the gateway delivered
 	[ "$(jq -s -c 'map(select(.step == "verify")) | length' <<<"$output")" = 1 ]
@@ -185,15 +185,15 @@ publish_file() {
 @test "fetch of a MANIFEST file with --torrent; an untrusted signer gets nothing fetched" {
 	bare_registry reg
 	publish_seed 1.0.0 "file://$PWD/srv/reg.git"
-	run --separate-stderr timeout 120 hybrid-p2p fetch out/ds-1.0.0.json -o got --trusted-keys keys/k.pub \
-		--torrent out/ds-1.0.0.torrent --peer "127.0.0.1:$SEED_PORT" --bt-listen 127.0.0.1:0
+	run --separate-stderr timeout 120 hybrid-p2p fetch out/ds-1.0.0.json -O got --trusted-keys keys/k.pub \
+		--torrent out/ds-1.0.0.torrent --peer "127.0.0.1:$SEED_PORT" --listen 127.0.0.1:0
 	assert_success
 	[ "$(step registry)" = "" ]
 	diff -r data got
 	stop_publish
 	# a manifest whose signer is not trusted: nothing is fetched
-	hybrid-p2p keygen -o other -n s >/dev/null
-	run_fails 1 timeout 60 hybrid-p2p fetch out/ds-1.0.0.json -o got2 --trusted-keys other/s.pub \
+	hybrid-p2p keygen -O other -n s >/dev/null
+	run_fails 1 timeout 60 hybrid-p2p fetch out/ds-1.0.0.json -O got2 --trusted-keys other/s.pub \
 		--torrent out/ds-1.0.0.torrent --peer 127.0.0.1:9
 	[ ! -e got2 ]
 }
@@ -209,8 +209,8 @@ publish_file() {
 	run --separate-stderr publish_file --web-seed "http://127.0.0.1:$port/"
 	assert_success
 	[ "$(jq -c .distribution.web_seeds out/ds.json)" = "[\"http://127.0.0.1:$port/\"]" ]
-	run --separate-stderr timeout 120 hybrid-p2p fetch ds@1.0.0 -o got --registry "file://$PWD/srv/reg.git" \
-		--trusted-keys keys/k.pub --gateway http://127.0.0.1:9 --bt-listen 127.0.0.1:0 --timeout 20
+	run --separate-stderr timeout 120 hybrid-p2p fetch ds@1.0.0 -O got --registry "file://$PWD/srv/reg.git" \
+		--trusted-keys keys/k.pub --gateway http://127.0.0.1:9 --listen 127.0.0.1:0 --timeout 20
 	kill "$HTTP_PID"
 	wait "$HTTP_PID" || true
 	assert_success

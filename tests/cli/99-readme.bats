@@ -21,7 +21,7 @@ README=${HP_README:-$HP_ROOT/README.md}
 # snippet (SECTION:N) | README text | what runs; @NAME@ is the variable NAME.
 SUBSTITUTIONS='
 Quick start:2 | https://github.com/me/registry.git | file://@REGISTRY@
-Quick start:2 | --seed | --seed --seed-listen 127.0.0.1:0
+Quick start:2 | --seed | --seed --listen 127.0.0.1:0
 Quick start:2 | hybrid-p2p publish | exec hybrid-p2p publish
 Quick start:3 | https://github.com/me/registry.git | file://@REGISTRY@
 Quick start:3 | hybrid-p2p fetch my-dataset@1.0.0 | hybrid-p2p fetch my-dataset@1.0.0 --peer 127.0.0.1:@SEED_PORT@
@@ -30,7 +30,7 @@ Pipelines:3   | https://ipfs.example.org | @KUBO_GATEWAY@
 '
 # Why each row:
 # - the registry: a local bare repository instead of GitHub (no network, no token);
-# - --seed-listen: a free port on loopback (publish --seed listens on
+# - --listen: a free port on loopback (publish --seed listens on
 #   0.0.0.0:6881 by default), read back from the seeder's "listening" event;
 # - exec: publish --seed runs until SIGTERM, in the background here; exec makes
 #   the background pid the publisher's own;
