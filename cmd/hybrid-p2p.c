@@ -514,7 +514,8 @@ static const cli_option fetch_options[] = {
 	{ OPT_LISTEN, 0, "listen", "IP:PORT", "where BitTorrent listens (default 0.0.0.0:0)", NULL },
 	{ OPT_LISTEN, 0, "bt-listen", "IP:PORT", NULL, "listen" },
 	{ OPT_TIMEOUT, 0, "timeout", "SECS", "give up on a silent source after SECS seconds\n(default 30)", NULL },
-	{ 'm', 'm', "save-manifest", "FILE", "keep the verified manifest in FILE", NULL },
+	{ 'm', 0, "save-manifest", "FILE", "keep the verified manifest in FILE", NULL },
+	{ 'm', 'm', NULL, "FILE", NULL, "save-manifest" },
 	{ 0, 0, NULL, NULL, NULL, NULL },
 };
 

@@ -368,9 +368,11 @@ static hp_code manifest_step(pub *p, hp_err *e)
 	    (rc = hp_buf_add(&p->torrent_bytes, p->pkg.torrent.data, p->pkg.torrent.len, e)))
 		return step_failed(p, "torrent", e, NULL);
 	const json_t *d = json_object_get(p->m ? p->m : p->pkg.manifest, "distribution");
-	step(p, json_pack("{s:s,s:s,s:s*,s:s*,s:s*}", "step", "torrent", "status", p->torrent_bytes.len ? "ok" : "skipped",
-			  "path", p->torrent_bytes.len ? p->torrent : NULL, "infohash", str(d, "torrent_infohash"),
-			  "magnet", str(d, "torrent_magnet")));
+	/* "infohash" is the old name of infohash_v1 (docs/cli-conventions.md) */
+	step(p, json_pack("{s:s,s:s,s:s*,s:s*,s:s*,s:s*,s:s*}", "step", "torrent", "status",
+			  p->torrent_bytes.len ? "ok" : "skipped", "path", p->torrent_bytes.len ? p->torrent : NULL,
+			  "infohash_v1", str(d, "torrent_infohash"), "infohash_v2", str(d, "torrent_infohash_v2"),
+			  "infohash", str(d, "torrent_infohash"), "magnet", str(d, "torrent_magnet")));
 	if (p->reused_from && strcmp(p->reused_from, "registry") == 0)
 		rc = hp_write_file_atomic(o->output, p->out_bytes.data, p->out_bytes.len, 0644, 0, e);
 	else if (!p->reused_from)

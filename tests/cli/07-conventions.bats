@@ -1,0 +1,86 @@
+#!/usr/bin/env bats
+# One vocabulary (docs/cli-conventions.md): every tool's --help read and checked
+# against the others; old spellings work and warn one line; the JSON names.
+load helpers
+
+setup() {
+	SCRATCH=$(mktemp -d)
+	cd "$SCRATCH" || return
+}
+
+teardown() {
+	rm -rf "$SCRATCH"
+}
+
+# help_files: every command's --help into help/NAME.txt, "NAME:FILE" on stdout
+help_files() {
+	mkdir -p help
+	local t s
+	for t in hp-hash hp-cid hp-mktorrent hp-verify hp-fetch hp-seed; do
+		"$t" --help >"help/$t.txt" || return 1
+		echo "$t:help/$t.txt"
+	done
+	for s in "hp-manifest create" "hp-manifest validate" "hp-manifest canonical" "hp-manifest show" \
+		"hp-sign keygen" "hp-sign pubkey" "hp-sign file" "hp-sign manifest" "hp-pin add" "hp-pin status" \
+		"hybrid-p2p keygen" "hybrid-p2p publish" "hybrid-p2p fetch" "hybrid-p2p verify"; do
+		# shellcheck disable=SC2086
+		$s --help >"help/${s// /-}.txt" || return 1
+		echo "${s// /-}:help/${s// /-}.txt"
+	done
+}
+
+@test "every command's --help: one long name per short option, one value name per long option, no old spelling" {
+	local files
+	files=$(help_files)
+	[ "$(wc -l <<<"$files")" -eq 20 ]
+	# shellcheck disable=SC2086
+	run python3 "$HP_ROOT/tests/lib/help_options.py" $files
+	assert_success
+	assert_output ""
+}
+
+@test "the checker fails on a short option with two meanings, a value named two ways, an old spelling" {
+	printf '  -m, --manifest FILE  a\n  -o, --output FILE  b\n' >a.txt
+	printf '  -m, --save-manifest FILE  a\n  -o, --output DIR  b\n      --bt-listen IP:PORT  c\n' >b.txt
+	run python3 "$HP_ROOT/tests/lib/help_options.py" one:a.txt two:b.txt
+	assert_failure 1
+	assert_line -- "-m means --manifest (one) and --save-manifest (two)"
+	assert_line -- "--output takes 'DIR' (two) and 'FILE' (one)"
+	assert_line -- "two: --help lists the old spelling --bt-listen"
+}
+
+@test "hybrid-p2p's old spellings work and warn exactly one line naming the new one" {
+	run --separate-stderr hybrid-p2p keygen -o keys -n k
+	assert_success
+	[ -f keys/k.pem ] && [ -f keys/k.pub ]
+	[ "$(wc -l <<<"$stderr")" -eq 1 ]
+	[ "$stderr" = "hybrid-p2p keygen: warning: '-o' is deprecated: use '--output-dir' (the old spelling goes in a later release)" ]
+	# --quiet silences the warning, not the work
+	run --separate-stderr hybrid-p2p keygen --quiet -o keys -n k2
+	assert_success
+	[ -z "$stderr" ] && [ -f keys/k2.pem ]
+	# the new spelling: no warning
+	run --separate-stderr hybrid-p2p keygen -O keys -n k3
+	assert_success
+	[ -z "$stderr" ]
+	# an old spelling of a value option, then a usage error after it: both said
+	run_fails 64 hybrid-p2p fetch m.json -o got --bt-listen 127.0.0.1:0 --frob
+	[[ $stderr == *"'--bt-listen' is deprecated: use '--listen'"* ]]
+	[[ $stderr == *"unknown option '--frob'"* ]]
+}
+
+@test "--help of every hybrid-p2p command lists each option it accepts and none of the old spellings" {
+	local s
+	for s in keygen publish fetch verify; do
+		run --separate-stderr hybrid-p2p "$s" --help
+		assert_success
+		[ -z "$stderr" ]
+		[[ $output == "Usage: hybrid-p2p $s"* ]]
+		[[ $output != *--bt-listen* && $output != *--seed-listen* ]]
+		[[ $output == *"Common options:"* && $output == *--json-errors* ]]
+	done
+	run hybrid-p2p fetch --help
+	[[ $output == *"-O, --output-dir DIR"* && $output == *"--listen IP:PORT"* && $output == *"--torrent FILE"* ]]
+	run hybrid-p2p keygen --help
+	[[ $output == *"~/.hybrid_p2p/keys"* && $output != *"default '.'"* ]]
+}
