@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "hp_car.h"
-#include "hp_fetch.h"
+#include "hp_fetch_source.h"
 #include "hp_io.h"
 #include "hp_ipfs_fetch.h"
 #include "hp_manifest.h"

@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "hp_buf.h"
+#include "hp_fetch_source.h"
 #include "hp_io.h"
 #include "hp_torrent.h"
 

@@ -1,4 +1,5 @@
-#include "hp_fetch.h"
+#include "hp_fetch_source.h"
+#include "hp_thread.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -590,20 +591,6 @@ static hp_code hash_fd(int fd, uint64_t size, const char *what, uint8_t out[32],
 	EVP_MD_CTX_free(ctx);
 	free(buf);
 	return rc;
-}
-
-void hp_run_threads(size_t n, void *(*fn)(void *), void *arg)
-{
-	pthread_t th[HP_RUN_THREADS_MAX];
-	if (n > HP_RUN_THREADS_MAX)
-		n = HP_RUN_THREADS_MAX;
-	size_t started = 0;
-	for (; started + 1 < n; started++)
-		if (pthread_create(&th[started], NULL, fn, arg))
-			break;
-	fn(arg);
-	for (size_t k = 0; k < started; k++)
-		pthread_join(th[k], NULL);
 }
 
 /* Threads to check n files with: --jobs, else one per CPU; at least 1. */

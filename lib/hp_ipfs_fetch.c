@@ -12,6 +12,8 @@
 #include <strings.h>
 
 #include "hp_buf.h"
+#include "hp_fetch_source.h"
+#include "hp_thread.h"
 #include "hp_car.h"
 #include "hp_http.h"
 #include "hp_io.h"

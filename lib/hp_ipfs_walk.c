@@ -2,6 +2,7 @@
  * hp_fetch's writers, with the bounded block store. No network here: the
  * source (hp_ipfs_fetch.c) feeds it, so do the unit test and the fuzzer. */
 #include "hp_ipfs_fetch.h"
+#include "hp_fetch_source.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,5 @@
 #include "hp_manifest.h"
 
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -645,10 +644,9 @@ hp_code hp_manifest_canonical(const json_t *m, hp_buf *out, hp_err *e)
 
 static hp_code sha256_hex(const void *p, size_t n, char hex[65], hp_err *e)
 {
+	(void)e;
 	uint8_t md[32];
-	unsigned len = 0;
-	if (!EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) || len != 32)
-		return hp_fail(e, HP_E_INTERNAL, "SHA-256 failed");
+	hp_sha256(p, n, md);
 	hp_hex_encode(md, 32, hex);
 	return HP_OK;
 }

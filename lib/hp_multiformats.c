@@ -1,6 +1,7 @@
 #include "hp_multiformats.h"
 
-#include <openssl/evp.h>
+#include "hp_codec.h"
+
 #include <string.h>
 
 #include "hp_io.h"
@@ -361,8 +362,6 @@ bool hp_cid_matches(const hp_cid *c, const uint8_t *data, size_t n)
 	if (c->hash != HP_MC_SHA2_256 || c->digest_len != 32)
 		return false;
 	uint8_t md[32];
-	unsigned mdlen = 0;
-	if (!EVP_Digest(data, n, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
-		return false;
+	hp_sha256(data, n, md);
 	return memcmp(md, c->digest, 32) == 0;
 }

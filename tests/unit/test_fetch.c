@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "hp_dagpb.h"
-#include "hp_fetch.h"
+#include "hp_fetch_source.h"
 #include "hp_io.h"
 #include "hp_ipfs_fetch.h"
 #include "hp_manifest.h"
