@@ -222,6 +222,7 @@ hp_code hp_scan_paths(const char *const *paths, size_t n, const hp_scan_opts *o,
 		d.nsinks = nsinks;
 		d.progress = o->progress;
 		d.progress_ms = o->progress_ms;
+		d.ud = o->ud;
 		if (pieces)
 			d.window = hp_mkt_pieces_window(pieces);
 		rc = hp_digest_list(&l, &d, on_result, &s, e);

@@ -20,7 +20,7 @@ typedef struct hp_scan_opts {
 	const char *profile;         /* UnixFS import profile for CIDs; NULL: no CIDs */
 	unsigned jobs;               /* hashing threads; 0 = all cores */
 	hp_walk_report_fn *report;   /* skipped links and special files; may be NULL */
-	void *ud;
+	void *ud;                    /* passed to report and to progress */
 	hp_digest_progress_fn *progress;  /* may be NULL */
 	unsigned progress_ms;
 	/* Every UnixFS block made (files, directories, the IPFS wrapper), e.g.

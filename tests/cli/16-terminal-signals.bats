@@ -64,6 +64,16 @@ records_start_lines() {
 	records_start_lines
 }
 
+@test "hybrid-p2p publish on a terminal: progress while it reads, then each step record on a line of its own" {
+	need script
+	hybrid-p2p keygen -O keys -n k >/dev/null
+	script -qfec "hybrid-p2p publish data --name x --version 1 --uploader-id me --key keys/k.pem -o out/m.json --no-git" \
+		ts </dev/null >/dev/null
+	records_start_lines
+	[ "$(jq .records <<<"$output")" -eq 3 ]
+	grep -q 'hybrid-p2p publish: .* of .* (100%)' ts
+}
+
 # ---- signals ----
 
 # start [NAME=VALUE...] CMD...: run CMD in the background with SIGHUP,
@@ -224,6 +234,22 @@ many_files() {
 			mkdir out
 			stop_before_rename "$text" hp-manifest create --name x --version 1 \
 				-o out/m.json --car out/x.car --torrent-out out/x.torrent data
+			signal_ends "$sig"
+			no_temporaries
+			[ ! -e "out/${text%.tmp-}" ] || fail "out/${text%.tmp-} was renamed into place"
+		done
+	done
+}
+
+@test "hybrid-p2p publish: SIGINT, SIGTERM before each rename (CAR, .torrent, manifest): exit 130/143, no temporary left" {
+	hybrid-p2p keygen -O keys -n k >/dev/null
+	local sig text
+	for text in x-1.car.tmp- x-1.torrent.tmp- m.json.tmp-; do
+		for sig in INT TERM; do
+			rm -rf out
+			mkdir out
+			stop_before_rename "$text" hybrid-p2p publish data --name x --version 1 --uploader-id me \
+				--key keys/k.pem -o out/m.json --no-git
 			signal_ends "$sig"
 			no_temporaries
 			[ ! -e "out/${text%.tmp-}" ] || fail "out/${text%.tmp-} was renamed into place"
