@@ -3,7 +3,6 @@
  * file read once (its SHA-256 too, on request); optionally every block in a
  * CARv1. See docs/hp-cid.1 and docs/unixfs.md. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +29,22 @@
 
 #include "../lib/banned.h"
 
-static const char usage_text[] =
+enum { OPT_CAR = CLI_OPT_FIRST_FREE_, OPT_SHA256 };
+
+static const cli_option cid_options[] = {
+	{ 'p', 'p', "profile", "NAME", "unixfs-v1-2025 (the default: CIDv1, 1 MiB\n"
+	  "chunks, raw leaves), unixfs-v0-2015 (kubo's\n"
+	  "default: CIDv0, 256 KiB chunks), or kubo-cid-v1\n"
+	  "(kubo's --cid-version=1: CIDv1, 256 KiB chunks)", NULL },
+	{ OPT_CAR, 0, "car", "FILE", "also write every block to FILE, a CARv1 whose\n"
+	  "roots are the PATHs' CIDs ('-': standard output,\nthen no records)", NULL },
+	{ 'C', 'C', "directory", "DIR", "resolve PATHs relative to DIR", NULL },
+	{ 'j', 'j', "jobs", "N", "read N files at a time (default: the number of\nCPUs; 1 with --car)", NULL },
+	{ OPT_SHA256, 0, "sha256", NULL, "add each file's SHA-256 (\"sha256\"), from the\nsame read", NULL },
+	{ 0, 0, NULL, NULL, NULL, NULL },
+};
+
+static const cli_command cid_cmd = {
 	"Usage: hp-cid [OPTION]... PATH...\n"
 	"Print the IPFS (UnixFS) CIDs of files and directories as JSON Lines, the CIDs\n"
 	"kubo's 'ipfs add -r --hidden --only-hash' computes with the same import profile:\n"
@@ -38,23 +52,15 @@ static const char usage_text[] =
 	"size is the content's bytes (a directory: its files' bytes in all); dag_size\n"
 	"is the DAG's cumulative size, ipfs add's \"Size\". Files come first, in the\n"
 	"bytewise order of their paths; then each directory after what it holds, the\n"
-	"directory named as PATH last. '-' reads standard input.\n"
-	"\n"
-	"  -p, --profile NAME  unixfs-v1-2025 (the default: CIDv1, 1 MiB chunks, raw leaves),\n"
-	"                     unixfs-v0-2015 (kubo's default: CIDv0, 256 KiB chunks), or\n"
-	"                     kubo-cid-v1 (kubo's --cid-version=1: CIDv1, 256 KiB chunks)\n"
-	"      --car FILE     also write every block to FILE, a CARv1 whose roots are the\n"
-	"                     PATHs' CIDs ('-': standard output, then no records)\n"
-	"  -C, --directory DIR  resolve PATHs relative to DIR\n"
-	"  -j, --jobs N       read N files at a time (default: the number of CPUs; 1 with --car)\n"
-	"      --sha256       add each file's SHA-256 (\"sha256\"), from the same read\n"
-	CLI_COMMON_HELP
-	"\n"
+	"directory named as PATH last. '-' reads standard input.\n",
+	cid_options,
 	"Exit status: 0 if every CID was computed, 64 on a usage error, 65 if two\n"
 	"names collide, 66 if an input was missing or unreadable, 73 if the CAR cannot\n"
-	"be created, 74 on a read or write error or a file changing while read.\n";
+	"be created, 74 on a read or write error or a file changing while read.\n",
+};
 
 typedef struct config {
+	const char *profile_name;  /* -p, as given */
 	const hp_unixfs_profile *profile;
 	const char *car;
 	const char *dir;
@@ -331,67 +337,48 @@ static hp_code setup_args(run *r, hp_err *e)
 	return HP_OK;
 }
 
+static int on_option(void *ud, int id, const char *v)
+{
+	config *c = ud;
+	int n, rc;
+	switch (id) {
+	case 'p':
+		c->profile_name = v;
+		break;
+	case OPT_CAR:
+		c->car = v;
+		break;
+	case 'C':
+		c->dir = v;
+		break;
+	case 'j':
+		if ((rc = cli_parse_jobs(v, &n)))
+			return rc;
+		c->jobs = (unsigned)n;
+		break;
+	case OPT_SHA256:
+		c->sha256 = true;
+		break;
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, config *c)
 {
-	enum { OPT_CAR = CLI_OPT_FIRST_FREE_, OPT_SHA256 };
-	static const struct option longopts[] = {
-		{ "profile", required_argument, NULL, 'p' },
-		{ "car", required_argument, NULL, OPT_CAR },
-		{ "directory", required_argument, NULL, 'C' },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "sha256", no_argument, NULL, OPT_SHA256 },
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *profile = HP_UNIXFS_PROFILE_DEFAULT;
-	int opt;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":p:C:j:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'p':
-			profile = optarg;
-			break;
-		case OPT_CAR:
-			c->car = optarg;
-			break;
-		case 'C':
-			c->dir = optarg;
-			break;
-		case 'j': {
-			int n;
-			int rc = cli_parse_jobs(optarg, &n);
-			if (rc)
-				return rc;
-			c->jobs = (unsigned)n;
-			break;
-		}
-		case OPT_SHA256:
-			c->sha256 = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return -1;
-		case CLI_OPT_VERSION:
-			cli_version();
-			return -1;
-		case ':':
-		case '?':
-			return cli_option_error(opt, argv);
-		default:
-			if (!cli_common_option(opt))
-				return cli_usage("unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (!(c->profile = hp_unixfs_profile_find(profile)))
-		return cli_usage("unknown profile '%s' (unixfs-v1-2025, unixfs-v0-2015 or kubo-cid-v1)", profile);
+	int first, rc = cli_parse(&cid_cmd, argc, argv, on_option, c, &first);
+	if (rc)
+		return rc;
+	if (!(c->profile = hp_unixfs_profile_find(c->profile_name)))
+		return cli_usage("unknown profile '%s' (unixfs-v1-2025, unixfs-v0-2015 or kubo-cid-v1)",
+				 c->profile_name);
 	if (c->car && !HAVE_CAR)
 		return cli_usage("--car is not available yet in this build (no CAR writer)");
 	if (c->car && !*c->car)
 		return cli_usage("--car needs a file name");
 	if (c->car)
 		c->jobs = 1;  /* blocks in one deterministic order (docs/unixfs.md) */
-	c->paths = argv + optind;
-	c->npaths = argc - optind;
+	c->paths = argv + first;
+	c->npaths = argc - first;
 	if (c->npaths == 0)
 		return cli_usage("no input files (use '-' for standard input)");
 	int dashes = 0;
@@ -443,9 +430,88 @@ static hp_code car_close(run *r, hp_err *e)
 }
 #endif
 
+/* List every argument's files and directories (walk_failed: per argument,
+ * whether something below it could not be listed). */
+static void list_args(hp_walk_list *l, const config *c)
+{
+	hp_err e = HP_ERR_INIT;
+	for (int i = 0; i < c->npaths; i++) {
+		walking_arg = l->nargs;
+		if (hp_walk_add(l, c->paths[i], &e) == HP_OK)
+			continue;
+		fail_with(cli_fail(&e));
+		if (e.code == HP_E_NOMEM)
+			break;
+		hp_err_clear(&e);
+	}
+}
+
+#if HAVE_CAR
+/* Give the CAR its roots and rename it into place, only when every
+ * argument has its CID; otherwise remove it. */
+static void car_finish(run *r)
+{
+	hp_err e = HP_ERR_INIT;
+	bool all = !status;
+	for (uint32_t k = 0; all && k < r->nargs; k++)
+		all = r->args[k].have_node && !r->args[k].failed;
+	if (all && car_close(r, &e))
+		fail_with(cli_fail(&e));
+	if (r->car)
+		hp_car_abort(r->car);
+	r->car = NULL;
+}
+#endif
+
+/* Read every file once, print the records, build the directories (and the
+ * CAR). */
+static void cid_all(run *r)
+{
+	const config *c = r->c;
+	hp_err e = HP_ERR_INIT;
+	hp_unixfs_sink_opts so = HP_UNIXFS_SINK_OPTS_INIT;
+	hp_code src = HP_OK;
+#if HAVE_CAR
+	if (c->car) {
+		rec.quiet = strcmp(c->car, "-") == 0;
+		src = car_open(r, &e);
+		so.blocks = car_block;
+		so.ud = r;
+	}
+#endif
+	if (!src)
+		src = hp_unixfs_sink_new(c->profile, &so, &r->sink, &e);
+	if (src) {
+		fail_with(cli_fail(&e));
+	} else {
+		rec.tty = isatty(STDOUT_FILENO);
+		clock_gettime(CLOCK_MONOTONIC, &rec.last);
+		hp_digest_opts o = { 0 };
+		o.algos = c->sha256 ? HP_DIGEST_SHA256 : 0;
+		o.jobs = c->jobs;
+		o.sinks = hp_unixfs_sink_digest(r->sink);
+		o.nsinks = 1;
+		if (cli.progress) {
+			o.progress = cli_progress;
+			o.progress_ms = cli_progress_ms();
+		}
+		if (hp_digest_list(r->l, &o, on_result, r, &e))
+			fail_with(cli_fail(&e));
+		cli_progress_clear();
+		for (; r->next_done < r->nargs; r->next_done++)
+			finish_arg(r, r->next_done);
+	}
+#if HAVE_CAR
+	if (r->car)
+		car_finish(r);
+#endif
+	hp_unixfs_sink_free(r->sink);
+	r->sink = NULL;
+}
+
 int main(int argc, char **argv)
 {
-	config c = { 0 };
+	config c = { .profile_name = HP_UNIXFS_PROFILE_DEFAULT };
 	cli_init("hp-cid");
 	int rc = parse_args(argc, argv, &c);
 	if (rc)
@@ -464,65 +530,14 @@ int main(int argc, char **argv)
 	walk_failed = calloc((size_t)c.npaths, sizeof *walk_failed);
 	if (!walk_failed)
 		return cli_finish(cli_error(EXIT_SOFTWARE, "out of memory"));
-	for (int i = 0; i < c.npaths; i++) {
-		walking_arg = l.nargs;
-		if (hp_walk_add(&l, c.paths[i], &e) == HP_OK)
-			continue;
-		fail_with(cli_fail(&e));
-		if (e.code == HP_E_NOMEM)
-			break;
-		hp_err_clear(&e);
-	}
+	list_args(&l, &c);
 	if (setup_args(&r, &e)) {
 		fail_with(cli_fail(&e));
 	} else {
 		for (uint32_t k = 0; k < r.nargs; k++)
 			r.args[k].failed = walk_failed[k];
 		the_run = &r;
-		hp_unixfs_sink_opts so = HP_UNIXFS_SINK_OPTS_INIT;
-		hp_code src = HP_OK;
-#if HAVE_CAR
-		if (c.car) {
-			rec.quiet = strcmp(c.car, "-") == 0;
-			src = car_open(&r, &e);
-			so.blocks = car_block;
-			so.ud = &r;
-		}
-#endif
-		if (!src)
-			src = hp_unixfs_sink_new(c.profile, &so, &r.sink, &e);
-		if (src) {
-			fail_with(cli_fail(&e));
-		} else {
-			rec.tty = isatty(STDOUT_FILENO);
-			clock_gettime(CLOCK_MONOTONIC, &rec.last);
-			hp_digest_opts o = { 0 };
-			o.algos = c.sha256 ? HP_DIGEST_SHA256 : 0;
-			o.jobs = c.jobs;
-			o.sinks = hp_unixfs_sink_digest(r.sink);
-			o.nsinks = 1;
-			if (cli.progress) {
-				o.progress = cli_progress;
-				o.progress_ms = cli_progress_ms();
-			}
-			if (hp_digest_list(&l, &o, on_result, &r, &e))
-				fail_with(cli_fail(&e));
-			cli_progress_clear();
-			for (; r.next_done < r.nargs; r.next_done++)
-				finish_arg(&r, r.next_done);
-		}
-#if HAVE_CAR
-		if (r.car) {
-			bool all = !status;
-			for (uint32_t k = 0; all && k < r.nargs; k++)
-				all = r.args[k].have_node && !r.args[k].failed;
-			if (all && car_close(&r, &e))
-				fail_with(cli_fail(&e));
-			if (r.car)
-				hp_car_abort(r.car);
-		}
-#endif
-		hp_unixfs_sink_free(r.sink);
+		cid_all(&r);
 	}
 	out_flush();
 	hp_buf_release(&rec.buf);

@@ -1,7 +1,6 @@
 /* hp-hash: digests of files, one JSON record per file, every algorithm from
  * a single read of each file. */
 #include <errno.h>
-#include <getopt.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,25 +17,28 @@
 
 #include "../lib/banned.h"
 
-static const char usage_text[] =
+static const cli_option hash_options[] = {
+	{ 'a', 'a', "algo", "LIST", "algorithms, comma-separated: sha256 (the\ndefault), sha1, sha512", NULL },
+	{ 'C', 'C', "directory", "DIR", "resolve PATHs relative to DIR ('-C DIR .'\nreports paths relative to DIR)", NULL },
+	{ 'j', 'j', "jobs", "N", "read N files at a time (default: the number of\nCPUs)", NULL },
+	{ 'L', 'L', "follow", NULL, "follow symbolic links inside directories", NULL },
+	{ 0, 0, NULL, NULL, NULL, NULL },
+};
+
+static const cli_command hash_cmd = {
 	"Usage: hp-hash [OPTION]... PATH...\n"
 	"Print the digests of files as JSON Lines, one record per file:\n"
 	"  {\"path\": ..., \"size\": N, \"sha256\": \"<hex>\", ...}\n"
 	"A directory is walked recursively, its files in bytewise order of their paths;\n"
-	"'-' reads standard input. Each file is read once for all the algorithms.\n"
-	"\n"
-	"  -a, --algo LIST    algorithms, comma-separated: sha256 (default), sha1, sha512\n"
-	"  -C, --directory DIR  resolve PATHs relative to DIR ('-C DIR .' reports paths\n"
-	"                     relative to DIR)\n"
-	"  -j, --jobs N       read N files at a time (default: the number of CPUs)\n"
-	"  -L, --follow       follow symbolic links inside directories\n"
-	CLI_COMMON_HELP
-	"\n"
+	"'-' reads standard input. Each file is read once for all the algorithms.\n",
+	hash_options,
 	"Exit status: 0 if every file was hashed, 64 on a usage error, 66 if an input\n"
 	"was missing or unreadable, 74 on a read error or a file changing while read\n"
-	"(the first failure in output order decides; the other files are still hashed).\n";
+	"(the first failure in output order decides; the other files are still hashed).\n",
+};
 
 typedef struct config {
+	const char *algo;  /* -a, as given */
 	unsigned algos;
 	const char *dir;
 	unsigned jobs;
@@ -226,57 +228,39 @@ static int on_result(void *ud, const hp_walk_entry *en, size_t index, const hp_d
 	return o->failed;
 }
 
+static int on_option(void *ud, int id, const char *v)
+{
+	config *c = ud;
+	int jobs;
+	switch (id) {
+	case 'a':
+		c->algo = v;
+		break;
+	case 'C':
+		c->dir = v;
+		break;
+	case 'j':
+		if (cli_parse_jobs(v, &jobs))
+			return EXIT_USAGE;
+		c->jobs = (unsigned)jobs;
+		break;
+	case 'L':
+		c->follow = true;
+		break;
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, config *c)
 {
-	enum { OPT_ALGO = CLI_OPT_FIRST_FREE_ };
-	static const struct option longopts[] = {
-		{ "algo", required_argument, NULL, 'a' },
-		{ "directory", required_argument, NULL, 'C' },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "follow", no_argument, NULL, 'L' },
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *algo = "sha256";
-	int opt;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":a:C:j:Lh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'a':
-			algo = optarg;
-			break;
-		case 'C':
-			c->dir = optarg;
-			break;
-		case 'j': {
-			int jobs;
-			if (cli_parse_jobs(optarg, &jobs))
-				return EXIT_USAGE;
-			c->jobs = (unsigned)jobs;
-			break;
-		}
-		case 'L':
-			c->follow = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return -1;
-		case CLI_OPT_VERSION:
-			cli_version();
-			return -1;
-		case ':':
-		case '?':
-			return cli_option_error(opt, argv);
-		default:
-			if (!cli_common_option(opt))
-				return cli_option_error('?', argv);
-		}
-	}
+	int first, rc = cli_parse(&hash_cmd, argc, argv, on_option, c, &first);
+	if (rc)
+		return rc;
 	hp_err e = HP_ERR_INIT;
-	if (hp_digest_parse_algos(algo, &c->algos, &e))
+	if (hp_digest_parse_algos(c->algo, &c->algos, &e))
 		return cli_usage("%s", e.msg);
-	c->paths = argv + optind;
-	c->npaths = argc - optind;
+	c->paths = argv + first;
+	c->npaths = argc - first;
 	if (c->npaths == 0)
 		return cli_usage("no input files (use '-' for standard input)");
 	int dashes = 0;
@@ -289,7 +273,7 @@ static int parse_args(int argc, char **argv, config *c)
 
 int main(int argc, char **argv)
 {
-	config c = { 0 };
+	config c = { .algo = "sha256" };
 	cli_init("hp-hash");
 	/* A short-lived tool: let the process exit free OpenSSL's tables
 	 * instead of OPENSSL_cleanup, which costs as much as the rest of the

@@ -1,11 +1,11 @@
 /* hp-mktorrent: make a v1, v2 or hybrid .torrent from a file or a directory,
  * hashing every file once through the digest pipeline; or show one. */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,7 +23,58 @@
 
 #include "../lib/banned.h"
 
-static const char usage_text[] =
+enum {
+	OPT_V1 = CLI_OPT_FIRST_FREE_, OPT_V2, OPT_HYBRID, OPT_COMMENT, OPT_CREATOR, OPT_DATE, OPT_NO_DATE, OPT_MAGNET,
+	OPT_IPFS_GATEWAY, OPT_IPFS_CID, OPT_SHOW, OPT_PROFILE, OPT_FROM_MANIFEST, OPT_CONTENT, OPT_SHORT_C,
+};
+
+static const cli_option mkt_options[] = {
+	{ OPT_HYBRID, 0, "hybrid", NULL, "v1 and v2 in one torrent (the default; BEP 47 pad\nfiles)", NULL },
+	{ OPT_V1, 0, "v1", NULL, "v1 only (BEP 3): for clients without v2\n(Transmission 3, aria2)", NULL },
+	{ OPT_V2, 0, "v2", NULL, "v2 only (BEP 52)", NULL },
+	{ 'l', 'l', "piece-size", "N|auto", "piece length: a power of two from 16K to 128M\n"
+	  "(bytes, or with a K or M suffix); auto (the\ndefault) picks what libtorrent picks for the\ntotal size", NULL },
+	{ 't', 't', "tracker", "URL[,URL]...", "announce URLs: one tier per option, the URLs of\n"
+	  "one option share a tier (repeat for backup tiers)", NULL },
+	{ 'w', 'w', "web-seed", "URL", "a BEP 19 web seed (repeat); clients append the\n"
+	  "torrent's name (and the file's path) to a URL\nthat ends in '/'", NULL },
+	{ 'p', 'p', "private", NULL, "set the private flag (no DHT, PEX or LSD)", NULL },
+	{ OPT_COMMENT, 0, "comment", "TEXT", "a comment", NULL },
+	{ OPT_CREATOR, 0, "creator", "TEXT", "the 'created by' field (none by default)", NULL },
+	{ OPT_DATE, 0, "date", "SECONDS", "the creation date (default: $SOURCE_DATE_EPOCH,\nelse now)", NULL },
+	{ OPT_NO_DATE, 0, "no-date", NULL, "no creation date (reproducible output)", NULL },
+	{ 'n', 'n', "name", "NAME", "the torrent's name (default: PATH's base name)", NULL },
+	{ 'o', 'o', "output", "FILE", "where to write it (default: NAME.torrent); '-'\n"
+	  "writes the torrent to standard output and prints\nno record", NULL },
+	{ OPT_MAGNET, 0, "magnet", NULL, "print the magnet link instead of the JSON record", NULL },
+	{ 'x', 'x', "attributes", NULL, "record executable files (attr \"x\"; changes the\ninfohash)", NULL },
+	{ 'C', 'C', "directory", "DIR", "resolve PATH relative to DIR", NULL },
+	{ 'j', 'j', "jobs", "N", "read N files at a time (default: the number of\nCPUs)", NULL },
+	{ 'L', 'L', "follow", NULL, "follow symbolic links inside directories", NULL },
+	{ OPT_IPFS_GATEWAY, 0, "ipfs-gateway", "URL", "add the web seed URL/ipfs/<wrapper>/, where\n"
+	  "<wrapper> is the UnixFS directory holding the\ncontent under NAME (its CID is computed in the\nsame read)",
+	  NULL },
+	{ OPT_IPFS_CID, 0, "ipfs-cid", "CID", "the IPFS CID the content must have (the file, or\n"
+	  "the directory of the files): exit 1 if it differs", NULL },
+	{ OPT_PROFILE, 0, "profile", "PROFILE", "UnixFS import profile for those CIDs:\n"
+	  "unixfs-v1-2025 (the default; with\n--from-manifest, the manifest's ipfs_import),\n"
+	  "unixfs-v0-2015 or kubo-cid-v1", NULL },
+	{ OPT_FROM_MANIFEST, 0, "from-manifest", "MANIFEST", "make the manifest's canonical torrent: hybrid,\n"
+	  "automatic piece size, no date; its web_seeds\nfirst; without -t, the trackers of its\n"
+	  "torrent_magnet. --v1, --v2, -l, -p and -x give\nanother infohash (\"canonical\": false); -t, -w,\n"
+	  "--comment, --creator, --date do not", NULL },
+	/* -c was the comment (as in mktorrent) and is --content now. This
+	 * hidden entry comes first, so that cli_parse hands -c over as
+	 * OPT_SHORT_C and --content as OPT_CONTENT: resolve_short_c decides
+	 * what a -c means this release. */
+	{ OPT_SHORT_C, 'c', NULL, "DIR", NULL, NULL },
+	{ OPT_CONTENT, 'c', "content", "DIR", "with --from-manifest: the folder holding the\n"
+	  "manifest's files (default: the current directory;\n-C is the same)", NULL },
+	{ OPT_SHOW, 0, "show", "TORRENT", "read a .torrent ('-' for standard input) and\nprint its record", NULL },
+	{ 0, 0, NULL, NULL, NULL, NULL },
+};
+
+static const cli_command mkt_cmd = {
 	"Usage: hp-mktorrent [OPTION]... PATH\n"
 	"       hp-mktorrent [OPTION]... --from-manifest MANIFEST [--content DIR]\n"
 	"       hp-mktorrent --show TORRENT\n"
@@ -33,53 +84,13 @@ static const char usage_text[] =
 	"order of their paths and each is read once. With --from-manifest, make the\n"
 	"manifest's canonical torrent (docs/torrent-manifest.md) from its files under\n"
 	"--content DIR, checking each file's size and SHA-256 in the same read. With\n"
-	"--show, read a .torrent and print the same record with its file list.\n"
-	"\n"
-	"      --hybrid       v1 and v2 in one torrent (the default; BEP 47 pad files)\n"
-	"      --v1           v1 only (BEP 3): for clients without v2 (Transmission 3, aria2)\n"
-	"      --v2           v2 only (BEP 52)\n"
-	"  -l, --piece-size N|auto  piece length: a power of two from 16K to 128M\n"
-	"                     (bytes, or with a K or M suffix); auto (the default) picks\n"
-	"                     what libtorrent picks for the total size\n"
-	"  -t, --tracker URL[,URL]...  announce URLs: one tier per option, the URLs of one\n"
-	"                     option share a tier (repeat for backup tiers)\n"
-	"  -w, --web-seed URL  a BEP 19 web seed (repeat); clients append the torrent's\n"
-	"                     name (and the file's path) to a URL that ends in '/'\n"
-	"  -p, --private      set the private flag (no DHT, PEX or LSD)\n"
-	"  -c, --comment TEXT  a comment\n"
-	"      --creator TEXT  the 'created by' field (none by default)\n"
-	"      --date SECONDS  the creation date (default: $SOURCE_DATE_EPOCH, else now)\n"
-	"      --no-date      no creation date (reproducible output)\n"
-	"  -n, --name NAME    the torrent's name (default: PATH's base name)\n"
-	"  -o, --output FILE  where to write it (default: NAME.torrent); '-' writes the\n"
-	"                     torrent to standard output and prints no record\n"
-	"      --magnet       print the magnet link instead of the JSON record\n"
-	"  -x, --attributes   record executable files (attr \"x\"; changes the infohash)\n"
-	"  -C, --directory DIR  resolve PATH relative to DIR\n"
-	"  -j, --jobs N       read N files at a time (default: the number of CPUs)\n"
-	"  -L, --follow       follow symbolic links inside directories\n"
-	"      --ipfs-gateway URL  add the web seed URL/ipfs/<wrapper>/, where <wrapper>\n"
-	"                     is the UnixFS directory holding the content under NAME\n"
-	"                     (its CID is computed in the same read)\n"
-	"      --ipfs-cid CID  the IPFS CID the content must have (the file, or the\n"
-	"                     directory of the files): exit 1 if it differs\n"
-	"      --profile PROFILE  UnixFS import profile for those CIDs: unixfs-v1-2025\n"
-	"                     (the default; with --from-manifest, the manifest's\n"
-	"                     ipfs_import), unixfs-v0-2015 or kubo-cid-v1\n"
-	"      --from-manifest MANIFEST  make the manifest's canonical torrent: hybrid,\n"
-	"                     automatic piece size, no date; its web_seeds first; without\n"
-	"                     -t, the trackers of its torrent_magnet. --v1,\n"
-	"                     --v2, -l, -p and -x give another infohash (\"canonical\":\n"
-	"                     false); -t, -w, -c, --creator, --date do not\n"
-	"      --content DIR  with --from-manifest: the folder holding the manifest's\n"
-	"                     files (default: the current directory; -C is the same)\n"
-	"      --show TORRENT  read a .torrent ('-' for standard input) and print its record\n"
-	CLI_COMMON_HELP
-	"\n"
+	"--show, read a .torrent and print the same record with its file list.\n",
+	mkt_options,
 	"Exit status: 0 on success, 1 if the content differs from --ipfs-cid or from\n"
 	"the manifest, 64 on a usage error, 65 for malformed input (a name\n"
 	"that cannot go in a torrent, a bad .torrent with --show), 66 if an input is\n"
-	"missing or unreadable, 73 if the output cannot be created, 74 on an I/O error.\n";
+	"missing or unreadable, 73 if the output cannot be created, 74 on an I/O error.\n",
+};
 
 typedef struct strs {
 	const char **v;
@@ -89,6 +100,7 @@ typedef struct strs {
 typedef struct config {
 	hp_torrent_flavour flavour;
 	bool flavour_given;     /* --v1, --v2 or --hybrid */
+	int flavours;           /* how many of them */
 	uint64_t piece_length;  /* 0: auto */
 	hp_torrent_tracker *trackers;
 	size_t ntrackers, trackers_cap;
@@ -96,6 +108,8 @@ typedef struct config {
 	strs seeds;
 	bool is_private;
 	const char *comment;
+	strs short_c;           /* every -c, in order: resolve_short_c */
+	bool comment_is_c;      /* the last comment given was a -c */
 	const char *creator;
 	bool date_set;      /* --date or --no-date */
 	int64_t date;
@@ -193,172 +207,141 @@ static int parse_date(const char *s, const char *what, int64_t *out)
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, config *c)
+/* -C DIR and --content DIR name the same folder. */
+static int set_content(config *c, const char *dir)
 {
-	enum {
-		OPT_V1 = CLI_OPT_FIRST_FREE_, OPT_V2, OPT_HYBRID, OPT_CREATOR, OPT_DATE, OPT_NO_DATE, OPT_MAGNET,
-		OPT_IPFS_GATEWAY, OPT_IPFS_CID, OPT_SHOW, OPT_PROFILE, OPT_FROM_MANIFEST, OPT_CONTENT,
-	};
-	static const struct option longopts[] = {
-		{ "v1", no_argument, NULL, OPT_V1 },
-		{ "v2", no_argument, NULL, OPT_V2 },
-		{ "hybrid", no_argument, NULL, OPT_HYBRID },
-		{ "piece-size", required_argument, NULL, 'l' },
-		{ "tracker", required_argument, NULL, 't' },
-		{ "web-seed", required_argument, NULL, 'w' },
-		{ "private", no_argument, NULL, 'p' },
-		{ "comment", required_argument, NULL, 'c' },
-		{ "creator", required_argument, NULL, OPT_CREATOR },
-		{ "date", required_argument, NULL, OPT_DATE },
-		{ "no-date", no_argument, NULL, OPT_NO_DATE },
-		{ "name", required_argument, NULL, 'n' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "magnet", no_argument, NULL, OPT_MAGNET },
-		{ "attributes", no_argument, NULL, 'x' },
-		{ "directory", required_argument, NULL, 'C' },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "follow", no_argument, NULL, 'L' },
-		{ "ipfs-gateway", required_argument, NULL, OPT_IPFS_GATEWAY },
-		{ "ipfs-cid", required_argument, NULL, OPT_IPFS_CID },
-		{ "show", required_argument, NULL, OPT_SHOW },
-		{ "profile", required_argument, NULL, OPT_PROFILE },
-		{ "from-manifest", required_argument, NULL, OPT_FROM_MANIFEST },
-		{ "content", required_argument, NULL, OPT_CONTENT },
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	int flavours = 0, opt, rc;
-	c->flavour = HP_TORRENT_HYBRID;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":l:t:w:pc:n:o:xC:j:Lh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_V1:
-		case OPT_V2:
-		case OPT_HYBRID:
-			c->flavour = opt == OPT_V1 ? HP_TORRENT_V1 : opt == OPT_V2 ? HP_TORRENT_V2 : HP_TORRENT_HYBRID;
-			flavours++;
-			c->flavour_given = true;
-			break;
-		case 'l':
-			if (parse_piece_size(optarg, &c->piece_length))
-				return cli_usage("invalid --piece-size '%s' (a power of two from 16K to 128M, or auto)",
-						 optarg);
-			break;
-		case 't':
-			if ((rc = add_tier(c, optarg)))
-				return rc;
-			break;
-		case 'w':
-			if (!hp_torrent_web_seed_url_ok(optarg))
-				return cli_usage("'%s' is not a web seed URL (http:// or https://)", optarg);
-			if (push_str(&c->seeds, optarg))
-				return cli_error(EXIT_SOFTWARE, "out of memory");
-			break;
-		case 'p':
-			c->is_private = true;
-			break;
-		case 'c':
-			c->comment = optarg;
-			break;
-		case OPT_CREATOR:
-			c->creator = optarg;
-			break;
-		case OPT_DATE:
-			if ((rc = parse_date(optarg, "--date", &c->date)))
-				return rc;
-			c->date_set = true;
-			break;
-		case OPT_NO_DATE:
-			c->date = 0;
-			c->date_set = true;
-			break;
-		case 'n':
-			c->name = optarg;
-			break;
-		case 'o':
-			c->output = optarg;
-			break;
-		case OPT_MAGNET:
-			c->magnet = true;
-			break;
-		case 'x':
-			c->attributes = true;
-			break;
-		case 'C':
-			if (c->dir && strcmp(c->dir, optarg) != 0)
-				return cli_usage("--content and -C name two folders");
-			c->dir = optarg;
-			break;
-		case 'j': {
-			int j;
-			if ((rc = cli_parse_jobs(optarg, &j)))
-				return rc;
-			c->jobs = (unsigned)j;
-			break;
-		}
-		case 'L':
-			c->follow = true;
-			break;
-		case OPT_IPFS_GATEWAY:
-			c->ipfs_gateway = optarg;
-			break;
-		case OPT_IPFS_CID:
-			c->ipfs_cid = optarg;
-			break;
-		case OPT_SHOW:
-			c->show = optarg;
-			break;
-		case OPT_PROFILE:
-			if (!hp_unixfs_profile_find(optarg))
-				return cli_usage("unknown --profile '%s' (unixfs-v1-2025, unixfs-v0-2015 or kubo-cid-v1)",
-						 optarg);
-			c->profile = optarg;
-			break;
-		case OPT_FROM_MANIFEST:
-			c->manifest = optarg;
-			break;
-		case OPT_CONTENT:
-			if (c->dir && strcmp(c->dir, optarg) != 0)
-				return cli_usage("--content and -C name two folders");
-			c->dir = optarg;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return -1;
-		case CLI_OPT_VERSION:
-			cli_version();
-			return -1;
-		case ':':
-		case '?':
-			return cli_option_error(opt, argv);
-		default:
-			if (!cli_common_option(opt))
-				return cli_option_error('?', argv);
+	if (c->dir && strcmp(c->dir, dir) != 0)
+		return cli_usage("--content and -C name two folders");
+	c->dir = dir;
+	return 0;
+}
+
+static int on_option(void *ud, int id, const char *v)
+{
+	config *c = ud;
+	int rc, j;
+	switch (id) {
+	case OPT_V1:
+	case OPT_V2:
+	case OPT_HYBRID:
+		c->flavour = id == OPT_V1 ? HP_TORRENT_V1 : id == OPT_V2 ? HP_TORRENT_V2 : HP_TORRENT_HYBRID;
+		c->flavours++;
+		c->flavour_given = true;
+		break;
+	case 'l':
+		if (parse_piece_size(v, &c->piece_length))
+			return cli_usage("invalid --piece-size '%s' (a power of two from 16K to 128M, or auto)", v);
+		break;
+	case 't':
+		/* add_tier splits the value in place: it is argv's own string */
+		return add_tier(c, (char *)v);
+	case 'w':
+		if (!hp_torrent_web_seed_url_ok(v))
+			return cli_usage("'%s' is not a web seed URL (http:// or https://)", v);
+		if (push_str(&c->seeds, v))
+			return cli_error(EXIT_SOFTWARE, "out of memory");
+		break;
+	case 'p': c->is_private = true; break;
+	case OPT_COMMENT:
+		c->comment = v;
+		c->comment_is_c = false;
+		break;
+	case OPT_SHORT_C:
+		if (push_str(&c->short_c, v))
+			return cli_error(EXIT_SOFTWARE, "out of memory");
+		c->comment_is_c = true;
+		break;
+	case OPT_CREATOR: c->creator = v; break;
+	case OPT_DATE:
+		if ((rc = parse_date(v, "--date", &c->date)))
+			return rc;
+		c->date_set = true;
+		break;
+	case OPT_NO_DATE:
+		c->date = 0;
+		c->date_set = true;
+		break;
+	case 'n': c->name = v; break;
+	case 'o': c->output = v; break;
+	case OPT_MAGNET: c->magnet = true; break;
+	case 'x': c->attributes = true; break;
+	case 'C':
+	case OPT_CONTENT:
+		return set_content(c, v);
+	case 'j':
+		if ((rc = cli_parse_jobs(v, &j)))
+			return rc;
+		c->jobs = (unsigned)j;
+		break;
+	case 'L': c->follow = true; break;
+	case OPT_IPFS_GATEWAY: c->ipfs_gateway = v; break;
+	case OPT_IPFS_CID: c->ipfs_cid = v; break;
+	case OPT_SHOW: c->show = v; break;
+	case OPT_PROFILE:
+		if (!hp_unixfs_profile_find(v))
+			return cli_usage("unknown --profile '%s' (unixfs-v1-2025, unixfs-v0-2015 or kubo-cid-v1)", v);
+		c->profile = v;
+		break;
+	case OPT_FROM_MANIFEST: c->manifest = v; break;
+	}
+	return 0;
+}
+
+/* -c is --content (docs/cli-conventions.md). It was the comment, as in
+ * mktorrent: for this release a -c without --from-manifest (where a content
+ * folder is only -C again) is still the comment, with the deprecation
+ * warning; with --from-manifest it is the folder, and a -c that names no
+ * folder is refused rather than read as one. */
+static int resolve_short_c(config *c)
+{
+	int rc;
+	for (size_t i = 0; i < c->short_c.n; i++) {
+		const char *v = c->short_c.v[i];
+		struct stat st;
+		if (!c->manifest) {
+			cli_warn("'-c' is deprecated: use '--comment' (the old spelling goes in a later release)");
+			if (c->comment_is_c)
+				c->comment = v;
+		} else if (stat(v, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			return cli_usage("-c is --content: '%s' is not a folder (a comment is --comment)", v);
+		} else if ((rc = set_content(c, v))) {
+			return rc;
 		}
 	}
-	if (flavours > 1)
-		return cli_usage("--v1, --v2 and --hybrid exclude each other");
+	return 0;
+}
+
+/* What the operands must be for --show, --from-manifest, or a PATH. */
+static int check_mode(config *c, int argc, char **argv, int first)
+{
 	if (c->show) {
-		if (optind < argc)
+		if (first < argc)
 			return cli_usage("--show takes no PATH");
 		return 0;
 	}
 	if (c->manifest) {
-		if (optind < argc)
+		if (first < argc)
 			return cli_usage("--from-manifest takes no PATH (the files are the manifest's, under --content)");
 		if (c->name)
 			return cli_usage("--from-manifest names the torrent after the manifest: no --name");
 		if (c->follow)
 			return cli_usage("--from-manifest opens the manifest's paths: no --follow");
-	} else {
-		if (optind >= argc)
-			return cli_usage("no PATH to make a torrent of");
-		if (argc - optind > 1)
-			return cli_usage("one PATH only (a file or a directory)");
-		c->path = argv[optind];
-		if (strcmp(c->path, "-") == 0)
-			return cli_usage("standard input cannot be made into a torrent (it needs files)");
+		return 0;
 	}
+	if (first >= argc)
+		return cli_usage("no PATH to make a torrent of");
+	if (argc - first > 1)
+		return cli_usage("one PATH only (a file or a directory)");
+	c->path = argv[first];
+	if (strcmp(c->path, "-") == 0)
+		return cli_usage("standard input cannot be made into a torrent (it needs files)");
+	return 0;
+}
+
+/* The values checked together, once every option is known. */
+static int check_values(config *c)
+{
+	int rc;
 	if (c->ipfs_cid) {
 		hp_cid cid;
 		hp_err e = HP_ERR_INIT;
@@ -381,6 +364,23 @@ static int parse_args(int argc, char **argv, config *c)
 		}
 	}
 	return 0;
+}
+
+static int parse_args(int argc, char **argv, config *c)
+{
+	int first, rc;
+	c->flavour = HP_TORRENT_HYBRID;
+	if ((rc = cli_parse(&mkt_cmd, argc, argv, on_option, c, &first)))
+		return rc;
+	if ((rc = resolve_short_c(c)))
+		return rc;
+	if (c->flavours > 1)
+		return cli_usage("--v1, --v2 and --hybrid exclude each other");
+	if ((rc = check_mode(c, argc, argv, first)))
+		return rc;
+	if (c->show)
+		return 0;
+	return check_values(c);
 }
 
 /* ---- the JSON record ---- */
@@ -673,5 +673,6 @@ int main(int argc, char **argv)
 		rc = 0;
 	free(c.trackers);
 	free(c.seeds.v);
+	free(c.short_c.v);
 	return cli_finish(rc);
 }

@@ -235,6 +235,10 @@ random_file() {
 	run_fails 64 hp-hash --algo
 }
 
+@test "--help: every option of the table in cmd/hp-hash.c, and the common ones" {
+	help_lists_table hp-hash
+}
+
 @test "symbolic links inside a directory are skipped with a warning; --follow follows them" {
 	mkdir -p d/sub
 	printf 1 >d/f

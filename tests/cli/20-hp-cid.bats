@@ -73,6 +73,10 @@ EOF
 	run_fails 64 hp-cid --jobs 2000 x
 }
 
+@test "hp-cid --help: every option of the table in cmd/hp-cid.c, and the common ones" {
+	help_lists_table hp-cid
+}
+
 @test "hp-cid: docs/hp-cid.1 renders without warnings and documents every option" {
 	run groff -man -ww -z "$HP_ROOT/docs/hp-cid.1"
 	assert_success

@@ -505,7 +505,7 @@ print([(fs.file_path(i), bool(fs.file_flags(i) & lt.file_storage.flag_executable
 	local p
 	p=$(case_path traps)
 	hp-mktorrent --no-date -o h.torrent "$p" >rec1.json
-	hp-mktorrent --v1 -t http://a.example/announce -w https://w.example/ -p -c hi --creator me --date 5 \
+	hp-mktorrent --v1 -t http://a.example/announce -w https://w.example/ -p --comment hi --creator me --date 5 \
 		-o v1.torrent "$p" >rec2.json
 	hp-mktorrent --v2 --no-date -o v2.torrent "$p" >rec3.json
 	hp-mktorrent --show h.torrent >rec4.json
@@ -526,4 +526,31 @@ print([(fs.file_path(i), bool(fs.file_flags(i) & lt.file_storage.flag_executable
 	assert_output "hp-mktorrent (hybrid-p2p) $version"
 	run_fails 64 hp-mktorrent --bogus-option
 	man_page_ok hp-mktorrent
+}
+
+@test "--help: every option of the table in cmd/hp-mktorrent.c, and the common ones; -c is --content" {
+	help_lists_table hp-mktorrent
+	[[ $output == *$'\n'"  -c, --content DIR "* && $output == *$'\n'"      --comment TEXT "* ]]
+}
+
+@test "-c TEXT, the old comment: still the comment without --from-manifest, one warning naming --comment" {
+	mkdir t
+	echo x >t/f
+	hp-mktorrent --no-date --comment hi -o new.torrent t >new.json
+	run --separate-stderr hp-mktorrent --no-date -c hi -o old.torrent t
+	assert_success
+	assert_equal "$stderr" \
+		"hp-mktorrent: warning: '-c' is deprecated: use '--comment' (the old spelling goes in a later release)"
+	assert_equal "$(jq -r .comment <<<"$output")" hi
+	cmp new.torrent old.torrent
+	# the last comment given wins, whichever spelling
+	run --separate-stderr hp-mktorrent --no-date -c hi --comment there -o both.torrent t
+	assert_success
+	assert_equal "$(jq -r .comment <<<"$output")" there
+	[ "$(grep -c . <<<"$stderr")" -eq 1 ]
+	run --separate-stderr hp-mktorrent --no-date --comment there -c hi -o both.torrent t
+	assert_equal "$(jq -r .comment <<<"$output")" hi
+	run --separate-stderr hp-mktorrent --quiet --no-date -c hi -o quiet.torrent t
+	assert_success
+	[ -z "$stderr" ]
 }

@@ -171,7 +171,7 @@ kubo_wrap() {
 	run_fails 65 hp-mktorrent --from-manifest bad.json --content pkg -o bad.torrent
 	[ ! -e bad.torrent ]
 	# comment, creator, date: other bytes, the same infohashes
-	run --separate-stderr hp-mktorrent --from-manifest m.json --content pkg -c hi --creator me --date 1700000000 -o g.torrent
+	run --separate-stderr hp-mktorrent --from-manifest m.json --content pkg --comment hi --creator me --date 1700000000 -o g.torrent
 	assert_success
 	assert_equal "$(jq -r .canonical <<<"$output") $(v1_of <<<"$output")" "true $plain"
 	! cmp -s m.torrent g.torrent
@@ -204,6 +204,23 @@ kubo_wrap() {
 	ls -A | grep -v -x -e m.json -e pkg -e bad && return 1
 	# the good content still gives the torrent
 	hp-mktorrent --from-manifest m.json --content pkg -o out.torrent >/dev/null
+}
+
+@test "-c DIR with --from-manifest is --content; a -c that names no folder (an old comment) is a usage error" {
+	make_tree
+	hp-manifest create --name pkg --version 1 --timestamp "$TS" --torrent-out m.torrent -o m.json -C pkg .
+	run --separate-stderr hp-mktorrent --from-manifest m.json -c pkg -o c.torrent
+	assert_success
+	[ -z "$stderr" ]
+	assert_equal "$(jq -r .canonical <<<"$output")" true
+	cmp m.torrent c.torrent
+	run_fails 64 hp-mktorrent --from-manifest m.json --content pkg -c hi -o x.torrent
+	assert_equal "$stderr" "hp-mktorrent: -c is --content: 'hi' is not a folder (a comment is --comment)
+Try 'hp-mktorrent --help' for more information."
+	[ ! -e x.torrent ]
+	mkdir other
+	run_fails 64 hp-mktorrent --from-manifest m.json -c pkg -C other -o x.torrent
+	[ ! -e x.torrent ]
 }
 
 @test "a manifest whose torrent fields are not its content's canonical torrent: exit 1" {

@@ -144,3 +144,40 @@ man_page_ok() {
 		return 1
 	}
 }
+
+# help_lists_table TOOL: `TOOL --help` shows, each on its own line, every
+# option of the cli_option table in cmd/TOOL.c that has a help text (not an
+# old spelling), as "-x, --long" when it has a short name, and the common
+# options; and it shows no other option line. (Uses `run`.)
+help_lists_table() {
+	local tool=$1 src=$HP_ROOT/cmd/$1.c short long want=() missing=()
+	run --separate-stderr "$tool" --help
+	assert_success
+	# { ID, 'x' or 0, "long", ARG, "help..." (not NULL), ...
+	while read -r short long; do
+		if [[ $short == "'"?"'" ]]; then
+			want+=("-${short:1:1}, --$long")
+		else
+			want+=("    --$long")
+		fi
+	done < <(sed -n "s/^[[:space:]]*{ [^,]*, \\('.'\\|0\\), \"\\([a-z0-9-]*\\)\", \\(NULL\\|\"[^\"]*\"\\), \".*/\\1 \\2/p" "$src")
+	((${#want[@]} > 0)) || {
+		echo "no cli_option entries found in $src" >&2
+		return 1
+	}
+	want+=("-h, --help" "    --version" "    --quiet" "    --json-errors" "    --progress" "    --no-progress")
+	local w lines
+	lines=$(grep -E -- '^  (-[a-zA-Z0-9], |    )--[a-z]' <<<"$output")
+	for w in "${want[@]}"; do
+		grep -qE -- "^  ${w}( |$)" <<<"$lines" || missing+=("$w")
+	done
+	((${#missing[@]} == 0)) || {
+		echo "$tool --help does not list: ${missing[*]}" >&2
+		return 1
+	}
+	[ "$(wc -l <<<"$lines")" -eq "${#want[@]}" ] || {
+		echo "$tool --help lists ${#want[@]} options expected from $src, got:" >&2
+		echo "$lines" >&2
+		return 1
+	}
+}
