@@ -32,7 +32,8 @@
 enum { OPT_CAR = CLI_OPT_FIRST_FREE_, OPT_SHA256 };
 
 static const cli_option cid_options[] = {
-	{ 'p', 'p', "profile", "NAME", "unixfs-v1-2025 (the default: CIDv1, 1 MiB\n"
+	{ 'p', 'p', NULL, "PROFILE", NULL, "profile" },
+	{ 'p', 0, "profile", "PROFILE", "unixfs-v1-2025 (the default: CIDv1, 1 MiB\n"
 	  "chunks, raw leaves), unixfs-v0-2015 (kubo's\n"
 	  "default: CIDv0, 256 KiB chunks), or kubo-cid-v1\n"
 	  "(kubo's --cid-version=1: CIDv1, 256 KiB chunks)", NULL },

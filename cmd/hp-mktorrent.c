@@ -38,7 +38,8 @@ static const cli_option mkt_options[] = {
 	  "one option share a tier (repeat for backup tiers)", NULL },
 	{ 'w', 'w', "web-seed", "URL", "a BEP 19 web seed (repeat); clients append the\n"
 	  "torrent's name (and the file's path) to a URL\nthat ends in '/'", NULL },
-	{ 'p', 'p', "private", NULL, "set the private flag (no DHT, PEX or LSD)", NULL },
+	{ 'p', 0, "private", NULL, "set the private flag (no DHT, PEX or LSD)", NULL },
+	{ 'p', 'p', NULL, NULL, NULL, "private" },
 	{ OPT_COMMENT, 0, "comment", "TEXT", "a comment", NULL },
 	{ OPT_CREATOR, 0, "creator", "TEXT", "the 'created by' field (none by default)", NULL },
 	{ OPT_DATE, 0, "date", "SECONDS", "the creation date (default: $SOURCE_DATE_EPOCH,\nelse now)", NULL },
@@ -47,7 +48,8 @@ static const cli_option mkt_options[] = {
 	{ 'o', 'o', "output", "FILE", "where to write it (default: NAME.torrent); '-'\n"
 	  "writes the torrent to standard output and prints\nno record", NULL },
 	{ OPT_MAGNET, 0, "magnet", NULL, "print the magnet link instead of the JSON record", NULL },
-	{ 'x', 'x', "attributes", NULL, "record executable files (attr \"x\"; changes the\ninfohash)", NULL },
+	{ 'x', 0, "attributes", NULL, "record executable files (attr \"x\"; changes the\ninfohash)", NULL },
+	{ 'x', 'x', NULL, NULL, NULL, "attributes" },
 	{ 'C', 'C', "directory", "DIR", "resolve PATH relative to DIR", NULL },
 	{ 'j', 'j', "jobs", "N", "read N files at a time (default: the number of\nCPUs)", NULL },
 	{ 'L', 'L', "follow", NULL, "follow symbolic links inside directories", NULL },

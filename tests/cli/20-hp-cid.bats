@@ -66,7 +66,7 @@ EOF
 	[ -z "$output" ]
 	[[ ${stderr} == "hp-cid: unknown option '--bogus-option'"* ]]
 	[[ ${stderr} == *"Try 'hp-cid --help' for more information." ]]
-	run_fails 64 hp-cid -p unixfs-v2-2030 x
+	run_fails 64 hp-cid --profile unixfs-v2-2030 x
 	[[ $stderr == *"unknown profile 'unixfs-v2-2030'"* ]]
 	run_fails 64 hp-cid
 	run_fails 64 hp-cid - -
@@ -108,7 +108,7 @@ EOF
 	[ "$(root_cid -p unixfs-v0-2015 dir)" = QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn ]
 	[ "$(root_cid -p unixfs-v1-2025 dir)" = bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354 ]
 	[ "$(root_cid -p kubo-cid-v1 dir)" = bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354 ]
-	printf 'hello world' | hp-cid -p unixfs-v0-2015 - >out
+	printf 'hello world' | hp-cid --profile unixfs-v0-2015 - >out
 	[ "$(jq -r .path out)" = - ]
 	[ "$(jq -r .cid out)" = Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD ]
 }
@@ -154,7 +154,7 @@ EOF
 	mkdir t
 	head -c 3000000 /dev/urandom >t/big
 	printf 'x' >t/small
-	run --separate-stderr hp-cid --sha256 -p unixfs-v1-2025 t
+	run --separate-stderr hp-cid --sha256 --profile unixfs-v1-2025 t
 	assert_success
 	[ "$(jq -r 'select(.path=="t/big").sha256' <<<"$output")" = "$(sha256sum t/big | cut -c1-64)" ]
 	[ "$(jq -r 'select(.path=="t/small").sha256' <<<"$output")" = "$(sha256sum t/small | cut -c1-64)" ]
@@ -185,7 +185,7 @@ EOF
 
 @test "a missing input is exit 66; the other arguments still get their records" {
 	printf 'hello world' >hw
-	run_fails 66 hp-cid -p unixfs-v0-2015 hw nothere
+	run_fails 66 hp-cid --profile unixfs-v0-2015 hw nothere
 	[[ $stderr == *"cannot open 'nothere'"* ]]
 	[ "$(jq -r .cid <<<"$output")" = Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD ]
 }
@@ -248,7 +248,7 @@ EOF
 	done < <(cd corpus && LC_ALL=C find . -mindepth 1 -maxdepth 1 -print0 | LC_ALL=C sort -z)
 	for profile in "${PROFILES[@]}"; do
 		[ -e "$v/$profile.jsonl" ] || continue
-		(cd corpus && hp-cid -p "$profile" "${items[@]}") >"$profile.out"
+		(cd corpus && hp-cid --profile "$profile" "${items[@]}") >"$profile.out"
 		jq -c '{path, cid}' "$profile.out" | jq -s -c 'sort_by(.path) | .[]' >"$profile.jsonl"
 		if ! cmp -s "$profile.jsonl" "$v/$profile.jsonl"; then
 			echo "$profile: differs from kubo's vectors:" >&2

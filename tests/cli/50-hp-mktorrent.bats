@@ -116,7 +116,7 @@ EOF
 		mkdir "t$seed"
 		random_tree "t$seed" "$seed"
 		mktorrent -d -p -l 15 -a http://127.0.0.1:6969/announce -o m.torrent "t$seed" >/dev/null
-		run --separate-stderr hp-mktorrent --v1 -p -l 32K -t http://127.0.0.1:6969/announce --no-date -o h.torrent "t$seed"
+		run --separate-stderr hp-mktorrent --v1 --private -l 32K -t http://127.0.0.1:6969/announce --no-date -o h.torrent "t$seed"
 		assert_success
 		assert_equal "$(v1_of <<<"$output")" "$(lt_ids m.torrent | cut -d' ' -f1)"
 	done
@@ -272,7 +272,7 @@ print(p.info_hashes.v1, p.info_hashes.v2, p.name, ",".join(p.trackers), ",".join
 	chmod 644 t/run.sh
 	assert_equal "$(hp-mktorrent --no-date -o b.torrent t | jq -c '[.infohash_v1, .infohash_v2]')" "$plain"
 	chmod 755 t/run.sh
-	run --separate-stderr hp-mktorrent -x --no-date -o x.torrent t
+	run --separate-stderr hp-mktorrent --attributes --no-date -o x.torrent t
 	assert_success
 	[ "$(jq -c '[.infohash_v1, .infohash_v2]' <<<"$output")" != "$plain" ]
 	run "$BT_PY" -c '
@@ -505,7 +505,7 @@ print([(fs.file_path(i), bool(fs.file_flags(i) & lt.file_storage.flag_executable
 	local p
 	p=$(case_path traps)
 	hp-mktorrent --no-date -o h.torrent "$p" >rec1.json
-	hp-mktorrent --v1 -t http://a.example/announce -w https://w.example/ -p --comment hi --creator me --date 5 \
+	hp-mktorrent --v1 -t http://a.example/announce -w https://w.example/ --private --comment hi --creator me --date 5 \
 		-o v1.torrent "$p" >rec2.json
 	hp-mktorrent --v2 --no-date -o v2.torrent "$p" >rec3.json
 	hp-mktorrent --show h.torrent >rec4.json
