@@ -9,8 +9,8 @@ setup() {
 	printf 'hello\n' > data/a.txt
 	head -c 300000 /dev/urandom > data/sub/blob.bin
 	: > data/empty
-	hp-sign keygen -o keys -n pub >/dev/null
-	hp-sign keygen -o keys -n stranger >/dev/null
+	hp-sign keygen -O keys -n pub >/dev/null
+	hp-sign keygen -O keys -n stranger >/dev/null
 	SOURCE_DATE_EPOCH=1790000000 hp-manifest create --name pkg --version 1.2.0 -o m.json data
 	hp-sign manifest keys/pub.pem m.json -o m.json
 }
