@@ -177,6 +177,27 @@ print(str(p.info_hashes.v1), p.ti is not None)' "resume/$v1.resume"
 	bt_seed_stop
 }
 
+@test "hp-seed: the old -d still works and warns exactly one line naming --content" {
+	mkdir -p src bad
+	head -c 100000 /dev/urandom >src/f
+	head -c 100000 /dev/urandom >bad/f
+	hp-mktorrent --no-date -o f.torrent src/f >/dev/null
+	# -d names the folder that is checked: the warning, then the refusal
+	run_fails 1 timeout 60 hp-seed f.torrent -d bad --listen 127.0.0.1:0
+	local -a lines
+	mapfile -t lines <<<"$stderr"
+	((${#lines[@]} == 2)) || fail "stderr: $stderr"
+	[ "${lines[0]}" = "hp-seed: warning: '-d' is deprecated: use '--content' (the old spelling goes in a later release)" ]
+	[[ ${lines[1]} == *"'f' in 'bad' does not match the torrent's hashes"* ]]
+	# and it seeds from -d (--quiet: the events alone on stderr)
+	bt_seed_start f.torrent --quiet -d src
+	jq -e -s 'map(select(.event == "seeding")) | length == 1' seed.log >/dev/null
+	bt_seed_stop
+	# -c is --content; --help shows no -d
+	run hp-seed --help
+	[[ $output == *"-c, --content DIR"* && $output != *"-d,"* ]]
+}
+
 @test "hp-seed: --help, --version, man page" {
 	run --separate-stderr hp-seed --help
 	assert_success
@@ -286,7 +307,7 @@ need_fetch_torrent() {
 	head -c 200000 /dev/urandom >one/only.bin
 	hp-manifest create --name one --version 1.0.0 -o one.json one
 	hp-mktorrent --from-manifest one.json --content one -o one.torrent >/dev/null
-	bt_seed_start -m one.json -d one
+	bt_seed_start -m one.json -c one
 	lt_download_from_seed one.torrent dl1
 	cmp one/only.bin dl1/only.bin
 	bt_seed_stop
