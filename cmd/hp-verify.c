@@ -20,14 +20,12 @@ enum {
 
 static const cli_option options[] = {
 	{ 'c', 'c', "content", "DIR", "check the files under DIR against the manifest", NULL },
-	{ 'k', 'k', "trusted-keys", "FILE",
-	  "public keys to trust (PEM, minisign or base64,\none or more per file; repeatable; default\n"
-	  "$HP_TRUSTED_KEYS when set)",
-	  NULL },
+	{ 'k', 'k', "trusted-keys", "FILE", "public keys to trust (PEM, minisign or base64,\n"
+	  "one or more per file; repeatable; default\n$HP_TRUSTED_KEYS when set)", NULL },
 	{ OPT_ALLOW_UNTRUSTED, 0, "allow-untrusted", NULL, "accept a valid signature by a key not trusted", NULL },
 	{ OPT_ALLOW_UNSIGNED, 0, "allow-unsigned", NULL, "accept a manifest without a signature", NULL },
-	{ OPT_STATE, 0, "state", "FILE",
-	  "refuse rollbacks against FILE and record this\nversion in it when everything checks out", NULL },
+	{ OPT_STATE, 0, "state", "FILE", "refuse rollbacks against FILE and record this\n"
+	  "version in it when everything checks out", NULL },
 	{ OPT_NO_EXTRA, 0, "no-extra", NULL, "do not report files under DIR that the manifest\ndoes not list", NULL },
 	{ OPT_NOW, 0, "now", "TIME", "judge expiry at TIME (RFC 3339 UTC) instead of\nnow", NULL },
 	{ 'j', 'j', "jobs", "N", "hash with N threads (0, the default: one per CPU)", NULL },
