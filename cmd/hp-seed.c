@@ -21,26 +21,27 @@ enum {
 	OPT_RESUME_DIR,
 	OPT_INTERVAL,
 	OPT_UPLOAD_RATE,
+	OPT_LISTEN,
+	OPT_PEER,
 };
 
 static const cli_option options[] = {
 	{ 'c', 'c', "content", "DIR", "the folder holding the content (required)", NULL },
 	{ 'c', 'd', NULL, "DIR", NULL, "content" },
-	{ 'm', 'm', "manifest", "FILE",
-	  "seed the canonical torrent of this manifest (its\nsignature is not checked: the content is, by\nSHA-256)", NULL },
-	{ 'l', 'l', "listen", "IP:PORT",
-	  "the address to listen on (default 0.0.0.0:6881;\nport 0 picks a free one, reported by the\nlistening event)",
-	  NULL },
-	{ 'p', 'p', "peer", "IP:PORT",
-	  "connect out to this peer (repeatable; retried\nwhile not connected): for clients that ignore\nloopback peers",
-	  NULL },
+	{ 'm', 'm', "manifest", "FILE", "seed the canonical torrent of this manifest (its\n"
+	  "signature is not checked: the content is, by\nSHA-256)", NULL },
+	{ OPT_LISTEN, 0, "listen", "IP:PORT", "the address to listen on (default 0.0.0.0:6881;\n"
+	  "port 0 picks a free one, reported by the\nlistening event)", NULL },
+	{ OPT_LISTEN, 'l', NULL, "IP:PORT", NULL, "listen" },
+	{ OPT_PEER, 0, "peer", "IP:PORT", "connect out to this peer (repeatable; retried\n"
+	  "while not connected): for clients that ignore\nloopback peers", NULL },
+	{ OPT_PEER, 'p', NULL, "IP:PORT", NULL, "peer" },
 	{ OPT_TRACKER_OFF, 0, "tracker-off", NULL, "do not announce to the torrents' trackers", NULL },
-	{ OPT_RESUME_DIR, 0, "resume-dir", "DIR", "on stop, save each torrent's resume data as\nDIR/<infohash>.resume",
-	  NULL },
+	{ OPT_RESUME_DIR, 0, "resume-dir", "DIR", "on stop, save each torrent's resume data as\n"
+	  "DIR/<infohash>.resume", NULL },
 	{ OPT_INTERVAL, 0, "interval", "SECS", "report uploads at most every SECS seconds\n(default 1)", NULL },
-	{ OPT_UPLOAD_RATE, 0, "upload-rate", "KIB",
-	  "send at most KIB KiB/s in all (every peer,\nloopback and local networks included; 0, the\ndefault: no limit)",
-	  NULL },
+	{ OPT_UPLOAD_RATE, 0, "upload-rate", "KIB", "send at most KIB KiB/s in all (every peer,\n"
+	  "loopback and local networks included; 0, the\ndefault: no limit)", NULL },
 	{ 'j', 'j', "jobs", "N", "files read at a time while checking (default:\none per CPU)", NULL },
 	{ 0, 0, NULL, NULL, NULL, NULL },
 };
@@ -120,12 +121,12 @@ static int on_option(void *ud, int id, const char *v)
 			return cli_usage("one --manifest at a time");
 		c->manifest = v;
 		break;
-	case 'l':
+	case OPT_LISTEN:
 		if (!strchr(v, ':'))
 			return cli_usage("--listen '%s' is not IP:PORT", v);
 		c->listen = v;
 		break;
-	case 'p': {
+	case OPT_PEER: {
 		const char **p = realloc(c->peers, (c->npeers + 1) * sizeof *p);
 		if (!p)
 			return cli_error(EXIT_SOFTWARE, "out of memory");

@@ -177,7 +177,7 @@ print(str(p.info_hashes.v1), p.ti is not None)' "resume/$v1.resume"
 	bt_seed_stop
 }
 
-@test "hp-seed: the old -d still works and warns exactly one line naming --content" {
+@test "hp-seed: the old -d, -l and -p still work and warn exactly one line each naming the new one" {
 	mkdir -p src bad
 	head -c 100000 /dev/urandom >src/f
 	head -c 100000 /dev/urandom >bad/f
@@ -189,19 +189,26 @@ print(str(p.info_hashes.v1), p.ti is not None)' "resume/$v1.resume"
 	((${#lines[@]} == 2)) || fail "stderr: $stderr"
 	[ "${lines[0]}" = "hp-seed: warning: '-d' is deprecated: use '--content' (the old spelling goes in a later release)" ]
 	[[ ${lines[1]} == *"'f' in 'bad' does not match the torrent's hashes"* ]]
-	# and it seeds from -d (--quiet: the events alone on stderr)
-	bt_seed_start f.torrent --quiet -d src
+	# -l and -p: one warning each, then a bad value is refused as before
+	run_fails 64 hp-seed f.torrent -c src -l nocolon
+	[ "$stderr" = "hp-seed: warning: '-l' is deprecated: use '--listen' (the old spelling goes in a later release)"$'\n'"hp-seed: --listen 'nocolon' is not IP:PORT"$'\n'"Try 'hp-seed --help' for more information." ]
+	run_fails 64 hp-seed f.torrent -c src -p 127.0.0.1:1 --interval 0
+	[ "$(grep -c deprecated <<<"$stderr")" = 1 ]
+	[[ ${stderr%%$'\n'*} == "hp-seed: warning: '-p' is deprecated: use '--peer' (the old spelling goes in a later release)" ]]
+	# and it seeds from -d, listening where -l says (--quiet: the events alone on stderr)
+	bt_seed_start f.torrent --quiet -d src -l 127.0.0.1:0
 	jq -e -s 'map(select(.event == "seeding")) | length == 1' seed.log >/dev/null
 	bt_seed_stop
-	# -c is --content; --help shows no -d
+	# --help shows -c, --content, and no -d, -l or -p
 	run hp-seed --help
-	[[ $output == *"-c, --content DIR"* && $output != *"-d,"* ]]
+	[[ $output == *"-c, --content DIR"* && $output != *"-d,"* && $output != *"-l,"* && $output != *"-p,"* ]]
 }
 
 @test "hp-seed: --help, --version, man page" {
 	run --separate-stderr hp-seed --help
 	assert_success
 	[[ $output == *Usage:* ]]
+	help_lists_table hp-seed
 	run hp-seed --version
 	assert_success
 	assert_output --regexp '^hp-seed \(hybrid-p2p\) '
