@@ -237,6 +237,30 @@ static char *join(const char *dir, const char *name, const char *ext)
 	return p;
 }
 
+/* What keygen prints: the key files' paths ("private_key_file",
+ * "public_key_file"), the key id, the public key, whether it is encrypted.
+ * "private_key" and "public_key" repeat the paths this release (the old
+ * names; "public_key" becomes the base64 key in the next one, see
+ * docs/cli-conventions.md). NULL when out of memory. */
+static json_t *keygen_record(const char *priv, const char *pub, const uint8_t pk[32], bool encrypted)
+{
+	char id[17], pk64[HP_B64_ENCODED_SIZE(32)];
+	hp_key_id(pk, id);
+	hp_b64_encode(pk, 32, pk64);
+	json_t *j = json_object();
+	if (!j || json_object_set_new(j, "private_key_file", hp_json_path_value_s(priv)) ||
+	    json_object_set_new(j, "public_key_file", hp_json_path_value_s(pub)) ||
+	    json_object_set_new(j, "private_key", hp_json_path_value_s(priv)) ||
+	    json_object_set_new(j, "public_key", hp_json_path_value_s(pub)) ||
+	    json_object_set_new(j, "key_id", json_string(id)) ||
+	    json_object_set_new(j, "public_key_b64", json_string(pk64)) ||
+	    json_object_set_new(j, "encrypted", json_boolean(encrypted))) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
 int cli_keygen(const char *dir, const char *name, bool force, const char *passfile, bool ask)
 {
 	hp_err e = HP_ERR_INIT;
@@ -253,7 +277,6 @@ int cli_keygen(const char *dir, const char *name, bool force, const char *passfi
 	bool created_priv = false;
 	json_t *j = NULL;
 	uint8_t pk[32];
-	char id[17], pk64[HP_B64_ENCODED_SIZE(32)];
 	struct stat st;
 	hp_code rc = HP_OK;
 	if (!priv || !pub || !pass) {
@@ -289,14 +312,7 @@ int cli_keygen(const char *dir, const char *name, bool force, const char *passfi
 			unlink(priv);  /* no private key without its public half */
 		goto out;
 	}
-	hp_key_id(pk, id);
-	hp_b64_encode(pk, 32, pk64);
-	j = json_object();
-	if (!j || json_object_set_new(j, "private_key", hp_json_path_value_s(priv)) ||
-	    json_object_set_new(j, "public_key", hp_json_path_value_s(pub)) ||
-	    json_object_set_new(j, "key_id", json_string(id)) ||
-	    json_object_set_new(j, "public_key_b64", json_string(pk64)) ||
-	    json_object_set_new(j, "encrypted", json_boolean(pass[0] != '\0'))) {
+	if (!(j = keygen_record(priv, pub, pk, pass[0] != '\0'))) {
 		rc = hp_fail_nomem(&e);
 		goto out;
 	}

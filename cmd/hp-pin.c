@@ -6,7 +6,6 @@
  * bearer token is read from an environment variable (--kubo-token-env,
  * --cluster-token-env, --psa-token-env). */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,51 +19,102 @@
 
 #include "../lib/banned.h"
 
-static const char usage_text[] =
-	"Usage: hp-pin add [OPTION]... MANIFEST|CID...\n"
-	"       hp-pin status [OPTION]... MANIFEST|CID...\n"
-	"Pin the IPFS root of each manifest (its distribution.ipfs_cid), or each CID,\n"
-	"on kubo nodes, IPFS Clusters and Pinning Service APIs (add); or ask each of\n"
-	"them whether it is pinned (status). One JSON line per node and CID:\n"
-	"  {\"node\": URL, \"kind\": \"kubo\"|\"cluster\"|\"psa\", \"cid\": CID,\n"
-	"   \"status\": \"pinned\"|\"pinning\"|\"queued\"|\"failed\"|\"unpinned\"|\"error\", \"error\": ...}\n"
-	"An argument that is a CID is taken as one; anything else is a manifest file\n"
-	"('-': standard input; write ./NAME for a file named like a CID).\n"
-	"\n"
-	"Nodes (each option may be repeated):\n"
-	"      --kubo URL         a kubo RPC API: http://127.0.0.1:5001 or /ip4/127.0.0.1/tcp/5001\n"
-	"      --kubo-token-env VAR  read the bearer token of the --kubo before it (before\n"
-	"                         any --kubo: of every one) from the variable VAR\n"
-	"                         (default HP_KUBO_TOKEN, sent only when set)\n"
-	"      --cluster URL      an IPFS Cluster REST API (like http://127.0.0.1:9094)\n"
-	"      --cluster-token-env VAR  the same for the --cluster before it: a JWT from\n"
-	"                         the cluster's POST /token (default HP_CLUSTER_TOKEN)\n"
-	"      --replication-min N, --replication-max N\n"
-	"                         the replication of the --cluster before it (before any\n"
-	"                         --cluster: of every cluster); -1 means every peer\n"
-	"      --psa URL          a Pinning Service API (its base: http://127.0.0.1:9097,\n"
-	"                         https://api.pinata.cloud/psa)\n"
-	"      --psa-token-env VAR  read the bearer token of the --psa before it (before\n"
-	"                         any --psa: of every one) from the variable VAR\n"
-	"                         (default HP_PSA_TOKEN); never from an argument\n"
-	"Without any of them: $HP_KUBO_API, $HP_CLUSTER_API and $HP_PSA_URL.\n"
-	"\n"
-	"      --car FILE         add: import this CARv1 into each kubo (dag/import,\n"
-	"                         pinning its root) instead of pin/add; its one root\n"
-	"                         must be the manifest's ipfs_cid (exactly one argument)\n"
-	"      --name NAME        the pin's name (kubo pin/add, cluster, pinning service)\n"
-	"      --origin MADDR     add, pinning services: a multiaddr that has the content\n"
-	"                         (up to 20)\n"
-	"      --timeout SECS     time for each node and CID, polling included\n"
-	"                         (default 120)\n"
-	CLI_COMMON_HELP
-	"\n"
+enum {
+	OPT_KUBO = CLI_OPT_FIRST_FREE_,
+	OPT_CLUSTER,
+	OPT_RMIN,
+	OPT_RMAX,
+	OPT_PSA,
+	OPT_PSA_TOKEN_ENV,
+	OPT_KUBO_TOKEN_ENV,
+	OPT_CLUSTER_TOKEN_ENV,
+	OPT_CAR,
+	OPT_NAME,
+	OPT_ORIGIN,
+	OPT_TIMEOUT,
+};
+
+/* The nodes (each option may be repeated), then the pins' options. */
+#define NODE_OPTIONS \
+	{ OPT_KUBO, 0, "kubo", "URL", \
+	  "a kubo RPC API: http://127.0.0.1:5001 or\n/ip4/127.0.0.1/tcp/5001 (repeatable)", NULL }, \
+	{ OPT_KUBO_TOKEN_ENV, 0, "kubo-token-env", "VAR", \
+	  "read the bearer token of the --kubo before it\n(before any --kubo: of every one) from the\n" \
+	  "variable VAR (default HP_KUBO_TOKEN, sent only\nwhen set)", NULL }, \
+	{ OPT_CLUSTER, 0, "cluster", "URL", "an IPFS Cluster REST API (like\nhttp://127.0.0.1:9094; repeatable)", NULL }, \
+	{ OPT_CLUSTER_TOKEN_ENV, 0, "cluster-token-env", "VAR", \
+	  "the same for the --cluster before it: a JWT from\nthe cluster's POST /token (default\n" \
+	  "HP_CLUSTER_TOKEN)", NULL }, \
+	{ OPT_RMIN, 0, "replication-min", "N", \
+	  "the replication of the --cluster before it\n(before any --cluster: of every cluster); -1\n" \
+	  "means every peer", NULL }, \
+	{ OPT_RMAX, 0, "replication-max", "N", "the same, its most", NULL }, \
+	{ OPT_PSA, 0, "psa", "URL", \
+	  "a Pinning Service API (its base:\nhttp://127.0.0.1:9097, https://api.pinata.cloud/psa;\nrepeatable)", NULL }, \
+	{ OPT_PSA_TOKEN_ENV, 0, "psa-token-env", "VAR", \
+	  "read the bearer token of the --psa before it\n(before any --psa: of every one) from the\n" \
+	  "variable VAR (default HP_PSA_TOKEN); never from\nan argument", NULL }
+
+#define NAME_OPTION { OPT_NAME, 0, "name", "NAME", "the pin's name (kubo pin/add, cluster, pinning\nservice)", NULL }
+#define TIMEOUT_OPTION \
+	{ OPT_TIMEOUT, 0, "timeout", "SECS", "time for each node and CID, polling included\n(default 120)", NULL }
+#define CAR_OPTION(help) { OPT_CAR, 0, "car", "FILE", help, NULL }
+#define ORIGIN_OPTION(help) { OPT_ORIGIN, 0, "origin", "MADDR", help, NULL }
+#define END_OPTIONS { 0, 0, NULL, NULL, NULL, NULL }
+
+static const cli_option add_options[] = {
+	NODE_OPTIONS,
+	CAR_OPTION("add: import this CARv1 into each kubo\n(dag/import, pinning its root) instead of\n"
+		   "pin/add; its one root must be the manifest's\nipfs_cid (exactly one argument)"),
+	NAME_OPTION,
+	ORIGIN_OPTION("add, pinning services: a multiaddr that has the\ncontent (up to 20)"),
+	TIMEOUT_OPTION,
+	END_OPTIONS,
+};
+
+/* --car and --origin are there, hidden, to say they go with add only. */
+static const cli_option status_options[] = {
+	NODE_OPTIONS, NAME_OPTION, TIMEOUT_OPTION, CAR_OPTION(NULL), ORIGIN_OPTION(NULL), END_OPTIONS,
+};
+
+#define DESCRIPTION \
+	"Pin the IPFS root of each manifest (its distribution.ipfs_cid), or each CID,\n" \
+	"on kubo nodes, IPFS Clusters and Pinning Service APIs (add); or ask each of\n" \
+	"them whether it is pinned (status). One JSON line per node and CID:\n" \
+	"  {\"node\": URL, \"kind\": \"kubo\"|\"cluster\"|\"psa\", \"cid\": CID,\n" \
+	"   \"status\": \"pinned\"|\"pinning\"|\"queued\"|\"failed\"|\"unpinned\"|\"error\", \"error\": ...}\n" \
+	"An argument that is a CID is taken as one; anything else is a manifest file\n" \
+	"('-': standard input; write ./NAME for a file named like a CID).\n" \
+	"Without --kubo, --cluster or --psa: $HP_KUBO_API, $HP_CLUSTER_API and\n" \
+	"$HP_PSA_URL.\n"
+
+static const char footer[] =
 	"Kubo nodes are done first, then clusters, then pinning services.\n"
 	"Exit status: 0 if every record says pinned; otherwise the highest of the\n"
 	"records' codes: 1 not pinned (status), or a CAR or a root that is not the\n"
 	"manifest's (add); 65 a malformed answer or input; 69 a node down or failing\n"
 	"(HTTP 5xx, a pin the service reports failed); 75 a timeout, or HTTP 429/503;\n"
 	"77 a token refused (HTTP 401/403); 64 usage; 66 a missing input.\n";
+
+/* `hp-pin --help`: both subcommands, every option. */
+static const cli_command top_cmd = {
+	"Usage: hp-pin add [OPTION]... MANIFEST|CID...\n"
+	"       hp-pin status [OPTION]... MANIFEST|CID...\n" DESCRIPTION,
+	add_options,
+	footer,
+};
+
+static const cli_command add_cmd = {
+	"Usage: hp-pin add [OPTION]... MANIFEST|CID...\n" DESCRIPTION,
+	add_options,
+	footer,
+};
+
+static const cli_command status_cmd = {
+	"Usage: hp-pin status [OPTION]... MANIFEST|CID...\n" DESCRIPTION,
+	status_options,
+	footer,
+};
 
 typedef struct config {
 	bool add;
@@ -78,6 +128,9 @@ typedef struct config {
 	long timeout_ms;
 	char **args;
 	int nargs;
+	/* given before any node of their kind: the default for every one */
+	int default_rmin, default_rmax;
+	const char *default_token_env[3];  /* by hp_pin_kind */
 } config;
 
 static void config_free(config *c)
@@ -144,155 +197,114 @@ static bool valid_env_name(const char *s)
 	return true;
 }
 
-static int parse_args(int argc, char **argv, config *c)
+static hp_pin_kind kind_of_token_option(int id)
 {
-	enum {
-		OPT_KUBO = CLI_OPT_FIRST_FREE_,
-		OPT_CLUSTER,
-		OPT_RMIN,
-		OPT_RMAX,
-		OPT_PSA,
-		OPT_PSA_TOKEN_ENV,
-		OPT_KUBO_TOKEN_ENV,
-		OPT_CLUSTER_TOKEN_ENV,
-		OPT_CAR,
-		OPT_NAME,
-		OPT_ORIGIN,
-		OPT_TIMEOUT,
-	};
-	static const struct option longopts[] = {
-		{ "kubo", required_argument, NULL, OPT_KUBO },
-		{ "cluster", required_argument, NULL, OPT_CLUSTER },
-		{ "replication-min", required_argument, NULL, OPT_RMIN },
-		{ "replication-max", required_argument, NULL, OPT_RMAX },
-		{ "psa", required_argument, NULL, OPT_PSA },
-		{ "psa-token-env", required_argument, NULL, OPT_PSA_TOKEN_ENV },
-		{ "kubo-token-env", required_argument, NULL, OPT_KUBO_TOKEN_ENV },
-		{ "cluster-token-env", required_argument, NULL, OPT_CLUSTER_TOKEN_ENV },
-		{ "car", required_argument, NULL, OPT_CAR },
-		{ "name", required_argument, NULL, OPT_NAME },
-		{ "origin", required_argument, NULL, OPT_ORIGIN },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	int default_rmin = 0, default_rmax = 0;
-	const char *default_token_env[3] = { NULL, NULL, NULL };  /* by hp_pin_kind */
-	int rc = 0;
-	int opt;
-	opterr = 0;
-	while (!rc && (opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_KUBO:
-			rc = add_node(c, HP_PIN_KUBO, optarg);
-			break;
-		case OPT_CLUSTER:
-			if (!(rc = add_node(c, HP_PIN_CLUSTER, optarg))) {
-				c->nodes[c->nnodes - 1].replication_min = default_rmin;
-				c->nodes[c->nnodes - 1].replication_max = default_rmax;
-			}
-			break;
-		case OPT_PSA:
-			rc = add_node(c, HP_PIN_PSA, optarg);
-			break;
-		case OPT_RMIN:
-		case OPT_RMAX: {
-			int v = 0;
-			const char *name = opt == OPT_RMIN ? "--replication-min" : "--replication-max";
-			if ((rc = parse_replication(name, optarg, &v)))
-				break;
-			hp_pin_node *n = last_of(c, HP_PIN_CLUSTER);
-			if (n)
-				*(opt == OPT_RMIN ? &n->replication_min : &n->replication_max) = v;
-			else
-				*(opt == OPT_RMIN ? &default_rmin : &default_rmax) = v;
-			break;
-		}
-		case OPT_KUBO_TOKEN_ENV:
-		case OPT_CLUSTER_TOKEN_ENV:
-		case OPT_PSA_TOKEN_ENV: {
-			hp_pin_kind kind = opt == OPT_KUBO_TOKEN_ENV    ? HP_PIN_KUBO
-					   : opt == OPT_CLUSTER_TOKEN_ENV ? HP_PIN_CLUSTER
-									  : HP_PIN_PSA;
-			if (!valid_env_name(optarg)) {
-				rc = cli_usage("--%s-token-env takes the name of an environment variable, not '%s'",
-					       hp_pin_kind_name(kind), optarg);
-				break;
-			}
-			hp_pin_node *n = last_of(c, kind);
-			if (n)
-				n->token_from = optarg;
-			else
-				default_token_env[kind] = optarg;
-			break;
-		}
-		case OPT_CAR:
-			c->car = optarg;
-			break;
-		case OPT_NAME:
-			c->name = optarg;
-			break;
-		case OPT_ORIGIN: {
-			const char **o = realloc(c->origins, (c->norigins + 1) * sizeof *o);
-			if (!o) {
-				rc = cli_error(EXIT_SOFTWARE, "out of memory");
-				break;
-			}
-			c->origins = o;
-			c->origins[c->norigins++] = optarg;
-			break;
-		}
-		case OPT_TIMEOUT: {
-			char *end;
-			errno = 0;
-			double v = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(v > 0) || v > 86400)
-				rc = cli_usage("--timeout must be a number of seconds above 0 and at most 86400, not '%s'",
-					       optarg);
-			else
-				c->timeout_ms = (long)(v * 1000 + 0.999);
-			break;
-		}
-		case 'h':
-			fputs(usage_text, stdout);
-			return -1;
-		case CLI_OPT_VERSION:
-			cli_version();
-			return -1;
-		case ':':
-		case '?':
-			return cli_option_error(opt, argv);
-		default:
-			if (!cli_common_option(opt))
-				return cli_usage("unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (rc)
-		return rc;
+	return id == OPT_KUBO_TOKEN_ENV ? HP_PIN_KUBO : id == OPT_CLUSTER_TOKEN_ENV ? HP_PIN_CLUSTER : HP_PIN_PSA;
+}
 
-	/* no node flag at all: the environment */
-	if (c->nnodes == 0) {
-		static const struct {
-			const char *var;
-			hp_pin_kind kind;
-		} env[] = { { "HP_KUBO_API", HP_PIN_KUBO }, { "HP_CLUSTER_API", HP_PIN_CLUSTER },
-			    { "HP_PSA_URL", HP_PIN_PSA } };
-		for (size_t i = 0; i < sizeof env / sizeof *env; i++) {
-			const char *v = getenv(env[i].var);
-			if (!v || !*v)
-				continue;
-			if ((rc = add_node(c, env[i].kind, v)))
-				return rc;
-			if (env[i].kind == HP_PIN_CLUSTER) {
-				c->nodes[c->nnodes - 1].replication_min = default_rmin;
-				c->nodes[c->nnodes - 1].replication_max = default_rmax;
-			}
-		}
-		if (c->nnodes == 0)
-			return cli_usage("no node to talk to: give --kubo, --cluster or --psa (or set HP_KUBO_API, "
-					 "HP_CLUSTER_API or HP_PSA_URL)");
+/* --replication-min/max: of the last --cluster, or before any: of all. */
+static int set_replication(config *c, int id, const char *v)
+{
+	int n = 0, rc;
+	bool min = id == OPT_RMIN;
+	if ((rc = parse_replication(min ? "--replication-min" : "--replication-max", v, &n)))
+		return rc;
+	hp_pin_node *node = last_of(c, HP_PIN_CLUSTER);
+	if (node)
+		*(min ? &node->replication_min : &node->replication_max) = n;
+	else
+		*(min ? &c->default_rmin : &c->default_rmax) = n;
+	return 0;
+}
+
+/* --KIND-token-env: of the last node of its kind, or before any: of all. */
+static int set_token_env(config *c, int id, const char *v)
+{
+	hp_pin_kind kind = kind_of_token_option(id);
+	if (!valid_env_name(v))
+		return cli_usage("--%s-token-env takes the name of an environment variable, not '%s'",
+				 hp_pin_kind_name(kind), v);
+	hp_pin_node *n = last_of(c, kind);
+	if (n)
+		n->token_from = v;
+	else
+		c->default_token_env[kind] = v;
+	return 0;
+}
+
+static int add_cluster(config *c, const char *url)
+{
+	int rc = add_node(c, HP_PIN_CLUSTER, url);
+	if (!rc) {
+		c->nodes[c->nnodes - 1].replication_min = c->default_rmin;
+		c->nodes[c->nnodes - 1].replication_max = c->default_rmax;
 	}
-	/* tokens, from the environment only */
+	return rc;
+}
+
+static int set_timeout(config *c, const char *v)
+{
+	char *end;
+	errno = 0;
+	double secs = strtod(v, &end);
+	if (errno || end == v || *end || !(secs > 0) || secs > 86400)
+		return cli_usage("--timeout must be a number of seconds above 0 and at most 86400, not '%s'", v);
+	c->timeout_ms = (long)(secs * 1000 + 0.999);
+	return 0;
+}
+
+static int on_option(void *ud, int id, const char *v)
+{
+	config *c = ud;
+	switch (id) {
+	case OPT_KUBO: return add_node(c, HP_PIN_KUBO, v);
+	case OPT_CLUSTER: return add_cluster(c, v);
+	case OPT_PSA: return add_node(c, HP_PIN_PSA, v);
+	case OPT_RMIN:
+	case OPT_RMAX: return set_replication(c, id, v);
+	case OPT_KUBO_TOKEN_ENV:
+	case OPT_CLUSTER_TOKEN_ENV:
+	case OPT_PSA_TOKEN_ENV: return set_token_env(c, id, v);
+	case OPT_CAR: c->car = v; break;
+	case OPT_NAME: c->name = v; break;
+	case OPT_ORIGIN: {
+		const char **o = realloc(c->origins, (c->norigins + 1) * sizeof *o);
+		if (!o)
+			return cli_error(EXIT_SOFTWARE, "out of memory");
+		c->origins = o;
+		c->origins[c->norigins++] = v;
+		break;
+	}
+	case OPT_TIMEOUT: return set_timeout(c, v);
+	}
+	return 0;
+}
+
+/* No node option at all: the nodes the environment names. */
+static int nodes_from_env(config *c)
+{
+	static const struct {
+		const char *var;
+		hp_pin_kind kind;
+	} env[] = { { "HP_KUBO_API", HP_PIN_KUBO }, { "HP_CLUSTER_API", HP_PIN_CLUSTER }, { "HP_PSA_URL", HP_PIN_PSA } };
+	int rc;
+	for (size_t i = 0; i < sizeof env / sizeof *env; i++) {
+		const char *v = getenv(env[i].var);
+		if (!v || !*v)
+			continue;
+		if ((rc = env[i].kind == HP_PIN_CLUSTER ? add_cluster(c, v) : add_node(c, env[i].kind, v)))
+			return rc;
+	}
+	if (c->nnodes == 0)
+		return cli_usage("no node to talk to: give --kubo, --cluster or --psa (or set HP_KUBO_API, "
+				 "HP_CLUSTER_API or HP_PSA_URL)");
+	return 0;
+}
+
+/* Each node's replication makes sense, and its token comes from the
+ * environment only. */
+static int check_nodes(config *c)
+{
 	for (size_t i = 0; i < c->nnodes; i++) {
 		hp_pin_node *n = &c->nodes[i];
 		if (n->kind == HP_PIN_CLUSTER && n->replication_min > 0 && n->replication_max > 0 &&
@@ -303,28 +315,31 @@ static int parse_args(int argc, char **argv, config *c)
 		 * there; the default variable is used when set. A pinning service
 		 * wants a token, so its absence is worth a warning; kubo and
 		 * clusters mostly do not. */
-		bool explicit = n->token_from || default_token_env[n->kind];
+		const char *dflt = c->default_token_env[n->kind];
+		bool explicit = n->token_from || dflt;
 		if (!n->token_from)
-			n->token_from = default_token_env[n->kind] ? default_token_env[n->kind]
-								   : hp_pin_token_env_default(n->kind);
+			n->token_from = dflt ? dflt : hp_pin_token_env_default(n->kind);
 		const char *t = getenv(n->token_from);
-		if (t && *t) {
+		if (t && *t)
 			n->ep.bearer_token = t;
-		} else if (explicit) {
+		else if (explicit)
 			return cli_usage("the token for '%s' comes from $%s, which is not set or empty", n->ep.url,
 					 n->token_from);
-		} else if (n->kind == HP_PIN_PSA && !cli.quiet) {
+		else if (n->kind == HP_PIN_PSA && !cli.quiet)
 			cli_warn("no token for '%s': $%s is not set", n->ep.url, n->token_from);
-		}
 	}
+	return 0;
+}
+
+/* The pins' options and the arguments. */
+static int check_args(config *c)
+{
 	if (c->norigins > HP_PSA_MAX_ORIGINS)
 		return cli_usage("at most %d --origin may be given", HP_PSA_MAX_ORIGINS);
 	if (c->name && strlen(c->name) > HP_PSA_MAX_NAME)
 		return cli_usage("--name may have at most %d bytes", HP_PSA_MAX_NAME);
 	if (!c->add && (c->car || c->origins))
 		return cli_usage("--car and --origin go with 'add' only");
-	c->args = argv + optind;
-	c->nargs = argc - optind;
 	if (c->nargs == 0)
 		return cli_usage("no manifest or CID given");
 	if (c->car && c->nargs != 1)
@@ -339,6 +354,21 @@ static int parse_args(int argc, char **argv, config *c)
 	if (dashes > 1)
 		return cli_usage("standard input ('-') given more than once");
 	return 0;
+}
+
+/* Returns 0 to go on, -1 when done (help, version), or an exit code. */
+static int parse_args(int argc, char **argv, config *c)
+{
+	int first, rc = cli_parse(c->add ? &add_cmd : &status_cmd, argc, argv, on_option, c, &first);
+	if (rc)
+		return rc;
+	if (c->nnodes == 0 && (rc = nodes_from_env(c)))
+		return rc;
+	if ((rc = check_nodes(c)))
+		return rc;
+	c->args = argv + first;
+	c->nargs = argc - first;
+	return check_args(c);
 }
 
 /* ---- output ---- */
@@ -391,20 +421,16 @@ static int collect_cids(const config *c, hp_cid **out, size_t *n)
 	return 0;
 }
 
-static int help(void)
-{
-	fputs(usage_text, stdout);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	cli_init("hp-pin");
 	if (argc < 2)
 		return cli_finish(cli_usage("a subcommand is needed: add or status"));
 	const char *sub = argv[1];
-	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0)
-		return cli_finish(help());
+	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0) {
+		cli_help(&top_cmd, stdout);
+		return cli_finish(0);
+	}
 	if (strcmp(sub, "--version") == 0)
 		return cli_finish(cli_version());
 	config c;

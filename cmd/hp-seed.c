@@ -4,7 +4,6 @@
  * content that does not match is refused, naming the file. Events go to
  * stderr as JSON lines; SIGTERM or SIGINT stops it cleanly (exit 0). */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +16,37 @@
 
 #include "../lib/banned.h"
 
-static const char usage_text[] =
+enum {
+	OPT_TRACKER_OFF = CLI_OPT_FIRST_FREE_,
+	OPT_RESUME_DIR,
+	OPT_INTERVAL,
+	OPT_UPLOAD_RATE,
+	OPT_LISTEN,
+	OPT_PEER,
+};
+
+static const cli_option options[] = {
+	{ 'c', 'c', "content", "DIR", "the folder holding the content (required)", NULL },
+	{ 'c', 'd', NULL, "DIR", NULL, "content" },
+	{ 'm', 'm', "manifest", "FILE", "seed the canonical torrent of this manifest (its\n"
+	  "signature is not checked: the content is, by\nSHA-256)", NULL },
+	{ OPT_LISTEN, 0, "listen", "IP:PORT", "the address to listen on (default 0.0.0.0:6881;\n"
+	  "port 0 picks a free one, reported by the\nlistening event)", NULL },
+	{ OPT_LISTEN, 'l', NULL, "IP:PORT", NULL, "listen" },
+	{ OPT_PEER, 0, "peer", "IP:PORT", "connect out to this peer (repeatable; retried\n"
+	  "while not connected): for clients that ignore\nloopback peers", NULL },
+	{ OPT_PEER, 'p', NULL, "IP:PORT", NULL, "peer" },
+	{ OPT_TRACKER_OFF, 0, "tracker-off", NULL, "do not announce to the torrents' trackers", NULL },
+	{ OPT_RESUME_DIR, 0, "resume-dir", "DIR", "on stop, save each torrent's resume data as\n"
+	  "DIR/<infohash>.resume", NULL },
+	{ OPT_INTERVAL, 0, "interval", "SECS", "report uploads at most every SECS seconds\n(default 1)", NULL },
+	{ OPT_UPLOAD_RATE, 0, "upload-rate", "KIB", "send at most KIB KiB/s in all (every peer,\n"
+	  "loopback and local networks included; 0, the\ndefault: no limit)", NULL },
+	{ 'j', 'j', "jobs", "N", "files read at a time while checking (default:\none per CPU)", NULL },
+	{ 0, 0, NULL, NULL, NULL, NULL },
+};
+
+static const cli_command command = {
 	"Usage: hp-seed [OPTION]... TORRENT... --content DIR\n"
 	"       hp-seed [OPTION]... --manifest MANIFEST --content DIR\n"
 	"Seed each TORRENT from DIR, the folder that holds the torrent's NAME (its\n"
@@ -32,24 +61,8 @@ static const char usage_text[] =
 	"piece size: what hp-mktorrent --from-manifest makes) from DIR, the folder\n"
 	"holding the manifest's files: each file's size and SHA-256 are checked in\n"
 	"the same read that hashes the pieces, and the infohashes must equal the\n"
-	"manifest's distribution.torrent_infohash(_v2) when it records them.\n"
-	"\n"
-	"  -d, --content DIR    the folder holding the content (required)\n"
-	"  -m, --manifest FILE  seed the canonical torrent of this manifest (its\n"
-	"                       signature is not checked: the content is, by SHA-256)\n"
-	"  -l, --listen IP:PORT  the address to listen on (default 0.0.0.0:6881;\n"
-	"                       port 0 picks a free one, reported by the listening event)\n"
-	"  -p, --peer IP:PORT   connect out to this peer (repeatable; retried while\n"
-	"                       not connected): for clients that ignore loopback peers\n"
-	"      --tracker-off    do not announce to the torrents' trackers\n"
-	"      --resume-dir DIR  on stop, save each torrent's resume data as\n"
-	"                       DIR/<infohash>.resume\n"
-	"      --interval SECS  report uploads at most every SECS seconds (default 1)\n"
-	"      --upload-rate KIB  send at most KIB KiB/s in all (every peer, loopback\n"
-	"                       and local networks included; 0, the default: no limit)\n"
-	"  -j, --jobs N         files read at a time while checking (default: CPUs)\n"
-	CLI_COMMON_HELP
-	"\n"
+	"manifest's distribution.torrent_infohash(_v2) when it records them.\n",
+	options,
 	"BitTorrent runs over TCP only, with DHT, local peer discovery, UPnP and\n"
 	"NAT-PMP off.\n"
 	"\n"
@@ -57,13 +70,7 @@ static const char usage_text[] =
 	"or the manifest (or is missing), or the manifest's infohashes are not those\n"
 	"of its canonical torrent; 64 on a usage error; 65 for a malformed .torrent\n"
 	"or manifest; 66 if a torrent or the manifest cannot be read; 69 if the\n"
-	"address cannot be listened on; 74 on an I/O error.\n";
-
-enum {
-	OPT_TRACKER_OFF = CLI_OPT_FIRST_FREE_,
-	OPT_RESUME_DIR,
-	OPT_INTERVAL,
-	OPT_UPLOAD_RATE,
+	"address cannot be listened on; 74 on an I/O error.\n",
 };
 
 typedef struct config {
@@ -88,101 +95,85 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
+/* A number from min to max, or false. */
+static bool parse_number(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || s[0] == '-' || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static int on_option(void *ud, int id, const char *v)
+{
+	config *c = ud;
+	unsigned long n;
+	int rc, j;
+	switch (id) {
+	case 'c':
+		c->content = v;
+		break;
+	case 'm':
+		if (c->manifest)
+			return cli_usage("one --manifest at a time");
+		c->manifest = v;
+		break;
+	case OPT_LISTEN:
+		if (!strchr(v, ':'))
+			return cli_usage("--listen '%s' is not IP:PORT", v);
+		c->listen = v;
+		break;
+	case OPT_PEER: {
+		const char **p = realloc(c->peers, (c->npeers + 1) * sizeof *p);
+		if (!p)
+			return cli_error(EXIT_SOFTWARE, "out of memory");
+		c->peers = p;
+		c->peers[c->npeers++] = v;
+		break;
+	}
+	case OPT_TRACKER_OFF:
+		c->tracker_off = true;
+		break;
+	case OPT_RESUME_DIR:
+		c->resume_dir = v;
+		break;
+	case OPT_INTERVAL:
+		if (!parse_number(v, 1, 86400, &n))
+			return cli_usage("--interval '%s' is not a number of seconds from 1 to 86400", v);
+		c->interval = (unsigned)n;
+		break;
+	case OPT_UPLOAD_RATE:
+		if (!parse_number(v, 0, 2097151, &n))
+			return cli_usage("--upload-rate '%s' is not a number of KiB/s from 0 to 2097151", v);
+		c->upload_rate = (uint64_t)n * 1024;
+		break;
+	case 'j':
+		if ((rc = cli_parse_jobs(v, &j)))
+			return rc;
+		c->jobs = (unsigned)j;
+		break;
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, config *c)
 {
-	static const struct option longopts[] = {
-		{ "content", required_argument, NULL, 'd' },
-		{ "manifest", required_argument, NULL, 'm' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "peer", required_argument, NULL, 'p' },
-		{ "tracker-off", no_argument, NULL, OPT_TRACKER_OFF },
-		{ "resume-dir", required_argument, NULL, OPT_RESUME_DIR },
-		{ "interval", required_argument, NULL, OPT_INTERVAL },
-		{ "upload-rate", required_argument, NULL, OPT_UPLOAD_RATE },
-		{ "jobs", required_argument, NULL, 'j' },
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt, rc;
 	c->listen = "0.0.0.0:6881";
 	c->interval = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":d:m:l:p:j:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'd':
-			c->content = optarg;
-			break;
-		case 'm':
-			if (c->manifest)
-				return cli_usage("one --manifest at a time");
-			c->manifest = optarg;
-			break;
-		case 'l':
-			if (!strchr(optarg, ':'))
-				return cli_usage("--listen '%s' is not IP:PORT", optarg);
-			c->listen = optarg;
-			break;
-		case 'p': {
-			const char **p = realloc(c->peers, (c->npeers + 1) * sizeof *p);
-			if (!p)
-				return cli_error(EXIT_SOFTWARE, "out of memory");
-			c->peers = p;
-			c->peers[c->npeers++] = optarg;
-			break;
-		}
-		case OPT_TRACKER_OFF:
-			c->tracker_off = true;
-			break;
-		case OPT_RESUME_DIR:
-			c->resume_dir = optarg;
-			break;
-		case OPT_INTERVAL: {
-			char *end;
-			errno = 0;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || v == 0 || v > 86400 || optarg[0] == '-')
-				return cli_usage("--interval '%s' is not a number of seconds from 1 to 86400", optarg);
-			c->interval = (unsigned)v;
-			break;
-		}
-		case OPT_UPLOAD_RATE: {
-			char *end;
-			errno = 0;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || v > 2097151 || optarg[0] == '-')
-				return cli_usage("--upload-rate '%s' is not a number of KiB/s from 0 to 2097151", optarg);
-			c->upload_rate = (uint64_t)v * 1024;
-			break;
-		}
-		case 'j': {
-			int j;
-			if ((rc = cli_parse_jobs(optarg, &j)))
-				return rc;
-			c->jobs = (unsigned)j;
-			break;
-		}
-		case 'h':
-			fputs(usage_text, stdout);
-			return -1;
-		case CLI_OPT_VERSION:
-			cli_version();
-			return -1;
-		case ':':
-		case '?':
-			return cli_option_error(opt, argv);
-		default:
-			if (!cli_common_option(opt))
-				return cli_option_error('?', argv);
-		}
-	}
-	if (c->manifest && optind < argc)
+	int first, rc = cli_parse(&command, argc, argv, on_option, c, &first);
+	if (rc)
+		return rc;
+	if (c->manifest && first < argc)
 		return cli_usage("--manifest seeds its own torrent: no TORRENT with it");
-	if (!c->manifest && optind >= argc)
+	if (!c->manifest && first >= argc)
 		return cli_usage("no TORRENT to seed");
 	if (!c->content)
 		return cli_usage("--content DIR is required");
-	c->torrents = (const char *const *)argv + optind;
-	c->ntorrents = c->manifest ? 1 : (size_t)(argc - optind);
+	c->torrents = (const char *const *)argv + first;
+	c->ntorrents = c->manifest ? 1 : (size_t)(argc - first);
 	return 0;
 }
 

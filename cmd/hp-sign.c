@@ -5,7 +5,6 @@
  * show in ps): --passphrase-file, HP_PASSPHRASE, or the terminal. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,68 +24,79 @@
 
 #include "../lib/banned.h"
 
-static const char usage_text[] =
-	"Usage: hp-sign keygen -n NAME [-o DIR] [--force]\n"
-	"       hp-sign pubkey KEY [--json | --minisign | --pem | --base64] [-o OUT]\n"
-	"       hp-sign file KEY FILE... [-x SIGFILE] [-t TEXT]\n"
-	"       hp-sign manifest KEY MANIFEST [-o OUT] [--signed-at TIME]\n"
-	"Ed25519 keys and signatures.\n"
-	"\n"
-	"keygen    write DIR/NAME.pem (PKCS#8 private key, mode 0600) and DIR/NAME.pub\n"
-	"          (SPKI public key); print {\"private_key\", \"public_key\", \"key_id\",\n"
-	"          \"public_key_b64\", \"encrypted\"}. DIR (default '.') and missing\n"
-	"          parents are created with mode 0700.\n"
-	"pubkey    print the public key of KEY (a private or public key file): by\n"
-	"          default JSON {\"key_id\", \"public_key\"}; or a minisign public key\n"
-	"          file, PEM, or the base64 of the 32 raw bytes.\n"
-	"file      write FILE.minisig, a detached signature that `minisign -V` checks\n"
-	"          (prehashed with BLAKE2b-512); one JSON line per FILE on stdout.\n"
-	"manifest  sign a manifest (signature over its RFC 8785 canonical form) and\n"
-	"          write it to OUT or stdout.\n"
-	"\n"
-	"  -n, --name NAME        keygen: base name of the key files\n"
-	"  -o, --output PATH      keygen: directory; pubkey, manifest: output file\n"
-	"      --force            keygen: replace existing key files\n"
-	"      --json, --minisign, --pem, --base64   pubkey: output format\n"
-	"  -x, --sig-file FILE    file: signature path (one FILE only; default FILE.minisig)\n"
-	"  -t, --trusted-comment TEXT  file: the signed comment (default:\n"
-	"                         timestamp:<now>\\tfile:<name>\\thashed)\n"
-	"      --signed-at TIME   manifest: RFC 3339 UTC time (default: now)\n"
-	"      --passphrase-file F  read the passphrase from the first line of F\n"
-	"                         ('-' = stdin)\n"
-	"      --ask-passphrase   keygen: ask for a passphrase on the terminal\n"
-	CLI_COMMON_HELP
-	"\n"
-	"Passphrase: --passphrase-file, else the HP_PASSPHRASE environment variable,\n"
+/* ---- the subcommands and their options ---------------------------------- */
+
+#define PASSPHRASE_HELP \
+	"Passphrase: --passphrase-file, else the HP_PASSPHRASE environment variable,\n" \
 	"else (for an encrypted key) a prompt when standard input is a terminal.\n"
-	"keygen encrypts the key (scrypt, AES-256-CBC) when a passphrase is given.\n"
-	"\n"
+
+static const char exit_status_help[] =
 	"Exit status: 0 success, 64 usage error, 65 malformed key or input, 66 input\n"
 	"missing, 73 cannot create output, 74 I/O error, 77 a private key readable\n"
 	"by others.\n";
 
-enum fmt { FMT_JSON, FMT_MINISIGN, FMT_PEM, FMT_BASE64 };
+/* The subcommands, as bits: which ones an option belongs to. */
+enum { KEYGEN = 1 << 0, PUBKEY = 1 << 1, FILE_SIG = 1 << 2, MANIFEST = 1 << 3 };
 
-/* Bits of the options seen, to check them against the subcommand. */
 enum {
-	O_NAME = 1 << 0,
-	O_OUT = 1 << 1,
-	O_FORCE = 1 << 2,
-	O_FMT = 1 << 3,
-	O_SIGFILE = 1 << 4,
-	O_COMMENT = 1 << 5,
-	O_SIGNED_AT = 1 << 6,
-	O_PASSFILE = 1 << 7,
-	O_ASK = 1 << 8,
+	OPT_NAME = CLI_OPT_FIRST_FREE_,
+	OPT_OUTPUT_DIR,
+	OPT_OUTPUT,
+	OPT_FORCE,
+	OPT_JSON,
+	OPT_MINISIGN,
+	OPT_PEM,
+	OPT_BASE64,
+	OPT_SIG_FILE,
+	OPT_COMMENT,
+	OPT_SIGNED_AT,
+	OPT_PASSFILE,
+	OPT_ASK,
 };
 
+/* Every option of hp-sign and the subcommands it belongs to. A subcommand's
+ * table holds its own, then the others hidden, so that using one of them
+ * says "does not apply" rather than "unknown option". */
+static const struct sign_option {
+	unsigned cmds;
+	cli_option o;
+} sign_options[] = {
+	{ KEYGEN, { OPT_NAME, 'n', "name", "NAME", "the key files' base name (no '/')", NULL } },
+	{ KEYGEN,
+	  { OPT_OUTPUT_DIR, 'O', "output-dir", "DIR", "the folder (default '.'; made 0700 with its parents)", NULL } },
+	{ KEYGEN, { OPT_OUTPUT_DIR, 'o', "output", "DIR", NULL, "output-dir" } },
+	{ KEYGEN, { OPT_FORCE, 0, "force", NULL, "replace existing key files", NULL } },
+	{ PUBKEY, { OPT_OUTPUT, 'o', "output", "FILE", "write the key to FILE (atomically), not stdout", NULL } },
+	{ PUBKEY, { OPT_JSON, 0, "json", NULL, "print {\"key_id\", \"public_key\"} (the default)", NULL } },
+	{ PUBKEY, { OPT_MINISIGN, 0, "minisign", NULL, "print a minisign public key file", NULL } },
+	{ PUBKEY, { OPT_PEM, 0, "pem", NULL, "print the SPKI PEM", NULL } },
+	{ PUBKEY, { OPT_BASE64, 0, "base64", NULL, "print the base64 of the 32 raw bytes", NULL } },
+	{ FILE_SIG,
+	  { OPT_SIG_FILE, 'x', "sig-file", "FILE", "the signature's path (one FILE only; default\nFILE.minisig)", NULL } },
+	{ FILE_SIG,
+	  { OPT_COMMENT, 0, "trusted-comment", "TEXT", "the signed comment (default:\ntimestamp:<now>\\tfile:<name>\\thashed)",
+	    NULL } },
+	{ FILE_SIG, { OPT_COMMENT, 't', NULL, "TEXT", NULL, "trusted-comment" } },
+	{ MANIFEST,
+	  { OPT_OUTPUT, 'o', "output", "FILE", "write the signed manifest to FILE (atomically),\nnot stdout", NULL } },
+	{ MANIFEST, { OPT_SIGNED_AT, 0, "signed-at", "TIME", "the signing time, RFC 3339 UTC (default: now)", NULL } },
+	{ KEYGEN | PUBKEY | FILE_SIG | MANIFEST,
+	  { OPT_PASSFILE, 0, "passphrase-file", "FILE", "the passphrase: the first line of FILE ('-': stdin)", NULL } },
+	{ KEYGEN, { OPT_ASK, 0, "ask-passphrase", NULL, "ask for a passphrase on the terminal (twice)", NULL } },
+};
+
+#define N_SIGN_OPTIONS (sizeof sign_options / sizeof *sign_options)
+
+enum fmt { FMT_JSON, FMT_MINISIGN, FMT_PEM, FMT_BASE64 };
+
 typedef struct config {
-	const char *cmd;
-	unsigned seen;
+	unsigned seen;      /* id_bit of each option given */
 	const char *name;
+	const char *dir;
 	const char *out;
 	bool force;
 	enum fmt fmt;
+	unsigned fmts;      /* bit fmt of each format asked for */
 	const char *sigfile;
 	const char *comment;
 	const char *signed_at;
@@ -96,141 +106,211 @@ typedef struct config {
 	int nargs;
 } config;
 
-static const struct {
+static int cmd_keygen(const config *c);
+static int cmd_pubkey(const config *c);
+static int cmd_file(const config *c);
+static int cmd_manifest(const config *c);
+
+static const struct subcommand {
 	const char *name;
-	unsigned allowed;
+	unsigned bit;
 	int min_args, max_args;
 	const char *args_help;
-} commands[] = {
-	{ "keygen", O_NAME | O_OUT | O_FORCE | O_PASSFILE | O_ASK, 0, 0, "" },
-	{ "pubkey", O_OUT | O_FMT | O_PASSFILE, 1, 1, "KEY" },
-	{ "file", O_SIGFILE | O_COMMENT | O_PASSFILE, 2, -1, "KEY FILE..." },
-	{ "manifest", O_OUT | O_SIGNED_AT | O_PASSFILE, 2, 2, "KEY MANIFEST" },
+	int (*run)(const config *c);
+	const char *usage;
+} subcommands[] = {
+	{ "keygen", KEYGEN, 0, 0, "", cmd_keygen,
+	  "Usage: hp-sign keygen -n NAME [-O DIR] [--force] [OPTIONS]\n"
+	  "\n"
+	  "Write DIR/NAME.pem (PKCS#8 private key, mode 0600) and DIR/NAME.pub (SPKI\n"
+	  "public key); print {\"private_key_file\", \"public_key_file\", \"key_id\",\n"
+	  "\"public_key_b64\", \"encrypted\"} (and, this release, \"private_key\",\n"
+	  "\"public_key\": the paths). DIR (default '.') and missing parents are created\n"
+	  "with mode 0700. The key is encrypted (scrypt, AES-256-CBC) when a passphrase\n"
+	  "is given: --passphrase-file, $HP_PASSPHRASE or --ask-passphrase.\n" },
+	{ "pubkey", PUBKEY, 1, 1, "KEY", cmd_pubkey,
+	  "Usage: hp-sign pubkey KEY [--json | --minisign | --pem | --base64] [-o OUT]\n"
+	  "\n"
+	  "Print the public key of KEY (a private or public key file): by default JSON\n"
+	  "{\"key_id\", \"public_key\"}; or a minisign public key file, PEM, or the base64\n"
+	  "of the 32 raw bytes.\n"
+	  "\n" PASSPHRASE_HELP },
+	{ "file", FILE_SIG, 2, -1, "KEY FILE...", cmd_file,
+	  "Usage: hp-sign file KEY FILE... [-x SIGFILE] [--trusted-comment TEXT]\n"
+	  "\n"
+	  "Write FILE.minisig, a detached signature that `minisign -V` checks\n"
+	  "(prehashed with BLAKE2b-512); one JSON line per FILE on stdout.\n"
+	  "\n" PASSPHRASE_HELP },
+	{ "manifest", MANIFEST, 2, 2, "KEY MANIFEST", cmd_manifest,
+	  "Usage: hp-sign manifest KEY MANIFEST [-o OUT] [--signed-at TIME]\n"
+	  "\n"
+	  "Sign a manifest (the signature is over its RFC 8785 canonical form) and\n"
+	  "write it to OUT or stdout.\n"
+	  "\n" PASSPHRASE_HELP },
 };
 
-static const char *const option_names[] = {
-	"--name", "--output", "--force", "--json/--minisign/--pem/--base64", "--sig-file",
-	"--trusted-comment", "--signed-at", "--passphrase-file", "--ask-passphrase",
+#define N_SUBCOMMANDS (sizeof subcommands / sizeof *subcommands)
+
+/* What `hp-sign --help` shows: the subcommands, and the common options. */
+static const cli_command top_cmd = {
+	"Usage: hp-sign keygen -n NAME [-O DIR] [--force] [OPTIONS]\n"
+	"       hp-sign pubkey KEY [--json | --minisign | --pem | --base64] [-o OUT]\n"
+	"       hp-sign file KEY FILE... [-x SIGFILE] [--trusted-comment TEXT]\n"
+	"       hp-sign manifest KEY MANIFEST [-o OUT] [--signed-at TIME]\n"
+	"Ed25519 keys and signatures.\n"
+	"\n"
+	"keygen    write DIR/NAME.pem (PKCS#8 private key, mode 0600) and DIR/NAME.pub\n"
+	"          (SPKI public key); print their paths and the key id as JSON.\n"
+	"pubkey    print the public key of KEY (a private or public key file): by\n"
+	"          default JSON {\"key_id\", \"public_key\"}; or a minisign public key\n"
+	"          file, PEM, or the base64 of the 32 raw bytes.\n"
+	"file      write FILE.minisig, a detached signature that `minisign -V` checks\n"
+	"          (prehashed with BLAKE2b-512); one JSON line per FILE on stdout.\n"
+	"manifest  sign a manifest (signature over its RFC 8785 canonical form) and\n"
+	"          write it to OUT or stdout.\n"
+	"\n"
+	"'hp-sign SUBCOMMAND --help' shows a subcommand's options.\n"
+	"\n" PASSPHRASE_HELP
+	"keygen encrypts the key (scrypt, AES-256-CBC) when a passphrase is given.\n",
+	NULL,
+	exit_status_help,
 };
 
-/* Returns 0 to go on, -1 when done (help, version), or an exit code. */
-static int parse_args(int argc, char **argv, config *c)
+static bool same_name(const cli_option *a, const cli_option *b)
 {
-	enum {
-		OPT_FORCE = CLI_OPT_FIRST_FREE_,
-		OPT_JSON,
-		OPT_MINISIGN,
-		OPT_PEM,
-		OPT_BASE64,
-		OPT_SIGNED_AT,
-		OPT_PASSFILE,
-		OPT_ASK,
-	};
-	static const struct option longopts[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "force", no_argument, NULL, OPT_FORCE },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "minisign", no_argument, NULL, OPT_MINISIGN },
-		{ "pem", no_argument, NULL, OPT_PEM },
-		{ "base64", no_argument, NULL, OPT_BASE64 },
-		{ "sig-file", required_argument, NULL, 'x' },
-		{ "trusted-comment", required_argument, NULL, 't' },
-		{ "signed-at", required_argument, NULL, OPT_SIGNED_AT },
-		{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
-		{ "ask-passphrase", no_argument, NULL, OPT_ASK },
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt;
-	opterr = 0;
-	unsigned fmts = 0;
-	while ((opt = getopt_long(argc, argv, ":n:o:x:t:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'n':
-			c->name = optarg;
-			c->seen |= O_NAME;
-			break;
-		case 'o':
-			c->out = optarg;
-			c->seen |= O_OUT;
-			break;
-		case OPT_FORCE:
-			c->force = true;
-			c->seen |= O_FORCE;
-			break;
-		case OPT_JSON:
-		case OPT_MINISIGN:
-		case OPT_PEM:
-		case OPT_BASE64:
-			c->fmt = opt == OPT_JSON ? FMT_JSON : opt == OPT_MINISIGN ? FMT_MINISIGN
-				 : opt == OPT_PEM ? FMT_PEM : FMT_BASE64;
-			fmts |= 1u << c->fmt;
-			c->seen |= O_FMT;
-			break;
-		case 'x':
-			c->sigfile = optarg;
-			c->seen |= O_SIGFILE;
-			break;
-		case 't':
-			c->comment = optarg;
-			c->seen |= O_COMMENT;
-			break;
-		case OPT_SIGNED_AT:
-			c->signed_at = optarg;
-			c->seen |= O_SIGNED_AT;
-			break;
-		case OPT_PASSFILE:
-			c->passfile = optarg;
-			c->seen |= O_PASSFILE;
-			break;
-		case OPT_ASK:
-			c->ask = true;
-			c->seen |= O_ASK;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return -1;
-		case CLI_OPT_VERSION:
-			cli_version();
-			return -1;
-		case ':':
-			return cli_usage("option '%s' needs a value", argv[optind - 1]);
-		case '?':
-			if (optopt)
-				return cli_usage("unknown option '-%c'", optopt);
-			return cli_usage("unknown option '%s'", argv[optind - 1]);
-		default:
-			if (!cli_common_option(opt))
-				return cli_usage("unknown option '%s'", argv[optind - 1]);
-		}
+	return (a->short_name && a->short_name == b->short_name) ||
+	       (a->long_name && b->long_name && strcmp(a->long_name, b->long_name) == 0);
+}
+
+/* The option table of a subcommand: its own options, then every other one
+ * hidden (no help, not an old spelling) unless its name is taken. */
+static const cli_option *options_of(unsigned cmd)
+{
+	static cli_option table[N_SIGN_OPTIONS + 1];
+	size_t n = 0;
+	for (size_t i = 0; i < N_SIGN_OPTIONS; i++)
+		if (sign_options[i].cmds & cmd)
+			table[n++] = sign_options[i].o;
+	for (size_t i = 0; i < N_SIGN_OPTIONS; i++) {
+		if (sign_options[i].cmds & cmd)
+			continue;
+		bool taken = false;
+		for (size_t k = 0; k < n && !taken; k++)
+			taken = same_name(&table[k], &sign_options[i].o);
+		if (taken)
+			continue;
+		table[n] = sign_options[i].o;
+		table[n].help = NULL;
+		table[n++].deprecated_for = NULL;
 	}
-	if (optind >= argc)
-		return cli_usage("a subcommand is needed: keygen, pubkey, file or manifest");
-	c->cmd = argv[optind];
-	c->args = argv + optind + 1;
-	c->nargs = argc - optind - 1;
-	size_t i;
-	for (i = 0; i < sizeof commands / sizeof *commands; i++)
-		if (strcmp(commands[i].name, c->cmd) == 0)
-			break;
-	if (i == sizeof commands / sizeof *commands)
-		return cli_usage("unknown subcommand '%s' (keygen, pubkey, file or manifest)", c->cmd);
-	unsigned bad = c->seen & ~commands[i].allowed;
-	for (unsigned b = 0; bad; b++, bad >>= 1)
+	table[n] = (cli_option){ 0, 0, NULL, NULL, NULL, NULL };
+	return table;
+}
+
+/* The current long spelling of an option ("--output-dir"). */
+static const char *long_name_of(int id)
+{
+	for (size_t i = 0; i < N_SIGN_OPTIONS; i++)
+		if (sign_options[i].o.id == id && sign_options[i].o.long_name && !sign_options[i].o.deprecated_for)
+			return sign_options[i].o.long_name;
+	return "?";
+}
+
+static unsigned id_bit(int id)
+{
+	return 1u << (id - OPT_NAME);
+}
+
+static int on_option(void *ud, int id, const char *v)
+{
+	config *c = ud;
+	c->seen |= id_bit(id);
+	switch (id) {
+	case OPT_NAME: c->name = v; break;
+	case OPT_OUTPUT_DIR: c->dir = v; break;
+	case OPT_OUTPUT: c->out = v; break;
+	case OPT_FORCE: c->force = true; break;
+	case OPT_JSON: c->fmt = FMT_JSON; break;
+	case OPT_MINISIGN: c->fmt = FMT_MINISIGN; break;
+	case OPT_PEM: c->fmt = FMT_PEM; break;
+	case OPT_BASE64: c->fmt = FMT_BASE64; break;
+	case OPT_SIG_FILE: c->sigfile = v; break;
+	case OPT_COMMENT: c->comment = v; break;
+	case OPT_SIGNED_AT: c->signed_at = v; break;
+	case OPT_PASSFILE: c->passfile = v; break;
+	case OPT_ASK: c->ask = true; break;
+	}
+	if (id >= OPT_JSON && id <= OPT_BASE64)
+		c->fmts |= 1u << c->fmt;
+	return 0;
+}
+
+/* What the options and operands of a subcommand must agree on. */
+static int check_config(const struct subcommand *s, const config *c)
+{
+	unsigned allowed = 0;
+	for (size_t i = 0; i < N_SIGN_OPTIONS; i++)
+		if (sign_options[i].cmds & s->bit)
+			allowed |= id_bit(sign_options[i].o.id);
+	unsigned bad = c->seen & ~allowed;
+	for (int b = 0; bad; b++, bad >>= 1)
 		if (bad & 1)
-			return cli_usage("option %s does not apply to '%s'", option_names[b], c->cmd);
-	if (fmts & (fmts - 1))
+			return cli_usage("option --%s does not apply to '%s'", long_name_of(OPT_NAME + b), s->name);
+	if (c->fmts & (c->fmts - 1))
 		return cli_usage("choose one of --json, --minisign, --pem and --base64");
-	if (c->nargs < commands[i].min_args ||
-	    (commands[i].max_args >= 0 && c->nargs > commands[i].max_args)) {
-		if (commands[i].max_args == 0)
-			return cli_usage("'%s' takes no arguments", c->cmd);
-		return cli_usage("'%s' needs %s", c->cmd, commands[i].args_help);
+	if (c->nargs < s->min_args || (s->max_args >= 0 && c->nargs > s->max_args)) {
+		if (s->max_args == 0)
+			return cli_usage("'%s' takes no arguments", s->name);
+		return cli_usage("'%s' needs %s", s->name, s->args_help);
 	}
 	if (c->passfile && c->ask)
 		return cli_usage("--passphrase-file and --ask-passphrase exclude each other");
 	return 0;
+}
+
+static int no_option(void *ud, int id, const char *v)
+{
+	(void)ud, (void)id, (void)v;
+	return 0;
+}
+
+/* Before the subcommand come only common options (`hp-sign --help` shows
+ * the overview). Returns 0 with *sub the subcommand, -1 when done (help,
+ * version), or an exit code. */
+static int parse_subcommand_name(int argc, char **argv, int *at, const struct subcommand **sub)
+{
+	int k = 1;
+	while (k < argc && argv[k][0] == '-' && argv[k][1])
+		k++;
+	int rc = cli_parse(&top_cmd, k, argv, no_option, NULL, NULL);
+	if (rc)
+		return rc;
+	if (k >= argc)
+		return cli_usage("a subcommand is needed: keygen, pubkey, file or manifest");
+	for (size_t i = 0; i < N_SUBCOMMANDS; i++)
+		if (strcmp(subcommands[i].name, argv[k]) == 0) {
+			*at = k;
+			*sub = &subcommands[i];
+			return 0;
+		}
+	return cli_usage("unknown subcommand '%s' (keygen, pubkey, file or manifest)", argv[k]);
+}
+
+/* Returns 0 to go on, -1 when done (help, version), or an exit code. */
+static int parse_args(int argc, char **argv, config *c, const struct subcommand **sub)
+{
+	int at, first;
+	int rc = parse_subcommand_name(argc, argv, &at, sub);
+	if (rc)
+		return rc;
+	cli_command cmd = { (*sub)->usage, options_of((*sub)->bit), exit_status_help };
+	/* the subcommand's own argv: its name in place of the program's */
+	argv[at] = argv[0];
+	if ((rc = cli_parse(&cmd, argc - at, argv + at, on_option, c, &first)))
+		return rc;
+	c->args = argv + at + first;
+	c->nargs = argc - at - first;
+	return check_config(*sub, c);
 }
 
 /* ---- output helpers ----------------------------------------------------- */
@@ -417,24 +497,25 @@ static int cmd_manifest(const config *c)
 	return rc ? cli_fail(&e) : 0;
 }
 
+/* ---- keygen ------------------------------------------------------------- */
+
+static int cmd_keygen(const config *c)
+{
+	if (!c->name)
+		return cli_usage("keygen needs -n NAME");
+	return cli_keygen(c->dir ? c->dir : ".", c->name, c->force, c->passfile, c->ask);
+}
+
 int main(int argc, char **argv)
 {
 	config c = { 0 };
+	const struct subcommand *sub = NULL;
 	cli_init("hp-sign");
-	int rc = parse_args(argc, argv, &c);
+	int rc = parse_args(argc, argv, &c, &sub);
 	if (rc)
 		return cli_finish(rc < 0 ? 0 : rc);
 	hp_err e = HP_ERR_INIT;
 	if (hp_sign_init(&e))
 		return cli_finish(cli_fail(&e));
-	if (strcmp(c.cmd, "keygen") == 0)
-		rc = c.name ? cli_keygen(c.out ? c.out : ".", c.name, c.force, c.passfile, c.ask)
-			    : cli_usage("keygen needs -n NAME");
-	else if (strcmp(c.cmd, "pubkey") == 0)
-		rc = cmd_pubkey(&c);
-	else if (strcmp(c.cmd, "file") == 0)
-		rc = cmd_file(&c);
-	else
-		rc = cmd_manifest(&c);
-	return cli_finish(rc);
+	return cli_finish(sub->run(&c));
 }

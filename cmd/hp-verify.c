@@ -1,6 +1,5 @@
 /* hp-verify: is this manifest signed by a trusted key, current, not a
  * rollback, and does the content match it byte for byte? */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,35 +8,6 @@
 #include "hp_time.h"
 #include "hp_verify.h"
 #include "../lib/banned.h"
-
-static const char usage_text[] =
-	"Usage: hp-verify [OPTIONS] MANIFEST\n"
-	"\n"
-	"Check, in this order: the manifest's size and form, its Ed25519 signature\n"
-	"against the trusted keys, its expiry, that it is not older than a version\n"
-	"already seen (with --state), and then, with --content, every file: missing,\n"
-	"extra, size and SHA-256 mismatches. Prints one JSON report on stdout.\n"
-	"\n"
-	"  -c, --content DIR        check the files under DIR against the manifest\n"
-	"  -k, --trusted-keys FILE  public keys to trust (PEM, minisign or base64, one\n"
-	"                           or more per file; repeatable; default\n"
-	"                           $HP_TRUSTED_KEYS when set)\n"
-	"      --allow-untrusted    accept a valid signature by a key not trusted\n"
-	"      --allow-unsigned     accept a manifest without a signature\n"
-	"      --state FILE         refuse rollbacks against FILE and record this\n"
-	"                           version in it when everything checks out\n"
-	"      --no-extra           do not report files under DIR that the manifest\n"
-	"                           does not list\n"
-	"      --now TIME           judge expiry at TIME (RFC 3339 UTC) instead of now\n"
-	"  -j, --jobs N             hash with N threads (0, the default: one per CPU)\n"
-	"      --pretty             indent the report\n"
-	"\n"
-	"Common options:\n" CLI_COMMON_HELP
-	"\n"
-	"Exit status: 0 valid; 1 invalid (bad or untrusted signature, expired,\n"
-	"rollback, content mismatch); 64 usage; 65 malformed manifest or key file;\n"
-	"66 missing manifest or content folder; 73 cannot write the state file;\n"
-	"74 I/O error; 77 permission denied.\n";
 
 enum {
 	OPT_ALLOW_UNTRUSTED = CLI_OPT_FIRST_FREE_,
@@ -48,78 +18,100 @@ enum {
 	OPT_PRETTY,
 };
 
+static const cli_option options[] = {
+	{ 'c', 'c', "content", "DIR", "check the files under DIR against the manifest", NULL },
+	{ 'k', 'k', "trusted-keys", "FILE", "public keys to trust (PEM, minisign or base64,\n"
+	  "one or more per file; repeatable; default\n$HP_TRUSTED_KEYS when set)", NULL },
+	{ OPT_ALLOW_UNTRUSTED, 0, "allow-untrusted", NULL, "accept a valid signature by a key not trusted", NULL },
+	{ OPT_ALLOW_UNSIGNED, 0, "allow-unsigned", NULL, "accept a manifest without a signature", NULL },
+	{ OPT_STATE, 0, "state", "FILE", "refuse rollbacks against FILE and record this\n"
+	  "version in it when everything checks out", NULL },
+	{ OPT_NO_EXTRA, 0, "no-extra", NULL, "do not report files under DIR that the manifest\ndoes not list", NULL },
+	{ OPT_NOW, 0, "now", "TIME", "judge expiry at TIME (RFC 3339 UTC) instead of\nnow", NULL },
+	{ 'j', 'j', "jobs", "N", "hash with N threads (0, the default: one per CPU)", NULL },
+	{ OPT_PRETTY, 0, "pretty", NULL, "indent the report", NULL },
+	{ 0, 0, NULL, NULL, NULL, NULL },
+};
+
+static const cli_command command = {
+	"Usage: hp-verify [OPTIONS] MANIFEST\n"
+	"\n"
+	"Check, in this order: the manifest's size and form, its Ed25519 signature\n"
+	"against the trusted keys, its expiry, that it is not older than a version\n"
+	"already seen (with --state), and then, with --content, every file: missing,\n"
+	"extra, size and SHA-256 mismatches. Prints one JSON report on stdout; each\n"
+	"failed check is in its \"problems\" as {\"where\", \"message\"}, and one line on\n"
+	"stderr.\n",
+	options,
+	"Exit status: 0 valid; 1 invalid (bad or untrusted signature, expired,\n"
+	"rollback, content mismatch); 64 usage; 65 malformed manifest or key file;\n"
+	"66 missing manifest or content folder; 73 cannot write the state file;\n"
+	"74 I/O error; 77 permission denied.\n",
+};
+
+typedef struct config {
+	hp_verify_opts o;
+	const char **keys;  /* --trusted-keys, in order */
+	size_t nkeys;
+	bool pretty;
+} config;
+
+static int on_option(void *ud, int id, const char *v)
+{
+	config *c = ud;
+	switch (id) {
+	case 'c': c->o.content_dir = v; break;
+	case 'k': c->keys[c->nkeys++] = v; break;
+	case OPT_ALLOW_UNTRUSTED: c->o.allow_untrusted = true; break;
+	case OPT_ALLOW_UNSIGNED: c->o.allow_unsigned = true; break;
+	case OPT_STATE: c->o.state_path = v; break;
+	case OPT_NO_EXTRA: c->o.extra = false; break;
+	case OPT_NOW:
+		if (!hp_time_parse(v, &c->o.now))
+			return cli_usage("'%s' is not an RFC 3339 UTC time such as 2026-01-31T12:00:00Z", v);
+		break;
+	case 'j': return cli_parse_jobs(v, &c->o.jobs);
+	case OPT_PRETTY: c->pretty = true; break;
+	}
+	return 0;
+}
+
+/* Returns 0 with *manifest set, -1 when done (help, version), or an exit code. */
+static int parse_args(int argc, char **argv, config *c, const char **manifest)
+{
+	int first, rc = cli_parse(&command, argc, argv, on_option, c, &first);
+	if (rc)
+		return rc;
+	if (argc - first != 1)
+		return cli_usage(first >= argc ? "a MANIFEST is needed" : "only one MANIFEST at a time");
+	const char *env_keys = getenv("HP_TRUSTED_KEYS");
+	if (!c->nkeys && env_keys && *env_keys)
+		c->keys[c->nkeys++] = env_keys;
+	c->o.trusted_key_files = c->keys;
+	c->o.n_trusted_key_files = c->nkeys;
+	*manifest = argv[first];
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		CLI_COMMON_LONGOPTS,
-		{ "content", required_argument, NULL, 'c' },
-		{ "trusted-keys", required_argument, NULL, 'k' },
-		{ "allow-untrusted", no_argument, NULL, OPT_ALLOW_UNTRUSTED },
-		{ "allow-unsigned", no_argument, NULL, OPT_ALLOW_UNSIGNED },
-		{ "state", required_argument, NULL, OPT_STATE },
-		{ "no-extra", no_argument, NULL, OPT_NO_EXTRA },
-		{ "now", required_argument, NULL, OPT_NOW },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "pretty", no_argument, NULL, OPT_PRETTY },
-		{ NULL, 0, NULL, 0 },
-	};
 	cli_init("hp-verify");
-	opterr = 0;
-	hp_verify_opts o = { 0 };
-	const char **keyfiles = calloc((size_t)argc + 1, sizeof *keyfiles);
-	size_t nkeys = 0;
-	bool pretty = false;
-	int c;
-	o.extra = true;
-	o.now = time(NULL);
-	while ((c = getopt_long(argc, argv, ":hc:k:j:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			fputs(usage_text, stdout);
-			free(keyfiles);
-			return cli_finish(0);
-		case CLI_OPT_VERSION:
-			free(keyfiles);
-			return cli_finish(cli_version());
-		case 'c': o.content_dir = optarg; break;
-		case 'k': keyfiles[nkeys++] = optarg; break;
-		case OPT_ALLOW_UNTRUSTED: o.allow_untrusted = true; break;
-		case OPT_ALLOW_UNSIGNED: o.allow_unsigned = true; break;
-		case OPT_STATE: o.state_path = optarg; break;
-		case OPT_NO_EXTRA: o.extra = false; break;
-		case OPT_NOW:
-			if (!hp_time_parse(optarg, &o.now)) {
-				free(keyfiles);
-				return cli_usage("'%s' is not an RFC 3339 UTC time such as 2026-01-31T12:00:00Z", optarg);
-			}
-			break;
-		case 'j':
-			if (cli_parse_jobs(optarg, &o.jobs)) {
-				free(keyfiles);
-				return EXIT_USAGE;
-			}
-			break;
-		case OPT_PRETTY: pretty = true; break;
-		default:
-			if (!cli_common_option(c)) {
-				free(keyfiles);
-				return cli_option_error(c, argv);
-			}
-		}
+	config c = { 0 };
+	c.o.extra = true;
+	c.o.now = time(NULL);
+	/* a --trusted-keys per argument at most */
+	c.keys = calloc((size_t)argc + 1, sizeof *c.keys);
+	if (!c.keys)
+		return cli_finish(cli_error(EXIT_SOFTWARE, "out of memory"));
+	const char *manifest = NULL;
+	int rc = parse_args(argc, argv, &c, &manifest);
+	if (rc) {
+		free(c.keys);
+		return cli_finish(rc < 0 ? 0 : rc);
 	}
-	if (argc - optind != 1) {
-		free(keyfiles);
-		return cli_usage(optind >= argc ? "a MANIFEST is needed" : "only one MANIFEST at a time");
-	}
-	const char *env_keys = getenv("HP_TRUSTED_KEYS");
-	if (!nkeys && env_keys && *env_keys)
-		keyfiles[nkeys++] = env_keys;
-	o.trusted_key_files = keyfiles;
-	o.n_trusted_key_files = nkeys;
-
 	hp_err e = HP_ERR_INIT;
 	json_t *report = NULL;
-	hp_code rc = hp_verify_manifest(argv[optind], &o, &report, &e);
-	free(keyfiles);
-	return cli_finish(cli_verify_report(report, rc, &e, pretty));
+	hp_code hc = hp_verify_manifest(manifest, &c.o, &report, &e);
+	free(c.keys);
+	return cli_finish(cli_verify_report(report, hc, &e, c.pretty));
 }

@@ -16,24 +16,61 @@
 #include "hp_walk.h"
 #include "banned.h"
 
-/* The report being built and the first failure. */
+/* The report being built and the first failure. Each failed check is
+ * recorded twice: in "problems" as {"where", "message"} (where: the check,
+ * "signature", "expiry", "rollback", or a file's path), and in "failures" as
+ * the sentence alone (the old form, written this release too). */
 typedef struct vrun {
 	json_t *report;
-	json_t *failures;  /* one line per failed check */
+	json_t *failures;  /* one sentence per failed check */
+	json_t *problems;  /* [{"where", "message"}] */
+	size_t nfailed;    /* counted apart: the verdict never rests on an append */
 	hp_err *e;
 } vrun;
 
-__attribute__((format(printf, 2, 3)))
-static void failed(vrun *r, const char *fmt, ...)
+/* msg as a JSON string: as it is when it is UTF-8 (a path in it may not be,
+ * and json_string would refuse it), else with the stray bytes as \xNN. */
+static json_t *message_value(const char *msg)
+{
+	size_t n = strlen(msg);
+	if (hp_utf8_valid(msg, n))
+		return json_string(msg);
+	char q[4 * HP_ERR_MSG_MAX];
+	hp_quote(msg, n, q, sizeof q);
+	return json_string(q);
+}
+
+/* Record a failed check; where is a new reference (taken over). */
+static void vfailed(vrun *r, json_t *where, const char *fmt, va_list ap)
 {
 	char msg[HP_ERR_MSG_MAX];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (r->nfailed++ == 0)
+		hp_fail(r->e, HP_E_INVALID, "%s", msg);
+	json_t *m = message_value(msg);
+	json_array_append(r->failures, m);
+	json_array_append_new(r->problems, json_pack("{s:o, s:o}", "where", where, "message", m));
+}
+
+/* A check that failed: "signature", "expiry" or "rollback". */
+__attribute__((format(printf, 3, 4)))
+static void failed(vrun *r, const char *check, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vfailed(r, json_string(check), fmt, ap);
 	va_end(ap);
-	if (json_array_size(r->failures) == 0)
-		hp_fail(r->e, HP_E_INVALID, "%s", msg);
-	json_array_append_new(r->failures, json_string(msg));
+}
+
+/* A file that failed the content check: where is its path (a string, or
+ * {"bytes": base64} when it is not UTF-8). */
+__attribute__((format(printf, 4, 5)))
+static void failed_file(vrun *r, const char *path, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfailed(r, hp_json_path_value(path, len), fmt, ap);
+	va_end(ap);
 }
 
 /* ---- signature and trust ---------------------------------------------------- */
@@ -69,7 +106,7 @@ static hp_code check_signature(vrun *r, const json_t *m, const hp_verify_opts *o
 		json_object_set_new(out, "status", json_string("missing"));
 		if (o->allow_unsigned)
 			return HP_OK;
-		failed(r, "the manifest is not signed");
+		failed(r, "signature", "the manifest is not signed");
 		return HP_E_INVALID;
 	}
 	json_object_set(out, "key_id", json_object_get(sig, "key_id"));
@@ -78,7 +115,7 @@ static hp_code check_signature(vrun *r, const json_t *m, const hp_verify_opts *o
 	hp_code rc = hp_manifest_check_signature(m, pk, &se);
 	if (rc) {
 		json_object_set_new(out, "status", json_string("bad"));
-		failed(r, "%s", se.msg);
+		failed(r, "signature", "%s", se.msg);
 		return HP_E_INVALID;
 	}
 	json_object_set_new(out, "status", json_string("good"));
@@ -90,9 +127,11 @@ static hp_code check_signature(vrun *r, const json_t *m, const hp_verify_opts *o
 	char id[17];
 	hp_key_id(pk, id);
 	if (nkeys == 0)
-		failed(r, "the manifest is signed by key %s, but no trusted keys were given (--trusted-keys FILE)", id);
+		failed(r, "signature",
+		       "the manifest is signed by key %s, but no trusted keys were given (--trusted-keys FILE)", id);
 	else
-		failed(r, "the manifest is signed by key %s, which is not among the %zu trusted keys", id, nkeys);
+		failed(r, "signature", "the manifest is signed by key %s, which is not among the %zu trusted keys", id,
+		       nkeys);
 	return HP_E_INVALID;
 }
 
@@ -121,7 +160,7 @@ static int digest_done(void *ud, const hp_walk_entry *en, size_t index, const hp
 	if (res->err.code) {
 		json_array_append_new(json_object_get(c->out, "unreadable"),
 				      json_pack("{s:s, s:s}", "path", path, "error", res->err.msg));
-		failed(c->r, "%s", res->err.msg);
+		failed_file(c->r, path, strlen(path), "%s", res->err.msg);
 		return 0;
 	}
 	char hex[2 * HP_DIGEST_MAX_SIZE + 1];
@@ -132,7 +171,8 @@ static int digest_done(void *ud, const hp_walk_entry *en, size_t index, const hp
 	}
 	json_array_append_new(json_object_get(c->out, "hash_mismatch"),
 			      json_pack("{s:s, s:s, s:s}", "path", path, "expected", c->expect[index], "actual", hex));
-	failed(c->r, "'%s' does not match: its SHA-256 is %s, the manifest says %s", path, hex, c->expect[index]);
+	failed_file(c->r, path, strlen(path), "'%s' does not match: its SHA-256 is %s, the manifest says %s", path,
+		    hex, c->expect[index]);
 	return 0;
 }
 
@@ -142,6 +182,13 @@ static int entry_cmp(const char *a, size_t an, const char *b, size_t bn)
 	if (c)
 		return c;
 	return an < bn ? -1 : an > bn;
+}
+
+/* A file under DIR that the manifest does not list. */
+static void extra_file(vrun *r, json_t *out, const hp_walk_entry *en)
+{
+	json_array_append_new(json_object_get(out, "extra"), hp_json_path_value(en->path, en->path_len));
+	failed_file(r, en->path, en->path_len, "'%s' is not in the manifest", en->path);
 }
 
 static hp_code check_content(vrun *r, const json_t *m, const hp_verify_opts *o)
@@ -182,16 +229,13 @@ static hp_code check_content(vrun *r, const json_t *m, const hp_verify_opts *o)
 		uint64_t size = (uint64_t)json_integer_value(json_object_get(f, "size"));
 		int cmp = 1;
 		while (wi < l.n && (cmp = entry_cmp(l.v[wi].path, l.v[wi].path_len, p, pn)) < 0) {
-			if (o->extra) {
-				json_array_append_new(json_object_get(out, "extra"),
-						      hp_json_path_value(l.v[wi].path, l.v[wi].path_len));
-				failed(r, "'%s' is not in the manifest", l.v[wi].path);
-			}
+			if (o->extra)
+				extra_file(r, out, &l.v[wi]);
 			wi++;
 		}
 		if (wi >= l.n || cmp != 0) {
 			json_array_append_new(json_object_get(out, "missing"), json_string(p));
-			failed(r, "'%s' is missing", p);
+			failed_file(r, p, pn, "'%s' is missing", p);
 			continue;
 		}
 		const hp_walk_entry *en = &l.v[wi++];
@@ -199,8 +243,8 @@ static hp_code check_content(vrun *r, const json_t *m, const hp_verify_opts *o)
 			json_array_append_new(json_object_get(out, "size_mismatch"),
 					      json_pack("{s:s, s:I, s:I}", "path", p, "expected", (json_int_t)size,
 							"actual", (json_int_t)en->size));
-			failed(r, "'%s' has %llu bytes, the manifest says %llu", p, (unsigned long long)en->size,
-			       (unsigned long long)size);
+			failed_file(r, p, pn, "'%s' has %llu bytes, the manifest says %llu", p,
+				    (unsigned long long)en->size, (unsigned long long)size);
 			continue;
 		}
 		c.expect[sel.n] = json_string_value(json_object_get(f, "sha256"));
@@ -209,10 +253,8 @@ static hp_code check_content(vrun *r, const json_t *m, const hp_verify_opts *o)
 		sel.nfiles++;
 		sel.total_size += size;
 	}
-	for (; o->extra && wi < l.n; wi++) {
-		json_array_append_new(json_object_get(out, "extra"), hp_json_path_value(l.v[wi].path, l.v[wi].path_len));
-		failed(r, "'%s' is not in the manifest", l.v[wi].path);
-	}
+	for (; o->extra && wi < l.n; wi++)
+		extra_file(r, out, &l.v[wi]);
 	hp_digest_opts d = { 0 };
 	d.algos = HP_DIGEST_SHA256;
 	d.jobs = o->jobs > 0 ? (unsigned)o->jobs : 0;
@@ -227,7 +269,96 @@ out:
 	return rc;
 }
 
+/* ---- expiry and rollback ----------------------------------------------------- */
+
+static const char *member(const json_t *m, const char *key)
+{
+	return json_string_value(json_object_get(m, key));
+}
+
+static void check_expiry(vrun *r, const json_t *m, time_t now)
+{
+	const char *expires = member(m, "expires");
+	time_t until;
+	if (!expires || !hp_time_parse(expires, &until))
+		return;
+	bool expired = now > until;
+	json_object_set_new(r->report, "expiry", json_pack("{s:s, s:b}", "expires", expires, "expired", expired));
+	if (expired)
+		failed(r, "expiry", "the manifest expired at %s", expires);
+}
+
+/* Is the manifest older than a version the state file has seen? *st gets
+ * the state (to record this version in when everything passes). An
+ * unreadable state file is an error, not a failed check. */
+static hp_code check_rollback(vrun *r, const json_t *m, const char *state_path, hp_state **st)
+{
+	hp_code rc = hp_state_load(state_path, st, r->e);
+	if (rc)
+		return rc;
+	const char *prev = NULL;
+	hp_err se = HP_ERR_INIT;
+	hp_code sc =
+		hp_state_check(*st, member(m, "name"), member(m, "version"), member(m, "content_id"), &prev, &se);
+	json_t *rb = json_pack("{s:s, s:o}", "status", sc ? "rollback" : "ok", "previous",
+			       prev ? json_string(prev) : json_null());
+	json_object_set_new(r->report, "rollback", rb);
+	if (sc)
+		failed(r, "rollback", "%s", se.msg);
+	return HP_OK;
+}
+
 /* ---- the whole check ---------------------------------------------------------- */
+
+/* What a good signature lets us believe: expiry, rollback, content, every
+ * one checked and every failure listed. With a state file, a manifest that
+ * passed them all is recorded, but only under a trusted signature: an
+ * untrusted or unsigned manifest accepted on request must not block later
+ * ones. */
+static hp_code check_claims(vrun *r, const json_t *m, const hp_verify_opts *o)
+{
+	hp_state *st = NULL;
+	hp_code rc = HP_OK;
+	check_expiry(r, m, o->now);
+	if (o->state_path && (rc = check_rollback(r, m, o->state_path, &st)))
+		return rc;
+	if (o->content_dir)
+		rc = check_content(r, m, o);
+	bool trusted = json_is_true(json_object_get(json_object_get(r->report, "signature"), "trusted"));
+	if (!rc && st && trusted && r->nfailed == 0)
+		rc = hp_state_record(st, member(m, "name"), member(m, "version"), member(m, "content_id"), r->e);
+	hp_state_free(st);
+	return rc;
+}
+
+/* The manifest's form: HP_E_DATA, with "malformed" in the report, when it
+ * is not a manifest; else the claims it makes are named in the report. */
+static hp_code check_form(vrun *r, const json_t *m, const char *shown)
+{
+	json_t *problems = json_array();
+	if (hp_manifest_validate(m, HP_MANIFEST_UNSIGNED_OK, problems, r->e)) {
+		hp_err_prefix(r->e, "%s", shown);
+		json_object_set_new(r->report, "valid", json_false());
+		json_object_set_new(r->report, "malformed", problems);
+		return HP_E_DATA;
+	}
+	json_decref(problems);
+	json_object_set_new(r->report, "name", json_string(member(m, "name")));
+	json_object_set_new(r->report, "version", json_string(member(m, "version")));
+	json_object_set_new(r->report, "content_id", json_string(member(m, "content_id")));
+	return HP_OK;
+}
+
+/* The manifest from the file path, or from data[0..len) when path is NULL. */
+static hp_code load_manifest(const char *path, const char *data, size_t len, const char *shown, json_t **m,
+			     hp_err *e)
+{
+	if (path)
+		return hp_json_load_file(path, HP_MANIFEST_MAX_BYTES, m, e);
+	if (len > HP_MANIFEST_MAX_BYTES)
+		return hp_fail(e, HP_E_DATA, "%s: more than %u bytes: not a manifest", shown, HP_MANIFEST_MAX_BYTES);
+	return hp_json_parse(data, len, shown, m, e);
+}
 
 static hp_code verify_manifest(const char *path, const char *data, size_t len, const char *shown,
 			       const hp_verify_opts *o, json_t **report, json_t **manifest, hp_err *e);
@@ -249,7 +380,6 @@ hp_code hp_verify_manifest_bytes(const char *data, size_t len, const char *shown
 	return verify_manifest(NULL, data, len, shown, o, report, manifest, e);
 }
 
-/* The manifest from the file path, or from data[0..len) when path is NULL. */
 static hp_code verify_manifest(const char *path, const char *data, size_t len, const char *shown,
 			       const hp_verify_opts *o, json_t **report, json_t **manifest, hp_err *e)
 {
@@ -263,82 +393,32 @@ static hp_code verify_manifest(const char *path, const char *data, size_t len, c
 	hp_code rc = load_trust(o, &t, e);
 	if (rc)
 		return rc;
-	if (path)
-		rc = hp_json_load_file(path, HP_MANIFEST_MAX_BYTES, &m, e);
-	else if (len > HP_MANIFEST_MAX_BYTES)
-		rc = hp_fail(e, HP_E_DATA, "%s: more than %u bytes: not a manifest", shown, HP_MANIFEST_MAX_BYTES);
-	else
-		rc = hp_json_parse(data, len, shown, &m, e);
-	if (rc) {
+	if ((rc = load_manifest(path, data, len, shown, &m, e))) {
 		hp_trust_free(t);
 		return rc;
 	}
 	if (strcmp(shown, "-") == 0)
 		shown = "<stdin>";
-	vrun r = { json_object(), json_array(), e };
+	vrun r = { json_object(), json_array(), json_array(), 0, e };
 	json_object_set_new(r.report, "manifest", json_string(shown));
-	json_t *problems = json_array();
-	if (hp_manifest_validate(m, HP_MANIFEST_UNSIGNED_OK, problems, e)) {
-		hp_err_prefix(e, "%s", shown);
-		json_object_set_new(r.report, "valid", json_false());
-		json_object_set_new(r.report, "malformed", problems);
-		json_decref(r.failures);
-		json_decref(m);
-		hp_trust_free(t);
-		*report = r.report;
-		return HP_E_DATA;
-	}
-	json_decref(problems);
-	const char *name = json_string_value(json_object_get(m, "name"));
-	const char *version = json_string_value(json_object_get(m, "version"));
-	const char *content_id = json_string_value(json_object_get(m, "content_id"));
-	json_object_set_new(r.report, "name", json_string(name));
-	json_object_set_new(r.report, "version", json_string(version));
-	json_object_set_new(r.report, "content_id", json_string(content_id));
-
-	rc = check_signature(&r, m, o, t);
+	rc = check_form(&r, m, shown);
 	if (rc == HP_OK) {
+		rc = check_signature(&r, m, o, t);
 		/* the signature holds: the other fields may now be believed */
-		const char *expires = json_string_value(json_object_get(m, "expires"));
-		time_t until;
-		if (expires && hp_time_parse(expires, &until)) {
-			bool expired = o->now > until;
-			json_object_set_new(r.report, "expiry",
-					    json_pack("{s:s, s:b}", "expires", expires, "expired", expired));
-			if (expired)
-				failed(&r, "the manifest expired at %s", expires);
-		}
-		hp_state *st = NULL;
-		if (o->state_path) {
-			const char *prev = NULL;
-			hp_err se = HP_ERR_INIT;
-			if ((rc = hp_state_load(o->state_path, &st, e)))
-				goto done;
-			hp_code sc = hp_state_check(st, name, version, content_id, &prev, &se);
-			json_t *rb = json_pack("{s:s, s:o}", "status", sc ? "rollback" : "ok", "previous",
-					       prev ? json_string(prev) : json_null());
-			json_object_set_new(r.report, "rollback", rb);
-			if (sc)
-				failed(&r, "%s", se.msg);
-		}
-		if (o->content_dir)
-			rc = check_content(&r, m, o);
-		/* only a trusted signature may move the mark: an untrusted or
-		 * unsigned manifest accepted on request must not block later ones */
-		bool trusted = json_is_true(json_object_get(json_object_get(r.report, "signature"), "trusted"));
-		if (!rc && st && trusted && json_array_size(r.failures) == 0)
-			rc = hp_state_record(st, name, version, content_id, e);
-		hp_state_free(st);
+		if (rc == HP_OK)
+			rc = check_claims(&r, m, o);
+		if (rc == HP_E_INVALID)
+			rc = HP_OK; /* recorded in problems */
+		json_object_set_new(r.report, "valid", json_boolean(!rc && r.nfailed == 0));
+		json_object_set(r.report, "failures", r.failures);
+		json_object_set(r.report, "problems", r.problems);
+		if (!rc && r.nfailed)
+			rc = HP_E_INVALID;
 	}
-	if (rc == HP_E_INVALID)
-		rc = HP_OK; /* recorded in failures */
-done:
-	json_object_set_new(r.report, "valid", json_boolean(!rc && json_array_size(r.failures) == 0));
-	json_object_set_new(r.report, "failures", r.failures);
+	json_decref(r.failures);
+	json_decref(r.problems);
 	hp_trust_free(t);
 	*report = r.report;
-	if (!rc && json_array_size(r.failures))
-		rc = HP_E_INVALID;
 	if (!rc && manifest)
 		*manifest = m;
 	else

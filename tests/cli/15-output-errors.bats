@@ -7,7 +7,7 @@ setup() {
 	setup_scratch
 	mkdir data
 	printf 'hello\n' > data/a.txt
-	hp-sign keygen -o keys -n k >/dev/null
+	hp-sign keygen -O keys -n k >/dev/null
 	hp-manifest create --name x --version 1 -o m.json data
 }
 

@@ -205,7 +205,7 @@ many_files() {
 @test "hp-sign keygen: SIGINT, SIGTERM before the first key file is renamed: exit 130/143, no temporary left" {
 	local sig
 	for sig in INT TERM; do
-		stop_before_rename .tmp- hp-sign keygen -o out -n k
+		stop_before_rename .tmp- hp-sign keygen -O out -n k
 		# both key files are open as temporaries at this point
 		[ "$(find out -name 'k.*.tmp-*' | wc -l)" -eq 2 ] || fail "$(ls -A out)"
 		signal_ends "$sig"
@@ -215,7 +215,7 @@ many_files() {
 }
 
 @test "hp-sign manifest -o: SIGINT, SIGTERM before the rename: exit 130/143, no temporary left" {
-	hp-sign keygen -o keys -n k >/dev/null
+	hp-sign keygen -O keys -n k >/dev/null
 	hp-manifest create --name x --version 1 --no-cid --no-torrent -o m.json data
 	local sig
 	for sig in INT TERM; do
@@ -258,7 +258,7 @@ many_files() {
 }
 
 @test "a signal ignored on entry stays ignored (nohup): the tool finishes" {
-	hp-sign keygen -o keys -n k >/dev/null
+	hp-sign keygen -O keys -n k >/dev/null
 	hp-manifest create --name x --version 1 --no-cid --no-torrent -o m.json data
 	[ -f "$SHIM" ] || fail "no $SHIM: run make build-tests"
 	# SIGHUP ignored as nohup leaves it; stopped before the rename, sent

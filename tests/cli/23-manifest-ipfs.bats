@@ -68,7 +68,7 @@ check_profile() { # PROFILE KUBO_INIT_PROFILE [KUBO_ADD_FLAGS]
 }
 
 @test "a signed manifest with CIDs verifies, and its CIDs are covered by the signature" {
-	hp-sign keygen -o keys -n k >/dev/null
+	hp-sign keygen -O keys -n k >/dev/null
 	hp-manifest create --name t --version 1 -o m.json data
 	hp-sign manifest keys/k.pem m.json -o m.json
 	hp-verify -k keys/k.pub --content data m.json >/dev/null

@@ -69,19 +69,67 @@ key_copy() { cp "$1" "$2" && chmod 600 "$2"; }
 # ---- keygen ----------------------------------------------------------------
 
 @test "keygen writes a 0600 PKCS#8 key and an SPKI public key that openssl reads" {
-	run --separate-stderr hp-sign keygen -o keys -n alice
+	run --separate-stderr hp-sign keygen -O keys -n alice
 	assert_success
 	[ -z "$stderr" ]
 	[ "$(stat -c %a keys)" = 700 ]
 	[ "$(stat -c %a keys/alice.pem)" = 600 ]
 	[ "$(stat -c %a keys/alice.pub)" = 644 ]
-	run jq -r '[.private_key, .public_key, .encrypted] | @tsv' <<<"$output"
+	run jq -r '[.private_key_file, .public_key_file, .encrypted] | @tsv' <<<"$output"
 	assert_output $'keys/alice.pem\tkeys/alice.pub\tfalse'
 	openssl pkey -in keys/alice.pem -noout
 	openssl pkey -pubin -in keys/alice.pub -noout
 	openssl pkey -in keys/alice.pem -pubout | cmp - keys/alice.pub
 	head -1 keys/alice.pem | grep -qx -- '-----BEGIN PRIVATE KEY-----'
 	[ "$(openssl pkey -in keys/alice.pem -text -noout | head -1)" = "ED25519 Private-Key:" ]
+}
+
+@test "keygen JSON: private_key_file and public_key_file; private_key and public_key still the paths" {
+	run --separate-stderr hp-sign keygen -O keys -n k
+	assert_success
+	run jq -r '[.private_key_file, .public_key_file, .private_key, .public_key] | @tsv' <<<"$output"
+	assert_output $'keys/k.pem\tkeys/k.pub\tkeys/k.pem\tkeys/k.pub'
+	# hybrid-p2p keygen prints the same record
+	run --separate-stderr hybrid-p2p keygen -O keys -n h
+	assert_success
+	run jq -r '[.private_key_file, .public_key_file, .private_key, .public_key] | @tsv' <<<"$output"
+	assert_output $'keys/h.pem\tkeys/h.pub\tkeys/h.pem\tkeys/h.pub'
+}
+
+# The one warning line an old spelling prints.
+deprecated_line() { # OLD NEW
+	echo "hp-sign: warning: '$1' is deprecated: use '$2' (the old spelling goes in a later release)"
+}
+
+@test "keygen: the old -o and --output still work and warn exactly one line naming --output-dir" {
+	local old
+	for old in -o --output; do
+		run --separate-stderr hp-sign keygen "$old" "keys$old" -n k
+		assert_success
+		[ -f "keys$old/k.pem" ] && [ -f "keys$old/k.pub" ]
+		[ "$(jq -r .private_key_file <<<"$output")" = "keys$old/k.pem" ]
+		[ "$stderr" = "$(deprecated_line "$old" --output-dir)" ]
+	done
+	# --quiet silences the warning, not the work
+	run --separate-stderr hp-sign keygen --quiet -o quiet -n k
+	assert_success
+	[ -z "$stderr" ] && [ -f quiet/k.pem ]
+	# -O is not an option of the other subcommands; -o there is the output file
+	run_fails 64 hp-sign pubkey keys-o/k.pub -O x
+	[[ $stderr == *"option --output-dir does not apply to 'pubkey'"* ]]
+	run --separate-stderr hp-sign pubkey keys-o/k.pub --base64 -o b64
+	assert_success
+	[ -z "$stderr" ] && [ -s b64 ]
+}
+
+@test "keygen --help shows -O, --output-dir and none of the old spellings" {
+	run --separate-stderr hp-sign keygen --help
+	assert_success
+	[[ $output == "Usage: hp-sign keygen"* ]]
+	[[ $output == *"-O, --output-dir DIR"* ]]
+	[[ $output != *"--output "* && $output != *"-o,"* ]]
+	run hp-sign file --help
+	[[ $output == *"--trusted-comment TEXT"* && $output != *"-t,"* ]]
 }
 
 @test "keygen JSON: key_id is the first 16 hex digits of SHA-256 of the raw key" {
@@ -110,14 +158,14 @@ key_copy() { cp "$1" "$2" && chmod 600 "$2"; }
 
 @test "keygen creates missing directories 0700; one that cannot be created is exit 73" {
 	umask 022
-	hp-sign keygen -o a/b/c -n k >/dev/null
+	hp-sign keygen -O a/b/c -n k >/dev/null
 	[ "$(stat -c %a a) $(stat -c %a a/b) $(stat -c %a a/b/c)" = "700 700 700" ]
 	[ -f a/b/c/k.pem ] && [ -f a/b/c/k.pub ]
 	touch afile
-	run_fails 73 hp-sign keygen -o afile/sub -n k
+	run_fails 73 hp-sign keygen -O afile/sub -n k
 	one_line_error
 	assert_equal "$stderr" "hp-sign: cannot create directory 'afile/sub': 'afile' is not a directory"
-	run_fails 73 hp-sign keygen -o afile -n k
+	run_fails 73 hp-sign keygen -O afile -n k
 	[ ! -e afile/k.pem ]
 }
 
@@ -371,19 +419,32 @@ on_tty() {
 	hp-sign keygen -n k >/dev/null
 	hp-sign pubkey k.pem --minisign -o k.mpub
 	echo data >f
-	run hp-sign file k.pem f -x out.sig -t 'release 1.2.0	ok'
+	run hp-sign file k.pem f -x out.sig --trusted-comment 'release 1.2.0	ok'
 	assert_success
 	[ "$(jq -r .trusted_comment <<<"$output")" = "release 1.2.0	ok" ]
 	[ -e out.sig ] && [ ! -e f.minisig ]
 	run minisign -Vm f -x out.sig -p k.mpub
 	assert_success
 	assert_output --partial "Trusted comment: release 1.2.0	ok"
-	run_fails 64 hp-sign file k.pem f -t $'two\nlines'
+	run_fails 64 hp-sign file k.pem f --trusted-comment $'two\nlines'
 	[[ $stderr == *"trusted comment must be one line"* ]]
 	run hp-sign file k.pem - -x stdin.sig <f
 	assert_success
 	minisign -Vm f -x stdin.sig -p k.mpub -q
 	run_fails 64 hp-sign file k.pem -
+}
+
+@test "file: the old -t still works and warns exactly one line naming --trusted-comment" {
+	hp-sign keygen -n k >/dev/null
+	echo data >f
+	run --separate-stderr hp-sign file k.pem f -t 'old spelling'
+	assert_success
+	[ "$(jq -r .trusted_comment <<<"$output")" = "old spelling" ]
+	[ "$stderr" = "$(deprecated_line -t --trusted-comment)" ]
+	[ "$(sed -n 3p f.minisig)" = "trusted comment: old spelling" ]
+	# -t belongs to file only
+	run_fails 64 hp-sign keygen -n k2 -t x
+	[[ $stderr == *"option --trusted-comment does not apply to 'keygen'"* ]]
 }
 
 @test "file: a missing input is reported, the other files are still signed" {
@@ -401,7 +462,7 @@ on_tty() {
 @test "file: same signatures as minisign for the same seed and comment (known answer)" {
 	key_copy "$V/minisign/minisign-key.pem" k.pem
 	cp "$V/minisign/message.txt" .
-	hp-sign file k.pem message.txt -t "hp-sign test vector" >/dev/null
+	hp-sign file k.pem message.txt --trusted-comment "hp-sign test vector" >/dev/null
 	want=$V/minisign/message.txt.minisig
 	# the signature bytes (after "ED" and the 8-byte key number) and lines 3-4
 	[ "$(sed -n 2p message.txt.minisig | base64 -d | tail -c 64 | xxd -p)" = \

@@ -9,8 +9,8 @@ setup() {
 	printf 'hello\n' > data/a.txt
 	head -c 300000 /dev/urandom > data/sub/blob.bin
 	: > data/empty
-	hp-sign keygen -o keys -n pub >/dev/null
-	hp-sign keygen -o keys -n stranger >/dev/null
+	hp-sign keygen -O keys -n pub >/dev/null
+	hp-sign keygen -O keys -n stranger >/dev/null
 	SOURCE_DATE_EPOCH=1790000000 hp-manifest create --name pkg --version 1.2.0 -o m.json data
 	hp-sign manifest keys/pub.pem m.json -o m.json
 }
@@ -120,6 +120,35 @@ sign_with_openssl() { # KEY.pem IN OUT
 	[[ $stderr == *"'sub/blob.bin' does not match"* ]]
 }
 
+@test "problems: where and message for a bad signature and for a changed file; failures keeps the messages" {
+	jq '.description = "changed"' m.json > edited.json
+	run_fails 1 hp-verify --trusted-keys keys/pub.pub --content data edited.json
+	[ "$(jq -r '.problems | length' <<<"$output")" = 1 ]
+	[ "$(jq -r '.problems[0].where' <<<"$output")" = signature ]
+	[[ $(jq -r '.problems[0].message' <<<"$output") == *"does not match the manifest"* ]]
+	[ "$(jq -c '[.problems[].message]' <<<"$output")" = "$(jq -c .failures <<<"$output")" ]
+	# each problem is the line on stderr
+	[ "$stderr" = "hp-verify: $(jq -r '.problems[0].message' <<<"$output")" ]
+	flip_byte data/sub/blob.bin 12345
+	rm data/empty
+	run_fails 1 hp-verify --trusted-keys keys/pub.pub --content data m.json
+	[ "$(jq -r '[.problems[].where] | sort | join(",")' <<<"$output")" = "empty,sub/blob.bin" ]
+	[[ $(jq -r '.problems[] | select(.where == "sub/blob.bin") | .message' <<<"$output") == \
+		"'sub/blob.bin' does not match: its SHA-256 is "* ]]
+	[ "$(jq -r '.problems[] | select(.where == "empty") | .message' <<<"$output")" = "'empty' is missing" ]
+	[ "$(jq -c '[.problems[].message]' <<<"$output")" = "$(jq -c .failures <<<"$output")" ]
+	# an expired manifest, and a rollback: where names the check
+	SOURCE_DATE_EPOCH=1790000000 hp-manifest create --name pkg --version 1.1.0 --expires 2026-01-01T00:00:00Z -o old.json data
+	hp-sign manifest keys/pub.pem old.json -o old.json
+	hp-verify --trusted-keys keys/pub.pub --state st.json m.json >/dev/null 2>&1 || true
+	run_fails 1 hp-verify --trusted-keys keys/pub.pub --state st.json --now 2027-01-01T00:00:00Z old.json
+	[ "$(jq -r '[.problems[].where] | join(",")' <<<"$output")" = "expiry,rollback" ]
+	# valid: an empty list
+	run hp-verify --trusted-keys keys/pub.pub m.json
+	assert_success
+	[ "$(jq -c .problems <<<"$output")" = "[]" ]
+}
+
 @test "missing, truncated and extra files are each reported" {
 	rm data/a.txt
 	head -c 1000 data/sub/blob.bin > t && mv t data/sub/blob.bin
@@ -215,6 +244,8 @@ sign_with_openssl() { # KEY.pem IN OUT
 	run hp-verify --version
 	assert_success
 	[[ $output == "hp-verify (hybrid-p2p) "* ]]
+	# --help comes from the option table: every option of it, and the common ones
+	help_lists_table hp-verify
 }
 
 @test "hybrid-p2p verify MANIFEST DIR is hp-verify --content DIR" {

@@ -177,10 +177,38 @@ print(str(p.info_hashes.v1), p.ti is not None)' "resume/$v1.resume"
 	bt_seed_stop
 }
 
+@test "hp-seed: the old -d, -l and -p still work and warn exactly one line each naming the new one" {
+	mkdir -p src bad
+	head -c 100000 /dev/urandom >src/f
+	head -c 100000 /dev/urandom >bad/f
+	hp-mktorrent --no-date -o f.torrent src/f >/dev/null
+	# -d names the folder that is checked: the warning, then the refusal
+	run_fails 1 timeout 60 hp-seed f.torrent -d bad --listen 127.0.0.1:0
+	local -a lines
+	mapfile -t lines <<<"$stderr"
+	((${#lines[@]} == 2)) || fail "stderr: $stderr"
+	[ "${lines[0]}" = "hp-seed: warning: '-d' is deprecated: use '--content' (the old spelling goes in a later release)" ]
+	[[ ${lines[1]} == *"'f' in 'bad' does not match the torrent's hashes"* ]]
+	# -l and -p: one warning each, then a bad value is refused as before
+	run_fails 64 hp-seed f.torrent -c src -l nocolon
+	[ "$stderr" = "hp-seed: warning: '-l' is deprecated: use '--listen' (the old spelling goes in a later release)"$'\n'"hp-seed: --listen 'nocolon' is not IP:PORT"$'\n'"Try 'hp-seed --help' for more information." ]
+	run_fails 64 hp-seed f.torrent -c src -p 127.0.0.1:1 --interval 0
+	[ "$(grep -c deprecated <<<"$stderr")" = 1 ]
+	[[ ${stderr%%$'\n'*} == "hp-seed: warning: '-p' is deprecated: use '--peer' (the old spelling goes in a later release)" ]]
+	# and it seeds from -d, listening where -l says (--quiet: the events alone on stderr)
+	bt_seed_start f.torrent --quiet -d src -l 127.0.0.1:0
+	jq -e -s 'map(select(.event == "seeding")) | length == 1' seed.log >/dev/null
+	bt_seed_stop
+	# --help shows -c, --content, and no -d, -l or -p
+	run hp-seed --help
+	[[ $output == *"-c, --content DIR"* && $output != *"-d,"* && $output != *"-l,"* && $output != *"-p,"* ]]
+}
+
 @test "hp-seed: --help, --version, man page" {
 	run --separate-stderr hp-seed --help
 	assert_success
 	[[ $output == *Usage:* ]]
+	help_lists_table hp-seed
 	run hp-seed --version
 	assert_success
 	assert_output --regexp '^hp-seed \(hybrid-p2p\) '
@@ -286,7 +314,7 @@ need_fetch_torrent() {
 	head -c 200000 /dev/urandom >one/only.bin
 	hp-manifest create --name one --version 1.0.0 -o one.json one
 	hp-mktorrent --from-manifest one.json --content one -o one.torrent >/dev/null
-	bt_seed_start -m one.json -d one
+	bt_seed_start -m one.json -c one
 	lt_download_from_seed one.torrent dl1
 	cmp one/only.bin dl1/only.bin
 	bt_seed_stop

@@ -30,8 +30,8 @@ setup_file() {
 	seeded 300000 more >"$TREE/dir/sub/more.bin"
 	printf unicode >"$TREE/dir/name with space & ü.txt"
 
-	hp-sign keygen -o "$d/keys" -n pub >/dev/null || return
-	hp-sign keygen -o "$d/keys" -n other >/dev/null || return
+	hp-sign keygen -O "$d/keys" -n pub >/dev/null || return
+	hp-sign keygen -O "$d/keys" -n other >/dev/null || return
 	export KEY=$d/keys/pub.pem PUB=$d/keys/pub.pub OTHER=$d/keys/other.pem
 	local p
 	for p in unixfs-v0-2015 unixfs-v1-2025; do

@@ -381,7 +381,7 @@ argv_recorder() {
 	[ -z "$(find "$GH" -name '*.pem')" ]
 
 	# an encrypted key and its passphrase; the work tree is dirty now
-	[ "$(HP_PASSPHRASE=correct-horse-battery hp-sign keygen -o "$SCRATCH/enc" -n k | jq .encrypted)" = true ]
+	[ "$(HP_PASSPHRASE=correct-horse-battery hp-sign keygen -O "$SCRATCH/enc" -n k | jq .encrypted)" = true ]
 	: >"$GH/output"
 	run_action INPUT_MODE=publish INPUT_FILES=data INPUT_NAME=ds INPUT_VERSION=1.0.1 INPUT_UPLOADER_ID=ci@example.org \
 		INPUT_SIGNING_KEY="$(<"$SCRATCH/enc/k.pem")" INPUT_SIGNING_KEY_PASSPHRASE=correct-horse-battery XDG_CACHE_HOME="$SCRATCH/cache"

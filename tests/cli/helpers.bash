@@ -122,7 +122,7 @@ stop_ok() {
 file_keys() {
 	local k=$BATS_FILE_TMPDIR/keys n
 	for n in "$@"; do
-		hp-sign keygen -o "$k" -n "$n" >/dev/null || return
+		hp-sign keygen -O "$k" -n "$n" >/dev/null || return
 	done
 	export KEYS=$k
 }

@@ -116,7 +116,7 @@ bt_same() {
 bt_sign_pkg() {
 	local dir=$1 name=${2:-pkg}
 	shift $(($# < 2 ? $# : 2))
-	hp-sign keygen -o keys -n pub >/dev/null
+	hp-sign keygen -O keys -n pub >/dev/null
 	hp-manifest create --name "$name" --version 1.0.0 "$@" -o m.json "$dir"
 	hp-sign manifest keys/pub.pem m.json -o m.json
 }
