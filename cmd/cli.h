@@ -213,8 +213,10 @@ hp_code cli_key_passphrase(void *ctx, const char *what, char *buf, size_t size, 
 
 /* Make DIR/NAME.pem (0600, encrypted when a passphrase comes from passfile,
  * $HP_PASSPHRASE or, with ask, the terminal) and DIR/NAME.pub; DIR and its
- * missing parents are made 0700. Prints {"private_key", "public_key",
- * "key_id", "public_key_b64", "encrypted"}; returns the exit code. */
+ * missing parents are made 0700. Prints {"private_key_file",
+ * "public_key_file", "key_id", "public_key_b64", "encrypted"} (and this
+ * release the old "private_key", "public_key": the same paths); returns the
+ * exit code. */
 int cli_keygen(const char *dir, const char *name, bool force, const char *passfile, bool ask);
 
 /* ---- cli_run.c: the workflows' results ---- */
