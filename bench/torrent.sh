@@ -312,7 +312,7 @@ EOF
 	lt() { printf '%s' "$PY $LT_DOWNLOAD $1 dl 127.0.0.1:$seed_port 900"; }
 	hpf() { # TORRENT MANIFEST
 		printf '%s' "timeout 900 hp-fetch -k keys/pub.pub --torrent $1 --peer 127.0.0.1:$seed_port" \
-			" --bt-listen 127.0.0.1:0 --timeout 60 --no-progress $2 -o dl"
+			" --listen 127.0.0.1:0 --timeout 60 --no-progress $2 -O dl"
 	}
 	same_big() { printf '%s' "cmp src/big.bin $1"; }
 	same_tree() { printf '%s' "diff -r src/tree $1"; }

@@ -3,7 +3,6 @@
  * checked against its CID as it streams, every file checked against its
  * SHA-256 before it is renamed into place, resumable. See docs/hp-fetch.1
  * and docs/fetch.md. */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +20,83 @@
 #include "hp_time.h"
 #include "../lib/banned.h"
 
-static const char usage_text[] =
-	"Usage: hp-fetch [OPTIONS] MANIFEST -o DIR\n"
+enum {
+	OPT_ALLOW_UNTRUSTED = CLI_OPT_FIRST_FREE_,
+	OPT_STATE,
+	OPT_NOW,
+	OPT_NO_MANIFEST_GATEWAY,
+	OPT_KUBO,
+	OPT_RAW_BLOCKS,
+	OPT_TIMEOUT,
+	OPT_MEMORY,
+	OPT_TORRENT,
+	OPT_PEER,
+	OPT_LISTEN,
+	OPT_DOWNLOAD_RATE,
+	OPT_NO_WEB_SEEDS,
+	OPT_PIECE_ORDER,
+};
+
+static const cli_option fetch_options[] = {
+	{ 'O', 'O', "output-dir", "DIR", "the folder to fetch into (created if missing)", NULL },
+	{ 'O', 'o', "output", "DIR", NULL, "output-dir" },
+	{ 'k', 'k', "trusted-keys", "FILE",
+	  "public keys to trust (repeatable; default\n"
+	  "$HP_TRUSTED_KEYS when set)",
+	  NULL },
+	{ OPT_ALLOW_UNTRUSTED, 0, "allow-untrusted", NULL, "accept a valid signature by a key not trusted", NULL },
+	{ OPT_STATE, 0, "state", "FILE", "refuse rollbacks against FILE and record the\nversion", NULL },
+	{ OPT_NOW, 0, "now", "TIME", "judge expiry at TIME (RFC 3339 UTC) instead of now", NULL },
+	{ 'g', 'g', "gateway", "URL", "a trustless gateway (repeatable, tried in order)", NULL },
+	{ OPT_NO_MANIFEST_GATEWAY, 0, "no-manifest-gateway", NULL, "do not use the manifest's ipfs_gateway", NULL },
+	{ OPT_KUBO, 0, "kubo", "URL",
+	  "kubo's RPC API (http://127.0.0.1:5001 or a\n"
+	  "multiaddr), after the gateways",
+	  NULL },
+	{ OPT_RAW_BLOCKS, 0, "raw-blocks", NULL,
+	  "ask gateways block by block (?format=raw), not\n"
+	  "for CARs",
+	  NULL },
+	{ OPT_TORRENT, 0, "torrent", "FILE",
+	  "fetch over BitTorrent first (libtorrent, TCP):\n"
+	  "the torrent's paths and sizes must be the\n"
+	  "manifest's",
+	  NULL },
+	{ OPT_TORRENT, 't', NULL, "FILE", NULL, "torrent" },
+	{ OPT_PEER, 0, "peer", "IP:PORT", "a BitTorrent peer to connect to (repeatable)", NULL },
+	{ OPT_LISTEN, 0, "listen", "IP:PORT", "where BitTorrent listens (default 0.0.0.0:0)", NULL },
+	{ OPT_LISTEN, 0, "bt-listen", "IP:PORT", NULL, "listen" },
+	{ OPT_DOWNLOAD_RATE, 0, "download-rate", "KIB",
+	  "limit BitTorrent downloads to KIB KiB/s (every\n"
+	  "peer and web seed, loopback included; 0: no\n"
+	  "limit)",
+	  NULL },
+	{ OPT_NO_WEB_SEEDS, 0, "no-web-seeds", NULL, "do not use the torrent's web seeds (BEP 19)", NULL },
+	{ OPT_PIECE_ORDER, 0, "piece-order", "ORDER",
+	  "auto (default): in order when a wanted file is\n"
+	  "64 MiB or more, so it is checked as it arrives,\n"
+	  "else rarest-first; in-order; rarest-first\n"
+	  "(kinder to a swarm of other downloaders)",
+	  NULL },
+	{ 'j', 'j', "jobs", "N",
+	  "files fetched (and checked) at a time (0, the\n"
+	  "default: one per CPU for checking, one request\n"
+	  "at a time)",
+	  NULL },
+	{ OPT_TIMEOUT, 0, "timeout", "SECS",
+	  "give up on a source that sends nothing for SECS\n"
+	  "seconds (default 30)",
+	  NULL },
+	{ OPT_MEMORY, 0, "memory", "MIB",
+	  "memory for blocks that arrive before they are\n"
+	  "needed (default 64); beyond it they are spilled\n"
+	  "to a file in DIR/.hp-partial",
+	  NULL },
+	{ 0, 0, NULL, NULL, NULL, NULL },
+};
+
+static const cli_command fetch_cmd = {
+	"Usage: hp-fetch [OPTIONS] MANIFEST -O DIR\n"
 	"\n"
 	"Fetch the files of MANIFEST into DIR. The manifest is verified first, as\n"
 	"hp-verify does (signature by a trusted key, expiry, rollback): nothing is\n"
@@ -35,62 +109,15 @@ static const char usage_text[] =
 	"SHA-256 match the manifest. Run it again to resume.\n"
 	"\n"
 	"Prints one JSON line per file, {\"path\", \"status\" (present, fetched or\n"
-	"failed), \"source\", \"bytes\", \"size\"}, then {\"summary\": {...}}.\n"
-	"\n"
-	"  -o, --output DIR         the folder to fetch into (created if missing)\n"
-	"  -k, --trusted-keys FILE  public keys to trust (repeatable; default\n"
-	"                           $HP_TRUSTED_KEYS when set)\n"
-	"      --allow-untrusted    accept a valid signature by a key not trusted\n"
-	"      --state FILE         refuse rollbacks against FILE and record the version\n"
-	"      --now TIME           judge expiry at TIME (RFC 3339 UTC) instead of now\n"
-	"  -g, --gateway URL        a trustless gateway (repeatable, tried in order)\n"
-	"      --no-manifest-gateway  do not use the manifest's ipfs_gateway\n"
-	"      --kubo URL           kubo's RPC API (http://127.0.0.1:5001 or a multiaddr),\n"
-	"                           after the gateways\n"
-	"      --raw-blocks         ask gateways block by block (?format=raw), not for CARs\n"
-	"  -t, --torrent FILE       fetch over BitTorrent first (libtorrent, TCP): the\n"
-	"                           torrent's paths and sizes must be the manifest's\n"
-	"      --peer IP:PORT       a BitTorrent peer to connect to (repeatable)\n"
-	"      --bt-listen IP:PORT  where BitTorrent listens (default 0.0.0.0:0)\n"
-	"      --download-rate KIB  limit BitTorrent downloads to KIB KiB/s (every peer\n"
-	"                           and web seed, loopback included; 0: no limit)\n"
-	"      --no-web-seeds       do not use the torrent's web seeds (BEP 19)\n"
-	"      --piece-order ORDER  auto (default): in order when a wanted file is 64 MiB\n"
-	"                           or more, so it is checked as it arrives, else\n"
-	"                           rarest-first; in-order; rarest-first (kinder to a\n"
-	"                           swarm of other downloaders)\n"
-	"  -j, --jobs N             files fetched (and checked) at a time (0, the default:\n"
-	"                           one per CPU for checking, one request at a time)\n"
-	"      --timeout SECS       give up on a source that sends nothing for SECS\n"
-	"                           seconds (default 30)\n"
-	"      --memory MIB         memory for blocks that arrive before they are\n"
-	"                           needed (default 64); beyond it they are spilled to a\n"
-	"                           file in DIR/.hp-partial\n"
-	"\n"
-	"Common options:\n" CLI_COMMON_HELP
-	"\n"
+	"failed), \"source\", \"bytes\", \"size\"}, then {\"summary\": {...}}.\n",
+	fetch_options,
 	"Exit status: 0 every file verified in place; 1 verification failed (bad or\n"
 	"untrusted signature, expired, rollback, or content that never verified from\n"
 	"any source); 64 usage; 65 malformed manifest or key file; 66 missing\n"
 	"manifest; 69 no source reachable (or none had the content); 73 cannot\n"
 	"create DIR or a file in it; 74 I/O error; 75 a source timed out, DIR is\n"
 	"being written by another hp-fetch, or SIGTERM/SIGINT stopped the BitTorrent\n"
-	"source (its verified pieces are kept: run again to resume).\n";
-
-enum {
-	OPT_ALLOW_UNTRUSTED = CLI_OPT_FIRST_FREE_,
-	OPT_STATE,
-	OPT_NOW,
-	OPT_NO_MANIFEST_GATEWAY,
-	OPT_KUBO,
-	OPT_RAW_BLOCKS,
-	OPT_TIMEOUT,
-	OPT_MEMORY,
-	OPT_PEER,
-	OPT_BT_LISTEN,
-	OPT_DOWNLOAD_RATE,
-	OPT_NO_WEB_SEEDS,
-	OPT_PIECE_ORDER,
+	"source (its verified pieces are kept: run again to resume).\n",
 };
 
 typedef struct config {
@@ -120,122 +147,110 @@ typedef struct config {
 
 /* ---- options ---- */
 
-static int parse(int argc, char **argv, config *c, bool *done)
+/* --gateway and --kubo: a bad URL is a usage error, found before anything
+ * else. */
+static int check_url(const char *v)
 {
-	static const struct option opts[] = {
-		CLI_COMMON_LONGOPTS,
-		{ "output", required_argument, NULL, 'o' },
-		{ "trusted-keys", required_argument, NULL, 'k' },
-		{ "allow-untrusted", no_argument, NULL, OPT_ALLOW_UNTRUSTED },
-		{ "state", required_argument, NULL, OPT_STATE },
-		{ "now", required_argument, NULL, OPT_NOW },
-		{ "gateway", required_argument, NULL, 'g' },
-		{ "no-manifest-gateway", no_argument, NULL, OPT_NO_MANIFEST_GATEWAY },
-		{ "kubo", required_argument, NULL, OPT_KUBO },
-		{ "raw-blocks", no_argument, NULL, OPT_RAW_BLOCKS },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "memory", required_argument, NULL, OPT_MEMORY },
-		{ "torrent", required_argument, NULL, 't' },
-		{ "peer", required_argument, NULL, OPT_PEER },
-		{ "bt-listen", required_argument, NULL, OPT_BT_LISTEN },
-		{ "download-rate", required_argument, NULL, OPT_DOWNLOAD_RATE },
-		{ "no-web-seeds", no_argument, NULL, OPT_NO_WEB_SEEDS },
-		{ "piece-order", required_argument, NULL, OPT_PIECE_ORDER },
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt;
-	char *end;
 	hp_err e = HP_ERR_INIT;
 	hp_buf b = HP_BUF_INIT;
-	while ((opt = getopt_long(argc, argv, ":ho:k:g:j:t:", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			fputs(usage_text, stdout);
-			*done = true;
-			return 0;
-		case CLI_OPT_VERSION:
-			*done = true;
-			return cli_version();
-		case 'o': c->out = optarg; break;
-		case 'k': c->keys[c->nkeys++] = optarg; break;
-		case OPT_ALLOW_UNTRUSTED: c->allow_untrusted = true; break;
-		case OPT_STATE: c->state = optarg; break;
-		case OPT_NOW:
-			if (!hp_time_parse(optarg, &c->now))
-				return cli_usage("'%s' is not an RFC 3339 UTC time such as 2026-01-31T12:00:00Z", optarg);
-			break;
-		case 'g':
-		case OPT_KUBO:
-			/* a bad URL is a usage error, found before anything else */
-			hp_buf_reset(&b);
-			if (hp_http_base_url(optarg, &b, &e)) {
-				hp_buf_release(&b);
-				return cli_usage("%s", e.msg);
-			}
-			if (opt == 'g')
-				c->gateways[c->ngateways++] = optarg;
-			else
-				c->kubo = optarg;
-			break;
-		case 't': c->torrent = optarg; break;
-		case OPT_PEER: c->peers[c->npeers++] = optarg; break;
-		case OPT_BT_LISTEN: c->bt_listen = optarg; break;
-		case OPT_NO_WEB_SEEDS: c->no_web_seeds = true; break;
-		case OPT_PIECE_ORDER:
-			if (!strcmp(optarg, "auto"))
-				c->piece_order = HP_BT_ORDER_AUTO;
-			else if (!strcmp(optarg, "in-order"))
-				c->piece_order = HP_BT_ORDER_IN_ORDER;
-			else if (!strcmp(optarg, "rarest-first"))
-				c->piece_order = HP_BT_ORDER_RAREST_FIRST;
-			else
-				return cli_usage("--piece-order takes auto, in-order or rarest-first, not '%s'", optarg);
-			break;
-		case OPT_DOWNLOAD_RATE: {
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (end == optarg || *end || optarg[0] == '-' || v > 2097151)
-				return cli_usage("--download-rate takes KiB/s, from 0 to 2097151, not '%s'", optarg);
-			c->download_rate = (uint64_t)v * 1024;
-			break;
-		}
-		case OPT_NO_MANIFEST_GATEWAY: c->manifest_gateway = false; break;
-		case OPT_RAW_BLOCKS: c->raw_blocks = true; break;
-		case 'j':
-			if (cli_parse_jobs(optarg, &c->jobs)) {
-				hp_buf_release(&b);
-				return EXIT_USAGE;
-			}
-			break;
-		case OPT_TIMEOUT: {
-			double v = strtod(optarg, &end);
-			if (end == optarg || *end || !(v > 0) || v > 86400)
-				return cli_usage("--timeout takes seconds, more than 0 and at most 86400, not '%s'", optarg);
-			c->timeout_ms = (long)(v * 1000 + 0.5);
-			if (c->timeout_ms < 1)
-				c->timeout_ms = 1;
-			break;
-		}
-		case OPT_MEMORY: {
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (end == optarg || *end || optarg[0] == '-' || v > 1048576)
-				return cli_usage("--memory takes MiB, from 0 to 1048576, not '%s'", optarg);
-			c->memory = v ? (size_t)v << 20 : 1;  /* 0: spill everything */
-			break;
-		}
-		default:
-			if (!cli_common_option(opt)) {
-				hp_buf_release(&b);
-				return cli_option_error(opt, argv);
-			}
-		}
-	}
+	hp_code rc = hp_http_base_url(v, &b, &e);
 	hp_buf_release(&b);
-	if (argc - optind != 1)
-		return cli_usage(optind >= argc ? "a MANIFEST is needed" : "only one MANIFEST at a time");
-	c->manifest = argv[optind];
+	return rc ? cli_usage("%s", e.msg) : 0;
+}
+
+static int parse_piece_order(const char *v, hp_bt_piece_order *out)
+{
+	if (!strcmp(v, "auto"))
+		*out = HP_BT_ORDER_AUTO;
+	else if (!strcmp(v, "in-order"))
+		*out = HP_BT_ORDER_IN_ORDER;
+	else if (!strcmp(v, "rarest-first"))
+		*out = HP_BT_ORDER_RAREST_FIRST;
+	else
+		return cli_usage("--piece-order takes auto, in-order or rarest-first, not '%s'", v);
+	return 0;
+}
+
+/* A whole number from 0 to max, digits only. */
+static bool parse_count(const char *v, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long n = strtoul(v, &end, 10);
+	if (end == v || *end || v[0] == '-' || n > max)
+		return false;
+	*out = n;
+	return true;
+}
+
+static int parse_timeout(const char *v, long *ms)
+{
+	char *end;
+	double secs = strtod(v, &end);
+	if (end == v || *end || !(secs > 0) || secs > 86400)
+		return cli_usage("--timeout takes seconds, more than 0 and at most 86400, not '%s'", v);
+	*ms = (long)(secs * 1000 + 0.5);
+	if (*ms < 1)
+		*ms = 1;
+	return 0;
+}
+
+static int fetch_option(void *ud, int id, const char *v)
+{
+	config *c = ud;
+	unsigned long n;
+	switch (id) {
+	case 'O': c->out = v; break;
+	case 'k': c->keys[c->nkeys++] = v; break;
+	case OPT_ALLOW_UNTRUSTED: c->allow_untrusted = true; break;
+	case OPT_STATE: c->state = v; break;
+	case OPT_NOW:
+		if (!hp_time_parse(v, &c->now))
+			return cli_usage("'%s' is not an RFC 3339 UTC time such as 2026-01-31T12:00:00Z", v);
+		break;
+	case 'g':
+		if (check_url(v))
+			return EXIT_USAGE;
+		c->gateways[c->ngateways++] = v;
+		break;
+	case OPT_KUBO:
+		if (check_url(v))
+			return EXIT_USAGE;
+		c->kubo = v;
+		break;
+	case OPT_NO_MANIFEST_GATEWAY: c->manifest_gateway = false; break;
+	case OPT_RAW_BLOCKS: c->raw_blocks = true; break;
+	case OPT_TORRENT: c->torrent = v; break;
+	case OPT_PEER: c->peers[c->npeers++] = v; break;
+	case OPT_LISTEN: c->bt_listen = v; break;
+	case OPT_NO_WEB_SEEDS: c->no_web_seeds = true; break;
+	case OPT_PIECE_ORDER: return parse_piece_order(v, &c->piece_order);
+	case 'j': return cli_parse_jobs(v, &c->jobs) ? EXIT_USAGE : 0;
+	case OPT_TIMEOUT: return parse_timeout(v, &c->timeout_ms);
+	case OPT_DOWNLOAD_RATE:
+		if (!parse_count(v, 2097151, &n))
+			return cli_usage("--download-rate takes KiB/s, from 0 to 2097151, not '%s'", v);
+		c->download_rate = (uint64_t)n * 1024;
+		break;
+	case OPT_MEMORY:
+		if (!parse_count(v, 1048576, &n))
+			return cli_usage("--memory takes MiB, from 0 to 1048576, not '%s'", v);
+		c->memory = n ? (size_t)n << 20 : 1;  /* 0: spill everything */
+		break;
+	}
+	return 0;
+}
+
+/* 0, -1 when --help or --version has been answered, or an exit code. */
+static int parse(int argc, char **argv, config *c)
+{
+	int first, rc = cli_parse(&fetch_cmd, argc, argv, fetch_option, c, &first);
+	if (rc)
+		return rc;
+	if (argc - first != 1)
+		return cli_usage(first >= argc ? "a MANIFEST is needed" : "only one MANIFEST at a time");
+	c->manifest = argv[first];
 	if (!c->out)
-		return cli_usage("the output folder is needed (-o DIR)");
+		return cli_usage("the output folder is needed (-O DIR)");
 	const char *env = getenv("HP_TRUSTED_KEYS");
 	if (!c->nkeys && env && *env)
 		c->keys[c->nkeys++] = env;
@@ -292,7 +307,6 @@ static int fetch(const config *c)
 int main(int argc, char **argv)
 {
 	cli_init("hp-fetch");
-	opterr = 0;
 	config c;
 	memset(&c, 0, sizeof c);
 	c.manifest_gateway = true;
@@ -305,10 +319,11 @@ int main(int argc, char **argv)
 		free(c.gateways);
 		return cli_error(EXIT_SOFTWARE, "out of memory");
 	}
-	bool done = false;
-	int rc = parse(argc, argv, &c, &done);
-	if (!rc && !done)
+	int rc = parse(argc, argv, &c);
+	if (!rc)
 		rc = fetch(&c);
+	else if (rc < 0)
+		rc = 0;
 	free(c.keys);
 	free(c.gateways);
 	free(c.peers);

@@ -90,20 +90,21 @@ man_text() {
 		-e 's/\\f(..//g' -e 's/\\f\[[^]]*\]//g' "$1"
 }
 
-# Every long option in `TOOL --help` appears in docs/TOOL.1.
+# Every long option in `TOOL [COMMAND] --help` appears in docs/TOOL.1.
 check_man_options() {
 	local tool=$1 page text opt missing=()
+	shift
 	page=$(man_page "$tool")
 	[ -f "$page" ] || {
 		echo "no man page $page" >&2
 		return 1
 	}
-	run --separate-stderr "$tool" --help
+	run --separate-stderr "$tool" "$@" --help
 	assert_success
 	local -a opts
 	mapfile -t opts < <(grep -o -- '--[a-z][a-z-]*' <<<"$output" | sort -u)
 	((${#opts[@]} > 0)) || {
-		echo "$tool --help shows no long option" >&2
+		echo "$tool ${*:+$* }--help shows no long option" >&2
 		return 1
 	}
 	text=$(man_text "$page")
@@ -134,6 +135,11 @@ check_man_options() {
 }
 @test "hp-manifest: docs/hp-manifest.1 renders without warnings" { check_man_renders hp-manifest; }
 @test "hp-manifest: the man page documents every option of --help" { check_man_options hp-manifest; }
+@test "hp-manifest: the man page documents every option of each command's --help" {
+	for sub in create validate canonical show; do
+		check_man_options hp-manifest "$sub"
+	done
+}
 
 # ---- hp-sign ----------------------------------------------------------------
 @test "hp-sign --help: usage on stdout, exit 0" { check_help hp-sign; }

@@ -303,13 +303,16 @@ print(hashlib.sha256(json.dumps(f, sort_keys=True, separators=(",", ":"), ensure
 }
 
 @test "--help and --version print to stdout and exit 0, everywhere" {
-	local args
+	local args sub
 	for args in --help -h help 'create --help' 'validate -h' 'canonical --help' 'show --help'; do
 		# shellcheck disable=SC2086
 		run --separate-stderr hp-manifest $args
 		assert_success
 		assert_equal "$stderr" ''
-		assert_line --index 0 --partial 'Usage: hp-manifest create'
+		# the tool's help starts with create's usage line, a command's with its own
+		sub=${args% *}
+		[[ $sub == -* || $sub == help ]] && sub=create
+		assert_line --index 0 --partial "Usage: hp-manifest $sub "
 		assert_output --partial 'Exit status:'
 	done
 	run --separate-stderr hp-manifest --version
@@ -319,6 +322,33 @@ print(hashlib.sha256(json.dumps(f, sort_keys=True, separators=(",", ":"), ensure
 	assert_success
 	# create's --version is the package version, not the tool's
 	run_fails 64 hp-manifest create --version
+}
+
+@test "create: -t is --tracker (a tier per option; the URLs of one option share it)" {
+	hp-manifest create --name x --version 1 --timestamp "$TS" --no-cid \
+		--tracker http://t1.example/announce,udp://t2.example:6969/announce --tracker http://t3.example/a tree >long.json
+	run --separate-stderr hp-manifest create --name x --version 1 --timestamp "$TS" --no-cid \
+		-t http://t1.example/announce,udp://t2.example:6969/announce -t http://t3.example/a tree
+	assert_success
+	assert_equal "$stderr" ''
+	assert_equal "$output" "$(cat long.json)"
+	jq -e '.distribution.torrent_magnet | contains("t3.example")' long.json >/dev/null
+	run_fails 64 hp-manifest create --name x --version 1 -t ftp://t.example/ tree
+	[[ $stderr == "hp-manifest: 'ftp://t.example/' is not a tracker URL"* ]]
+}
+
+@test "each command's --help lists every option of its table" {
+	help_lists_table hp-manifest.c create_options hp-manifest create
+	help_lists_table hp-manifest.c validate_options hp-manifest validate
+	help_lists_table hp-manifest.c canonical_options hp-manifest canonical
+	help_lists_table hp-manifest.c show_options hp-manifest show
+	# the tool's own: the commands, and the options common to all of them
+	run --separate-stderr hp-manifest --help
+	local sub
+	for sub in create validate canonical show; do
+		assert_line --regexp "^  $sub  "
+	done
+	assert_line --regexp '^      --json-errors '
 }
 
 @test "usage errors exit 64 with the message and a hint on stderr, nothing on stdout" {

@@ -208,7 +208,7 @@ print(str(p.info_hashes.v1), p.ti is not None)' "resume/$v1.resume"
 	run --separate-stderr hp-seed --help
 	assert_success
 	[[ $output == *Usage:* ]]
-	help_lists_table hp-seed
+	help_lists_tool_table hp-seed
 	run hp-seed --version
 	assert_success
 	assert_output --regexp '^hp-seed \(hybrid-p2p\) '
@@ -263,7 +263,7 @@ need_fetch_torrent() {
 	hp-mktorrent --no-date -o pkg.torrent src/pkg >/dev/null
 	bt_seed_start pkg.torrent --content src
 	run --separate-stderr hp-fetch -k keys/pub.pub --torrent pkg.torrent --peer "127.0.0.1:$SEED_PORT" \
-		--bt-listen 127.0.0.1:0 --timeout 20 m.json -o out
+		--listen 127.0.0.1:0 --timeout 20 m.json -O out
 	assert_success
 	diff -r src/pkg out
 	[ ! -e out/.hp-partial ]
@@ -285,7 +285,7 @@ need_fetch_torrent() {
 		--console-log-level=warn --bt-stop-timeout=60 pkg.torrent >aria.log 2>&1 3>&- &
 	local apid=$!
 	run --separate-stderr hp-fetch -k keys/pub.pub --torrent pkg.torrent --peer "127.0.0.1:$aport" \
-		--bt-listen 127.0.0.1:0 --timeout 20 m.json -o out
+		--listen 127.0.0.1:0 --timeout 20 m.json -O out
 	kill "$apid" 2>/dev/null || true
 	wait "$apid" || true
 	[ "$status" -eq 0 ] || {

@@ -50,8 +50,8 @@ make_pkg() {
 # FETCH_PID.
 fetch_in_background() {
 	# (a simple command, so $! is hp-fetch itself, not a subshell)
-	hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 --peer "127.0.0.1:$SEED_PORT" \
-		"$@" --timeout 60 m.json -o out >f1.out 2>f1.err 3>&- &
+	hp-fetch -k keys/pub.pub --torrent pkg.torrent --listen 127.0.0.1:0 --peer "127.0.0.1:$SEED_PORT" \
+		"$@" --timeout 60 m.json -O out >f1.out 2>f1.err 3>&- &
 	FETCH_PID=$!
 }
 
@@ -130,8 +130,8 @@ interrupt_and_resume() {
 	fi
 	bt_seed_stop
 	bt_seed_start pkg.torrent --content src
-	run --separate-stderr timeout 120 hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 \
-		--peer "127.0.0.1:$SEED_PORT" --timeout 30 m.json -o out
+	run --separate-stderr timeout 120 hp-fetch -k keys/pub.pub --torrent pkg.torrent --listen 127.0.0.1:0 \
+		--peer "127.0.0.1:$SEED_PORT" --timeout 30 m.json -O out
 	[ "$status" -eq 0 ] || fail "the second run exited $status: $stderr"
 	cmp src/pkg/big.bin out/big.bin
 	cmp src/pkg/small out/small
@@ -175,13 +175,13 @@ interrupt_and_resume() {
 	cmp src/pkg/small out/small
 	bt_seed_stop
 	bt_seed_start pkg.torrent --content src
-	run --separate-stderr timeout 120 hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 \
-		--peer "127.0.0.1:$SEED_PORT" --piece-order rarest-first --timeout 30 m.json -o out2
+	run --separate-stderr timeout 120 hp-fetch -k keys/pub.pub --torrent pkg.torrent --listen 127.0.0.1:0 \
+		--peer "127.0.0.1:$SEED_PORT" --piece-order rarest-first --timeout 30 m.json -O out2
 	[ "$status" -eq 0 ] || fail "rarest-first: exit $status: $stderr"
 	cmp src/pkg/big.bin out2/big.bin
 	cmp src/pkg/small out2/small
 	[ ! -e out2/.hp-partial ]
-	run --separate-stderr hp-fetch -k keys/pub.pub --torrent pkg.torrent --piece-order random m.json -o out3
+	run --separate-stderr hp-fetch -k keys/pub.pub --torrent pkg.torrent --piece-order random m.json -O out3
 	[ "$status" -eq 64 ] && [[ $stderr == *"--piece-order takes auto, in-order or rarest-first, not 'random'"* ]] ||
 		fail "a bad --piece-order: exit $status: $stderr"
 	[ ! -e out3 ]
@@ -205,15 +205,15 @@ interrupt_and_resume() {
 	off=$(jq '.first_have * .piece_length + 100' <<<"$j")
 	flip_byte out/.hp-partial/bt-*/pkg/big.bin "$off"
 	bt_seed_start pkg.torrent --content src
-	run_fails 1 timeout 120 hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 \
-		--peer "127.0.0.1:$SEED_PORT" --timeout 30 m.json -o out
+	run_fails 1 timeout 120 hp-fetch -k keys/pub.pub --torrent pkg.torrent --listen 127.0.0.1:0 \
+		--peer "127.0.0.1:$SEED_PORT" --timeout 30 m.json -O out
 	[[ $stderr == *"'big.bin' does not match: its SHA-256 is"* ]]
 	[ ! -e out/big.bin ]
 	[ ! -e "$rf" ] # that resume data is not trusted again
 	cmp src/pkg/small out/small
 	# the next run starts big.bin over and gets it right
-	run --separate-stderr timeout 120 hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 \
-		--peer "127.0.0.1:$SEED_PORT" --timeout 30 m.json -o out
+	run --separate-stderr timeout 120 hp-fetch -k keys/pub.pub --torrent pkg.torrent --listen 127.0.0.1:0 \
+		--peer "127.0.0.1:$SEED_PORT" --timeout 30 m.json -O out
 	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
 	cmp src/pkg/big.bin out/big.bin
 	jq -e -s '.[-1].summary.sources[0].bytes_resumed == 0' <<<"$output" >/dev/null
@@ -223,19 +223,34 @@ interrupt_and_resume() {
 @test "hp-fetch --torrent --progress: a progress line on stderr; without it, none" {
 	make_pkg 1000000 --hybrid
 	bt_seed_start pkg.torrent --content src
-	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 \
-		--peer "127.0.0.1:$SEED_PORT" --timeout 30 --progress m.json -o out
+	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent pkg.torrent --listen 127.0.0.1:0 \
+		--peer "127.0.0.1:$SEED_PORT" --timeout 30 --progress m.json -O out
 	assert_success
 	[[ $stderr =~ hp-fetch:\ [0-9.]+\ [KMG]?i?B\ of\ 976\.6\ KiB\ \([0-9]+% ]] || fail "no progress line: $stderr"
 	# BitTorrent's lines carry the rate and the connections
 	[[ $stderr =~ \([0-9]+%,\ [0-9.]+\ [KMG]?i?B/s,\ [0-9]+\ peers?\) ]] || fail "no rate/peers: $stderr"
 	[[ $stderr == *"of 976.6 KiB (100%"* ]]
 	rm -r out
-	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 \
-		--peer "127.0.0.1:$SEED_PORT" --timeout 30 m.json -o out
+	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent pkg.torrent --listen 127.0.0.1:0 \
+		--peer "127.0.0.1:$SEED_PORT" --timeout 30 m.json -O out
 	assert_success
 	[ -z "$stderr" ] || fail "stderr without --progress: $stderr"
 	cmp src/pkg/big.bin out/big.bin
+	bt_seed_stop
+}
+
+@test "old spellings: -t and --bt-listen still fetch over BitTorrent, each with one warning naming the new one" {
+	make_pkg 300000 --hybrid
+	bt_seed_start pkg.torrent --content src
+	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub -t pkg.torrent --bt-listen 127.0.0.1:0 \
+		--peer "127.0.0.1:$SEED_PORT" --timeout 30 m.json -O out
+	assert_success
+	cmp src/pkg/big.bin out/big.bin
+	cmp src/pkg/small out/small
+	jq -e -s '.[-1].summary.sources[0].source | startswith("bittorrent ")' <<<"$output" >/dev/null
+	warns_once hp-fetch -t --torrent
+	warns_once hp-fetch --bt-listen --listen
+	[ "$(wc -l <<<"$stderr")" = 2 ] || fail "more than the two warnings on stderr: $stderr"
 	bt_seed_stop
 }
 
@@ -280,8 +295,8 @@ rangeserver() {
 	for f in v1 v2 hybrid; do
 		hp-mktorrent --"$f" --no-date -w "$WS_URL" -o "$f.torrent" src/pkg >/dev/null
 		: >"$WS_LOG"
-		run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent "$f.torrent" --bt-listen 127.0.0.1:0 \
-			--timeout 20 m.json -o "out-$f"
+		run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent "$f.torrent" --listen 127.0.0.1:0 \
+			--timeout 20 m.json -O "out-$f"
 		[ "$status" -eq 0 ] || fail "$f: exit $status: $stderr"
 		diff -r src/pkg "out-$f"
 		# the client asked for URL + name + / + path, by ranges
@@ -301,8 +316,8 @@ rangeserver() {
 	for f in v1 hybrid; do
 		hp-mktorrent --"$f" --no-date -w "$WS_URL" -o "$f.torrent" src/one/one.bin >/dev/null
 		: >"$WS_LOG"
-		run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent "$f.torrent" --bt-listen 127.0.0.1:0 \
-			--timeout 20 m.json -o "out-$f"
+		run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent "$f.torrent" --listen 127.0.0.1:0 \
+			--timeout 20 m.json -O "out-$f"
 		[ "$status" -eq 0 ] || fail "$f: exit $status: $stderr"
 		cmp src/one/one.bin "out-$f/one.bin"
 		jq -e -s 'all(.[]; .path == "/one.bin")' "$WS_LOG" >/dev/null
@@ -325,8 +340,8 @@ rangeserver() {
 	local f
 	for f in hybrid v1; do
 		hp-mktorrent --"$f" --no-date -w "$url" -o "$f.torrent" src/pkg >/dev/null
-		run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent "$f.torrent" --bt-listen 127.0.0.1:0 \
-			--timeout 20 m.json -o "out-$f"
+		run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent "$f.torrent" --listen 127.0.0.1:0 \
+			--timeout 20 m.json -O "out-$f"
 		[ "$status" -eq 0 ] || fail "$f: exit $status: $stderr"
 		diff -r src/pkg "out-$f"
 		jq -e -s '.[-1].summary.sources[0] | .status == "ok" and .connections >= 1' <<<"$output" >/dev/null
@@ -342,8 +357,8 @@ rangeserver() {
 	hp-manifest create --name one --version 1.0.0 -o one.json one
 	hp-sign manifest keys/pub.pem one.json -o one.json
 	hp-mktorrent --no-date -w "$KUBO_GATEWAY/ipfs/$w1/" -o one.torrent one/big.bin >/dev/null
-	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent one.torrent --bt-listen 127.0.0.1:0 \
-		--timeout 20 one.json -o out-one
+	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent one.torrent --listen 127.0.0.1:0 \
+		--timeout 20 one.json -O out-one
 	[ "$status" -eq 0 ] || fail "single file: exit $status: $stderr"
 	cmp src/pkg/big.bin out-one/big.bin
 }
@@ -360,15 +375,15 @@ rangeserver() {
 	for f in hybrid v1; do
 		hp-mktorrent --"$f" --no-date -w "$WS_URL" -o "$f.torrent" src/pkg >/dev/null
 		# alone: no verified byte ever, the source times out; nothing in place
-		run_fails 75 timeout 60 hp-fetch -k keys/pub.pub --torrent "$f.torrent" --bt-listen 127.0.0.1:0 \
-			--timeout 3 --no-manifest-gateway m.json -o "out-$f"
+		run_fails 75 timeout 60 hp-fetch -k keys/pub.pub --torrent "$f.torrent" --listen 127.0.0.1:0 \
+			--timeout 3 --no-manifest-gateway m.json -O "out-$f"
 		[ ! -e "out-$f/big.bin" ]
 		[ ! -e "out-$f/small" ]
 		jq -e -s '.[-1].summary.sources[0].hash_failures >= 1' <<<"$output" >/dev/null
 		jq -e -s 'map(select(.status == "fetched")) | length == 0' <<<"$output" >/dev/null
 		# with kubo's gateway after it: everything arrives, verified
-		run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent "$f.torrent" --bt-listen 127.0.0.1:0 \
-			--timeout 3 --no-manifest-gateway -g "$KUBO_GATEWAY" m.json -o "out-$f"
+		run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent "$f.torrent" --listen 127.0.0.1:0 \
+			--timeout 3 --no-manifest-gateway -g "$KUBO_GATEWAY" m.json -O "out-$f"
 		[ "$status" -eq 0 ] || fail "$f with fallback: exit $status: $stderr"
 		diff -r src/pkg "out-$f"
 		jq -e -s '.[-1].summary.sources | map(.status) == ["failed", "ok"]' <<<"$output" >/dev/null
@@ -391,8 +406,8 @@ rangeserver() {
 	FETCH_PID=
 	((rc == 75)) || fail "hp-fetch exited $rc on SIGINT: $(cat f1.err)"
 	nothing_half_written
-	run --separate-stderr timeout 120 hp-fetch -k keys/pub.pub --torrent pkg.torrent --bt-listen 127.0.0.1:0 \
-		--peer "127.0.0.1:$SEED_PORT" --timeout 30 m.json -o out
+	run --separate-stderr timeout 120 hp-fetch -k keys/pub.pub --torrent pkg.torrent --listen 127.0.0.1:0 \
+		--peer "127.0.0.1:$SEED_PORT" --timeout 30 m.json -O out
 	[ "$status" -eq 0 ] || fail "the second run exited $status: $stderr"
 	cmp src/pkg/big.bin out/big.bin
 	cmp src/pkg/small out/small
@@ -409,8 +424,8 @@ rangeserver() {
 	run_fails 64 hp-seed x.torrent --content . --upload-rate 1k
 	run_fails 64 hp-seed x.torrent --content . --upload-rate 2097152
 	printf '{}' >m.json
-	run_fails 64 hp-fetch --download-rate abc m.json -o out
-	run_fails 64 hp-fetch --download-rate -5 m.json -o out
+	run_fails 64 hp-fetch --download-rate abc m.json -O out
+	run_fails 64 hp-fetch --download-rate -5 m.json -O out
 	[[ $stderr == *"--download-rate takes KiB/s"* ]]
 	[ ! -e out ]
 }

@@ -33,7 +33,7 @@ fetch_from() {
 		peers+=(--peer "$p")
 	done
 	run --separate-stderr timeout 120 hp-fetch -k keys/pub.pub --torrent "$TORRENT" "${peers[@]}" \
-		--bt-listen 127.0.0.1:0 --timeout "${FETCH_TIMEOUT:-30}" m.json -o out
+		--listen 127.0.0.1:0 --timeout "${FETCH_TIMEOUT:-30}" m.json -O out
 }
 
 # the fetch succeeded, every file of src/pkg is in out/ with the same bytes
@@ -345,7 +345,7 @@ evil_round() {
 	hp-mktorrent --no-date -o pkg.torrent src/pkg >/dev/null
 	evil_start pkg.torrent bad
 	run --separate-stderr timeout 120 hp-fetch -k keys/pub.pub --torrent pkg.torrent --peer "127.0.0.1:$EVIL_PORT" \
-		--bt-listen 127.0.0.1:0 --timeout 5 --gateway "$KUBO_GATEWAY" --no-manifest-gateway m.json -o out
+		--listen 127.0.0.1:0 --timeout 5 --gateway "$KUBO_GATEWAY" --no-manifest-gateway m.json -O out
 	evil_stop
 	fetched_in_place
 	# BitTorrent caught the bad piece and gave up; the gateway delivered

@@ -149,7 +149,7 @@ summary() { # jq filter on the summary
 # ---- fetching through kubo ----------------------------------------------------
 
 @test "gateway, unixfs-v0-2015: the package into an empty folder, byte for byte, every block checked" {
-	run --separate-stderr hp-fetch -k "$PUB" -g "$V0_GATEWAY" "$M0" -o out
+	run --separate-stderr hp-fetch -k "$PUB" -g "$V0_GATEWAY" "$M0" -O out
 	assert_success
 	fetched_all out
 	records_ok fetched
@@ -167,34 +167,34 @@ summary() { # jq filter on the summary
 }
 
 @test "gateway, unixfs-v1-2025 (a CAR from hp-cid imported into kubo)" {
-	run --separate-stderr hp-fetch -k "$PUB" -g "$V1_GATEWAY" "$M1" -o out
+	run --separate-stderr hp-fetch -k "$PUB" -g "$V1_GATEWAY" "$M1" -O out
 	assert_success
 	fetched_all out
 	records_ok fetched
 }
 
 @test "kubo RPC dag/export, both profiles" {
-	run --separate-stderr hp-fetch -k "$PUB" --kubo "$V0_API" "$M0" -o out0
+	run --separate-stderr hp-fetch -k "$PUB" --kubo "$V0_API" "$M0" -O out0
 	assert_success
 	fetched_all out0
 	[ "$(summary '.sources[0].mode')" = '"dag/export"' ]
 	jq -se --arg k "kubo $V0_API" 'map(select(has("path"))) | all(.source == $k)' <<<"$output"
 	# a multiaddr works too
 	port=${V1_API##*:}
-	run --separate-stderr hp-fetch -k "$PUB" --kubo "/ip4/127.0.0.1/tcp/$port" "$M1" -o out1
+	run --separate-stderr hp-fetch -k "$PUB" --kubo "/ip4/127.0.0.1/tcp/$port" "$M1" -O out1
 	assert_success
 	fetched_all out1
 }
 
 @test "block by block (?format=raw), and when a gateway refuses CARs" {
-	run --separate-stderr hp-fetch -k "$PUB" --raw-blocks -g "$V1_GATEWAY" "$M1" -o out
+	run --separate-stderr hp-fetch -k "$PUB" --raw-blocks -g "$V1_GATEWAY" "$M1" -O out
 	assert_success
 	fetched_all out
 	[ "$(summary '.sources[0].mode')" = '"raw"' ]
 	[ "$(summary '.sources[0].requests')" -gt 5 ]
 	# a gateway that answers 406 to CARs: blocks are asked one by one
 	evil_start "$V0_GATEWAY" nocar
-	run --separate-stderr hp-fetch -k "$PUB" -g "$EVIL_URL" "$M0" -o out2
+	run --separate-stderr hp-fetch -k "$PUB" -g "$EVIL_URL" "$M0" -O out2
 	assert_success
 	fetched_all out2
 	[ "$(jq -s 'map(select(.kind == "car")) | length' "$EVIL_LOG")" = 1 ]
@@ -202,18 +202,18 @@ summary() { # jq filter on the summary
 }
 
 @test "a second run finds every file in place and asks nothing; a wrong file is replaced" {
-	hp-fetch -k "$PUB" -g "$V0_GATEWAY" "$M0" -o out >/dev/null
+	hp-fetch -k "$PUB" -g "$V0_GATEWAY" "$M0" -O out >/dev/null
 	evil_start "$V0_GATEWAY" honest
-	run --separate-stderr hp-fetch -k "$PUB" -g "$EVIL_URL" "$M0" -o out
+	run --separate-stderr hp-fetch -k "$PUB" -g "$EVIL_URL" "$M0" -O out
 	assert_success
 	records_ok present
 	[ "$(evil_requests)" = 0 ]
 	# no source at all is fine when nothing is missing
-	run --separate-stderr hp-fetch -k "$PUB" "$M0" -o out
+	run --separate-stderr hp-fetch -k "$PUB" "$M0" -O out
 	assert_success
 	# same size, other bytes: hashed, found wrong, fetched again by its own CID
 	printf 'HELLO WORLD\n' >out/a.txt
-	run --separate-stderr hp-fetch -k "$PUB" -g "$EVIL_URL" "$M0" -o out
+	run --separate-stderr hp-fetch -k "$PUB" -g "$EVIL_URL" "$M0" -O out
 	assert_success
 	fetched_all out
 	[ "$(jq -sc 'map(select(.status == "fetched")) | map(.path)' <<<"$output")" = '["a.txt"]' ]
@@ -227,42 +227,42 @@ summary() { # jq filter on the summary
 	evil_start "$V0_GATEWAY" honest
 	# signed by a key that is not trusted
 	hp-sign manifest "$OTHER" "$M0" -o other.json
-	run_fails 1 hp-fetch -k "$PUB" -g "$EVIL_URL" other.json -o out
+	run_fails 1 hp-fetch -k "$PUB" -g "$EVIL_URL" other.json -O out
 	[[ $stderr == *"not among the 1 trusted keys"* ]]
 	# no trusted key at all
-	run_fails 1 env -u HP_TRUSTED_KEYS hp-fetch -g "$EVIL_URL" "$M0" -o out
+	run_fails 1 env -u HP_TRUSTED_KEYS hp-fetch -g "$EVIL_URL" "$M0" -O out
 	[[ $stderr == *"no trusted keys were given"* ]]
 	# a field changed after signing
 	jq '.distribution.ipfs_cid = "bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354"' "$M0" >forged.json
-	run_fails 1 hp-fetch -k "$PUB" -g "$EVIL_URL" forged.json -o out
+	run_fails 1 hp-fetch -k "$PUB" -g "$EVIL_URL" forged.json -O out
 	# expired
 	hp-manifest create --name pkg --version 1.0.0 --profile unixfs-v0-2015 --expires 2020-01-01T00:00:00Z \
 		-o exp.json "$TREE"
 	hp-sign manifest "$KEY" exp.json -o exp.json
-	run_fails 1 hp-fetch -k "$PUB" -g "$EVIL_URL" exp.json -o out
+	run_fails 1 hp-fetch -k "$PUB" -g "$EVIL_URL" exp.json -O out
 	[[ $stderr == *expired* ]]
 	# a rollback: version 2 seen, then 1.0.0
 	hp-manifest create --name pkg --version 2.0.0 --profile unixfs-v0-2015 -o v2.json "$TREE"
 	hp-sign manifest "$KEY" v2.json -o v2.json
 	hp-verify -k "$PUB" --state state.json v2.json >/dev/null
-	run_fails 1 hp-fetch -k "$PUB" --state state.json -g "$EVIL_URL" "$M0" -o out
+	run_fails 1 hp-fetch -k "$PUB" --state state.json -g "$EVIL_URL" "$M0" -O out
 	[[ $stderr == *2.0.0* ]]
 	[ "$(evil_requests)" = 0 ]
 	[ ! -e out ] || [ -z "$(find out -type f)" ]
 	# --allow-untrusted accepts a good signature by another key
-	run --separate-stderr hp-fetch --allow-untrusted -g "$EVIL_URL" other.json -o out
+	run --separate-stderr hp-fetch --allow-untrusted -g "$EVIL_URL" other.json -O out
 	assert_success
 	fetched_all out
 }
 
 @test "a malformed manifest is 65, a missing one 66, usage errors 64" {
 	printf '{"manifest_version": "1.0"' >bad.json
-	run_fails 65 hp-fetch -k "$PUB" -g "$V0_GATEWAY" bad.json -o out
-	run_fails 66 hp-fetch -k "$PUB" -g "$V0_GATEWAY" nope.json -o out
+	run_fails 65 hp-fetch -k "$PUB" -g "$V0_GATEWAY" bad.json -O out
+	run_fails 66 hp-fetch -k "$PUB" -g "$V0_GATEWAY" nope.json -O out
 	run_fails 64 hp-fetch -k "$PUB" "$M0"
-	[[ $stderr == *"-o DIR"* ]]
-	run_fails 64 hp-fetch -k "$PUB" -g "ftp://x" "$M0" -o out
-	run_fails 64 hp-fetch -k "$PUB" --timeout 0 "$M0" -o out
+	[[ $stderr == *"-O DIR"* ]]
+	run_fails 64 hp-fetch -k "$PUB" -g "ftp://x" "$M0" -O out
+	run_fails 64 hp-fetch -k "$PUB" --timeout 0 "$M0" -O out
 	[ ! -e out ]
 }
 
@@ -271,24 +271,24 @@ summary() { # jq filter on the summary
 @test "no source reachable: 69; a source that never answers: 75; the next source is tried" {
 	# a port nothing listens on
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	run_fails 69 hp-fetch -k "$PUB" -g "http://127.0.0.1:$port" "$M0" -o out
+	run_fails 69 hp-fetch -k "$PUB" -g "http://127.0.0.1:$port" "$M0" -O out
 	[[ $stderr == *"127.0.0.1:$port"* ]]
 	nothing_unverified out
 	# a gateway that answers 500
 	evil_start "$V0_GATEWAY" status500
-	run_fails 69 hp-fetch -k "$PUB" -g "$EVIL_URL" "$M0" -o out
+	run_fails 69 hp-fetch -k "$PUB" -g "$EVIL_URL" "$M0" -O out
 	[[ $stderr == *"HTTP 500"* ]]
 	evil_stop
 	# a gateway that sends nothing for longer than --timeout
 	evil_start "$V0_GATEWAY" slow --delay 30
 	SECONDS=0
-	run_fails 75 hp-fetch -k "$PUB" --timeout 1 -g "$EVIL_URL" "$M0" -o out
+	run_fails 75 hp-fetch -k "$PUB" --timeout 1 -g "$EVIL_URL" "$M0" -O out
 	((SECONDS < 15))
 	[[ $stderr == *"timed out"* ]]
 	nothing_unverified out
 	# the dead and the silent one first, then kubo: kubo has the rest
 	run --separate-stderr hp-fetch -k "$PUB" --timeout 1 -g "http://127.0.0.1:$port" -g "$EVIL_URL" \
-		--kubo "$V0_API" "$M0" -o out2
+		--kubo "$V0_API" "$M0" -O out2
 	assert_success
 	fetched_all out2
 	jq -se --arg k "kubo $V0_API" 'map(select(.path == "zeros.bin")) | all(.source == $k)' <<<"$output"
@@ -304,7 +304,7 @@ attack_fails() {
 	local up=$1 m=$2 code=$3
 	shift 3
 	evil_start "$up" "$@"
-	run_fails "$code" hp-fetch -k "$PUB" -g "$EVIL_URL" "$m" -o out
+	run_fails "$code" hp-fetch -k "$PUB" -g "$EVIL_URL" "$m" -O out
 	nothing_unverified out
 	[ "$(jq -s 'map(select(has("path") and .status == "failed")) | length' <<<"$output")" -gt 0 ]
 	jq -se 'last | has("summary")' <<<"$output" >/dev/null
@@ -344,14 +344,14 @@ attack_fails() {
 	attack_fails "$V0_GATEWAY" "$M0" 1 ctype
 	[[ $stderr == *"Content-Type is 'text/html; charset=utf-8', not application/vnd.ipld.car"* ]]
 	[ "$(summary '.sources[0].blocks')" = 0 ]
-	run_fails 1 hp-fetch -k "$PUB" --raw-blocks -g "$EVIL_URL" "$M0" -o out2
+	run_fails 1 hp-fetch -k "$PUB" --raw-blocks -g "$EVIL_URL" "$M0" -O out2
 	[[ $stderr == *"not application/vnd.ipld.raw"* ]]
 	nothing_unverified out2
 }
 
 @test "attack: raw blocks with a flipped byte" {
 	evil_start "$V1_GATEWAY" flip --only-raw
-	run_fails 1 hp-fetch -k "$PUB" --raw-blocks -g "$EVIL_URL" "$M1" -o out
+	run_fails 1 hp-fetch -k "$PUB" --raw-blocks -g "$EVIL_URL" "$M1" -O out
 	[[ $stderr == *"the block's bytes do not match its CID"* ]]
 	nothing_unverified out
 }
@@ -359,7 +359,7 @@ attack_fails() {
 @test "attack: an endless stream after the real blocks stops as soon as the walk is done" {
 	evil_start "$V0_GATEWAY" endless --endless-seconds 60
 	SECONDS=0
-	run --separate-stderr hp-fetch -k "$PUB" -g "$EVIL_URL" "$M0" -o out
+	run --separate-stderr hp-fetch -k "$PUB" -g "$EVIL_URL" "$M0" -O out
 	assert_success
 	((SECONDS < 30))
 	fetched_all out
@@ -383,14 +383,14 @@ attack_fails() {
 	sent=$(jq -s 'map(.bytes_sent) | add' "$EVIL_LOG")
 	((sent < limit + 4194304))
 	# held on disk (a spill file) while they came, gone now
-	run_fails 1 hp-fetch -k "$PUB" --memory 1 -g "$EVIL_URL" "$M0" -o out2 || true
+	run_fails 1 hp-fetch -k "$PUB" --memory 1 -g "$EVIL_URL" "$M0" -O out2 || true
 	[ ! -e out2/.hp-partial ] || [ -z "$(ls -A out2/.hp-partial)" ]
 }
 
 @test "tolerated, every block still checked: an extra unrelated block, a block twice, any order, order=dfs that lies" {
 	for attack in extra dup reorder order-lie; do
 		evil_start "$V0_GATEWAY" "$attack"
-		run --separate-stderr hp-fetch -k "$PUB" --memory 1 -g "$EVIL_URL" "$M0" -o "out-$attack"
+		run --separate-stderr hp-fetch -k "$PUB" --memory 1 -g "$EVIL_URL" "$M0" -O "out-$attack"
 		assert_success
 		fetched_all "out-$attack"
 		case $attack in
@@ -405,7 +405,7 @@ attack_fails() {
 @test "a lying gateway first, an honest one next: every file from the honest one, the lie reported" {
 	for attack in flip drop truncate ctype flood; do
 		evil_start "$V0_GATEWAY" "$attack"
-		run --separate-stderr hp-fetch -k "$PUB" -g "$EVIL_URL" -g "$V0_GATEWAY" "$M0" -o "out-$attack"
+		run --separate-stderr hp-fetch -k "$PUB" -g "$EVIL_URL" -g "$V0_GATEWAY" "$M0" -O "out-$attack"
 		assert_success
 		fetched_all "out-$attack"
 		[[ $stderr == *"warning: gateway $EVIL_URL"* ]]
@@ -434,7 +434,7 @@ attack_fails() {
 		json.dump(m, open(sys.argv[2], "w"))
 	EOF
 	hp-sign manifest "$KEY" sub.json -o sub.json
-	run --separate-stderr hp-fetch -k "$PUB" -g "$V0_GATEWAY" sub.json -o out
+	run --separate-stderr hp-fetch -k "$PUB" -g "$V0_GATEWAY" sub.json -O out
 	assert_success
 	[ ! -e out/extra.txt ]
 	[ ! -e out/dir/notlisted/z ]
@@ -453,7 +453,7 @@ attack_fails() {
 		json.dump(m, open(sys.argv[1], "w"))
 	EOF
 	hp-sign manifest "$KEY" wrong.json -o wrong.json
-	run_fails 1 hp-fetch -k "$PUB" -g "$V0_GATEWAY" --kubo "$V0_API" wrong.json -o out
+	run_fails 1 hp-fetch -k "$PUB" -g "$V0_GATEWAY" --kubo "$V0_API" wrong.json -O out
 	[[ $stderr == *"'dir/sub/more.bin' does not match: its SHA-256 is"* ]]
 	[ ! -e out/dir/sub/more.bin ]
 	nothing_unverified out
@@ -466,7 +466,7 @@ attack_fails() {
 	printf victim >victim
 	ln -s "$PWD/victim" out/a.txt
 	ln -s "$PWD/elsewhere" out/dir
-	run_fails 73 hp-fetch -k "$PUB" -g "$V0_GATEWAY" "$M0" -o out
+	run_fails 73 hp-fetch -k "$PUB" -g "$V0_GATEWAY" "$M0" -O out
 	[ "$(cat victim)" = victim ]
 	[ -z "$(ls -A elsewhere)" ]
 	# a.txt: the link was replaced by the verified file, not written through
@@ -479,7 +479,7 @@ attack_fails() {
 
 @test "resume: killed in the middle, run again: verified files are not fetched again" {
 	evil_start "$V0_GATEWAY" slow --delay 0.05
-	hp-fetch -k "$PUB" -g "$EVIL_URL" "$M0" -o out >run1.jsonl 2>run1.err 3>&- &
+	hp-fetch -k "$PUB" -g "$EVIL_URL" "$M0" -O out >run1.jsonl 2>run1.err 3>&- &
 	pid=$!
 	# .hidden and a.txt come first (depth first, by name); big.bin takes seconds
 	for ((i = 0; i < 300; i++)); do
@@ -500,7 +500,7 @@ attack_fails() {
 	evil_stop
 	# again, through a counting gateway
 	evil_start "$V0_GATEWAY" honest
-	run --separate-stderr hp-fetch -k "$PUB" -j 3 -g "$EVIL_URL" "$M0" -o out
+	run --separate-stderr hp-fetch -k "$PUB" -j 3 -g "$EVIL_URL" "$M0" -O out
 	assert_success
 	fetched_all out
 	[ "$(jq -sc 'map(select(.status == "present")) | map(.path)' <<<"$output")" = '[".hidden","a.txt"]' ]
@@ -519,14 +519,14 @@ attack_fails() {
 
 @test "two hp-fetch into one folder at once: the second is refused (75)" {
 	evil_start "$V0_GATEWAY" slow --delay 0.05
-	hp-fetch -k "$PUB" -g "$EVIL_URL" "$M0" -o out >/dev/null 2>&1 3>&- &
+	hp-fetch -k "$PUB" -g "$EVIL_URL" "$M0" -O out >/dev/null 2>&1 3>&- &
 	pid=$!
 	for ((i = 0; i < 200; i++)); do
 		[ -d out/.hp-partial ] && break
 		sleep 0.05
 	done
 	sleep 0.2
-	run_fails 75 hp-fetch -k "$PUB" -g "$V0_GATEWAY" "$M0" -o out
+	run_fails 75 hp-fetch -k "$PUB" -g "$V0_GATEWAY" "$M0" -O out
 	[[ $stderr == *"being written by another hp-fetch"* ]]
 	kill "$pid"
 	wait "$pid" || true
@@ -544,14 +544,38 @@ attack_fails() {
 	assert_success
 	assert_output ""
 	# every long option of --help is in the man page
-	for opt in $(hp-fetch --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+	for opt in $(hp-fetch --help | grep -O -- '--[a-z][a-z-]*' | sort -u); do
 		sed -e 's/\\-/-/g' -e 's/\\f[A-Z]//g' "$HP_ROOT/docs/hp-fetch.1" | grep -q -- "$opt" ||
 			fail "docs/hp-fetch.1 does not document $opt"
 	done
 }
 
+@test "hp-fetch --help lists every option of its table, and no old spelling" {
+	help_lists_table hp-fetch.c fetch_options hp-fetch
+}
+
+@test "old spellings: -o and --output still fetch into DIR, each with one warning naming --output-dir" {
+	local old
+	for old in -o --output; do
+		run --separate-stderr hp-fetch -k "$PUB" -g "$V0_GATEWAY" "$M0" "$old" "out$old"
+		assert_success
+		fetched_all "out$old"
+		warns_once hp-fetch "$old" --output-dir
+		[ "$(wc -l <<<"$stderr")" = 1 ] || fail "more than the warning on stderr: $stderr"
+	done
+	# the warning comes before anything else, and --quiet silences it
+	run_fails 66 hp-fetch -k "$PUB" nope.json -o out
+	warns_once hp-fetch -o --output-dir
+	run_fails 66 hp-fetch --quiet -k "$PUB" nope.json --output out
+	[[ $stderr != *deprecated* ]] || fail "--quiet and still a warning: $stderr"
+	# -t and --bt-listen (fetches over BitTorrent with them: 56-hp-fetch-bt)
+	run_fails 66 hp-fetch -k "$PUB" -t nope.torrent --bt-listen 127.0.0.1:0 nope.json -O out
+	warns_once hp-fetch -t --torrent
+	warns_once hp-fetch --bt-listen --listen
+}
+
 @test "the records follow schemas/hp-fetch.record.schema.json" {
-	run --separate-stderr hp-fetch -k "$PUB" -g "$V0_GATEWAY" "$M0" -o out
+	run --separate-stderr hp-fetch -k "$PUB" -g "$V0_GATEWAY" "$M0" -O out
 	assert_success
 	local checker=$HP_ROOT/.cache/venv/bin/check-jsonschema
 	[ -x "$checker" ] || fail "check-jsonschema not installed (scripts/install-deps)"

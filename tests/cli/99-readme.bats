@@ -134,7 +134,8 @@ readme() {
 	run --separate-stderr timeout 120 bash -e -o pipefail "$f"
 }
 
-# readme_ok SECTION N: readme, which must exit 0
+# readme_ok SECTION N: readme, which must exit 0 and use no old spelling of
+# an option (docs/cli-conventions.md: each use warns)
 readme_ok() {
 	readme "$@" || return
 	((status == 0)) || {
@@ -142,6 +143,10 @@ readme_ok() {
 		cat "$SCRATCH/snippets/$1-$2.sh" >&2
 		echo "$output" >&2
 		echo "$stderr" >&2
+		return 1
+	}
+	[[ $stderr != *"' is deprecated: use '"* ]] || {
+		echo "README '$1' snippet $2 uses an old spelling: $stderr" >&2
 		return 1
 	}
 }

@@ -145,11 +145,11 @@ man_page_ok() {
 	}
 }
 
-# help_lists_table TOOL: `TOOL --help` shows, each on its own line, every
+# help_lists_tool_table TOOL: `TOOL --help` shows, each on its own line, every
 # option of the cli_option table in cmd/TOOL.c that has a help text (not an
 # old spelling), as "-x, --long" when it has a short name, and the common
 # options; and it shows no other option line. (Uses `run`.)
-help_lists_table() {
+help_lists_tool_table() {
 	local tool=$1 src=$HP_ROOT/cmd/$1.c short long want=() missing=()
 	run --separate-stderr "$tool" --help
 	assert_success
@@ -178,6 +178,77 @@ help_lists_table() {
 	[ "$(wc -l <<<"$lines")" -eq "${#want[@]}" ] || {
 		echo "$tool --help lists ${#want[@]} options expected from $src, got:" >&2
 		echo "$lines" >&2
+		return 1
+	}
+}
+
+# cli_table SOURCE TABLE: the entries of `static const cli_option TABLE[]` in
+# cmd/SOURCE, one per line: "LONG SHORT KIND" with "-" for no long or short
+# name (--output-dir -O current, --bt-listen - old, ...); KIND is current,
+# old (an old spelling, which warns) or hidden (left out of --help).
+cli_table() {
+	python3 - "$HP_ROOT/cmd/$1" "$2" <<'PY'
+import re, sys
+src = open(sys.argv[1]).read()
+table = re.search(r'cli_option ' + re.escape(sys.argv[2]) + r'\[\] = \{(.*?)\n\};', src, re.S)
+if not table:
+    sys.exit(f"no cli_option {sys.argv[2]}[] in {sys.argv[1]}")
+string = r'"(?:[^"\\]|\\.)*"'
+entry = re.compile(r"\{\s*[^,{}]+,\s*('.'|0),\s*(\"[^\"]*\"|NULL),\s*(\"[^\"]*\"|NULL),\s*"
+                   r"((?:" + string + r"\s*)+|NULL),\s*(\"[^\"]*\"|NULL)\s*\}")
+n = 0
+for m in entry.finditer(table.group(1)):
+    short, long_, _, help_, old = m.groups()
+    if long_ == 'NULL' and short == '0':
+        continue
+    n += 1
+    print('--' + long_[1:-1] if long_ != 'NULL' else '-', '-' + short[1] if short != '0' else '-',
+          'old' if old != 'NULL' else 'hidden' if help_ == 'NULL' else 'current')
+if not n:
+    sys.exit(f"cli_option {sys.argv[2]}[] has no entry")
+PY
+}
+
+# help_lists_table SOURCE TABLE TOOL...: `TOOL... --help` lists every current
+# option of the table as the table spells it ("  -O, --output-dir",
+# "      --listen"), and no old or hidden spelling.
+help_lists_table() {
+	local source=$1 table=$2 help long short kind spec entries
+	shift 2
+	help=$("$@" --help) || return
+	entries=$(cli_table "$source" "$table") || return
+	while read -r long short kind; do
+		if [ "$kind" = current ]; then
+			if [ "$long" = - ]; then
+				spec="  $short"
+			elif [ "$short" = - ]; then
+				spec="      $long"
+			else
+				spec="  $short, $long"
+			fi
+			grep -Eq -- "^${spec}( |$)" <<<"$help" || {
+				echo "$* --help does not list '$spec'" >&2
+				return 1
+			}
+			continue
+		fi
+		for spec in "$long" "$short"; do
+			[ "$spec" != - ] || continue
+			! grep -Eq -- "(^|[ ,])${spec}([ ,=]|$)" <<<"$help" || {
+				echo "$* --help shows $spec, which is $kind" >&2
+				return 1
+			}
+		done
+	done <<<"$entries"
+}
+
+# warns_once TOOL OLD NEW: on $stderr (from bats' run --separate-stderr),
+# exactly one line names OLD: the deprecation warning that names NEW.
+warns_once() {
+	local want="$1: warning: '$2' is deprecated: use '$3' (the old spelling goes in a later release)"
+	[ "$(grep -cF -- "'$2'" <<<"$stderr")" = 1 ] && grep -qxF -- "$want" <<<"$stderr" || {
+		echo "expected one line '$want' on stderr, got:" >&2
+		printf '%s\n' "$stderr" >&2
 		return 1
 	}
 }
