@@ -63,7 +63,7 @@ static const cli_option mkt_options[] = {
 	  "unixfs-v0-2015 or kubo-cid-v1", NULL },
 	{ OPT_FROM_MANIFEST, 0, "from-manifest", "MANIFEST", "make the manifest's canonical torrent: hybrid,\n"
 	  "automatic piece size, no date; its web_seeds\nfirst; without -t, the trackers of its\n"
-	  "torrent_magnet. --v1, --v2, -l, -p and -x give\nanother infohash (\"canonical\": false); -t, -w,\n"
+	  "torrent_magnet. --v1, --v2, -l, --private and\n--attributes give another infohash (\"canonical\":\nfalse); -t, -w, "
 	  "--comment, --creator, --date do not", NULL },
 	/* -c was the comment (as in mktorrent) and is --content now. This
 	 * hidden entry comes first, so that cli_parse hands -c over as

@@ -236,7 +236,7 @@ random_file() {
 }
 
 @test "--help: every option of the table in cmd/hp-hash.c, and the common ones" {
-	help_lists_tool_table hp-hash
+	help_lists_table hp-hash.c hash_options hp-hash
 }
 
 @test "symbolic links inside a directory are skipped with a warning; --follow follows them" {

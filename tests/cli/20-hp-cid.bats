@@ -74,7 +74,7 @@ EOF
 }
 
 @test "hp-cid --help: every option of the table in cmd/hp-cid.c, and the common ones" {
-	help_lists_tool_table hp-cid
+	help_lists_table hp-cid.c cid_options hp-cid
 }
 
 @test "hp-cid: docs/hp-cid.1 renders without warnings and documents every option" {

@@ -529,7 +529,8 @@ print([(fs.file_path(i), bool(fs.file_flags(i) & lt.file_storage.flag_executable
 }
 
 @test "--help: every option of the table in cmd/hp-mktorrent.c, and the common ones; -c is --content" {
-	help_lists_tool_table hp-mktorrent
+	help_lists_table hp-mktorrent.c mkt_options hp-mktorrent
+	run hp-mktorrent --help
 	[[ $output == *$'\n'"  -c, --content DIR "* && $output == *$'\n'"      --comment TEXT "* ]]
 }
 

@@ -208,7 +208,7 @@ print(str(p.info_hashes.v1), p.ti is not None)' "resume/$v1.resume"
 	run --separate-stderr hp-seed --help
 	assert_success
 	[[ $output == *Usage:* ]]
-	help_lists_tool_table hp-seed
+	help_lists_table hp-seed.c options hp-seed
 	run hp-seed --version
 	assert_success
 	assert_output --regexp '^hp-seed \(hybrid-p2p\) '
