@@ -95,8 +95,8 @@ void cli_help(const cli_command *c, FILE *out)
 	for (size_t i = 0; v && i < n; i++) {
 		if (!v[i]->help)
 			continue;  /* an old spelling, or hidden */
-		if (i == own && own)
-			fputs("Common options:\n", out);
+		if (i == own)
+			fputs(own ? "\nCommon options:\n" : "Common options:\n", out);
 		help_entry(v[i], out);
 	}
 	if (c->footer) {
@@ -116,6 +116,18 @@ static void warn_deprecated(const cli_option *o, bool used_short)
 		snprintf(old, sizeof old, "--%s", o->long_name);
 	snprintf(now, sizeof now, "--%s", o->deprecated_for);
 	cli_warn("'%s' is deprecated: use '%s' (the old spelling goes in a later release)", old, now);
+}
+
+/* Was the long option o given by an abbreviation ("--json" for
+ * "--json-errors")? getopt_long takes any unambiguous prefix; a prefix
+ * that works today would change meaning when an option is added, so only
+ * whole names are taken. The element that held it: argv[optind - 1], or the
+ * one before when its value was the next element. */
+static bool abbreviated(char **argv, const cli_option *o)
+{
+	const char *a = argv[optind - 1 - (o->arg && argv[optind - 1] == optarg)];
+	size_t n = strcspn(a + 2, "=");
+	return strncmp(a, "--", 2) != 0 || n != strlen(o->long_name) || strncmp(a + 2, o->long_name, n) != 0;
 }
 
 int cli_parse(const cli_command *c, int argc, char **argv, cli_option_fn *on_option, void *ud, int *first_operand)
@@ -161,6 +173,10 @@ int cli_parse(const cli_command *c, int argc, char **argv, cli_option_fn *on_opt
 			break;
 		}
 		const cli_option *o = v[i];
+		if (!used_short && abbreviated(argv, o)) {
+			rc = cli_usage("unknown option '%s' (write the whole name: '--%s')", argv[optind - 1 - (o->arg && argv[optind - 1] == optarg)], o->long_name);
+			break;
+		}
 		if (o->deprecated_for)
 			warn_deprecated(o, used_short);
 		bool common = i >= own;
