@@ -247,7 +247,7 @@ if [[ $PARTS == *fetch* ]]; then
 		hp-mktorrent --quiet --no-date -o "$in-hybrid.torrent" "$p" >/dev/null
 		hp-manifest create --name "$in" --version 1.0.0 -o "$in.json" "$p"
 	done
-	hp-sign keygen -o keys -n pub >/dev/null
+	hp-sign keygen -O keys -n pub >/dev/null
 	for in in big tree; do
 		hp-sign manifest keys/pub.pem "$in.json" -o "$in.json"
 	done

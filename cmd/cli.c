@@ -369,3 +369,21 @@ bool cli_common_option(int opt)
 		return false;
 	}
 }
+
+void cli_strlist_add(cli_strlist *l, const char *s)
+{
+	const char **v = realloc(l->v, (l->n + 1) * sizeof *v);
+	if (!v) {
+		cli_error(EXIT_SOFTWARE, "out of memory");
+		exit(EXIT_SOFTWARE);
+	}
+	v[l->n++] = s;
+	l->v = v;
+}
+
+void cli_strlist_free(cli_strlist *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "../lib/hp_err.h"
+#include "../lib/hp_verify.h"
 
 #ifndef HP_VERSION
 #define HP_VERSION "0.1.0"
@@ -204,6 +205,15 @@ typedef int cli_option_fn(void *ud, int id, const char *value);
  * or an exit code. */
 int cli_parse(const cli_command *c, int argc, char **argv, cli_option_fn *on_option, void *ud, int *first_operand);
 
+/* A growable list of borrowed strings (option values); running out of
+ * memory ends the process (exit 70). */
+typedef struct cli_strlist {
+	const char **v;
+	size_t n;
+} cli_strlist;
+void cli_strlist_add(cli_strlist *l, const char *s);
+void cli_strlist_free(cli_strlist *l);
+
 /* ---- cli_keys.c: passphrases and keys ---- */
 
 /* hp_passphrase_fn for loading an encrypted key; ctx is the
@@ -226,6 +236,17 @@ int cli_keygen(const char *dir, const char *name, bool force, const char *passfi
  * check of the manifest on its own line, "MANIFEST: why", as hp-verify
  * prints them; else the error. */
 int cli_plan_failed(const char *manifest, hp_code rc, const json_t *report, const hp_err *e);
+
+/* hp-verify's options, shared by hybrid-p2p verify: a table, the config it
+ * fills, and its callback. */
+extern const cli_option cli_verify_options[];
+typedef struct cli_verify_cfg {
+	hp_verify_opts o;
+	cli_strlist keys;  /* --trusted-keys, in order */
+	bool pretty;
+} cli_verify_cfg;
+void cli_verify_cfg_init(cli_verify_cfg *c);
+int cli_verify_option(void *ud, int id, const char *value);
 
 /* A verification's report (hp_verify_manifest) as hp-verify prints it: the
  * report on stdout (indented with pretty), each failed check on stderr;

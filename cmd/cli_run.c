@@ -4,11 +4,13 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "hp_fetch.h"
 #include "hp_http.h"
 #include "hp_json.h"
+#include "hp_time.h"
 #include "../lib/banned.h"
 
 int cli_plan_failed(const char *manifest, hp_code rc, const json_t *report, const hp_err *e)
@@ -21,6 +23,57 @@ int cli_plan_failed(const char *manifest, hp_code rc, const json_t *report, cons
 		return EXIT_INVALID;
 	}
 	return cli_fail(e);
+}
+
+enum {
+	VOPT_ALLOW_UNTRUSTED = CLI_OPT_FIRST_FREE_,
+	VOPT_ALLOW_UNSIGNED,
+	VOPT_STATE,
+	VOPT_NO_EXTRA,
+	VOPT_NOW,
+	VOPT_PRETTY,
+};
+
+const cli_option cli_verify_options[] = {
+	{ 'c', 'c', "content", "DIR", "check the files under DIR against the manifest", NULL },
+	{ 'k', 'k', "trusted-keys", "FILE", "public keys to trust (PEM, minisign or base64,\n"
+	  "one or more per file; repeatable; default\n$HP_TRUSTED_KEYS when set)", NULL },
+	{ VOPT_ALLOW_UNTRUSTED, 0, "allow-untrusted", NULL, "accept a valid signature by a key not trusted", NULL },
+	{ VOPT_ALLOW_UNSIGNED, 0, "allow-unsigned", NULL, "accept a manifest without a signature", NULL },
+	{ VOPT_STATE, 0, "state", "FILE", "refuse rollbacks against FILE and record this\n"
+	  "version in it when everything checks out", NULL },
+	{ VOPT_NO_EXTRA, 0, "no-extra", NULL, "do not report files under DIR that the manifest\ndoes not list", NULL },
+	{ VOPT_NOW, 0, "now", "TIME", "judge expiry at TIME (RFC 3339 UTC) instead of\nnow", NULL },
+	{ 'j', 'j', "jobs", "N", "hash with N threads (0, the default: one per CPU)", NULL },
+	{ VOPT_PRETTY, 0, "pretty", NULL, "indent the report", NULL },
+	{ 0, 0, NULL, NULL, NULL, NULL },
+};
+
+void cli_verify_cfg_init(cli_verify_cfg *c)
+{
+	memset(c, 0, sizeof *c);
+	c->o.extra = true;
+	c->o.now = time(NULL);
+}
+
+int cli_verify_option(void *ud, int id, const char *v)
+{
+	cli_verify_cfg *c = ud;
+	switch (id) {
+	case 'c': c->o.content_dir = v; break;
+	case 'k': cli_strlist_add(&c->keys, v); break;
+	case VOPT_ALLOW_UNTRUSTED: c->o.allow_untrusted = true; break;
+	case VOPT_ALLOW_UNSIGNED: c->o.allow_unsigned = true; break;
+	case VOPT_STATE: c->o.state_path = v; break;
+	case VOPT_NO_EXTRA: c->o.extra = false; break;
+	case VOPT_NOW:
+		if (!hp_time_parse(v, &c->o.now))
+			return cli_usage("'%s' is not an RFC 3339 UTC time such as 2026-01-31T12:00:00Z", v);
+		break;
+	case 'j': return cli_parse_jobs(v, &c->o.jobs);
+	case VOPT_PRETTY: c->pretty = true; break;
+	}
+	return 0;
 }
 
 int cli_verify_report(json_t *report, hp_code rc, const hp_err *e, bool pretty)

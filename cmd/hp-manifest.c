@@ -132,22 +132,6 @@ static const cli_command create_cmd = {
 	EXIT_STATUS,
 };
 
-typedef struct strlist {
-	const char **v;
-	size_t n;
-} strlist;
-
-static void strlist_add(strlist *l, const char *s)
-{
-	const char **v = realloc(l->v, (l->n + 1) * sizeof *v);
-	if (!v) {
-		cli_error(EXIT_SOFTWARE, "out of memory");
-		exit(EXIT_SOFTWARE);
-	}
-	v[l->n++] = s;
-	l->v = v;
-}
-
 static hp_code write_output(const char *out, const json_t *m, hp_err *e)
 {
 	char *text = json_dumps(m, JSON_INDENT(2));
@@ -185,7 +169,7 @@ typedef struct trackers {
 	hp_torrent_tracker *v;
 	size_t n;
 	unsigned tiers;
-	strlist text;  /* the copies the URLs point into */
+	cli_strlist text;  /* the copies the URLs point into */
 } trackers;
 
 /* "--tracker a,b": one tier. The URLs point into a copy of arg. */
@@ -194,7 +178,7 @@ static int add_tier(trackers *t, const char *arg)
 	char *copy = strdup(arg);
 	if (!copy)
 		return cli_error(EXIT_SOFTWARE, "out of memory");
-	strlist_add(&t->text, copy);
+	cli_strlist_add(&t->text, copy);
 	unsigned tier = t->tiers++;
 	for (char *p = copy;;) {
 		char *comma = strchr(p, ',');
@@ -220,7 +204,7 @@ static int add_tier(trackers *t, const char *arg)
 
 typedef struct create_cfg {
 	hp_manifest_meta meta;
-	strlist seeds, nodes;
+	cli_strlist seeds, nodes;
 	trackers tr;
 	const char *out, *dir, *profile, *torrent_out, *car;
 	bool torrent, mime;
@@ -255,8 +239,8 @@ static int create_option(void *ud, int id, const char *v)
 	case OPT_GIT_COMMIT: m->git_commit = v; break;
 	case OPT_GIT_REF: m->git_ref = v; break;
 	case OPT_GATEWAY: m->ipfs_gateway = v; break;
-	case OPT_WEB_SEED: strlist_add(&c->seeds, v); break;
-	case OPT_PINNING_NODE: strlist_add(&c->nodes, v); break;
+	case OPT_WEB_SEED: cli_strlist_add(&c->seeds, v); break;
+	case OPT_PINNING_NODE: cli_strlist_add(&c->nodes, v); break;
 	case OPT_NO_MIME: c->mime = false; break;
 	case OPT_PROFILE: c->profile = v; break;
 	case OPT_NO_CID: c->profile = NULL; break;

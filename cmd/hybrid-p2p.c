@@ -45,22 +45,6 @@ static const char usage_text[] =
 
 /* ---- shared ---- */
 
-typedef struct strlist {
-	const char **v;
-	size_t n;
-} strlist;
-
-static void sl_add(strlist *l, const char *s)
-{
-	const char **v = realloc(l->v, (l->n + 1) * sizeof *v);
-	if (!v) {
-		cli_error(EXIT_SOFTWARE, "out of memory");
-		exit(EXIT_SOFTWARE);
-	}
-	v[l->n++] = s;
-	l->v = v;
-}
-
 /* ~/REL into out, or NULL without HOME. */
 static const char *home_path(const char *rel, char *out, size_t size)
 {
@@ -73,16 +57,16 @@ static const char *home_path(const char *rel, char *out, size_t size)
 
 /* The trusted keys when none is given: $HP_TRUSTED_KEYS, else
  * ~/.hybrid_p2p/trusted_keys when it exists. */
-static void default_trusted_keys(strlist *keys, char *buf, size_t size)
+static void default_trusted_keys(cli_strlist *keys, char *buf, size_t size)
 {
 	struct stat st;
 	const char *env = getenv("HP_TRUSTED_KEYS");
 	if (keys->n)
 		return;
 	if (env && *env)
-		sl_add(keys, env);
+		cli_strlist_add(keys, env);
 	else if (home_path(".hybrid_p2p/trusted_keys", buf, size) && stat(buf, &st) == 0)
-		sl_add(keys, buf);
+		cli_strlist_add(keys, buf);
 }
 
 /* One JSON line on stdout; a failed step's "code" becomes its "exit". */
@@ -115,10 +99,7 @@ enum {
 	OPT_PASSFILE,
 	OPT_ASK,
 	OPT_ALLOW_UNTRUSTED,
-	OPT_ALLOW_UNSIGNED,
 	OPT_STATE,
-	OPT_NOW,
-	OPT_PRETTY,
 	OPT_CAR,
 	OPT_NO_CAR,
 	OPT_TORRENT,
@@ -200,63 +181,23 @@ static int cmd_keygen(int argc, char **argv)
 
 /* ---- verify ---- */
 
-static const cli_option verify_options[] = {
-	{ 'c', 'c', "content", "DIR", "check the files in DIR (or give DIR after MANIFEST)", NULL },
-	{ 'k', 'k', "trusted-keys", "FILE", "public keys to trust (repeatable; default\n$HP_TRUSTED_KEYS, else ~/.hybrid_p2p/trusted_keys)",
-	  NULL },
-	{ OPT_ALLOW_UNTRUSTED, 0, "allow-untrusted", NULL, "accept a valid signature by a key not trusted", NULL },
-	{ OPT_ALLOW_UNSIGNED, 0, "allow-unsigned", NULL, "accept a manifest without a signature", NULL },
-	{ OPT_STATE, 0, "state", "FILE", "refuse rollbacks; record this version when valid", NULL },
-	{ OPT_NOW, 0, "now", "TIME", "judge expiry at TIME (RFC 3339 UTC)", NULL },
-	{ 'j', 'j', "jobs", "N", "hashing threads (0, the default: one per CPU)", NULL },
-	{ OPT_PRETTY, 0, "pretty", NULL, "indent the report", NULL },
-	{ 0, 0, NULL, NULL, NULL, NULL },
-};
-
 static const cli_command verify_cmd = {
 	"Usage: hybrid-p2p verify MANIFEST [DIR] [OPTIONS]\n"
 	"\n"
 	"Check the manifest's form, its signature against the trusted keys, its\n"
 	"expiry and (with --state) that it is not a rollback; then, with DIR, every\n"
 	"file in DIR. Prints one JSON report (as hp-verify).\n",
-	verify_options,
+	cli_verify_options,
 	"Exit status: 0 valid; 1 invalid; 64 usage; 65 malformed manifest or key;\n"
 	"66 missing manifest or folder; 74 I/O error; 77 permission denied.\n",
 };
 
-typedef struct verify_cfg {
-	hp_verify_opts o;
-	strlist keys;
-	bool pretty;
-} verify_cfg;
-
-static int verify_option(void *ud, int id, const char *v)
-{
-	verify_cfg *c = ud;
-	switch (id) {
-	case 'c': c->o.content_dir = v; break;
-	case 'k': sl_add(&c->keys, v); break;
-	case OPT_ALLOW_UNTRUSTED: c->o.allow_untrusted = true; break;
-	case OPT_ALLOW_UNSIGNED: c->o.allow_unsigned = true; break;
-	case OPT_STATE: c->o.state_path = v; break;
-	case OPT_NOW:
-		if (!hp_time_parse(v, &c->o.now))
-			return cli_usage("'%s' is not an RFC 3339 UTC time such as 2026-01-31T12:00:00Z", v);
-		break;
-	case 'j': return cli_parse_jobs(v, &c->o.jobs);
-	case OPT_PRETTY: c->pretty = true; break;
-	}
-	return 0;
-}
-
 static int cmd_verify(int argc, char **argv)
 {
-	verify_cfg c;
-	memset(&c, 0, sizeof c);
-	c.o.extra = true;
-	c.o.now = time(NULL);
+	cli_verify_cfg c;
+	cli_verify_cfg_init(&c);
 	char trusted[PATH_MAX];
-	int first, rc = cli_parse(&verify_cmd, argc, argv, verify_option, &c, &first);
+	int first, rc = cli_parse(&verify_cmd, argc, argv, cli_verify_option, &c, &first);
 	if (rc)
 		goto out;
 	int nargs = argc - first;
@@ -336,7 +277,7 @@ static const cli_command publish_cmd = {
 
 typedef struct pub_cfg {
 	hp_publish_opts o;
-	strlist web_seeds, trackers, kubo, cluster, psa;
+	cli_strlist web_seeds, trackers, kubo, cluster, psa;
 	hp_torrent_tracker *tiers;
 	const char *passfile;
 } pub_cfg;
@@ -371,13 +312,13 @@ static int publish_option(void *ud, int id, const char *v)
 	case OPT_EXPIRES: m->expires = v; break;
 	case OPT_PROFILE: o->package.profile = v; break;
 	case OPT_IPFS_GATEWAY: m->ipfs_gateway = v; break;
-	case OPT_WEB_SEED: sl_add(&c->web_seeds, v); break;
-	case 't': sl_add(&c->trackers, v); break;
+	case OPT_WEB_SEED: cli_strlist_add(&c->web_seeds, v); break;
+	case 't': cli_strlist_add(&c->trackers, v); break;
 	case OPT_ALLOW_DIRTY: o->allow_dirty = true; break;
 	case OPT_NO_GIT: o->no_git = true; break;
-	case OPT_KUBO: sl_add(&c->kubo, v); break;
-	case OPT_CLUSTER: sl_add(&c->cluster, v); break;
-	case OPT_PSA: sl_add(&c->psa, v); break;
+	case OPT_KUBO: cli_strlist_add(&c->kubo, v); break;
+	case OPT_CLUSTER: cli_strlist_add(&c->cluster, v); break;
+	case OPT_PSA: cli_strlist_add(&c->psa, v); break;
 	case OPT_BRANCH: o->registry.branch = v; break;
 	case OPT_CACHE: o->registry.cache_dir = v; break;
 	case OPT_SEED: o->seed = true; break;
@@ -542,7 +483,7 @@ typedef struct fetch_cfg {
 	hp_plan_opts p;
 	hp_registry_ref reg;
 	const char *what, *save_manifest;
-	strlist keys, gateways, peers;
+	cli_strlist keys, gateways, peers;
 	char trusted[PATH_MAX];
 } fetch_cfg;
 
@@ -558,7 +499,7 @@ static int fetch_option(void *ud, int id, const char *v)
 	case 'r': c->reg.url = v; break;
 	case OPT_BRANCH: c->reg.branch = v; break;
 	case OPT_CACHE: c->reg.cache_dir = v; break;
-	case 'k': sl_add(&c->keys, v); break;
+	case 'k': cli_strlist_add(&c->keys, v); break;
 	case OPT_ALLOW_UNTRUSTED: p->fetch.allow_untrusted = true; break;
 	case OPT_STATE: p->fetch.state_path = v; break;
 	case 'g':
@@ -569,12 +510,12 @@ static int fetch_option(void *ud, int id, const char *v)
 		if (rc)
 			return cli_usage("%s", e.msg);
 		if (id == 'g')
-			sl_add(&c->gateways, v);
+			cli_strlist_add(&c->gateways, v);
 		else
 			p->kubo = v;
 		break;
 	case OPT_TORRENT: p->torrent = v; break;
-	case OPT_PEER: sl_add(&c->peers, v); break;
+	case OPT_PEER: cli_strlist_add(&c->peers, v); break;
 	case OPT_LISTEN: p->bt_listen = v; break;
 	case OPT_TIMEOUT: return parse_seconds("--timeout", v, &p->timeout_ms);
 	case 'm': c->save_manifest = v; break;

@@ -84,3 +84,34 @@ help_files() {
 	run hybrid-p2p keygen --help
 	[[ $output == *"~/.hybrid_p2p/keys"* && $output != *"default '.'"* ]]
 }
+
+@test "long options are written whole: an abbreviation is a usage error (64) naming the whole name" {
+	run_fails 64 hp-fetch --output-d got m.json
+	[[ $stderr == *"unknown option '--output-d' (write the whole name: '--output-dir')"* ]]
+	run_fails 64 hp-hash --jso x
+	[[ $stderr == *"'--jso'"*"'--json-errors'"* ]]
+	# canonical has no --json; before, getopt took it for --json-errors
+	run_fails 64 hp-manifest canonical --json m.json
+	[[ $stderr == *"unknown option '--json'"* ]]
+	# the whole name, with = or a separate value, works
+	echo x >f
+	run --separate-stderr hp-hash --algo=sha1 --jobs 1 --json-errors f
+	assert_success
+}
+
+@test "hp-verify and hybrid-p2p verify share one option table: same options, same report" {
+	hybrid-p2p keygen -O keys -n k >/dev/null
+	mkdir data && echo hi >data/a.txt
+	hp-manifest create --name x --version 1 --no-cid --no-torrent -o m.json data
+	hp-sign manifest keys/k.pem m.json -o m.json
+	local h1 h2
+	h1=$(hp-verify --help | grep -E '^  (-[a-z], |    )--' | grep -v -- '--version')
+	h2=$(hybrid-p2p verify --help | grep -E '^  (-[a-z], |    )--' | grep -v -- '--version')
+	[ "$h1" = "$h2" ]
+	run --separate-stderr hp-verify -k keys/k.pub --no-extra -c data m.json
+	assert_success
+	local r1=$output
+	run --separate-stderr hybrid-p2p verify -k keys/k.pub --no-extra m.json data
+	assert_success
+	[ "$(jq -S . <<<"$r1")" = "$(jq -S . <<<"$output")" ]
+}

@@ -245,7 +245,7 @@ sign_with_openssl() { # KEY.pem IN OUT
 	assert_success
 	[[ $output == "hp-verify (hybrid-p2p) "* ]]
 	# --help comes from the option table: every option of it, and the common ones
-	help_lists_table hp-verify.c options hp-verify
+	help_lists_table cli_run.c cli_verify_options hp-verify
 }
 
 @test "hybrid-p2p verify MANIFEST DIR is hp-verify --content DIR" {
