@@ -186,7 +186,8 @@ static const cli_command verify_cmd = {
 	"\n"
 	"Check the manifest's form, its signature against the trusted keys, its\n"
 	"expiry and (with --state) that it is not a rollback; then, with DIR, every\n"
-	"file in DIR. Prints one JSON report (as hp-verify).\n",
+	"file in DIR. Prints one JSON report (as hp-verify). Trusted keys: the\n"
+	"--trusted-keys files, else $HP_TRUSTED_KEYS, else ~/.hybrid_p2p/trusted_keys.\n",
 	cli_verify_options,
 	"Exit status: 0 valid; 1 invalid; 64 usage; 65 malformed manifest or key;\n"
 	"66 missing manifest or folder; 74 I/O error; 77 permission denied.\n",
