@@ -577,9 +577,10 @@ static int resolve(fetch_cfg *c, hp_resolved *r)
 		p->torrent_len = r->torrent.len;
 		p->torrent_implied = true;
 	}
-	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b}", "step", "registry", "status", "ok", "url",
+	/* "torrent" is the old name of has_torrent (docs/cli-conventions.md) */
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b}", "step", "registry", "status", "ok", "url",
 			      hp_registry_url(&c->reg), "name", r->name, "version", r->version, "commit", r->commit,
-			      "torrent", r->torrent.len > 0);
+			      "has_torrent", r->torrent.len > 0, "torrent", r->torrent.len > 0);
 	print_step(j);
 	json_decref(j);
 	return 0;

@@ -115,3 +115,37 @@ help_files() {
 	assert_success
 	[ "$(jq -S . <<<"$r1")" = "$(jq -S . <<<"$output")" ]
 }
+
+@test "every tool's JSON: one type per member name, and an old name only beside its new one" {
+	load ../lib/registry
+	mkdir -p data j && echo hi >data/a.txt && head -c 70000 /dev/urandom >data/b.bin
+	bare_registry reg
+	hybrid-p2p keygen -O keys -n k >j/keygen.json
+	hp-sign pubkey keys/k.pem >j/pubkey.json
+	hp-hash data >j/hash.json
+	hp-cid data >j/cid.json
+	hp-mktorrent -o t.torrent data >j/mkt.json
+	hybrid-p2p publish data --name ds --version 1 --uploader-id me --no-git -o out/ds.json --key keys/k.pem \
+		--registry "file://$PWD/srv/reg.git" --registry-cache cache >j/publish.json
+	hp-verify -k keys/k.pub -c data out/ds.json >j/verify.json
+	hp-manifest validate --json out/ds.json >j/validate.json
+	hp-manifest show --json out/ds.json >j/show.json
+	hybrid-p2p fetch ds@1 -O got --registry "file://$PWD/srv/reg.git" --registry-cache cache2 -k keys/k.pub \
+		--gateway http://127.0.0.1:9 --timeout 1 >j/fetch.json 2>/dev/null || true
+	hp-fetch -k keys/k.pub -O got2 --torrent out/ds-1.torrent --timeout 1 out/ds.json >j/hp-fetch.json 2>/dev/null || true
+	# every file has records (a tool that printed nothing would prove nothing)
+	local f
+	for f in j/*.json; do
+		[ -s "$f" ] || fail "$f is empty"
+	done
+	run python3 "$HP_ROOT/tests/lib/json_fields.py" $(for f in j/*.json; do echo "$(basename "$f" .json):$f"; done)
+	assert_success
+	assert_output ""
+	# the checker can fail: a name with two types, an old name alone
+	echo '{"size": 3, "infohash": "ab"}' >bad1.json
+	echo '{"size": "3"}' >bad2.json
+	run python3 "$HP_ROOT/tests/lib/json_fields.py" one:bad1.json two:bad2.json
+	assert_failure 1
+	assert_line "one: 'infohash' without its new name 'infohash_v1'"
+	assert_line "'size' is number (one) and string (two)"
+}
