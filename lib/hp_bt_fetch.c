@@ -38,6 +38,7 @@ typedef struct bt_source {
 	uint64_t hash_failures;
 	uint64_t web_seed_errors;
 	uint64_t resume_saves;
+	uint64_t restarts;       /* new sessions after a hash failure (see bt_run) */
 	int peers_seen;
 	bool interrupted;
 	int tid;                 /* the session's id for the torrent */
@@ -190,6 +191,48 @@ static void save_resume(bt_source *s, hp_bt_session *ses, int id, const char *pa
 	hp_buf_release(&b);
 }
 
+/* A new session with the torrent in it (stale resume data in a: without it). */
+static hp_code open_session(bt_source *s, hp_bt_add *a, hp_bt_session **ses, int *id, hp_err *e)
+{
+	hp_code rc;
+	if ((rc = hp_bt_session_new(s->listen ? s->listen : "0.0.0.0:0", ses, e)))
+		return rc;
+	/* before the torrent: a connection's peer class is fixed when it is made */
+	if (s->download_rate && (rc = hp_bt_session_set_rate_limits(*ses, 0, s->download_rate, e)))
+		return rc;
+	if ((rc = hp_bt_session_add(*ses, a, id, e)) && a->resume) {
+		a->resume = NULL;
+		a->resume_len = 0;
+		rc = hp_bt_session_add(*ses, a, id, e);
+	}
+	s->tid = *id;
+	return rc;
+}
+
+/* The resume data at path in out (left empty when there is none). */
+static void read_resume(const char *path, hp_buf *out)
+{
+	hp_err re = HP_ERR_INIT;
+	hp_buf_reset(out);
+	if (access(path, F_OK) == 0 && hp_read_file(path, 64u << 20, out, &re))
+		hp_buf_release(out);
+}
+
+/* Save the resume data, close the session and open a new one from it. */
+static hp_code restart(bt_source *s, hp_bt_add *a, hp_buf *resume, const char *rpath, hp_bt_session **ses,
+		       int *id, uint64_t downloaded, hp_err *e)
+{
+	s->received += downloaded;
+	s->restarts++;
+	save_resume(s, *ses, *id, rpath);
+	hp_bt_session_free(*ses);
+	*ses = NULL;
+	read_resume(rpath, resume);
+	a->resume = resume->len ? resume->data : NULL;
+	a->resume_len = resume->len;
+	return open_session(s, a, ses, id, e);
+}
+
 static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 {
 	bt_source *s = self;
@@ -249,15 +292,8 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 		rc = hp_fail(e, HP_E_CANTCREAT, "cannot create '%s': %s", save.data, strerror(errno));
 		goto out;
 	}
-	hp_err re = HP_ERR_INIT;
-	if (access(rpath.data, F_OK) == 0 && hp_read_file(rpath.data, 64u << 20, &resume, &re))
-		hp_buf_release(&resume);
+	read_resume(rpath.data, &resume);
 
-	if ((rc = hp_bt_session_new(s->listen ? s->listen : "0.0.0.0:0", &ses, e)))
-		goto out;
-	/* before the torrent: a connection's peer class is fixed when it is made */
-	if (s->download_rate && (rc = hp_bt_session_set_rate_limits(ses, 0, s->download_rate, e)))
-		goto out;
 	hp_bt_add a = { 0 };
 	a.torrent = s->torrent.data;
 	a.torrent_len = s->torrent.len;
@@ -274,20 +310,12 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 	a.sequential = s->piece_order == HP_BT_ORDER_IN_ORDER ||
 		       (s->piece_order == HP_BT_ORDER_AUTO && biggest >= SEQUENTIAL_FROM);
 	int id;
-	if ((rc = hp_bt_session_add(ses, &a, &id, e))) {
-		if (a.resume) {  /* stale resume data: start over without it */
-			a.resume = NULL;
-			a.resume_len = 0;
-			rc = hp_bt_session_add(ses, &a, &id, e);
-		}
-		if (rc)
-			goto out;
-	}
-	s->tid = id;
+	if ((rc = open_session(s, &a, &ses, &id, e)))
+		goto out;
 	hp_fetch_set_interruptible(f, true);
 	long timeout = s->timeout_ms > 0 ? s->timeout_ms : 30000;
-	int64_t last_new = now_ms(), last_connect = 0, last_save = last_new;
-	uint64_t last_done = 0, saved_done = 0, flushed_done = 0, flushes_seen = 0;
+	int64_t last_new = now_ms(), last_connect = 0, last_save = last_new, started = last_new, polled = last_new;
+	uint64_t last_done = 0, saved_done = 0, flushed_done = 0, flushes_seen = 0, failures_seen = 0;
 	bool flushing = false;
 	hp_bt_status st;
 	bool finished = false;
@@ -300,12 +328,16 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 			goto out;
 		}
 		if (st.checking) {
-			last_new = now;  /* checking the disk is not a silent source */
+			/* checking the disk is not a silent source: its time does not
+			 * count (nor does it reset the count: a new session checks
+			 * its resume data, and a liar must not keep one going) */
+			last_new += now - polled;
 		} else if (!s->resumed_known) {
 			s->resumed = st.total_done;
 			s->resumed_known = true;
 			last_done = saved_done = st.total_done;
 		}
+		polled = now;
 		if (!st.checking)
 			hp_fetch_source_progress(f, st.total_done, st.download_rate, st.peers);
 		if (st.finished && !st.checking && st.total_done >= st.total_wanted) {
@@ -327,7 +359,7 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 			s->interrupted = true;
 			break;
 		}
-		if (st.total_done != last_done) {
+		if (st.total_done > last_done) {  /* not what a new session finds again */
 			last_done = st.total_done;
 			last_new = now;
 		}
@@ -339,6 +371,24 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 			saved_done = st.total_done;
 			last_save = now_ms();
 		}
+		/* After a hash failure a libtorrent 2.0.8 session can be stuck
+		 * (docs/interop.md): an honest peer banned, never dialled again
+		 * (trust points in a 4-bit field counted up to 8, which wraps to
+		 * -8: after 8 good pieces one piece shared with a liar bans it),
+		 * or a piece completed by a late write of the liar's block and
+		 * never checked. Running hp-fetch again gets past both, and so
+		 * does a new session from the resume data: once no --peer is
+		 * connected, or nothing new came for half the timeout. A liar is
+		 * banned again at its next bad piece; every piece is checked. */
+		if (s->hash_failures != failures_seen && now - started >= 1000 &&
+		    ((s->npeers && st.peers == 0) || now - last_new > timeout / 2)) {
+			failures_seen = s->hash_failures;
+			if ((rc = restart(s, &a, &resume, rpath.data, &ses, &id, st.downloaded, e)))
+				goto out;
+			started = now_ms();
+			flushing = false;  /* the old session's flush never reports */
+			continue;
+		}
 		if (s->npeers && st.peers == 0 && now - last_connect >= 1000) {
 			for (size_t k = 0; k < s->npeers; k++)
 				if ((rc = hp_bt_session_connect_peer(ses, id, s->peers[k], e)))
@@ -346,7 +396,7 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 			last_connect = now;
 		}
 	}
-	s->received = st.downloaded;
+	s->received += st.downloaded;
 	/* resume data for the next run, then shut down: every write on disk */
 	save_resume(s, ses, id, rpath.data);
 	hp_bt_session_free(ses);
@@ -445,6 +495,7 @@ static void bt_stats(void *self, json_t *out)
 	json_object_set_new(out, "hash_failures", json_integer((json_int_t)s->hash_failures));
 	json_object_set_new(out, "web_seed_errors", json_integer((json_int_t)s->web_seed_errors));
 	json_object_set_new(out, "resume_saves", json_integer((json_int_t)s->resume_saves));
+	json_object_set_new(out, "restarts", json_integer((json_int_t)s->restarts));
 	json_object_set_new(out, "connections", json_integer(s->peers_seen));
 	json_object_set_new(out, "interrupted", json_boolean(s->interrupted));
 }

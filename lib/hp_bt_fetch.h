@@ -19,8 +19,12 @@
  * run that is killed keeps the pieces verified up to the last save, one
  * that is stopped keeps them all. It lists only pieces that passed their
  * hash check; without it (a run killed before the first save) libtorrent
- * checks whatever is on disk against the piece hashes first. Progress
- * (verified bytes, rate, connections) goes to hp_fetch_source_progress. */
+ * checks whatever is on disk against the piece hashes first. After a hash
+ * failure, once no opts.peers peer is connected or nothing new came for half
+ * the timeout, the session is replaced by a new one from the resume data, as
+ * a new run would be: libtorrent 2.0.8 can ban an honest peer that shared a
+ * bad piece, and never dials it again (docs/interop.md). Progress (verified
+ * bytes, rate, connections) goes to hp_fetch_source_progress. */
 #ifndef HP_BT_FETCH_H
 #define HP_BT_FETCH_H
 
@@ -49,7 +53,8 @@ typedef struct hp_bt_fetch_opts {
 	const char *listen;             /* "IP:PORT"; NULL: 0.0.0.0:0 */
 	const char *const *peers;       /* "IP:PORT" to connect to */
 	size_t npeers;
-	long timeout_ms;                /* give up after this long without a new verified byte; 0: 30 s */
+	long timeout_ms;                /* give up after this long without a new verified byte
+	                                 * (checking the disk not counted); 0: 30 s */
 	uint64_t download_rate;         /* bytes per second, 0: no limit (every peer, loopback too) */
 	bool no_web_seeds;              /* do not use the torrent's web seeds (BEP 19 url-list) */
 	hp_bt_piece_order piece_order;

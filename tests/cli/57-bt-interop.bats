@@ -331,6 +331,39 @@ evil_round() {
 	done
 }
 
+# libtorrent bans a peer for a bad piece, and 2.0's trust points (a 4-bit
+# field counted up to 8, which wraps to -8) also ban an honest peer that sent
+# 8 to 11 good pieces when it shares a bad one: a session never dials a
+# banned peer again, so hp-fetch starts a new one from its resume data once
+# no peer is left after a hash failure. Here the banned --peer's port is
+# taken over by an honest seed: without the new session nothing would dial it.
+@test "a --peer banned for a bad piece is dialled again by a new session: the honest seed now on its port completes the fetch" {
+	make_bad_copy
+	evil_round hybrid
+	local port=$EVIL_PORT rc=0
+	timeout 120 hp-fetch -k keys/pub.pub --torrent hybrid.torrent --peer "127.0.0.1:$port" \
+		--bt-listen 127.0.0.1:0 m.json -o out >fetch.out 2>fetch.err 3>&- &
+	local pid=$!
+	BT_PIDS+=("$pid")
+	_hp_watchdog "$pid" >/dev/null
+	# hp-fetch dropped the evil peer: it banned it for its bad piece
+	wait_for "$pid" 600 jq -r 'select(.disconnected) | .reason' evil.out >/dev/null || {
+		echo "hp-fetch never dropped the evil peer:" >&2
+		cat evil.out fetch.out fetch.err >&2
+		return 1
+	}
+	evil_stop
+	bt_seed_start hybrid.torrent --content src --tracker-off --listen "127.0.0.1:$port"
+	wait "$pid" || rc=$?
+	status=$rc output=$(cat fetch.out) stderr=$(cat fetch.err)
+	fetched_all
+	jq -e -s '.[-1].summary.sources[0] | .hash_failures >= 1 and .restarts >= 1' <<<"$output" >/dev/null || {
+		echo "$output" >&2
+		return 1
+	}
+	bt_seed_stop
+}
+
 @test "an evil peer, then an IPFS gateway (kubo): hp-fetch falls back and places the right bytes" {
 	make_bad_copy
 	# the manifest in the unixfs-v1-2025 profile, the tree in kubo as the

@@ -32,7 +32,9 @@
 # The evil peer (tests/lib/evilpeer.py, python3-libtorrent serving whatever
 # bytes it has, unchecked):
 #   evil_start TORRENT SAVE_DIR [--peer IP:PORT]...  sets EVIL_PID, EVIL_PORT
-#   evil_stop          SIGTERM; its last line (uploaded bytes) in evil.out
+#   evil_stop          SIGTERM; its last line (uploaded bytes) in evil.out,
+#                      after a {"disconnected": ...} line for each peer that
+#                      dropped it
 #
 # Every daemon started here gets a watchdog (kubo.bash's _hp_watchdog) that
 # kills it if the bats process goes away, and bt_teardown kills whatever is

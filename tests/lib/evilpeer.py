@@ -10,8 +10,10 @@ check of the files when it starts) and the session has disable_hash_checks
 (seed_mode would otherwise hash each piece before its first upload and stop
 serving a bad one). It listens on 127.0.0.1 (TCP only, no DHT/LSD/UPnP/
 NAT-PMP), prints {"port": N} on stdout once listening, connects out to each
---peer (retrying while it has none), and runs until SIGTERM/SIGINT, when it
-prints {"uploaded": BYTES, "peers_seen": N} on stdout and exits 0."""
+--peer (retrying while it has none), prints {"disconnected": "IP:PORT",
+"reason": TEXT} each time a peer drops it (the downloader banned it, or
+started over), and runs until SIGTERM/SIGINT, when it prints {"uploaded":
+BYTES, "peers_seen": N} on stdout and exits 0."""
 import json
 import signal
 import sys
@@ -52,7 +54,8 @@ def main():
         "enable_outgoing_utp": False, "enable_incoming_utp": False,
         "allow_multiple_connections_per_ip": True,
         "disable_hash_checks": True,
-        "alert_mask": lt.alert_category.status | lt.alert_category.error | lt.alert_category.peer,
+        "alert_mask": lt.alert_category.status | lt.alert_category.error | lt.alert_category.peer
+        | lt.alert_category.connect,
     })
     h = s.add_torrent({
         "ti": lt.torrent_info(torrent),
@@ -75,6 +78,9 @@ def main():
                     seen.add(str(a.endpoint if hasattr(a, "endpoint") else a.ip))
                 except Exception:
                     pass
+            if isinstance(a, lt.peer_disconnected_alert):
+                print(json.dumps({"disconnected": "%s:%d" % tuple(a.endpoint), "reason": a.error.message()}),
+                      flush=True)
             if isinstance(a, (lt.torrent_error_alert, lt.file_error_alert)):
                 print("evilpeer: " + a.message(), file=sys.stderr, flush=True)
         st = h.status()
