@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../lib/banned.h"
@@ -386,4 +387,47 @@ void cli_strlist_free(cli_strlist *l)
 	free(l->v);
 	l->v = NULL;
 	l->n = 0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+void cli_records_init(cli_records *r)
+{
+	r->buf = (hp_buf)HP_BUF_INIT;
+	r->tty = isatty(STDOUT_FILENO);
+	r->failed = false;
+	r->last_ms = now_ms();
+}
+
+int cli_records_flush(cli_records *r)
+{
+	int rc = 0;
+	if (!r->failed && r->buf.len) {
+		int err = cli_write_stdout(r->buf.data, r->buf.len);
+		if (err) {
+			cli_progress_clear();
+			rc = cli_error(EXIT_IOERR, "cannot write to standard output: %s", strerror(err));
+			r->failed = true;
+		}
+	}
+	hp_buf_reset(&r->buf);
+	r->last_ms = now_ms();
+	return rc;
+}
+
+int cli_records_done(cli_records *r)
+{
+	if (r->tty || r->buf.len >= 65536 || now_ms() - r->last_ms >= 200)
+		return cli_records_flush(r);
+	return 0;
+}
+
+void cli_records_free(cli_records *r)
+{
+	hp_buf_release(&r->buf);
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../lib/hp_buf.h"
 #include "../lib/hp_err.h"
 #include "../lib/hp_verify.h"
 
@@ -87,6 +88,23 @@ int cli_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* n bytes to stdout with write(2), after flushing what stdio holds; 0, or
  * the errno of the failed write (EPIPE when SIGPIPE is ignored). */
 int cli_write_stdout(const void *p, size_t n);
+
+/* Records on stdout written in batches with write(2): at 64 KiB, at every
+ * record when stdout is a terminal, and when the last write is 200 ms old,
+ * so that a reader of the pipe sees records as they come (hp-hash, hp-cid). */
+typedef struct cli_records {
+	hp_buf buf;         /* append a record's line here, then call cli_records_done */
+	bool tty;
+	bool failed;        /* a write failed (reported): nothing more is written */
+	int64_t last_ms;
+} cli_records;
+void cli_records_init(cli_records *r);
+/* A record was appended: write the batch when it is due. Returns 0, or 74
+ * after reporting a write error (the first time). */
+int cli_records_done(cli_records *r);
+/* Write what is left; 0 or 74 as above. Then cli_records_free. */
+int cli_records_flush(cli_records *r);
+void cli_records_free(cli_records *r);
 
 /* Flush and close stdout; a write error turns rc into 74. Call as
  * `return cli_finish(rc);` at the end of main. */

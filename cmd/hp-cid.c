@@ -82,82 +82,20 @@ static void fail_with(int code)
 
 /* ---- progress on stderr ---- */
 
-/* ---- records on stdout, written in batches ---- */
+/* ---- records on stdout, written in batches (cli_records) ---- */
 
-typedef struct out {
-	hp_buf buf;
-	bool tty;
-	bool failed;
-	bool quiet;  /* --car -: the CAR is stdout */
-	struct timespec last;
-} out;
-
-static out rec = { HP_BUF_INIT, false, false, false, { 0, 0 } };
-
-static long ms_since(const struct timespec *t)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
-}
-
-static void out_flush(void)
-{
-	int err = rec.failed || !rec.buf.len ? 0 : cli_write_stdout(rec.buf.data, rec.buf.len);
-	if (err) {
-		cli_progress_clear();
-		fail_with(cli_error(EXIT_IOERR, "cannot write to standard output: %s", strerror(err)));
-		rec.failed = true;
-	}
-	hp_buf_reset(&rec.buf);
-	clock_gettime(CLOCK_MONOTONIC, &rec.last);
-}
-
-/* "path" as a JSON value: a string, or {"bytes": base64} when not UTF-8. */
-static hp_code add_path(hp_buf *b, const char *p, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	if (!hp_utf8_valid(p, n)) {
-		json_t *v = hp_json_path_value(p, n);
-		char *s = v ? json_dumps(v, JSON_COMPACT) : NULL;
-		json_decref(v);
-		hp_code rc = s ? hp_buf_adds(b, s, NULL) : HP_E_NOMEM;
-		free(s);
-		return rc;
-	}
-	if (hp_buf_grow(b, 2 + 6 * n, NULL))
-		return HP_E_NOMEM;
-	char *o = b->data + b->len;
-	*o++ = '"';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (c == '"' || c == '\\') {
-			*o++ = '\\';
-			*o++ = (char)c;
-		} else if (c < 0x20 || c == 0x7f) {
-			memcpy(o, "\\u00", 4);
-			o[4] = hex[c >> 4];
-			o[5] = hex[c & 15];
-			o += 6;
-		} else {
-			*o++ = (char)c;
-		}
-	}
-	*o++ = '"';
-	b->len = (size_t)(o - b->data);
-	b->data[b->len] = '\0';
-	return HP_OK;
-}
+static cli_records rec;
+static bool rec_quiet;  /* --car -: the CAR is stdout */
 
 /* One record. sha is NULL for directories and without --sha256. */
 static void record(const char *path, size_t n, bool dir, const hp_unixfs_node *node, const char *sha)
 {
-	if (rec.quiet || rec.failed)
+	if (rec_quiet || rec.failed)
 		return;
 	char cid[HP_CID_MAX_TEXT];
 	hp_cid_text(&node->cid, cid);
 	hp_buf *b = &rec.buf;
-	if (hp_buf_adds(b, "{\"path\":", NULL) || add_path(b, path, n) ||
+	if (hp_buf_adds(b, "{\"path\":", NULL) || hp_json_add_path(b, path, n) ||
 	    hp_buf_addf(b, NULL, ",\"type\":\"%s\",\"cid\":\"%s\",\"size\":%llu,\"dag_size\":%llu",
 			dir ? "directory" : "file", cid, (unsigned long long)node->size,
 			(unsigned long long)node->dag_size) ||
@@ -166,8 +104,9 @@ static void record(const char *path, size_t n, bool dir, const hp_unixfs_node *n
 		rec.failed = true;
 		return;
 	}
-	if (rec.tty || b->len >= 65536 || ms_since(&rec.last) >= 200)
-		out_flush();
+	int code = cli_records_done(&rec);
+	if (code)
+		fail_with(code);
 }
 
 /* ---- per argument ---- */
@@ -474,7 +413,7 @@ static void cid_all(run *r)
 	hp_code src = HP_OK;
 #if HAVE_CAR
 	if (c->car) {
-		rec.quiet = strcmp(c->car, "-") == 0;
+		rec_quiet = strcmp(c->car, "-") == 0;
 		src = car_open(r, &e);
 		so.blocks = car_block;
 		so.ud = r;
@@ -485,8 +424,6 @@ static void cid_all(run *r)
 	if (src) {
 		fail_with(cli_fail(&e));
 	} else {
-		rec.tty = isatty(STDOUT_FILENO);
-		clock_gettime(CLOCK_MONOTONIC, &rec.last);
 		hp_digest_opts o = { 0 };
 		o.algos = c->sha256 ? HP_DIGEST_SHA256 : 0;
 		o.jobs = c->jobs;
@@ -514,6 +451,7 @@ int main(int argc, char **argv)
 {
 	config c = { .profile_name = HP_UNIXFS_PROFILE_DEFAULT };
 	cli_init("hp-cid");
+	cli_records_init(&rec);
 	int rc = parse_args(argc, argv, &c);
 	if (rc)
 		return cli_finish(rc < 0 ? 0 : rc);
@@ -540,8 +478,10 @@ int main(int argc, char **argv)
 		the_run = &r;
 		cid_all(&r);
 	}
-	out_flush();
-	hp_buf_release(&rec.buf);
+	int code = cli_records_flush(&rec);
+	if (code)
+		fail_with(code);
+	cli_records_free(&rec);
 	for (uint32_t k = 0; r.args && k < r.nargs; k++)
 		hp_unixfs_tree_free(r.args[k].tree);
 	free(r.args);

@@ -121,79 +121,12 @@ static void on_walk(void *ud, hp_walk_event ev, const hp_err *e)
  * Written by hand rather than through jansson: with many small files the
  * records cost as much as the hashing, and this is the caller's thread that
  * every worker waits on. The output is the same compact JSON that jansson
- * writes, and schemas/hp-hash.record.schema.json describes it. */
-
-/* {"path":<string or {"bytes": base64}> */
-static hp_code add_path(hp_buf *b, const char *p, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	if (!hp_utf8_valid(p, n)) {
-		json_t *v = hp_json_path_value(p, n);
-		char *s = v ? json_dumps(v, JSON_COMPACT) : NULL;
-		json_decref(v);
-		hp_code rc = s ? hp_buf_addf(b, NULL, "{\"path\":%s", s) : HP_E_NOMEM;
-		free(s);
-		return rc;
-	}
-	if (hp_buf_grow(b, 11 + 6 * n, NULL))
-		return HP_E_NOMEM;
-	char *o = b->data + b->len;
-	memcpy(o, "{\"path\":\"", 9);
-	o += 9;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (c == '"' || c == '\\') {
-			*o++ = '\\';
-			*o++ = (char)c;
-		} else if (c < 0x20) {
-			memcpy(o, "\\u00", 4);
-			o[4] = hex[c >> 4];
-			o[5] = hex[c & 15];
-			o += 6;
-		} else {
-			*o++ = (char)c;
-		}
-	}
-	*o++ = '"';
-	b->len = (size_t)(o - b->data);
-	b->data[b->len] = '\0';
-	return HP_OK;
-}
-
-/* Records are collected and written with write(2) in batches: at 64 KiB,
- * on every record when stdout is a terminal, and when the last write is
- * 200 ms old, so that a reader of the pipe sees records as files finish. */
-typedef struct out {
-	hp_buf buf;
-	bool tty;
-	bool failed;
-	struct timespec last;
-} out;
-
-static long ms_since(const struct timespec *t)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
-}
-
-static void out_flush(out *o)
-{
-	if (o->failed || o->buf.len == 0)
-		return;
-	int err = cli_write_stdout(o->buf.data, o->buf.len);
-	if (err) {
-		cli_progress_clear();
-		fail_with(cli_error(EXIT_IOERR, "cannot write to standard output: %s", strerror(err)));
-		o->failed = true;
-	}
-	hp_buf_reset(&o->buf);
-	clock_gettime(CLOCK_MONOTONIC, &o->last);
-}
+ * writes (the path by hp_json_add_path, the batches by cli_records), and
+ * schemas/hp-hash.record.schema.json describes it. */
 
 static int on_result(void *ud, const hp_walk_entry *en, size_t index, const hp_digest_result *r)
 {
-	out *o = ud;
+	cli_records *o = ud;
 	notes_flush(index);
 	if (r->err.code) {
 		cli_progress_clear();
@@ -201,7 +134,7 @@ static int on_result(void *ud, const hp_walk_entry *en, size_t index, const hp_d
 		return 0;
 	}
 	hp_buf *line = &o->buf;
-	if (add_path(line, en->path, en->path_len) ||
+	if (hp_buf_adds(line, "{\"path\":", NULL) || hp_json_add_path(line, en->path, en->path_len) ||
 	    hp_buf_addf(line, NULL, ",\"size\":%llu", (unsigned long long)r->size)) {
 		cli_error(EXIT_SOFTWARE, "out of memory");
 		fail_with(EXIT_SOFTWARE);
@@ -222,8 +155,9 @@ static int on_result(void *ud, const hp_walk_entry *en, size_t index, const hp_d
 		fail_with(EXIT_SOFTWARE);
 		return 1;
 	}
-	if (o->tty || line->len >= 65536 || ms_since(&o->last) >= 200)
-		out_flush(o);
+	int code = cli_records_done(o);
+	if (code)
+		fail_with(code);
 	/* stdout failed: stop reading files nobody will see */
 	return o->failed;
 }
@@ -297,8 +231,8 @@ int main(int argc, char **argv)
 		o.progress = cli_progress;
 		o.progress_ms = cli_progress_ms();
 	}
-	out records = { HP_BUF_INIT, isatty(STDOUT_FILENO), false, { 0, 0 } };
-	clock_gettime(CLOCK_MONOTONIC, &records.last);
+	cli_records records;
+	cli_records_init(&records);
 
 	/* files are read while the arguments are listed */
 	hp_digest_run *run;
@@ -317,8 +251,10 @@ int main(int argc, char **argv)
 		note_add(true, &e);
 	}
 	notes_flush(SIZE_MAX);
-	out_flush(&records);
-	hp_buf_release(&records.buf);
+	int code = cli_records_flush(&records);
+	if (code)
+		fail_with(code);
+	cli_records_free(&records);
 	cli_progress_clear();
 	free(notes.v);
 	hp_walk_free(&l);

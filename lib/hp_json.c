@@ -1,5 +1,6 @@
 #include "hp_json.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "hp_codec.h"
@@ -222,4 +223,39 @@ json_t *hp_json_path_value(const char *p, size_t n)
 	json_t *v = json_pack("{s:s#}", "bytes", b.data, b.len);
 	hp_buf_release(&b);
 	return v;
+}
+
+hp_code hp_json_add_path(hp_buf *b, const char *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (!hp_utf8_valid(p, n)) {
+		json_t *v = hp_json_path_value(p, n);
+		char *s = v ? json_dumps(v, JSON_COMPACT) : NULL;
+		json_decref(v);
+		hp_code rc = s ? hp_buf_adds(b, s, NULL) : HP_E_NOMEM;
+		free(s);
+		return rc;
+	}
+	if (hp_buf_grow(b, 2 + 6 * n, NULL))
+		return HP_E_NOMEM;
+	char *o = b->data + b->len;
+	*o++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '"' || c == '\\') {
+			*o++ = '\\';
+			*o++ = (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[c >> 4];
+			o[5] = hex[c & 15];
+			o += 6;
+		} else {
+			*o++ = (char)c;
+		}
+	}
+	*o++ = '"';
+	b->len = (size_t)(o - b->data);
+	b->data[b->len] = '\0';
+	return HP_OK;
 }

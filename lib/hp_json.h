@@ -43,4 +43,10 @@ hp_code hp_json_dump_line(const json_t *j, hp_buf *out, hp_err *e);
  * {"bytes": "<base64>"} (as ripgrep does). New reference. */
 json_t *hp_json_path_value(const char *p, size_t n);
 
+/* The same value appended to b as JSON text, without building a json_t: a
+ * string (quotes, backslashes and control characters escaped, DEL too), or
+ * {"bytes":"<base64>"} when p[0..n) is not UTF-8. For tools that write many
+ * records (hp-hash, hp-cid). HP_E_NOMEM when b cannot grow. */
+hp_code hp_json_add_path(hp_buf *b, const char *p, size_t n);
+
 #endif

@@ -278,8 +278,39 @@ static void test_dump_and_paths(void)
 	json_decref(v);
 }
 
+/* hp_json_add_path writes what jansson writes for hp_json_path_value, and
+ * parses back to the same value. */
+static void test_add_path(void)
+{
+	static const struct {
+		const char *p;
+		size_t n;
+		const char *want;
+	} cases[] = {
+		{ "a/b.txt", 7, "\"a/b.txt\"" },
+		{ "q\"b\\c", 5, "\"q\\\"b\\\\c\"" },
+		{ "t\tn\n\x01\x7f", 6, "\"t\\u0009n\\u000a\\u0001\\u007f\"" },
+		{ "caf\xc3\xa9", 5, "\"caf\xc3\xa9\"" },
+		{ "bad\xff", 4, "{\"bytes\":\"YmFk/w==\"}" },
+		{ "", 0, "\"\"" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		hp_buf b = HP_BUF_INIT;
+		ok(hp_json_add_path(&b, cases[i].p, cases[i].n) == HP_OK && strcmp(b.data, cases[i].want) == 0,
+		   "add_path case %zu: %s", i, b.data ? b.data : "(null)");
+		json_t *back = NULL, *v = hp_json_path_value(cases[i].p, cases[i].n);
+		hp_err e = HP_ERR_INIT;
+		ok(hp_json_parse(b.data, b.len, "t", &back, &e) == HP_OK && json_equal(back, v),
+		   "case %zu parses back to hp_json_path_value's value", i);
+		json_decref(back);
+		json_decref(v);
+		hp_buf_release(&b);
+	}
+}
+
 int main(void)
 {
+	test_add_path();
 	test_parse_ok();
 	test_parse_errors();
 	test_numbers();
