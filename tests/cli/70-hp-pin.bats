@@ -84,29 +84,7 @@ setup() {
 }
 
 teardown() {
-	local pid
-	for pid in "${BAD_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	return 0
-}
-
-# badserver MODE: start tests/lib/badserver.py; sets BAD (its URL) and BAD_LOG.
-badserver() {
-	local dir
-	dir=$(mktemp -d "$SCRATCH/bad.XXXXXX")
-	python3 "$HP_ROOT/tests/lib/badserver.py" --mode "$1" --port-file "$dir/port" --log "$dir/log" \
-		--parent $$ --lifetime 300 </dev/null >"$dir/out" 2>&1 3>&- &
-	BAD_PIDS+=($!)
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ -s "$dir/port" ] && break
-		sleep 0.05
-	done
-	[ -s "$dir/port" ] || fail "badserver $1 did not start: $(cat "$dir/out")"
-	BAD=http://127.0.0.1:$(<"$dir/port")
-	BAD_LOG=$dir/log
+	badservers_stop
 }
 
 # A file added to kubo without a pin: its blocks are there, nothing pins it.

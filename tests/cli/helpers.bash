@@ -223,3 +223,33 @@ warns_once() {
 		return 1
 	}
 }
+
+# badserver MODE: start tests/lib/badserver.py (modes in its header: hang,
+# silent, drip, close-mid, ...); sets BAD (its URL), BAD_PORT and BAD_LOG.
+# badservers_stop (in teardown) ends them all.
+badserver() {
+	local dir
+	dir=$(mktemp -d "$SCRATCH/bad.XXXXXX")
+	python3 "$HP_ROOT/tests/lib/badserver.py" --mode "$1" --port-file "$dir/port" --log "$dir/log" \
+		--parent $$ --lifetime 300 </dev/null >"$dir/out" 2>&1 3>&- &
+	BAD_PIDS+=($!)
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$dir/port" ] && break
+		sleep 0.05
+	done
+	[ -s "$dir/port" ] || fail "badserver $1 did not start: $(cat "$dir/out")"
+	BAD_PORT=$(<"$dir/port")
+	BAD=http://127.0.0.1:$BAD_PORT
+	BAD_LOG=$dir/log
+}
+
+badservers_stop() {
+	local pid
+	for pid in "${BAD_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	BAD_PIDS=()
+	return 0
+}

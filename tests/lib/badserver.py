@@ -11,6 +11,9 @@ whatever the method and path:
 
   ok            200 {} (a well-formed, empty JSON object)
   hang          accept, read the request, never answer
+  silent        accept, never read nor answer (a stalled TCP peer of any
+                protocol: an ssh server that never sends its banner)
+  close-mid     200 with Content-Length 1000000, 1000 bytes, then close
   close         read the request, close without a byte
   not-http      answer a line that is not HTTP ("SSH-2.0-...")
   500           500 Internal Server Error, text body
@@ -108,6 +111,10 @@ def chunk(data):
 
 
 def serve(conn, mode, log, lock, stopping):
+    if mode == "silent":
+        while not stopping.is_set() and not peer_closed(conn, 0.2):
+            pass
+        return
     req = read_request(conn)
     if req is None:
         return
@@ -123,6 +130,9 @@ def serve(conn, mode, log, lock, stopping):
             pass
     elif mode == "close":
         pass
+    elif mode == "close-mid":
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                     b"Content-Length: 1000000\r\n\r\n" + b"x" * 1000)
     elif mode == "not-http":
         conn.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")
     elif mode == "500":
