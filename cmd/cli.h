@@ -12,6 +12,7 @@
 
 #include "../lib/hp_buf.h"
 #include "../lib/hp_err.h"
+#include "../lib/hp_torrent.h"
 #include "../lib/hp_verify.h"
 
 #ifndef HP_VERSION
@@ -231,6 +232,48 @@ typedef struct cli_strlist {
 } cli_strlist;
 void cli_strlist_add(cli_strlist *l, const char *s);
 void cli_strlist_free(cli_strlist *l);
+
+/* ---- cli_net.c: how BitTorrent meets the network ---- */
+
+/* The options of every command that runs a BitTorrent session (hp-fetch,
+ * hp-seed, hybrid-p2p fetch and publish), with ids of their own. Their
+ * defaults are a client's on the internet (docs/bittorrent.md,
+ * "Discovery"); the environment gives lab settings without changing a
+ * command: HP_NO_DHT=1 as --no-dht, HP_DHT_BOOTSTRAP=HOST:PORT[,...] as
+ * --dht-bootstrap (an option given wins). */
+enum {
+	CLI_OPT_DHT_BOOTSTRAP = 0x1100,
+	CLI_OPT_NO_DHT,
+	CLI_OPT_NO_UTP,
+	CLI_OPT_LSD,
+	CLI_OPT_PORT_MAPPING,
+	CLI_OPT_DHT_STATE,
+};
+#define CLI_BT_NET_OPTIONS \
+	{ CLI_OPT_DHT_BOOTSTRAP, 0, "dht-bootstrap", "HOST:PORT", \
+	  "a DHT node to join through (repeatable;\n" \
+	  "default $HP_DHT_BOOTSTRAP, else the public\nrouters)", NULL }, \
+	{ CLI_OPT_NO_DHT, 0, "no-dht", NULL, "no DHT (also HP_NO_DHT=1): peers only from\n" \
+	  "trackers, web seeds and --peer", NULL }, \
+	{ CLI_OPT_NO_UTP, 0, "no-utp", NULL, "BitTorrent over TCP only, no uTP", NULL }, \
+	{ CLI_OPT_LSD, 0, "lsd", NULL, "find peers on the local network (BEP 14)", NULL }, \
+	{ CLI_OPT_PORT_MAPPING, 0, "port-mapping", NULL, "open the listening port on the router (UPnP,\n" \
+	  "NAT-PMP)", NULL }, \
+	{ CLI_OPT_DHT_STATE, 0, "dht-state", "FILE", "keep the DHT's nodes in FILE between runs", NULL }
+
+typedef struct cli_bt_net {
+	hp_bt_net net;
+	cli_strlist boot;  /* --dht-bootstrap, then $HP_DHT_BOOTSTRAP's */
+	char *env_boot;    /* a copy of $HP_DHT_BOOTSTRAP, split in place */
+} cli_bt_net;
+
+/* If id is one of CLI_BT_NET_OPTIONS: act on it, set *rc (0 or a usage
+ * error's exit code) and return true. */
+bool cli_bt_net_option(cli_bt_net *c, int id, const char *value, int *rc);
+/* After parsing: the environment's settings where no option was given;
+ * then c->net is ready. Returns 0 or a usage error's exit code. */
+int cli_bt_net_finish(cli_bt_net *c);
+void cli_bt_net_free(cli_bt_net *c);
 
 /* ---- cli_keys.c: passphrases and keys ---- */
 

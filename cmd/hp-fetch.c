@@ -35,6 +35,7 @@ enum {
 	OPT_DOWNLOAD_RATE,
 	OPT_NO_WEB_SEEDS,
 	OPT_PIECE_ORDER,
+	OPT_TRACKER,
 };
 
 static const cli_option fetch_options[] = {
@@ -58,12 +59,15 @@ static const cli_option fetch_options[] = {
 	  "for CARs",
 	  NULL },
 	{ OPT_TORRENT, 0, "torrent", "FILE",
-	  "fetch over BitTorrent first (libtorrent, TCP):\n"
-	  "the torrent's paths and sizes must be the\n"
-	  "manifest's",
+	  "fetch over BitTorrent first (libtorrent: TCP,\n"
+	  "uTP, DHT): the torrent's paths and sizes must\n"
+	  "be the manifest's",
 	  NULL },
 	{ OPT_TORRENT, 't', NULL, "FILE", NULL, "torrent" },
 	{ OPT_PEER, 0, "peer", "IP:PORT", "a BitTorrent peer to connect to (repeatable)", NULL },
+	{ OPT_TRACKER, 0, "tracker", "URL", "a tracker to ask for peers, besides the\n"
+	  "torrent's (repeatable)", NULL },
+	CLI_BT_NET_OPTIONS,
 	{ OPT_LISTEN, 0, "listen", "IP:PORT", "where BitTorrent listens (default 0.0.0.0:0)", NULL },
 	{ OPT_LISTEN, 0, "bt-listen", "IP:PORT", NULL, "listen" },
 	{ OPT_DOWNLOAD_RATE, 0, "download-rate", "KIB",
@@ -137,6 +141,8 @@ typedef struct config {
 	long timeout_ms;
 	size_t memory;
 	const char *torrent;
+	cli_strlist trackers;
+	cli_bt_net net;
 	const char **peers;
 	size_t npeers;
 	const char *bt_listen;
@@ -198,6 +204,9 @@ static int fetch_option(void *ud, int id, const char *v)
 {
 	config *c = ud;
 	unsigned long n;
+	int rc;
+	if (cli_bt_net_option(&c->net, id, v, &rc))
+		return rc;
 	switch (id) {
 	case 'O': c->out = v; break;
 	case 'k': c->keys[c->nkeys++] = v; break;
@@ -221,6 +230,7 @@ static int fetch_option(void *ud, int id, const char *v)
 	case OPT_RAW_BLOCKS: c->raw_blocks = true; break;
 	case OPT_TORRENT: c->torrent = v; break;
 	case OPT_PEER: c->peers[c->npeers++] = v; break;
+	case OPT_TRACKER: cli_strlist_add(&c->trackers, v); break;
 	case OPT_LISTEN: c->bt_listen = v; break;
 	case OPT_NO_WEB_SEEDS: c->no_web_seeds = true; break;
 	case OPT_PIECE_ORDER: return parse_piece_order(v, &c->piece_order);
@@ -254,7 +264,7 @@ static int parse(int argc, char **argv, config *c)
 	const char *env = getenv("HP_TRUSTED_KEYS");
 	if (!c->nkeys && env && *env)
 		c->keys[c->nkeys++] = env;
-	return 0;
+	return cli_bt_net_finish(&c->net);
 }
 
 /* ---- acting ---- */
@@ -276,6 +286,9 @@ static int fetch(const config *c)
 	po.peers = c->peers;
 	po.npeers = c->npeers;
 	po.bt_listen = c->bt_listen;
+	po.trackers = c->trackers.v;
+	po.ntrackers = c->trackers.n;
+	po.bt_net = c->net.net;
 	po.download_rate = c->download_rate;
 	po.no_web_seeds = c->no_web_seeds;
 	po.piece_order = c->piece_order;
@@ -327,6 +340,8 @@ int main(int argc, char **argv)
 	free(c.keys);
 	free(c.gateways);
 	free(c.peers);
+	cli_strlist_free(&c.trackers);
+	cli_bt_net_free(&c.net);
 	hp_http_cleanup();
 	return cli_finish(rc);
 }

@@ -43,6 +43,7 @@ static const cli_option options[] = {
 	{ OPT_UPLOAD_RATE, 0, "upload-rate", "KIB", "send at most KIB KiB/s in all (every peer,\n"
 	  "loopback and local networks included; 0, the\ndefault: no limit)", NULL },
 	{ 'j', 'j', "jobs", "N", "files read at a time while checking (default:\none per CPU)", NULL },
+	CLI_BT_NET_OPTIONS,
 	{ 0, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -80,6 +81,7 @@ typedef struct config {
 	const char **peers;
 	size_t npeers;
 	bool tracker_off;
+	cli_bt_net net;
 	const char *resume_dir;
 	unsigned interval;
 	uint64_t upload_rate;  /* bytes/s, 0: none */
@@ -112,6 +114,8 @@ static int on_option(void *ud, int id, const char *v)
 	config *c = ud;
 	unsigned long n;
 	int rc, j;
+	if (cli_bt_net_option(&c->net, id, v, &rc))
+		return rc;
 	switch (id) {
 	case 'c':
 		c->content = v;
@@ -174,7 +178,7 @@ static int parse_args(int argc, char **argv, config *c)
 		return cli_usage("--content DIR is required");
 	c->torrents = (const char *const *)argv + first;
 	c->ntorrents = c->manifest ? 1 : (size_t)(argc - first);
-	return 0;
+	return cli_bt_net_finish(&c->net);
 }
 
 /* ---- events on stderr ---- */
@@ -198,6 +202,7 @@ static int seed(const config *c)
 	o.peers = c->peers;
 	o.npeers = c->npeers;
 	o.tracker_off = c->tracker_off;
+	o.net = c->net.net;
 	o.resume_dir = c->resume_dir;
 	o.interval = c->interval;
 	o.upload_rate = c->upload_rate;
@@ -230,5 +235,6 @@ int main(int argc, char **argv)
 	else if (rc < 0)
 		rc = 0;
 	free(c.peers);
+	cli_bt_net_free(&c.net);
 	return cli_finish(rc);
 }

@@ -120,6 +120,8 @@ enum {
 	OPT_SEED,
 	OPT_PEER,
 	OPT_TIMEOUT,
+	OPT_TRACKER,
+	OPT_ANNOUNCE_ADDR,
 };
 
 /* ---- keygen ---- */
@@ -254,6 +256,9 @@ static const cli_option publish_options[] = {
 	  NULL },
 	{ OPT_LISTEN, 0, "listen", "IP:PORT", "where the seeder listens (default 0.0.0.0:6881)", NULL },
 	{ OPT_LISTEN, 0, "seed-listen", "IP:PORT", NULL, "listen" },
+	{ OPT_ANNOUNCE_ADDR, 0, "announce-addr", "HOST:PORT", "where others reach the seeder: in the manifest's\n"
+	  "magnet (x.pe), so a fetch finds it with no\ntracker (repeatable)", NULL },
+	CLI_BT_NET_OPTIONS,
 	{ 0, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -278,7 +283,8 @@ static const cli_command publish_cmd = {
 
 typedef struct pub_cfg {
 	hp_publish_opts o;
-	cli_strlist web_seeds, trackers, kubo, cluster, psa;
+	cli_strlist web_seeds, trackers, kubo, cluster, psa, announce;
+	cli_bt_net net;
 	hp_torrent_tracker *tiers;
 	const char *passfile;
 } pub_cfg;
@@ -290,7 +296,9 @@ static void pub_cfg_free(pub_cfg *c)
 	free(c->kubo.v);
 	free(c->cluster.v);
 	free(c->psa.v);
+	free(c->announce.v);
 	free(c->tiers);
+	cli_bt_net_free(&c->net);
 }
 
 static int publish_option(void *ud, int id, const char *v)
@@ -298,6 +306,9 @@ static int publish_option(void *ud, int id, const char *v)
 	pub_cfg *c = ud;
 	hp_publish_opts *o = &c->o;
 	hp_manifest_meta *m = &o->package.meta;
+	int rc;
+	if (cli_bt_net_option(&c->net, id, v, &rc))
+		return rc;
 	switch (id) {
 	case 'n': m->name = v; break;
 	case 'V': m->version = v; break;
@@ -328,6 +339,7 @@ static int publish_option(void *ud, int id, const char *v)
 			return cli_usage("--listen '%s' is not IP:PORT", v);
 		o->seed_opts.listen = v;
 		break;
+	case OPT_ANNOUNCE_ADDR: cli_strlist_add(&c->announce, v); break;
 	}
 	return 0;
 }
@@ -369,7 +381,11 @@ static int parse_publish(int argc, char **argv, pub_cfg *c)
 	o->npsa = c->psa.n;
 	o->passphrase = cli_key_passphrase;
 	o->passphrase_ud = (void *)(uintptr_t)c->passfile;
-	return 0;
+	o->package.announce = c->announce.v;
+	o->package.nannounce = c->announce.n;
+	rc = cli_bt_net_finish(&c->net);
+	o->seed_opts.net = c->net.net;
+	return rc;
 }
 
 static bool failure_said;
@@ -453,8 +469,11 @@ static const cli_option fetch_options[] = {
 	{ OPT_TORRENT, 0, "torrent", "FILE", "the .torrent (default: the registry's)", NULL },
 	{ OPT_TORRENT, 't', NULL, "FILE", NULL, "torrent" },
 	{ OPT_PEER, 0, "peer", "IP:PORT", "a BitTorrent peer (repeatable)", NULL },
+	{ OPT_TRACKER, 0, "tracker", "URL", "a tracker to ask for peers, besides the\n"
+	  "torrent's (repeatable)", NULL },
 	{ OPT_LISTEN, 0, "listen", "IP:PORT", "where BitTorrent listens (default 0.0.0.0:0)", NULL },
 	{ OPT_LISTEN, 0, "bt-listen", "IP:PORT", NULL, "listen" },
+	CLI_BT_NET_OPTIONS,
 	{ OPT_TIMEOUT, 0, "timeout", "SECS", "give up on a silent source after SECS seconds\n(default 30)", NULL },
 	{ 'm', 0, "save-manifest", "FILE", "keep the verified manifest in FILE", NULL },
 	{ 'm', 'm', NULL, "FILE", NULL, "save-manifest" },
@@ -484,7 +503,8 @@ typedef struct fetch_cfg {
 	hp_plan_opts p;
 	hp_registry_ref reg;
 	const char *what, *save_manifest;
-	cli_strlist keys, gateways, peers;
+	cli_strlist keys, gateways, peers, trackers;
+	cli_bt_net net;
 	char trusted[PATH_MAX];
 } fetch_cfg;
 
@@ -495,6 +515,8 @@ static int fetch_option(void *ud, int id, const char *v)
 	hp_buf b = HP_BUF_INIT;
 	hp_err e = HP_ERR_INIT;
 	int rc;
+	if (cli_bt_net_option(&c->net, id, v, &rc))
+		return rc;
 	switch (id) {
 	case 'O': p->fetch.out_dir = v; break;
 	case 'r': c->reg.url = v; break;
@@ -517,6 +539,11 @@ static int fetch_option(void *ud, int id, const char *v)
 		break;
 	case OPT_TORRENT: p->torrent = v; break;
 	case OPT_PEER: cli_strlist_add(&c->peers, v); break;
+	case OPT_TRACKER:
+		if (!hp_torrent_tracker_url_ok(v))
+			return cli_usage("'%s' is not a tracker URL (http://, https:// or udp://)", v);
+		cli_strlist_add(&c->trackers, v);
+		break;
 	case OPT_LISTEN: p->bt_listen = v; break;
 	case OPT_TIMEOUT: return parse_seconds("--timeout", v, &p->timeout_ms);
 	case 'm': c->save_manifest = v; break;
@@ -540,7 +567,11 @@ static int parse_fetch(int argc, char **argv, fetch_cfg *c)
 	p->ngateways = c->gateways.n;
 	p->peers = c->peers.v;
 	p->npeers = c->peers.n;
-	return 0;
+	p->trackers = c->trackers.v;
+	p->ntrackers = c->trackers.n;
+	rc = cli_bt_net_finish(&c->net);
+	p->bt_net = c->net.net;
+	return rc;
 }
 
 static void on_verified(void *ud, const json_t *m)
@@ -639,6 +670,8 @@ out:
 	free(c.keys.v);
 	free(c.gateways.v);
 	free(c.peers.v);
+	free(c.trackers.v);
+	cli_bt_net_free(&c.net);
 	return rc < 0 ? 0 : rc;
 }
 

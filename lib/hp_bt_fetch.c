@@ -1,7 +1,9 @@
 /* hp_bt_fetch: the BitTorrent source of hp_fetch (see hp_bt_fetch.h). */
 #include "hp_bt_fetch.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -26,6 +28,15 @@ typedef struct bt_source {
 	char *listen;
 	char **peers;
 	size_t npeers;
+	char **trackers;
+	size_t ntrackers;
+	char **hints;            /* HOST:PORT from the package (x.pe) */
+	size_t nhints;
+	char **hint_ips;         /* the hints looked up: IP:PORT */
+	size_t nhint_ips;
+	hp_bt_net net;           /* its strings owned: boot[], state */
+	char **boot;
+	char *state;
 	long timeout_ms;
 	uint64_t download_rate;
 	bool no_web_seeds;
@@ -40,12 +51,17 @@ typedef struct bt_source {
 	uint64_t resume_saves;
 	uint64_t restarts;       /* new sessions after a hash failure (see bt_run) */
 	int peers_seen;
+	bool dht_up;             /* the DHT found nodes */
+	int dht_peers;           /* peers DHT lookups found */
+	int tracker_replies;
+	char tracker_error[512]; /* the last one, "URL: why" */
 	bool interrupted;
 	int tid;                 /* the session's id for the torrent */
 	uint64_t flushes;        /* HP_BT_EV_FLUSHED events for it */
 } bt_source;
 
 #define RESUME_SAVE_MS 2000  /* save resume data this often while new pieces come */
+#define DHT_RETRY_MS 5000    /* look the torrent up in the DHT again this often while no peer is connected */
 
 static const char *infohash(const hp_torrent_info *ti)
 {
@@ -80,6 +96,15 @@ static void on_event(void *ud, const hp_bt_event *ev)
 		s->web_seed_errors++;
 	else if (ev->kind == HP_BT_EV_FLUSHED && ev->torrent == s->tid)
 		s->flushes++;
+	else if (ev->kind == HP_BT_EV_DHT_BOOTSTRAP)
+		s->dht_up = true;
+	else if (ev->kind == HP_BT_EV_DHT_REPLY) {
+		s->dht_up = true;
+		s->dht_peers += ev->count;
+	} else if (ev->kind == HP_BT_EV_TRACKER_REPLY)
+		s->tracker_replies++;
+	else if (ev->kind == HP_BT_EV_TRACKER_ERROR)
+		snprintf(s->tracker_error, sizeof s->tracker_error, "%s", ev->msg);
 }
 
 /* Where libtorrent keeps torrent file k, under the partial folder. */
@@ -180,6 +205,74 @@ static void hash_ahead(int pfd, const hp_torrent_info *ti, const uint8_t *prio, 
 			hash_file_ahead(pfd, ti, k, have, &hs[k], buf, name, &budget);
 }
 
+/* No connection at all in timeout ms: HP_E_UNAVAILABLE, with what was tried
+ * and what to give. */
+static void no_peer(const bt_source *s, long timeout, hp_err *e)
+{
+	char dht[96], trackers[600];
+	if (s->net.no_dht)
+		snprintf(dht, sizeof dht, "DHT off");
+	else if (!s->dht_up)
+		snprintf(dht, sizeof dht, "DHT: no node answered");
+	else
+		snprintf(dht, sizeof dht, "DHT: %d peer%s found", s->dht_peers, s->dht_peers == 1 ? "" : "s");
+	if (s->tracker_error[0])
+		snprintf(trackers, sizeof trackers, "; tracker %s", s->tracker_error);
+	else if (!s->ti->ntrackers && !s->ntrackers)
+		snprintf(trackers, sizeof trackers, "; no tracker");
+	else
+		snprintf(trackers, sizeof trackers, "; %d tracker answer%s", s->tracker_replies,
+			 s->tracker_replies == 1 ? "" : "s");
+	hp_fail(e, HP_E_UNAVAILABLE,
+		"BitTorrent: no peer found in %ld s (%s%s%s); give --peer IP:PORT, --tracker URL, "
+		"--dht-bootstrap HOST:PORT or an IPFS --gateway",
+		timeout / 1000, dht, trackers, s->web_seed_errors ? "; web seeds failed" : "");
+}
+
+/* The package's peers (x.pe) as IP:PORT: names looked up (the system's
+ * resolver and its own time limits); one that does not resolve is left out. */
+static void resolve_hints(bt_source *s)
+{
+	for (size_t i = 0; i < s->nhints; i++) {
+		const char *h = s->hints[i], *colon = strrchr(h, ':');
+		if (!colon || colon == h)
+			continue;
+		char host[256];
+		size_t hl = (size_t)(colon - h);
+		if (h[0] == '[' && hl > 2 && h[hl - 1] == ']') {
+			h++;
+			hl -= 2;
+		}
+		if (hl >= sizeof host)
+			continue;
+		memcpy(host, h, hl);
+		host[hl] = '\0';
+		struct addrinfo hints = { 0 }, *res = NULL;
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_NUMERICSERV;
+		if (getaddrinfo(host, colon + 1, &hints, &res))
+			continue;
+		for (struct addrinfo *a = res; a; a = a->ai_next) {
+			char ip[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 10];
+			const void *addr = a->ai_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr
+								    : (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr;
+			if ((a->ai_family != AF_INET && a->ai_family != AF_INET6) ||
+			    !inet_ntop(a->ai_family, addr, ip, sizeof ip))
+				continue;
+			snprintf(buf, sizeof buf, a->ai_family == AF_INET6 ? "[%s]:%s" : "%s:%s", ip, colon + 1);
+			char **v = realloc(s->hint_ips, (s->nhint_ips + 1) * sizeof *v);
+			if (!v || !(v[s->nhint_ips] = strdup(buf))) {
+				if (v)
+					s->hint_ips = v;
+				break;
+			}
+			s->hint_ips = v;
+			s->nhint_ips++;
+		}
+		freeaddrinfo(res);
+	}
+}
+
 /* Ask for resume data and write it atomically beside the scratch folder. */
 static void save_resume(bt_source *s, hp_bt_session *ses, int id, const char *path)
 {
@@ -195,7 +288,7 @@ static void save_resume(bt_source *s, hp_bt_session *ses, int id, const char *pa
 static hp_code open_session(bt_source *s, hp_bt_add *a, hp_bt_session **ses, int *id, hp_err *e)
 {
 	hp_code rc;
-	if ((rc = hp_bt_session_new(s->listen ? s->listen : "0.0.0.0:0", ses, e)))
+	if ((rc = hp_bt_session_new(s->listen ? s->listen : "0.0.0.0:0", &s->net, ses, e)))
 		return rc;
 	/* before the torrent: a connection's peer class is fixed when it is made */
 	if (s->download_rate && (rc = hp_bt_session_set_rate_limits(*ses, 0, s->download_rate, e)))
@@ -303,6 +396,8 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 	a.file_priorities = prio;
 	a.nfile_priorities = ti->nfiles;
 	a.no_web_seeds = s->no_web_seeds;
+	a.trackers = (const char *const *)s->trackers;
+	a.ntrackers = s->ntrackers;
 	/* auto: pieces in order when a file is big enough for its hash after
 	 * the transfer to show; with many small files libtorrent's in-order
 	 * picker is slower than rarest-first (10,000 files on loopback: 3.8 s
@@ -312,9 +407,11 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 	int id;
 	if ((rc = open_session(s, &a, &ses, &id, e)))
 		goto out;
+	if (!s->hint_ips)
+		resolve_hints(s);
 	hp_fetch_set_interruptible(f, true);
 	long timeout = s->timeout_ms > 0 ? s->timeout_ms : 30000;
-	int64_t last_new = now_ms(), last_connect = 0, last_save = last_new, started = last_new, polled = last_new;
+	int64_t last_new = now_ms(), last_connect = 0, last_dht = last_new, last_save = last_new, started = last_new, polled = last_new;
 	uint64_t last_done = 0, saved_done = 0, flushed_done = 0, flushes_seen = 0, failures_seen = 0;
 	bool flushing = false;
 	hp_bt_status st;
@@ -389,10 +486,18 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 			flushing = false;  /* the old session's flush never reports */
 			continue;
 		}
-		if (s->npeers && st.peers == 0 && now - last_connect >= 1000) {
+		/* no peer: ask the DHT again every few seconds (libtorrent's own
+		 * next lookup is minutes away) */
+		if (s->dht_up && !s->net.no_dht && st.peers == 0 && now - last_dht >= DHT_RETRY_MS) {
+			hp_bt_session_dht_announce(ses, id, NULL);
+			last_dht = now;
+		}
+		if ((s->npeers || s->nhint_ips) && st.peers == 0 && now - last_connect >= 1000) {
 			for (size_t k = 0; k < s->npeers; k++)
 				if ((rc = hp_bt_session_connect_peer(ses, id, s->peers[k], e)))
 					goto out;
+			for (size_t k = 0; k < s->nhint_ips; k++)
+				hp_bt_session_connect_peer(ses, id, s->hint_ips[k], NULL);
 			last_connect = now;
 		}
 	}
@@ -426,11 +531,14 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 		if (fstatat(pfd, src.data, &sb, AT_SYMLINK_NOFOLLOW) || !S_ISREG(sb.st_mode) ||
 		    (uint64_t)sb.st_size != tf->size || !finished) {
 			hp_err why = HP_ERR_INIT;
-			hp_fail(&why, HP_E_TEMPFAIL, "BitTorrent: incomplete after %ld s without new data",
-				timeout / 1000);
+			if (s->peers_seen)
+				hp_fail(&why, HP_E_TEMPFAIL, "BitTorrent: incomplete after %ld s without new data",
+					timeout / 1000);
+			else
+				no_peer(s, timeout, &why);
 			hp_fetch_note_failure(f, i, &why);
-			if (!worst)
-				worst = HP_E_TEMPFAIL;
+			if (!worst || why.code == HP_E_TEMPFAIL)
+				worst = why.code;
 			continue;
 		}
 		char name[80];
@@ -457,8 +565,12 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 			worst = arc;
 	}
 	if (worst) {
-		rc = hp_fail(e, worst, worst == HP_E_INVALID ? "BitTorrent delivered content that does not match the manifest"
-							   : "BitTorrent: some files did not complete");
+		if (worst == HP_E_UNAVAILABLE)
+			no_peer(s, timeout, e);
+		else
+			hp_fail(e, worst, worst == HP_E_INVALID ? "BitTorrent delivered content that does not match the manifest"
+								: "BitTorrent: some files did not complete");
+		rc = worst;
 		goto out;
 	}
 	/* the torrent's files are placed: its scratch folder and resume data can go */
@@ -500,6 +612,27 @@ static void bt_stats(void *self, json_t *out)
 	json_object_set_new(out, "interrupted", json_boolean(s->interrupted));
 }
 
+static void free_list(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* A copy of n strings (*out NULL when n is 0). */
+static hp_code dup_list(const char *const *v, size_t n, char ***out, hp_err *e)
+{
+	*out = NULL;
+	if (!n)
+		return HP_OK;
+	if (!(*out = calloc(n, sizeof **out)))
+		return hp_fail_nomem(e);
+	for (size_t i = 0; i < n; i++)
+		if (!((*out)[i] = strdup(v[i])))
+			return hp_fail_nomem(e);
+	return HP_OK;
+}
+
 static void bt_free(void *self)
 {
 	bt_source *s = self;
@@ -508,9 +641,12 @@ static void bt_free(void *self)
 	hp_buf_release(&s->torrent);
 	hp_torrent_info_free(s->ti);
 	free(s->listen);
-	for (size_t i = 0; i < s->npeers; i++)
-		free(s->peers[i]);
-	free(s->peers);
+	free_list(s->peers, s->npeers);
+	free_list(s->trackers, s->ntrackers);
+	free_list(s->hints, s->nhints);
+	free_list(s->hint_ips, s->nhint_ips);
+	free_list(s->boot, s->net.ndht_bootstrap);
+	free(s->state);
 	free(s);
 }
 
@@ -536,23 +672,33 @@ hp_code hp_bt_source_add(hp_fetch *f, const hp_bt_fetch_opts *o, hp_err *e)
 		rc = hp_fail_nomem(e);
 		goto fail;
 	}
-	if (o->npeers) {
-		if (!(s->peers = calloc(o->npeers, sizeof *s->peers))) {
-			rc = hp_fail_nomem(e);
+	for (size_t k = 0; k < o->npeers; k++)
+		if (!strchr(o->peers[k], ':')) {
+			rc = hp_fail(e, HP_E_USAGE, "peer '%s' is not IP:PORT", o->peers[k]);
 			goto fail;
 		}
-		for (; s->npeers < o->npeers; s->npeers++) {
-			const char *p = o->peers[s->npeers];
-			if (!strchr(p, ':')) {
-				rc = hp_fail(e, HP_E_USAGE, "peer '%s' is not IP:PORT", p);
-				goto fail;
-			}
-			if (!(s->peers[s->npeers] = strdup(p))) {
-				rc = hp_fail_nomem(e);
-				goto fail;
-			}
+	for (size_t k = 0; k < o->ntrackers; k++)
+		if (!hp_torrent_tracker_url_ok(o->trackers[k])) {
+			rc = hp_fail(e, HP_E_USAGE, "'%s' is not a tracker URL (http, https or udp)", o->trackers[k]);
+			goto fail;
 		}
+	s->net = o->net;
+	s->net.timeout_ms = o->timeout_ms;
+	s->npeers = o->npeers;
+	s->ntrackers = o->ntrackers;
+	s->nhints = o->nhint_peers;
+	if ((rc = dup_list(o->peers, o->npeers, &s->peers, e)) ||
+	    (rc = dup_list(o->hint_peers, o->nhint_peers, &s->hints, e)) ||
+	    (rc = dup_list(o->trackers, o->ntrackers, &s->trackers, e)) ||
+	    (rc = dup_list(o->net.dht_bootstrap, o->net.ndht_bootstrap, &s->boot, e)))
+		goto fail;
+	s->net.dht_bootstrap = (const char *const *)s->boot;
+	s->net.dht_state = NULL;
+	if (o->net.dht_state && !(s->state = strdup(o->net.dht_state))) {
+		rc = hp_fail_nomem(e);
+		goto fail;
 	}
+	s->net.dht_state = s->state;
 	hp_buf name = HP_BUF_INIT;
 	if ((rc = hp_buf_addf(&name, e, "bittorrent %s", infohash(s->ti))))
 		goto fail;

@@ -34,6 +34,7 @@
 
 #include "hp_err.h"
 #include "hp_fetch.h"
+#include "hp_torrent.h"
 
 /* The order pieces are asked for in. In order, each file's SHA-256 is
  * taken as its pieces come, so nothing is read again at the end; but with
@@ -53,15 +54,30 @@ typedef struct hp_bt_fetch_opts {
 	const char *listen;             /* "IP:PORT"; NULL: 0.0.0.0:0 */
 	const char *const *peers;       /* "IP:PORT" to connect to */
 	size_t npeers;
+	const char *const *trackers;    /* announce URLs besides the torrent's (http, https, udp) */
+	size_t ntrackers;
+	const char *const *hint_peers;  /* "HOST:PORT" the package names (its magnet's x.pe): a
+	                                 * name is looked up, one that does not resolve or does
+	                                 * not answer is no error; tried like peers */
+	size_t nhint_peers;
 	long timeout_ms;                /* give up after this long without a new verified byte
 	                                 * (checking the disk not counted); 0: 30 s */
 	uint64_t download_rate;         /* bytes per second, 0: no limit (every peer, loopback too) */
 	bool no_web_seeds;              /* do not use the torrent's web seeds (BEP 19 url-list) */
 	hp_bt_piece_order piece_order;
+	hp_bt_net net;                  /* DHT, uTP...: the zero value is the internet's defaults
+	                                 * (its timeout_ms: this timeout_ms) */
 } hp_bt_fetch_opts;
 
 /* Read the torrent and add the source to f. HP_E_DATA for a bad .torrent,
- * HP_E_NOINPUT when it cannot be read, HP_E_USAGE for a bad peer. */
+ * HP_E_NOINPUT when it cannot be read, HP_E_USAGE for a bad peer, tracker
+ * or DHT bootstrap node.
+ *
+ * When the run ends without a single connection (no peer, no web seed), the
+ * source fails with HP_E_UNAVAILABLE and one line saying what was tried
+ * (trackers and their last error, the DHT) and what to give (--peer,
+ * --tracker, --dht-bootstrap, an IPFS gateway); with connections but no
+ * new data for the timeout, HP_E_TEMPFAIL. */
 hp_code hp_bt_source_add(hp_fetch *f, const hp_bt_fetch_opts *o, hp_err *e);
 
 #endif

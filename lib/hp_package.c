@@ -39,8 +39,24 @@ static hp_code car_block(void *ud, const hp_cid *cid, const uint8_t *data, size_
 	return hp_car_put(ud, cid, data, n, e);
 }
 
+/* HOST:PORT: a DNS name or IPv4 address, or [IPv6]; the port 1 to 65535. */
+static bool announce_ok(const char *a)
+{
+	const char *colon = strrchr(a, ':');
+	if (!colon || colon == a || colon - a > 253 || !colon[1] || strlen(colon + 1) > 5 ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return false;
+	long port = strtol(colon + 1, NULL, 10);
+	size_t hl = (size_t)(colon - a);
+	if (a[0] == '[')
+		return hl > 2 && a[hl - 1] == ']' && strspn(a + 1, "0123456789abcdefABCDEF:.") == hl - 2 && port >= 1 &&
+		       port <= 65535;
+	return strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == hl && port >= 1 &&
+	       port <= 65535;
+}
+
 /* The torrent's fields in distribution, then validate again. */
-static hp_code set_torrent_fields(json_t *m, const hp_torrent_info *ti, hp_err *e)
+static hp_code set_torrent_fields(json_t *m, const hp_torrent_info *ti, const hp_package_opts *o, hp_err *e)
 {
 	json_t *d = json_object_get(m, "distribution");
 	if (!d) {
@@ -51,8 +67,14 @@ static hp_code set_torrent_fields(json_t *m, const hp_torrent_info *ti, hp_err *
 		json_object_set_new(d, "torrent_infohash", json_string(ti->infohash_v1_hex));
 	if (ti->infohash_v2_hex[0])
 		json_object_set_new(d, "torrent_infohash_v2", json_string(ti->infohash_v2_hex));
-	json_object_set_new(d, "torrent_magnet", json_string(ti->magnet));
-	return hp_manifest_validate(m, HP_MANIFEST_UNSIGNED_OK, NULL, e);
+	hp_buf magnet = HP_BUF_INIT;
+	hp_code rc = hp_buf_addf(&magnet, e, "%s", ti->magnet);
+	for (size_t i = 0; !rc && i < o->nannounce; i++)  /* '[', ']' and ':' as RFC 3986 allows them in a query */
+		rc = hp_buf_addf(&magnet, e, "&x.pe=%s", o->announce[i]);
+	if (!rc)
+		json_object_set_new(d, "torrent_magnet", json_string(magnet.data));
+	hp_buf_release(&magnet);
+	return rc ? rc : hp_manifest_validate(m, HP_MANIFEST_UNSIGNED_OK, NULL, e);
 }
 
 static hp_code check_opts(const hp_package_opts *o, hp_err *e)
@@ -66,6 +88,12 @@ static hp_code check_opts(const hp_package_opts *o, hp_err *e)
 		return hp_fail(e, HP_E_USAGE, "a CAR needs IPFS CIDs (a UnixFS profile)");
 	if (o->torrent_path && !o->torrent)
 		return hp_fail(e, HP_E_USAGE, "a .torrent file needs the torrent");
+	for (size_t i = 0; i < o->nannounce; i++)
+		if (!announce_ok(o->announce[i]))
+			return hp_fail(e, HP_E_USAGE, "'%s' is not HOST:PORT (a name, an IPv4 address or [IPv6])",
+				       o->announce[i]);
+	if (o->nannounce > 16)
+		return hp_fail(e, HP_E_USAGE, "at most 16 announce addresses");
 	for (size_t i = 0; i < m->n_web_seeds; i++)
 		if (!hp_torrent_web_seed_url_ok(m->web_seeds[i]))
 			return hp_fail(e, HP_E_USAGE, "'%s' is not a web seed URL (http:// or https://)", m->web_seeds[i]);
@@ -155,7 +183,7 @@ hp_code hp_package_create(const hp_package_opts *o, hp_package *out, hp_err *e)
 		files = NULL;
 	}
 	if (!rc && tor.info)
-		rc = set_torrent_fields(m, tor.info, e);
+		rc = set_torrent_fields(m, tor.info, o, e);
 	if (!rc && cw && !(rc = car_finish(cw, o, out->root_cid, &tor, e))) {
 		rc = hp_car_commit(cw, e);
 		cw = NULL;

@@ -49,6 +49,10 @@ typedef struct hp_package_opts {
 	bool torrent;                       /* the canonical torrent's fields in the manifest */
 	const hp_torrent_tracker *trackers; /* its trackers (tiers ascending) */
 	size_t ntrackers;
+	const char *const *announce;        /* HOST:PORT where the publisher seeds: each one an
+	                                     * x.pe (BEP 9) of the manifest's magnet, so that a
+	                                     * fetcher finds a peer with no tracker or DHT */
+	size_t nannounce;
 	const char *car_path;               /* write a CARv1 of every block here; NULL: none */
 	bool car_one_root;                  /* the CAR's root is the package alone (no wrapper
 	                                     * root with an ipfs_gateway): what a pin import needs */

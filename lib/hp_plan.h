@@ -43,6 +43,9 @@ typedef struct hp_plan_opts {
 	const char *const *peers;
 	size_t npeers;
 	const char *bt_listen;
+	const char *const *trackers;        /* announce URLs besides the torrent's */
+	size_t ntrackers;
+	hp_bt_net bt_net;                   /* DHT, uTP...: zero is the internet's defaults */
 	uint64_t download_rate;
 	bool no_web_seeds;
 	hp_bt_piece_order piece_order;

@@ -113,6 +113,16 @@ static void on_event(void *ud, const hp_bt_event *ev)
 		return;  /* a seed_mode torrent is finished from the start */
 	case HP_BT_EV_FLUSHED:
 		return;
+	case HP_BT_EV_DHT_BOOTSTRAP:
+		j = json_object();
+		json_object_set_new(j, "event", json_string("dht"));
+		json_object_set_new(j, "state", json_string("bootstrapped"));
+		break;
+	case HP_BT_EV_DHT_REPLY:
+		j = torrent_event("dht", t);
+		json_object_set_new(j, "state", json_string("announced"));
+		json_object_set_new(j, "peers", json_integer(ev->count));
+		break;
 	}
 	emit(L, j);
 }
@@ -449,7 +459,7 @@ hp_code hp_seed_run(hp_seed *s, hp_err *e)
 	const char *listen = c->listen ? c->listen : "0.0.0.0:6881";
 	hp_bt_session *bs = NULL;
 	hp_code rc;
-	if ((rc = hp_bt_session_new(listen, &bs, e)) || (rc = hp_bt_session_set_rate_limits(bs, c->upload_rate, 0, e)))
+	if ((rc = hp_bt_session_new(listen, &c->net, &bs, e)) || (rc = hp_bt_session_set_rate_limits(bs, c->upload_rate, 0, e)))
 		goto out;
 	for (size_t i = 0; i < s->n; i++) {
 		seeded *t = &s->t[i];

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "hp_err.h"
+#include "hp_torrent.h"
 
 typedef void hp_seed_event_fn(void *ud, const json_t *record);
 
@@ -27,7 +28,8 @@ typedef struct hp_seed_opts {
 	const char *listen;                /* IP:PORT; NULL: 0.0.0.0:6881 */
 	const char *const *peers;          /* IP:PORT to connect out to (retried while none is connected) */
 	size_t npeers;
-	bool tracker_off;                  /* do not announce */
+	bool tracker_off;                  /* do not announce to trackers */
+	hp_bt_net net;                     /* DHT, uTP...: the zero value is the internet's defaults */
 	const char *resume_dir;            /* save resume data there on stop; NULL: none */
 	unsigned interval;                 /* seconds between upload reports; 0: 1 */
 	uint64_t upload_rate;              /* bytes/s in all; 0: no limit */

@@ -14,6 +14,7 @@
 #include <libtorrent/read_resume_data.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/session_params.hpp>
+#include <libtorrent/kademlia/dht_state.hpp>
 #include <libtorrent/settings_pack.hpp>
 #include <libtorrent/torrent_handle.hpp>
 #include <libtorrent/torrent_status.hpp>
@@ -33,6 +34,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <unistd.h>
 #include <chrono>
 #include <deque>
 #include <exception>
@@ -887,6 +889,7 @@ struct hp_bt_session {
 	std::vector<lt::torrent_handle> torrents;
 	std::deque<hp_bt_event> pending;  // converted alerts not handed out yet
 	int port = 0;
+	std::string dht_state;            // where to save the DHT's state; "": nowhere
 };
 
 namespace {
@@ -954,7 +957,10 @@ void convert(hp_bt_session *s, lt::alert *a)
 		set_msg(ev.msg, sizeof ev.msg, tr->tracker_url());
 	} else if (auto *te = lt::alert_cast<lt::tracker_error_alert>(a)) {
 		ev.kind = HP_BT_EV_TRACKER_ERROR;
-		set_msg(ev.msg, sizeof ev.msg, te->message());
+		std::string why = te->error ? te->error.message() : std::string();
+		if (te->failure_reason() && *te->failure_reason())
+			why += (why.empty() ? "" : ": ") + std::string(te->failure_reason());
+		set_msg(ev.msg, sizeof ev.msg, std::string(te->tracker_url()) + ": " + why);
 	} else if (auto *hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
 		ev.kind = HP_BT_EV_HASH_FAILED;
 		ev.count = static_cast<int>(hf->piece_index);
@@ -966,6 +972,16 @@ void convert(hp_bt_session *s, lt::alert *a)
 		set_msg(ev.msg, sizeof ev.msg, er->message());
 	} else if (lt::alert_cast<lt::cache_flushed_alert>(a)) {
 		ev.kind = HP_BT_EV_FLUSHED;
+	} else if (lt::alert_cast<lt::dht_bootstrap_alert>(a)) {
+		ev.kind = HP_BT_EV_DHT_BOOTSTRAP;
+		// libtorrent's own first announce comes after dht_announce_interval
+		// divided among the torrents (15 min for one): announce now
+		for (lt::torrent_handle &h : s->torrents)
+			if (h.is_valid())
+				h.force_dht_announce();
+	} else if (auto *dr = lt::alert_cast<lt::dht_reply_alert>(a)) {
+		ev.kind = HP_BT_EV_DHT_REPLY;
+		ev.count = dr->num_peers;
 	} else if (auto *us = lt::alert_cast<lt::url_seed_alert>(a)) {
 		ev.kind = HP_BT_EV_WEB_SEED_ERROR;
 		std::string why = us->error ? us->error.message() : std::string(us->error_message());
@@ -992,17 +1008,94 @@ void collect(hp_bt_session *s, int wait_ms)
 	}
 }
 
-hp_code session_new(const char *listen, hp_bt_session **out)
+bool is_loopback(const std::string &host)
 {
-	lt::settings_pack p;
-	p.set_str(lt::settings_pack::listen_interfaces, listen ? listen : "127.0.0.1:0");
-	p.set_bool(lt::settings_pack::enable_dht, false);
-	p.set_bool(lt::settings_pack::enable_lsd, false);
-	p.set_bool(lt::settings_pack::enable_upnp, false);
-	p.set_bool(lt::settings_pack::enable_natpmp, false);
-	p.set_bool(lt::settings_pack::enable_outgoing_utp, false);
-	p.set_bool(lt::settings_pack::enable_incoming_utp, false);
+	lt::error_code ec;
+	lt::address a = lt::make_address(host, ec);
+	return !ec && a.is_loopback();
+}
+
+// "HOST:PORT,HOST:PORT" for libtorrent's dht_bootstrap_nodes; *all_loopback
+// when every host is a loopback address.
+hp_code bootstrap_list(const hp_bt_net *n, std::string *out, bool *all_loopback, hp_err *e)
+{
+	*all_loopback = n->ndht_bootstrap > 0;
+	for (size_t i = 0; i < n->ndht_bootstrap; i++) {
+		std::string a(n->dht_bootstrap[i] ? n->dht_bootstrap[i] : "");
+		size_t colon = a.rfind(':');
+		char *end = nullptr;
+		unsigned long port = colon == std::string::npos ? 0 : std::strtoul(a.c_str() + colon + 1, &end, 10);
+		if (colon == std::string::npos || colon == 0 || !port || port > 65535 || *end ||
+		    a.find_first_of(", \t") != std::string::npos)
+			return hp_fail(e, HP_E_USAGE, "DHT bootstrap node '%s' is not HOST:PORT", a.c_str());
+		std::string host = a.substr(0, colon);
+		if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+			host = host.substr(1, host.size() - 2);
+		if (!is_loopback(host))
+			*all_loopback = false;
+		if (!out->empty())
+			*out += ',';
+		*out += a;
+	}
+	if (out->empty())
+		*out = HP_BT_DHT_ROUTERS;
+	return HP_OK;
+}
+
+hp_code session_new(const char *listen, const hp_bt_net *net, hp_bt_session **out, hp_err *e)
+{
+	static const hp_bt_net defaults = {};
+	const hp_bt_net *n = net ? net : &defaults;
+	std::string nodes;
+	bool private_dht = false;
+	hp_code rc = bootstrap_list(n, &nodes, &private_dht, e);
+	if (rc)
+		return rc;
+	lt::session_params sp;
+	if (n->dht_state && !n->no_dht) {
+		hp_buf b = HP_BUF_INIT;
+		hp_err ignored = HP_ERR_INIT;
+		if (access(n->dht_state, F_OK) == 0 && hp_read_file(n->dht_state, 1u << 20, &b, &ignored) == HP_OK) {
+			lt::error_code ec;
+			lt::bdecode_node d = lt::bdecode(lt::span<char const>(b.data, static_cast<std::ptrdiff_t>(b.len)), ec);
+			if (!ec)
+				sp = lt::read_session_params(d, lt::session_handle::save_dht_state);
+		}
+		hp_buf_release(&b);
+	}
+	lt::settings_pack &p = sp.settings;
+	std::string where(listen ? listen : "127.0.0.1:0");
+	// libtorrent runs no DHT on a loopback socket it found by expanding
+	// 0.0.0.0 (a "local network" one): with a DHT on this machine only, the
+	// swarm is here too, so listen on loopback instead
+	if (private_dht && !n->no_dht && where.compare(0, 8, "0.0.0.0:") == 0)
+		where = "127.0.0.1:" + where.substr(8);
+	p.set_str(lt::settings_pack::listen_interfaces, where);
+	p.set_bool(lt::settings_pack::enable_dht, !n->no_dht);
+	p.set_str(lt::settings_pack::dht_bootstrap_nodes, nodes);
+	if (private_dht) {
+		// every node of a DHT on this machine has the same IP: libtorrent
+		// keeps one node per IP in its routing table and its lookups, and
+		// wants node ids derived from the IP (BEP 42) unless told otherwise
+		p.set_bool(lt::settings_pack::dht_restrict_routing_ips, false);
+		p.set_bool(lt::settings_pack::dht_restrict_search_ips, false);
+		p.set_bool(lt::settings_pack::dht_enforce_node_id, false);
+		p.set_bool(lt::settings_pack::dht_prefer_verified_node_ids, false);
+		p.set_bool(lt::settings_pack::dht_ignore_dark_internet, false);
+	}
+	p.set_bool(lt::settings_pack::enable_lsd, n->lsd);
+	p.set_bool(lt::settings_pack::enable_upnp, n->port_mapping);
+	p.set_bool(lt::settings_pack::enable_natpmp, n->port_mapping);
+	p.set_bool(lt::settings_pack::enable_outgoing_utp, !n->no_utp);
+	p.set_bool(lt::settings_pack::enable_incoming_utp, !n->no_utp);
 	p.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
+	// a silent tracker or web seed is given up after the timeout
+	int secs = static_cast<int>(((n->timeout_ms > 0 ? n->timeout_ms : 30000) + 999) / 1000);
+	p.set_int(lt::settings_pack::tracker_completion_timeout, secs);
+	p.set_int(lt::settings_pack::tracker_receive_timeout, secs);
+	p.set_int(lt::settings_pack::stop_tracker_timeout, secs < 5 ? secs : 5);
+	p.set_int(lt::settings_pack::urlseed_timeout, secs);
+	p.set_int(lt::settings_pack::peer_connect_timeout, secs < 15 ? secs : 15);
 	// the port asked for, or a listen_failed_alert: no quiet fallback to another
 	p.set_int(lt::settings_pack::max_retry_port_bind, 0);
 	p.set_bool(lt::settings_pack::listen_system_port_fallback, false);
@@ -1010,12 +1103,26 @@ hp_code session_new(const char *listen, hp_bt_session **out)
 	p.set_int(lt::settings_pack::alert_mask,
 		  static_cast<int>(static_cast<std::uint32_t>(lt::alert_category::status | lt::alert_category::error |
 							     lt::alert_category::tracker | lt::alert_category::connect |
-							     lt::alert_category::peer |
+							     lt::alert_category::peer | lt::alert_category::dht |
 							     lt::alert_category::storage)));
 	std::unique_ptr<hp_bt_session> s(new hp_bt_session);
-	s->ses.reset(new lt::session(lt::session_params(std::move(p))));
+	if (n->dht_state && !n->no_dht)
+		s->dht_state = n->dht_state;
+	s->ses.reset(new lt::session(std::move(sp)));
 	*out = s.release();
 	return HP_OK;
+}
+
+// Write the DHT's state (its id and nodes) atomically; failures are quiet:
+// the next run bootstraps again.
+void save_dht_state(hp_bt_session *s)
+{
+	if (s->dht_state.empty() || !s->ses)
+		return;
+	lt::session_params sp = s->ses->session_state(lt::session_handle::save_dht_state);
+	std::vector<char> buf = lt::write_session_params_buf(sp, lt::session_handle::save_dht_state);
+	hp_err ignored = HP_ERR_INIT;
+	hp_write_file_atomic(s->dht_state.c_str(), buf.data(), buf.size(), 0600, 0, &ignored);
 }
 
 hp_code session_add(hp_bt_session *s, const hp_bt_add *a, int *id, hp_err *e)
@@ -1084,6 +1191,11 @@ hp_code session_add(hp_bt_session *s, const hp_bt_add *a, int *id, hp_err *e)
 		ti->clear_trackers();
 		atp.trackers.clear();
 		atp.tracker_tiers.clear();
+	}
+	for (size_t i = 0; i < a->ntrackers; i++) {
+		if (!hp_torrent_tracker_url_ok(a->trackers[i]))
+			return hp_fail(e, HP_E_USAGE, "'%s' is not a tracker URL (http, https or udp)", a->trackers[i]);
+		atp.trackers.push_back(a->trackers[i]);
 	}
 	if (a->no_web_seeds) {
 		ti->set_web_seeds({});
@@ -1256,11 +1368,11 @@ hp_code save_resume(hp_bt_session *s, int id, int wait_ms, hp_buf *out, hp_err *
 
 } // namespace
 
-extern "C" hp_code hp_bt_session_new(const char *listen, hp_bt_session **out, hp_err *e)
+extern "C" hp_code hp_bt_session_new(const char *listen, const hp_bt_net *net, hp_bt_session **out, hp_err *e)
 {
 	*out = nullptr;
 	try {
-		return session_new(listen, out);
+		return session_new(listen, net, out, e);
 	} catch (...) {
 		return from_exception(e, "cannot start a BitTorrent session");
 	}
@@ -1271,6 +1383,10 @@ extern "C" void hp_bt_session_free(hp_bt_session *s)
 	if (!s)
 		return;
 	try {
+		save_dht_state(s);
+	} catch (...) {
+	}
+	try {
 		s->torrents.clear();
 		s->ses.reset();  // the destructor aborts and waits for the disk threads
 	} catch (...) {
@@ -1278,6 +1394,19 @@ extern "C" void hp_bt_session_free(hp_bt_session *s)
 	try {
 		delete s;
 	} catch (...) {
+	}
+}
+
+extern "C" hp_code hp_bt_session_dht_announce(hp_bt_session *s, int id, hp_err *e)
+{
+	try {
+		lt::torrent_handle h;
+		hp_code rc = handle_of(s, id, &h, e);
+		if (!rc)
+			h.force_dht_announce();
+		return rc;
+	} catch (...) {
+		return from_exception(e, "cannot announce to the DHT");
 	}
 }
 

@@ -172,11 +172,43 @@ hp_code hp_torrent_check_hashes(const void *data, size_t len, const uint8_t *v1,
 
 typedef struct hp_bt_session hp_bt_session;
 
+/* How a session meets the network (docs/bittorrent.md, "Discovery"). The
+ * zero value is what a client on the internet needs, as qBittorrent,
+ * Transmission and libtorrent run by default: the DHT (BEP 5) bootstrapped
+ * from the public routers, uTP beside TCP, peer exchange (BEP 11); local
+ * peer discovery and port mapping are asked for. A torrent's private flag
+ * still turns the DHT and peer exchange off for it (libtorrent). */
+typedef struct hp_bt_net {
+	bool no_dht;                        /* no DHT: peers from trackers, web seeds, given peers */
+	const char *const *dht_bootstrap;   /* "HOST:PORT" nodes; none: HP_BT_DHT_ROUTERS. When every
+	                                     * one is a loopback address the DHT is a private one on
+	                                     * this machine, whose nodes all share one IP: libtorrent's
+	                                     * one-node-per-IP rules are relaxed for it, and a session
+	                                     * asked to listen on 0.0.0.0:PORT listens on
+	                                     * 127.0.0.1:PORT (libtorrent runs no DHT on the loopback
+	                                     * socket it finds in 0.0.0.0) */
+	size_t ndht_bootstrap;
+	bool no_utp;                        /* TCP only */
+	bool lsd;                           /* local service discovery (BEP 14 multicast) */
+	bool port_mapping;                  /* UPnP and NAT-PMP on the router */
+	const char *dht_state;              /* the DHT's nodes and id, read at start and written by
+	                                     * hp_bt_session_free (atomically); NULL: none kept */
+	long timeout_ms;                    /* the longest a tracker or web seed may stay silent
+	                                     * (connect, answer); 0: 30 s */
+} hp_bt_net;
+
+#define HP_BT_DHT_ROUTERS \
+	"dht.libtorrent.org:25401,router.bittorrent.com:6881,dht.transmissionbt.com:6881,router.utorrent.com:6881"
+
 /* Start a session listening on listen ("IP:PORT", PORT 0 = any; NULL =
- * "127.0.0.1:0"). The listening itself is reported by an event. */
-hp_code hp_bt_session_new(const char *listen, hp_bt_session **out, hp_err *e);
+ * "127.0.0.1:0"), on the network as net says (NULL: the zero value). The
+ * listening itself is reported by an event. HP_E_USAGE for a bootstrap node
+ * that is not HOST:PORT. An unreadable DHT state file is ignored (a new
+ * DHT id, bootstrapped again). */
+hp_code hp_bt_session_new(const char *listen, const hp_bt_net *net, hp_bt_session **out, hp_err *e);
 /* Stop every torrent, close every connection and wait for libtorrent to
- * finish (disk writes included). NULL is fine. */
+ * finish (disk writes included); first the DHT state is saved when the
+ * session keeps one. NULL is fine. */
 void hp_bt_session_free(hp_bt_session *s);
 /* The port listened on (0 before listening succeeded). */
 int hp_bt_session_listen_port(hp_bt_session *s);
@@ -196,6 +228,8 @@ typedef struct hp_bt_add {
 	                          * save_path/NAME/PATH (a manifest's content folder) */
 	bool seed_mode;          /* the caller has checked the content (hp_torrent_check_hashes) */
 	bool no_trackers;        /* do not announce to the torrent's trackers */
+	const char *const *trackers; /* announce to these too (after no_trackers) */
+	size_t ntrackers;
 	bool no_web_seeds;       /* do not use its web seeds */
 	bool sequential;         /* ask for pieces in order (libtorrent's sequential_download) */
 	const void *resume;      /* resume data (hp_bt_session_save_resume); NULL: none */
@@ -208,6 +242,11 @@ typedef struct hp_bt_add {
 
 /* Add a torrent; *id names it in the calls below and in events. */
 hp_code hp_bt_session_add(hp_bt_session *s, const hp_bt_add *a, int *id, hp_err *e);
+
+/* Look torrent id up in the DHT and announce it there (get_peers, then
+ * announce_peer), now: the session does so by itself when its DHT has
+ * bootstrapped, then every 15 minutes. A no-op without a DHT. */
+hp_code hp_bt_session_dht_announce(hp_bt_session *s, int id, hp_err *e);
 
 /* Connect torrent id to a peer "IP:PORT" (IPv4 or [IPv6]:PORT; no names). A
  * peer already connected is left alone. HP_E_USAGE for a bad address. */
@@ -255,6 +294,8 @@ typedef enum hp_bt_event_kind {
 	HP_BT_EV_HASH_FAILED,     /* torrent, count (the piece): a peer sent bad data */
 	HP_BT_EV_ERROR,           /* torrent (-1: the session), msg: a file or torrent error */
 	HP_BT_EV_WEB_SEED_ERROR,  /* torrent, msg ("URL: what went wrong") */
+	HP_BT_EV_DHT_BOOTSTRAP,   /* the DHT has found its first nodes */
+	HP_BT_EV_DHT_REPLY,       /* torrent, count (peers): a DHT lookup for it ended */
 	HP_BT_EV_FLUSHED,         /* torrent: a hp_bt_session_flush is done (libtorrent also
 	                           * sends one of its own when a check of the files ends) */
 } hp_bt_event_kind;

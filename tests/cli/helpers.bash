@@ -12,6 +12,13 @@ PATH=$HP_BIN:$PATH
 VECTORS=$HP_ROOT/tests/vectors
 export HP_ROOT HP_BIN PATH VECTORS
 
+# Lab settings: BitTorrent sessions run no DHT unless a test asks for one
+# (tests/lib/dht.bash: a private DHT on loopback). The tools' default is the
+# internet's DHT, which a test on 127.0.0.1 cannot reach; uTP stays on, as
+# users run it.
+export HP_NO_DHT=1
+unset HP_DHT_BOOTSTRAP
+
 # git's test_must_fail: the command must fail with a code below 126, so a
 # crash (signal) or a sanitizer abort never counts as the expected failure.
 # Usage: run_fails [CODE] cmd args...   (sets $status/$output like `run`)
