@@ -1,0 +1,140 @@
+#!/usr/bin/env bats
+# Finding peers without hand-holding (docs/bittorrent.md, "Discovery"): a
+# private DHT of three libtorrent nodes on 127.0.0.1 (tests/lib/dht.bash), a
+# publisher's address travelling in the signed magnet (x.pe), and what a
+# fetch says when it finds nobody. No --peer anywhere below unless a test
+# says so; HP_NO_DHT=1 (helpers.bash) is the lab default that dht_start
+# lifts.
+
+load helpers
+load ../lib/bt
+load ../lib/dht
+load ../lib/registry
+
+setup() {
+	setup_scratch
+	bt_setup
+	BAD_PIDS=()
+	export HOME=$SCRATCH/home
+	mkdir -p "$HOME"
+	unset HP_REGISTRY HP_REGISTRY_TOKEN HP_REGISTRY_CACHE HP_TRUSTED_KEYS XDG_CACHE_HOME
+}
+
+teardown() {
+	if [ -n "${PUB_PID:-}" ]; then
+		kill "$PUB_PID" 2>/dev/null || true
+		wait "$PUB_PID" 2>/dev/null || true
+	fi
+	bt_teardown
+	dht_stop
+	badservers_stop
+}
+
+# elapsed_ms START_NS: milliseconds since START_NS (date +%s%N)
+elapsed_ms() {
+	echo $((($(date +%s%N) - $1) / 1000000))
+}
+
+@test "a private DHT: hp-seed announces, hp-fetch with only the .torrent (no tracker, no --peer) finds it; without the DHT it is 69 saying what to give" {
+	bt_make_tree src/tree
+	bt_sign_pkg src/tree tree
+	hp-mktorrent --hybrid --no-date -o t.torrent src/tree >/dev/null
+	# without a DHT nobody can be found: 69, one hint naming what to give
+	run_fails 69 timeout 60 hp-fetch -k keys/pub.pub --torrent t.torrent --timeout 2 m.json -O none
+	[[ $stderr == *"no peer found in 2 s (DHT off; no tracker)"* ]]
+	[[ $stderr == *"--peer IP:PORT, --tracker URL, --dht-bootstrap HOST:PORT or an IPFS --gateway"* ]]
+	[ ! -e none/big.bin ]
+	dht_start 3
+	bt_seed_start t.torrent --content src
+	# the default listen address (0.0.0.0:0) and the default DHT settings,
+	# but for the bootstrap node (HP_DHT_BOOTSTRAP)
+	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent t.torrent --timeout 20 m.json -O got
+	[ "$status" -eq 0 ] || fail "exit $status: $stderr $(cat seed.log)"
+	bt_same src/tree got
+	jq -e -s '.[-1].summary.sources[0] | .status == "ok" and .connections >= 1' <<<"$output" >/dev/null
+	grep -q '"event":"dht","state":"bootstrapped"' seed.log
+	bt_seed_stop
+}
+
+@test "--no-dht wins over HP_DHT_BOOTSTRAP; a bootstrap node on loopback that is down: 69 saying the DHT had no answer" {
+	bt_make_tree src/tree
+	bt_sign_pkg src/tree tree
+	hp-mktorrent --v2 --no-date -o t.torrent src/tree >/dev/null
+	dht_start 3
+	bt_seed_start t.torrent --content src
+	run_fails 69 timeout 60 hp-fetch -k keys/pub.pub --torrent t.torrent --timeout 3 --no-dht m.json -O a
+	[[ $stderr == *"(DHT off; no tracker)"* ]]
+	run_fails 69 env HP_DHT_BOOTSTRAP="127.0.0.1:$(free_port)" timeout 60 hp-fetch -k keys/pub.pub \
+		--torrent t.torrent --timeout 3 m.json -O b
+	[[ $stderr == *"(DHT: no node answered; no tracker)"* ]]
+	bt_seed_stop
+}
+
+@test "publish --announce-addr: the seeder's address travels in the signed magnet (x.pe); fetch NAME@VERSION finds it with no DHT, tracker or --peer" {
+	mkdir -p data/sub
+	head -c 1500000 /dev/urandom >data/big.bin
+	echo hi >data/sub/a.txt
+	hybrid-p2p keygen -O keys -n k >/dev/null
+	bare_registry reg
+	port=$(free_port)
+	hybrid-p2p publish data --name ds --version 1.0.0 --uploader-id me@example.org --key keys/k.pem \
+		--output out/ds.json --registry "file://$PWD/srv/reg.git" --no-git \
+		--seed --listen "127.0.0.1:$port" --announce-addr "127.0.0.1:$port" --announce-addr "localhost:$port" \
+		>publish.out 2>publish.err 3>&- &
+	PUB_PID=$!
+	wait_for "$PUB_PID" 300 grep -m1 '"event":"listening"' publish.err >/dev/null || fail "no seeder: $(cat publish.err)"
+	magnet=$(jq -r .distribution.torrent_magnet out/ds.json)
+	[[ $magnet == *"&x.pe=127.0.0.1:$port&x.pe=localhost:$port" ]] || fail "magnet: $magnet"
+	hp-verify -k keys/k.pub out/ds.json >/dev/null
+	run --separate-stderr timeout 60 hybrid-p2p fetch ds@1.0.0 -O got --registry "file://$PWD/srv/reg.git" \
+		--trusted-keys keys/k.pub --timeout 20
+	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
+	diff -r data got
+	jq -e -s '.[-1].summary.sources | map(select(.status == "ok")) | .[0].source | startswith("bittorrent")' \
+		<<<"$output" >/dev/null
+	# an address that is not HOST:PORT is refused before anything is read
+	run_fails 64 hybrid-p2p publish data --name ds --version 2.0.0 --uploader-id me@example.org \
+		--key keys/k.pem --output out/ds2.json --no-git --announce-addr "127.0.0.1"
+	[[ $stderr == *"'127.0.0.1' is not HOST:PORT"* ]]
+	[ ! -e out/ds2.json ]
+}
+
+@test "a tracker that never answers, drips or closes mid-answer: the fetch ends within twice --timeout with 69, naming the tracker" {
+	bt_make_tree src/tree
+	bt_sign_pkg src/tree tree
+	hp-mktorrent --v1 --no-date -o t.torrent src/tree >/dev/null
+	local mode t0 ms
+	for mode in hang silent drip close-mid; do
+		badserver "$mode"
+		t0=$(date +%s%N)
+		run_fails 69 timeout 60 hp-fetch -k keys/pub.pub --torrent t.torrent --timeout 3 \
+			--tracker "$BAD/announce" m.json -O "out-$mode"
+		ms=$(elapsed_ms "$t0")
+		((ms < 6000)) || fail "$mode: $ms ms"
+		[[ $stderr == *"tracker $BAD/announce: "* ]] || fail "$mode: $output"
+		[ ! -e "out-$mode/big.bin" ]
+		# no partial file left under a final name
+		[ -z "$(find "out-$mode" -type f ! -path '*/.hp-partial/*' 2>/dev/null)" ]
+	done
+}
+
+@test "the DHT's nodes are kept in --dht-state between runs; bad bootstrap nodes are usage errors" {
+	bt_make_tree src/tree
+	bt_sign_pkg src/tree tree
+	hp-mktorrent --hybrid --no-date -o t.torrent src/tree >/dev/null
+	dht_start 3
+	bt_seed_start t.torrent --content src --dht-state seed.dht
+	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent t.torrent --timeout 20 \
+		--dht-state fetch.dht m.json -O got
+	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
+	# libtorrent's bencoded state: its node id and the nodes it knew
+	grep -q 'node-id' fetch.dht
+	grep -q 'nodes' fetch.dht
+	[ "$(stat -c %a fetch.dht)" = 600 ]
+	bt_seed_stop
+	grep -q 'node-id' seed.dht
+	run_fails 64 hp-fetch -k keys/pub.pub --torrent t.torrent --dht-bootstrap nonsense m.json -O x
+	[[ $stderr == *"--dht-bootstrap takes HOST:PORT, not 'nonsense'"* ]]
+	run_fails 64 env HP_DHT_BOOTSTRAP=127.0.0.1:99999 hp-seed --content src t.torrent
+	[[ $stderr == *"HP_DHT_BOOTSTRAP: '127.0.0.1:99999' is not HOST:PORT"* ]]
+}
