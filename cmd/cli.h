@@ -255,7 +255,8 @@ enum {
 	  "default $HP_DHT_BOOTSTRAP, else the public\nrouters)", NULL }, \
 	{ CLI_OPT_NO_DHT, 0, "no-dht", NULL, "no DHT (also HP_NO_DHT=1): peers only from\n" \
 	  "trackers, web seeds and --peer", NULL }, \
-	{ CLI_OPT_NO_UTP, 0, "no-utp", NULL, "BitTorrent over TCP only, no uTP", NULL }, \
+	{ CLI_OPT_NO_UTP, 0, "no-utp", NULL, "refuse uTP too (by default peers may dial\n" \
+	  "uTP; this side dials TCP)", NULL }, \
 	{ CLI_OPT_LSD, 0, "lsd", NULL, "find peers on the local network (BEP 14)", NULL }, \
 	{ CLI_OPT_PORT_MAPPING, 0, "port-mapping", NULL, "open the listening port on the router (UPnP,\n" \
 	  "NAT-PMP)", NULL }, \

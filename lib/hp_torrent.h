@@ -175,8 +175,9 @@ typedef struct hp_bt_session hp_bt_session;
 /* How a session meets the network (docs/bittorrent.md, "Discovery"). The
  * zero value is what a client on the internet needs, as qBittorrent,
  * Transmission and libtorrent run by default: the DHT (BEP 5) bootstrapped
- * from the public routers, uTP beside TCP, peer exchange (BEP 11); local
- * peer discovery and port mapping are asked for. A torrent's private flag
+ * from the public routers, uTP beside TCP (accepted; dialling is TCP: see
+ * no_utp), peer exchange (BEP 11); local peer discovery and port mapping
+ * are asked for. A torrent's private flag
  * still turns the DHT and peer exchange off for it (libtorrent). */
 typedef struct hp_bt_net {
 	bool no_dht;                        /* no DHT: peers from trackers, web seeds, given peers */
@@ -188,7 +189,8 @@ typedef struct hp_bt_net {
 	                                     * 127.0.0.1:PORT (libtorrent runs no DHT on the loopback
 	                                     * socket it finds in 0.0.0.0) */
 	size_t ndht_bootstrap;
-	bool no_utp;                        /* TCP only */
+	bool no_utp;                        /* no uTP at all (by default uTP is accepted from
+	                                     * peers that dial it; this side dials TCP) */
 	bool lsd;                           /* local service discovery (BEP 14 multicast) */
 	bool port_mapping;                  /* UPnP and NAT-PMP on the router */
 	const char *dht_state;              /* the DHT's nodes and id, read at start and written by

@@ -11,6 +11,8 @@ load ../lib/bt
 load ../lib/dht
 load ../lib/registry
 
+LT_DOWNLOAD=$HP_ROOT/tests/lib/lt_download.py
+
 setup() {
 	setup_scratch
 	bt_setup
@@ -137,4 +139,19 @@ elapsed_ms() {
 	[[ $stderr == *"--dht-bootstrap takes HOST:PORT, not 'nonsense'"* ]]
 	run_fails 64 env HP_DHT_BOOTSTRAP=127.0.0.1:99999 hp-seed --content src t.torrent
 	[[ $stderr == *"HP_DHT_BOOTSTRAP: '127.0.0.1:99999' is not HOST:PORT"* ]]
+}
+
+@test "uTP beside TCP: a peer that dials only uTP gets the bytes from hp-seed; with --no-utp it cannot connect" {
+	bt_need libtorrent
+	bt_make_tree src/tree
+	hp-mktorrent --hybrid --no-date -o t.torrent src/tree >/dev/null
+	bt_seed_start t.torrent --content src
+	run --separate-stderr env LT_UTP_ONLY=1 "$BT_PY" "$LT_DOWNLOAD" t.torrent got "127.0.0.1:$SEED_PORT" 60
+	[ "$status" -eq 0 ] || fail "uTP download: $stderr $(cat seed.log)"
+	bt_same src/tree got/tree
+	bt_seed_stop
+	bt_seed_start t.torrent --content src --no-utp
+	run_fails env LT_UTP_ONLY=1 "$BT_PY" "$LT_DOWNLOAD" t.torrent none "127.0.0.1:$SEED_PORT" 4
+	[[ $stderr == *"timed out at 0.0% with 0 peers"* ]]
+	bt_seed_stop
 }

@@ -14,6 +14,8 @@
 load helpers
 load ../lib/registry
 load ../lib/kubo
+load ../lib/bt
+load ../lib/dht
 
 README=${HP_README:-$HP_ROOT/README.md}
 
@@ -24,7 +26,6 @@ Quick start:2 | https://github.com/me/registry.git | file://@REGISTRY@
 Quick start:2 | --seed | --seed --listen 127.0.0.1:0
 Quick start:2 | hybrid-p2p publish | exec hybrid-p2p publish
 Quick start:3 | https://github.com/me/registry.git | file://@REGISTRY@
-Quick start:3 | hybrid-p2p fetch my-dataset@1.0.0 | hybrid-p2p fetch my-dataset@1.0.0 --peer 127.0.0.1:@SEED_PORT@
 Pipelines:2   | http://127.0.0.1:5001 | @KUBO_API@
 Pipelines:3   | https://ipfs.example.org | @KUBO_GATEWAY@
 '
@@ -34,8 +35,10 @@ Pipelines:3   | https://ipfs.example.org | @KUBO_GATEWAY@
 #   0.0.0.0:6881 by default), read back from the seeder's "listening" event;
 # - exec: publish --seed runs until SIGTERM, in the background here; exec makes
 #   the background pid the publisher's own;
-# - --peer: a fetch from "anywhere else" cannot find the seeder yet without a
-#   tracker or the DHT (issue 10): until then it is told where the seeder is;
+# - (no row) the fetch from "anywhere else" finds the seeder through the DHT, as
+#   on the internet: here a private DHT of three nodes on loopback
+#   (tests/lib/dht.bash), which both sides join through HP_DHT_BOOTSTRAP, the
+#   environment's lab setting, not a change to the commands;
 # - kubo's RPC API and gateway: the real kubo started below, on its own ports.
 
 setup_file() {
@@ -65,6 +68,7 @@ teardown() {
 		kill "$PUB_PID" 2>/dev/null || true
 		wait "$PUB_PID" 2>/dev/null || true
 	fi
+	dht_stop
 }
 
 # snippets SECTION COUNT HEAD...: the section has COUNT snippets, and the
@@ -165,6 +169,7 @@ sample_data() {
 	bare_registry registry
 	REGISTRY=$SCRATCH/srv/registry.git
 	publisher_home=$HOME
+	dht_start 3
 
 	readme_ok "Quick start" 1
 	[ "$(jq -r .private_key <<<"$output")" = "$HOME/.hybrid_p2p/keys/mykey.pem" ]
