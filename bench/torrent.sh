@@ -7,9 +7,10 @@
 # (python3-libtorrent: create_torrent + set_piece_hashes). Each pair must give
 # the same infohashes, so every ratio compares the same work.
 #
-# Fetching: one hp-seed serves every torrent on 127.0.0.1 (TCP; DHT, LSD,
-# UPnP off); hp-fetch --torrent, aria2c and a python3-libtorrent session
-# (tests/lib/lt_download.py: libtorrent's defaults, "raw libtorrent") download
+# Fetching: one hp-seed serves every torrent on 127.0.0.1 with its defaults
+# (uTP accepted, TCP dialled, the DHT on); hp-fetch --torrent, aria2c and a
+# python3-libtorrent session (tests/lib/lt_download.py, TCP only, "raw
+# libtorrent"; and once more with libtorrent's own defaults, uTP first) download
 # the same v1 torrent from it, and hp-fetch and libtorrent also the hybrid one.
 # aria2c learns of hp-seed from a one-line tracker (--bt-tracker; the torrent
 # is unchanged), the other two are given its address. Every download is
@@ -310,6 +311,8 @@ EOF
 	}'
 
 	lt() { printf '%s' "$PY $LT_DOWNLOAD $1 dl 127.0.0.1:$seed_port 900"; }
+	# libtorrent as it ships: uTP dialled first, TCP beside it (its defaults)
+	ltd() { printf '%s' "LT_DEFAULTS=1 $PY $LT_DOWNLOAD $1 dl 127.0.0.1:$seed_port 900"; }
 	hpf() { # TORRENT MANIFEST
 		printf '%s' "timeout 900 hp-fetch -k keys/pub.pub --torrent $1 --peer 127.0.0.1:$seed_port" \
 			" --listen 127.0.0.1:0 --timeout 60 --no-progress $2 -O dl"
@@ -322,6 +325,8 @@ EOF
 		f_big_hp "$(hpf big-v1.torrent big.json)" "$(same_big dl/big.bin)" \
 		f_big_ar "$(aria big-v1.torrent)" "$(same_big dl/big.bin)" \
 		f_big_lt "$(lt big-v1.torrent)" "$(same_big dl/big.bin)" \
+		f_big_hpt "$(hpf big-v1.torrent big.json) --no-utp" "$(same_big dl/big.bin)" \
+		f_big_ltd "$(ltd big-v1.torrent)" "$(same_big dl/big.bin)" \
 		f_bigh_hp "$(hpf big-hybrid.torrent big.json)" "$(same_big dl/big.bin)" \
 		f_bigh_lt "$(lt big-hybrid.torrent)" "$(same_big dl/big.bin)"
 	load_f1=$(loadavg)
@@ -394,6 +399,10 @@ EOF
 		"$(ratio "$f_big_lt" "$f_big_hp")x" "$(ratio "$f_tree_lt" "$f_tree_hp")x" ">= 0.9x"
 	row "raw libtorrent / hp-fetch, hybrid torrent" \
 		"$(ratio "$f_bigh_lt" "$f_bigh_hp")x" "$(ratio "$f_treeh_lt" "$f_treeh_hp")x" ">= 0.9x"
+	row "hp-fetch --no-utp (TCP only) / hp-fetch (uTP accepted, TCP dialled), v1" \
+		"$(ratio "$f_big_hpt" "$f_big_hp")x" "" "~1x: uTP beside TCP costs nothing"
+	row "libtorrent's defaults (uTP dialled first) / hp-fetch, v1" \
+		"$(ratio "$f_big_ltd" "$f_big_hp")x" "" ""
 	row "aria2c / hp-fetch, v1 torrent" \
 		"$(ratio "$f_big_ar" "$f_big_hp")x" "$(ratio "$f_tree_ar" "$f_tree_hp")x" ">= 1x"
 	row "aria2c until its log says complete (no final second) / hp-fetch, v1 torrent" \

@@ -117,6 +117,8 @@ void cli_fetch_on_signal(int sig)
 
 static int64_t progress_last_ms;
 
+static char last_file_error[sizeof ((hp_err *)0)->msg];
+
 void cli_fetch_event(void *ud, const hp_fetch_event *ev)
 {
 	(void)ud;
@@ -161,8 +163,13 @@ void cli_fetch_event(void *ud, const hp_fetch_event *ev)
 		cli_print_json(r);
 		fflush(stdout);
 		json_decref(r);
-		if (ev->status == HP_FETCH_FAILED && ev->err)
+		/* one line for a cause, not one per file: a source that found no
+		 * peer fails every file it had with the same message (each file's
+		 * error is in its JSON line on stdout) */
+		if (ev->status == HP_FETCH_FAILED && ev->err && strcmp(ev->err->msg, last_file_error) != 0) {
 			cli_error(cli_exit_code(ev->err->code), "'%s': %s", ff->path, ev->err->msg);
+			snprintf(last_file_error, sizeof last_file_error, "%s", ev->err->msg);
+		}
 		return;
 	}
 	}

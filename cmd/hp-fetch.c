@@ -59,9 +59,9 @@ static const cli_option fetch_options[] = {
 	  "for CARs",
 	  NULL },
 	{ OPT_TORRENT, 0, "torrent", "FILE",
-	  "fetch over BitTorrent first (libtorrent: TCP,\n"
-	  "uTP, DHT): the torrent's paths and sizes must\n"
-	  "be the manifest's",
+	  "fetch over BitTorrent first (a .torrent, or a\n"
+	  "magnet link: its metadata from peers): the\n"
+	  "torrent's paths and sizes must be the manifest's",
 	  NULL },
 	{ OPT_TORRENT, 't', NULL, "FILE", NULL, "torrent" },
 	{ OPT_PEER, 0, "peer", "IP:PORT", "a BitTorrent peer to connect to (repeatable)", NULL },

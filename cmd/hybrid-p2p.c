@@ -466,7 +466,7 @@ static const cli_option fetch_options[] = {
 	{ OPT_STATE, 0, "state", "FILE", "refuse versions older than one seen; record this one", NULL },
 	{ 'g', 'g', "gateway", "URL", "a trustless IPFS gateway (repeatable)", NULL },
 	{ OPT_KUBO, 0, "kubo", "URL", "a kubo RPC API", NULL },
-	{ OPT_TORRENT, 0, "torrent", "FILE", "the .torrent (default: the registry's)", NULL },
+	{ OPT_TORRENT, 0, "torrent", "FILE", "the .torrent or a magnet link (default: the\nregistry's .torrent)", NULL },
 	{ OPT_TORRENT, 't', NULL, "FILE", NULL, "torrent" },
 	{ OPT_PEER, 0, "peer", "IP:PORT", "a BitTorrent peer (repeatable)", NULL },
 	{ OPT_TRACKER, 0, "tracker", "URL", "a tracker to ask for peers, besides the\n"

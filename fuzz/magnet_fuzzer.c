@@ -1,5 +1,8 @@
-/* Fuzz hp_mkt_magnet_trackers, the reader of a manifest's torrent_magnet
- * tr= parameters. On success every tracker is a tracker URL
+/* Fuzz the readers of a manifest's torrent_magnet: hp_mkt_magnet_trackers
+ * (tr= parameters) and hp_bt_magnet_peers (x.pe= peers: no more than there
+ * are "x.pe=" in the link, each a terminated string no longer than its
+ * parameter). hp_mkt_magnet_trackers reads the tr=
+ * parameters. On success every tracker is a tracker URL
  * (hp_torrent_tracker_url_ok) that lies inside the returned buffer, tiers
  * are 0, 1, 2... in order, and there are no more trackers than "tr="
  * parameters; on failure nothing is returned and the message is one line. */
@@ -7,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hp_bt_fetch.h"
 #include "hp_mkt.h"
 #include "hp_torrent.h"
 
@@ -47,6 +51,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(t);
 		free(buf);
 	}
+	char peers[16][HP_BT_PEER_MAX];
+	size_t np = hp_bt_magnet_peers(s, peers, 16), pes = 0;
+	for (const char *p = strstr(s, "x.pe="); p; p = strstr(p + 1, "x.pe="))
+		pes++;
+	if (np > 16 || np > pes)
+		abort();
+	for (size_t i = 0; i < np; i++)
+		if (!memchr(peers[i], '\0', HP_BT_PEER_MAX) || strlen(peers[i]) > strlen(s))
+			abort();
 	free(s);
 	return 0;
 }

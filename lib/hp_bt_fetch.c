@@ -24,7 +24,9 @@
 
 typedef struct bt_source {
 	hp_buf torrent;
-	hp_torrent_info *ti;
+	hp_torrent_info *ti;     /* NULL until a magnet's metadata came */
+	char *magnet;            /* the magnet link, when no .torrent was given */
+	char name_hex[65];       /* the infohash named, for messages before the metadata */
 	char *listen;
 	char **peers;
 	size_t npeers;
@@ -66,6 +68,63 @@ typedef struct bt_source {
 static const char *infohash(const hp_torrent_info *ti)
 {
 	return ti->infohash_v1_hex[0] ? ti->infohash_v1_hex : ti->infohash_v2_hex;
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+size_t hp_bt_magnet_peers(const char *magnet, char peers[][HP_BT_PEER_MAX], size_t max)
+{
+	const char *q = magnet ? strchr(magnet, '?') : NULL;
+	size_t n = 0;
+	while (q && n < max) {
+		q++;
+		size_t len = strcspn(q, "&");
+		if (len > 5 && !strncmp(q, "x.pe=", 5) && len - 5 < HP_BT_PEER_MAX) {
+			char *o = peers[n];
+			for (size_t i = 5; i < len; i++) {
+				int hi, lo;
+				if (q[i] == '%' && i + 2 < len && (hi = hexval(q[i + 1])) >= 0 && (lo = hexval(q[i + 2])) >= 0) {
+					*o++ = (char)(hi << 4 | lo);
+					i += 2;
+				} else {
+					*o++ = q[i];
+				}
+			}
+			*o = '\0';
+			n++;
+		}
+		q = q[len] ? q + len : NULL;
+	}
+	return n;
+}
+
+/* The infohash a magnet names (hex, v1 or else v2), in out[65]. */
+static bool magnet_hash(const char *magnet, char *out)
+{
+	const char *v1 = strstr(magnet, "xt=urn:btih:"), *v2 = strstr(magnet, "xt=urn:btmh:1220");
+	const char *h = v1 ? v1 + 12 : v2 ? v2 + 16 : NULL;
+	size_t want = v1 ? 40 : 64;
+	if (!h || strspn(h, "0123456789abcdefABCDEF") != want)
+		return false;
+	for (size_t i = 0; i < want; i++)
+		out[i] = (char)(h[i] >= 'A' && h[i] <= 'F' ? h[i] - 'A' + 'a' : h[i]);
+	out[want] = '\0';
+	return true;
+}
+
+/* The partial folder by name, for libtorrent. */
+static hp_code partial_dir(hp_fetch *f, char *pdir, size_t size, hp_err *e)
+{
+	char link[64];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", hp_fetch_partial_dirfd(f));
+	ssize_t n = readlink(link, pdir, size - 1);
+	if (n <= 0)
+		return hp_fail(e, HP_E_IO, "cannot name the partial folder: %s", strerror(errno));
+	pdir[n] = '\0';
+	return HP_OK;
 }
 
 static int64_t now_ms(void)
@@ -218,7 +277,7 @@ static void no_peer(const bt_source *s, long timeout, hp_err *e)
 		snprintf(dht, sizeof dht, "DHT: %d peer%s found", s->dht_peers, s->dht_peers == 1 ? "" : "s");
 	if (s->tracker_error[0])
 		snprintf(trackers, sizeof trackers, "; tracker %s", s->tracker_error);
-	else if (!s->ti->ntrackers && !s->ntrackers)
+	else if (!(s->ti ? s->ti->ntrackers : s->magnet && strstr(s->magnet, "&tr=") != NULL) && !s->ntrackers)
 		snprintf(trackers, sizeof trackers, "; no tracker");
 	else
 		snprintf(trackers, sizeof trackers, "; %d tracker answer%s", s->tracker_replies,
@@ -326,9 +385,75 @@ static hp_code restart(bt_source *s, hp_bt_add *a, hp_buf *resume, const char *r
 	return open_session(s, a, ses, id, e);
 }
 
+/* A magnet's info dictionary, from peers (BEP 9), as a .torrent in
+ * s->torrent and s->ti. Peers come as for the download (DHT, the magnet's
+ * trackers and x.pe, --peer, --tracker); no piece is asked for. */
+static hp_code bt_metadata(bt_source *s, hp_fetch *f, hp_err *e)
+{
+	char pdir[PATH_MAX];
+	hp_bt_session *ses = NULL;
+	hp_code rc;
+	int id;
+	if ((rc = partial_dir(f, pdir, sizeof pdir, e)) ||
+	    (rc = hp_bt_session_new(s->listen ? s->listen : "0.0.0.0:0", &s->net, &ses, e)) ||
+	    (rc = hp_bt_session_add_magnet(ses, s->magnet, pdir, &id, e)))
+		goto out;
+	s->tid = id;
+	if (!s->hint_ips)
+		resolve_hints(s);
+	long timeout = s->timeout_ms > 0 ? s->timeout_ms : 30000;
+	int64_t start = now_ms(), last_connect = 0, last_dht = start;
+	hp_bt_status st;
+	for (;;) {
+		bool have = false;
+		if ((rc = hp_bt_session_poll(ses, 200, on_event, s, e)) || (rc = hp_bt_session_status(ses, id, &st, e)) ||
+		    (rc = hp_bt_session_metadata(ses, id, &have, &s->torrent, e)))
+			goto out;
+		if (have)
+			break;
+		int64_t now = now_ms();
+		if (hp_fetch_stopping(f)) {
+			s->interrupted = true;
+			rc = hp_fail(e, HP_E_TEMPFAIL, "interrupted while asking peers for the torrent's metadata");
+			goto out;
+		}
+		if (now - start > timeout) {
+			if (!s->peers_seen)
+				no_peer(s, timeout, e);
+			else
+				hp_fail(e, HP_E_TEMPFAIL, "BitTorrent: no metadata (BEP 9) from %d peer%s in %ld s",
+					s->peers_seen, s->peers_seen == 1 ? "" : "s", timeout / 1000);
+			rc = e->code;
+			for (size_t i = 0; i < hp_fetch_nfiles(f); i++)
+				if (hp_fetch_wanted(f, i))
+					hp_fetch_note_failure(f, i, e);
+			goto out;
+		}
+		if (s->dht_up && !s->net.no_dht && st.peers == 0 && now - last_dht >= DHT_RETRY_MS) {
+			hp_bt_session_dht_announce(ses, id, NULL);
+			last_dht = now;
+		}
+		if ((s->npeers || s->nhint_ips) && st.peers == 0 && now - last_connect >= 1000) {
+			for (size_t k = 0; k < s->npeers; k++)
+				if ((rc = hp_bt_session_connect_peer(ses, id, s->peers[k], e)))
+					goto out;
+			for (size_t k = 0; k < s->nhint_ips; k++)
+				hp_bt_session_connect_peer(ses, id, s->hint_ips[k], NULL);
+			last_connect = now;
+		}
+	}
+	rc = hp_torrent_parse(s->torrent.data, s->torrent.len, s->magnet, &s->ti, e);
+out:
+	hp_bt_session_free(ses);
+	return rc;
+}
+
 static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 {
 	bt_source *s = self;
+	hp_code mrc;
+	if (!s->ti && (mrc = bt_metadata(s, f, e)))
+		return mrc;
 	const hp_torrent_info *ti = s->ti;
 	hp_code rc = HP_OK;
 	hp_bt_session *ses = NULL;
@@ -340,7 +465,7 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 	bt_hash *hs = calloc(ti->nfiles ? ti->nfiles : 1, sizeof *hs);
 	uint8_t *have = malloc(ti->num_pieces ? ti->num_pieces : 1), *hbuf = malloc(HASH_BUF);
 	hp_buf save = HP_BUF_INIT, rpath = HP_BUF_INIT, resume = HP_BUF_INIT, src = HP_BUF_INIT;
-	char link[64], pdir[PATH_MAX];
+	char pdir[PATH_MAX];
 	if (!prio || !map || !batch || !brcs || !known || !hs || !have || !hbuf) {
 		rc = hp_fail_nomem(e);
 		goto out;
@@ -368,14 +493,8 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 		goto out;
 	}
 
-	/* the partial folder by name, for libtorrent */
-	snprintf(link, sizeof link, "/proc/self/fd/%d", hp_fetch_partial_dirfd(f));
-	ssize_t n = readlink(link, pdir, sizeof pdir - 1);
-	if (n <= 0) {
-		rc = hp_fail(e, HP_E_IO, "cannot name the partial folder: %s", strerror(errno));
+	if ((rc = partial_dir(f, pdir, sizeof pdir, e)))
 		goto out;
-	}
-	pdir[n] = '\0';
 	if (hp_buf_addf(&save, e, "%s/bt-%s", pdir, infohash(ti)) ||
 	    hp_buf_addf(&rpath, e, "%s/bt-%s.resume", pdir, infohash(ti))) {
 		rc = e->code;
@@ -640,6 +759,7 @@ static void bt_free(void *self)
 		return;
 	hp_buf_release(&s->torrent);
 	hp_torrent_info_free(s->ti);
+	free(s->magnet);
 	free(s->listen);
 	free_list(s->peers, s->npeers);
 	free_list(s->trackers, s->ntrackers);
@@ -660,10 +780,28 @@ hp_code hp_bt_source_add(hp_fetch *f, const hp_bt_fetch_opts *o, hp_err *e)
 	hp_code rc;
 	s->torrent = (hp_buf)HP_BUF_INIT;
 	const char *what = o->torrent_data ? o->torrent : strcmp(o->torrent, "-") ? o->torrent : "<stdin>";
-	if ((rc = o->torrent_data ? hp_buf_add(&s->torrent, o->torrent_data, o->torrent_len, e)
-				  : hp_read_file(o->torrent, HP_TORRENT_MAX_BYTES, &s->torrent, e)) ||
-	    (rc = hp_torrent_parse(s->torrent.data, s->torrent.len, what, &s->ti, e)))
+	char hints[16][HP_BT_PEER_MAX];
+	const char *hint_ptrs[32];
+	size_t nh = 0;
+	if (!o->torrent_data && !strncmp(o->torrent, "magnet:", 7)) {
+		if (!magnet_hash(o->torrent, s->name_hex)) {
+			rc = hp_fail(e, HP_E_USAGE, "the magnet link names no infohash (xt=urn:btih: or urn:btmh:1220)");
+			goto fail;
+		}
+		if (!(s->magnet = strdup(o->torrent))) {
+			rc = hp_fail_nomem(e);
+			goto fail;
+		}
+		nh = hp_bt_magnet_peers(o->torrent, hints, 16);
+	} else if ((rc = o->torrent_data ? hp_buf_add(&s->torrent, o->torrent_data, o->torrent_len, e)
+					 : hp_read_file(o->torrent, HP_TORRENT_MAX_BYTES, &s->torrent, e)) ||
+		   (rc = hp_torrent_parse(s->torrent.data, s->torrent.len, what, &s->ti, e))) {
 		goto fail;
+	}
+	for (size_t k = 0; k < nh; k++)
+		hint_ptrs[k] = hints[k];
+	for (size_t k = 0; k < o->nhint_peers && nh < 32; k++)
+		hint_ptrs[nh++] = o->hint_peers[k];
 	s->timeout_ms = o->timeout_ms;
 	s->download_rate = o->download_rate;
 	s->no_web_seeds = o->no_web_seeds;
@@ -686,9 +824,9 @@ hp_code hp_bt_source_add(hp_fetch *f, const hp_bt_fetch_opts *o, hp_err *e)
 	s->net.timeout_ms = o->timeout_ms;
 	s->npeers = o->npeers;
 	s->ntrackers = o->ntrackers;
-	s->nhints = o->nhint_peers;
+	s->nhints = nh;
 	if ((rc = dup_list(o->peers, o->npeers, &s->peers, e)) ||
-	    (rc = dup_list(o->hint_peers, o->nhint_peers, &s->hints, e)) ||
+	    (rc = dup_list(hint_ptrs, nh, &s->hints, e)) ||
 	    (rc = dup_list(o->trackers, o->ntrackers, &s->trackers, e)) ||
 	    (rc = dup_list(o->net.dht_bootstrap, o->net.ndht_bootstrap, &s->boot, e)))
 		goto fail;
@@ -700,7 +838,7 @@ hp_code hp_bt_source_add(hp_fetch *f, const hp_bt_fetch_opts *o, hp_err *e)
 	}
 	s->net.dht_state = s->state;
 	hp_buf name = HP_BUF_INIT;
-	if ((rc = hp_buf_addf(&name, e, "bittorrent %s", infohash(s->ti))))
+	if ((rc = hp_buf_addf(&name, e, "bittorrent %s", s->ti ? infohash(s->ti) : s->name_hex)))
 		goto fail;
 	rc = hp_fetch_add_source(f, &bt_ops, s, name.data, e);  /* frees s on failure */
 	hp_buf_release(&name);

@@ -48,7 +48,9 @@ typedef enum hp_bt_piece_order {
 } hp_bt_piece_order;
 
 typedef struct hp_bt_fetch_opts {
-	const char *torrent;            /* path of the .torrent ("-": stdin); with torrent_data, its name */
+	const char *torrent;            /* path of the .torrent ("-": stdin); with torrent_data, its
+	                                 * name; or a magnet link ("magnet:?xt=..."): the torrent's
+	                                 * info dictionary is then asked of peers first (BEP 9) */
 	const void *torrent_data;       /* the .torrent in memory (copied), or NULL */
 	size_t torrent_len;
 	const char *listen;             /* "IP:PORT"; NULL: 0.0.0.0:0 */
@@ -68,6 +70,11 @@ typedef struct hp_bt_fetch_opts {
 	hp_bt_net net;                  /* DHT, uTP...: the zero value is the internet's defaults
 	                                 * (its timeout_ms: this timeout_ms) */
 } hp_bt_fetch_opts;
+
+/* The x.pe values of a magnet link (BEP 9: HOST:PORT peers), percent-
+ * decoded, at most max; the count. */
+#define HP_BT_PEER_MAX 280
+size_t hp_bt_magnet_peers(const char *magnet, char peers[][HP_BT_PEER_MAX], size_t max);
 
 /* Read the torrent and add the source to f. HP_E_DATA for a bad .torrent,
  * HP_E_NOINPUT when it cannot be read, HP_E_USAGE for a bad peer, tracker

@@ -18,47 +18,14 @@ static void warn(const hp_plan_opts *o, const char *source, const hp_err *why)
 	o->fetch.on_event(o->fetch.ud, &ev);
 }
 
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* The x.pe values of the manifest's magnet (percent-decoded), at most 16. */
-static size_t magnet_peers(hp_fetch *f, char peers[][280], size_t max)
-{
-	const char *m = json_string_value(
-		json_object_get(json_object_get(hp_fetch_manifest(f), "distribution"), "torrent_magnet"));
-	const char *q = m ? strchr(m, '?') : NULL;
-	size_t n = 0;
-	while (q && n < max) {
-		q++;
-		size_t len = strcspn(q, "&");
-		if (len > 5 && !strncmp(q, "x.pe=", 5) && len - 5 < 280) {
-			char *o = peers[n];
-			for (size_t i = 5; i < len; i++) {
-				int hi, lo;
-				if (q[i] == '%' && i + 2 < len && (hi = hexval(q[i + 1])) >= 0 &&
-				    (lo = hexval(q[i + 2])) >= 0) {
-					*o++ = (char)(hi << 4 | lo);
-					i += 2;
-				} else {
-					*o++ = q[i];
-				}
-			}
-			*o = '\0';
-			n++;
-		}
-		q = q[len] ? q + len : NULL;
-	}
-	return n;
-}
-
 static hp_code add_bittorrent(hp_fetch *f, const hp_plan_opts *o, hp_err *e)
 {
 	{
-		char hints[16][280];
+		char hints[16][HP_BT_PEER_MAX];
 		const char *hint_ptrs[16];
-		size_t nh = magnet_peers(f, hints, 16);
+		const char *magnet = json_string_value(
+			json_object_get(json_object_get(hp_fetch_manifest(f), "distribution"), "torrent_magnet"));
+		size_t nh = hp_bt_magnet_peers(magnet, hints, 16);
 		for (size_t i = 0; i < nh; i++)
 			hint_ptrs[i] = hints[i];
 		hp_bt_fetch_opts bo = { 0 };

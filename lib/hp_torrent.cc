@@ -1414,6 +1414,59 @@ extern "C" hp_code hp_bt_session_dht_announce(hp_bt_session *s, int id, hp_err *
 	}
 }
 
+extern "C" hp_code hp_bt_session_add_magnet(hp_bt_session *s, const char *uri, const char *save_path, int *id,
+					    hp_err *e)
+{
+	try {
+		lt::error_code ec;
+		lt::add_torrent_params atp = lt::parse_magnet_uri(uri ? uri : "", ec);
+		if (ec)
+			return hp_fail(e, HP_E_USAGE, "not a magnet link libtorrent reads: %s", ec.message().c_str());
+		atp.save_path = save_path;
+		atp.flags &= ~lt::torrent_flags::paused;
+		atp.flags &= ~lt::torrent_flags::auto_managed;
+		atp.flags |= lt::torrent_flags::upload_mode;  // no piece until the caller says which
+		lt::torrent_handle h = s->ses->add_torrent(std::move(atp), ec);
+		if (ec)
+			return hp_fail(e, HP_E_USAGE, "cannot add the magnet: %s", ec.message().c_str());
+		s->torrents.push_back(h);
+		*id = static_cast<int>(s->torrents.size() - 1);
+		return HP_OK;
+	} catch (...) {
+		return from_exception(e, "cannot add the magnet");
+	}
+}
+
+extern "C" hp_code hp_bt_session_metadata(hp_bt_session *s, int id, bool *have, hp_buf *out, hp_err *e)
+{
+	try {
+		*have = false;
+		lt::torrent_handle h;
+		hp_code rc = handle_of(s, id, &h, e);
+		if (rc)
+			return rc;
+		std::shared_ptr<const lt::torrent_info> ti = h.torrent_file();
+		if (!ti || !ti->is_valid())
+			return HP_OK;
+		lt::span<char const> info = ti->info_section();
+		std::string t = "d";
+		std::vector<lt::announce_entry> trackers = h.trackers();
+		if (!trackers.empty()) {  // one tier each, in the magnet's order
+			t += "13:announce-listl";
+			for (const lt::announce_entry &a : trackers)
+				t += "l" + std::to_string(a.url.size()) + ":" + a.url + "e";
+			t += "e";
+		}
+		t += "4:info";
+		t.append(info.data(), static_cast<size_t>(info.size()));
+		t += "e";
+		*have = true;
+		return hp_buf_add(out, t.data(), t.size(), e);
+	} catch (...) {
+		return from_exception(e, "cannot read the torrent's metadata");
+	}
+}
+
 extern "C" int hp_bt_session_listen_port(hp_bt_session *s)
 {
 	try {

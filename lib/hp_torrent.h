@@ -316,6 +316,17 @@ typedef void hp_bt_event_fn(void *ud, const hp_bt_event *ev);
 /* Wait up to wait_ms for alerts, then hand each as an event to fn. */
 hp_code hp_bt_session_poll(hp_bt_session *s, int wait_ms, hp_bt_event_fn *fn, void *ud, hp_err *e);
 
+/* Add the torrent a magnet link names (BEP 9: its info dictionary comes
+ * from peers; the magnet's trackers and x.pe peers are used) to download
+ * nothing yet: hp_bt_session_metadata says when the info dictionary is
+ * here. HP_E_USAGE for a link libtorrent cannot read. */
+hp_code hp_bt_session_add_magnet(hp_bt_session *s, const char *uri, const char *save_path, int *id, hp_err *e);
+
+/* Once torrent id has its info dictionary (*have true): a .torrent of it in
+ * out (its info dictionary as received, checked by libtorrent against the
+ * infohash, and the magnet's trackers as announce-list). */
+hp_code hp_bt_session_metadata(hp_bt_session *s, int id, bool *have, hp_buf *out, hp_err *e);
+
 /* Ask torrent id for its resume data and wait up to wait_ms for it; the
  * bytes (bencoded, with the info dict) are appended to out. Events that
  * arrive meanwhile are kept for the next poll. HP_E_TEMPFAIL on time-out. */

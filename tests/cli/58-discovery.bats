@@ -155,3 +155,23 @@ elapsed_ms() {
 	[[ $stderr == *"timed out at 0.0% with 0 peers"* ]]
 	bt_seed_stop
 }
+
+@test "a magnet link alone (no .torrent, no tracker, no --peer): the info dictionary from the seeder found in the DHT, then verified bytes" {
+	bt_make_tree src/tree
+	bt_sign_pkg src/tree tree
+	magnet=$(jq -r .distribution.torrent_magnet m.json)
+	[[ $magnet == magnet:\?xt=urn:btih:* ]]
+	dht_start 3
+	bt_seed_start -m m.json --content src/tree
+	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent "$magnet" --timeout 20 m.json -O got
+	[ "$status" -eq 0 ] || fail "exit $status: $stderr $(cat seed.log)"
+	bt_same src/tree got
+	jq -e -s '.[-1].summary.sources[0] | .status == "ok" and (.source | startswith("bittorrent "))' <<<"$output" >/dev/null
+	bt_seed_stop
+	# nobody seeding: 69 after the timeout, the hint said once
+	run_fails 69 timeout 60 hp-fetch -k keys/pub.pub --torrent "$magnet" --timeout 2 m.json -O none
+	[[ $stderr == *"no peer found in 2 s (DHT: "* ]]
+	[ "$(grep -c 'no peer found' <<<"$stderr")" -le 2 ]
+	run_fails 64 hp-fetch -k keys/pub.pub --torrent "magnet:?dn=x" m.json -O none
+	[[ $stderr == *"names no infohash"* ]]
+}

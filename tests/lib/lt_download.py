@@ -6,7 +6,8 @@
   lt_download.py TORRENT SAVE_DIR PEER_IP:PORT [TIMEOUT_SECONDS]
 
 With LT_UTP_ONLY=1 in the environment it dials over uTP only (no TCP), as
-a uTP-only peer would.
+a uTP-only peer would; with LT_DEFAULTS=1 it runs libtorrent's own
+transports (uTP dialled first, TCP beside it).
 
 Prints one JSON line: {"infohash_v1", "infohash_v2", "bytes", "seconds"}.
 An independent libtorrent peer for hp-seed's tests (v1, v2 and hybrid)."""
@@ -23,10 +24,11 @@ def main():
     timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 60
     host, port = peer.rsplit(":", 1)
     utp_only = os.environ.get("LT_UTP_ONLY") == "1"
+    defaults = os.environ.get("LT_DEFAULTS") == "1"  # libtorrent's transports: uTP first, TCP
     s = lt.session({
         "listen_interfaces": "127.0.0.1:0",
         "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
-        "enable_outgoing_utp": utp_only, "enable_incoming_utp": utp_only,
+        "enable_outgoing_utp": utp_only or defaults, "enable_incoming_utp": utp_only or defaults,
         "enable_outgoing_tcp": not utp_only, "enable_incoming_tcp": not utp_only,
         "allow_multiple_connections_per_ip": True,
         "alert_mask": lt.alert_category.status | lt.alert_category.error,
