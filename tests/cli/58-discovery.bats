@@ -9,6 +9,7 @@
 load helpers
 load ../lib/bt
 load ../lib/dht
+load ../lib/qbt
 load ../lib/registry
 
 LT_DOWNLOAD=$HP_ROOT/tests/lib/lt_download.py
@@ -174,4 +175,29 @@ elapsed_ms() {
 	[ "$(grep -c 'no peer found' <<<"$stderr")" -le 2 ]
 	run_fails 64 hp-fetch -k keys/pub.pub --torrent "magnet:?dn=x" m.json -O none
 	[[ $stderr == *"names no infohash"* ]]
+}
+
+@test "qbittorrent-nox and hp-seed/hp-fetch find each other through the private DHT (a BEP 5 nodes key names a loopback node)" {
+	bt_make_tree src/tree
+	bt_sign_pkg src/tree tree
+	hp-mktorrent --v1 --no-date -o t.torrent src/tree >/dev/null
+	dht_start 3
+	# qBittorrent 4.5 has no setting for its DHT's bootstrap nodes: a
+	# trackerless torrent's "nodes" (BEP 5, outside the info dictionary)
+	# are added to the DHT of the client that loads it
+	"$BT_PY" -c 'import libtorrent as lt, sys
+d = lt.bdecode(open(sys.argv[1], "rb").read())
+d[b"nodes"] = [[b"127.0.0.1", int(p)] for p in sys.argv[3:]]
+open(sys.argv[2], "wb").write(lt.bencode(d))' t.torrent tn.torrent "${DHT_PORTS[@]}"
+	[ "$(hp-mktorrent --show tn.torrent | jq -r .infohash_v1)" = "$(hp-mktorrent --show t.torrent | jq -r .infohash_v1)" ]
+	bt_seed_start tn.torrent --content src
+	QBT_DHT=1 qbt_start q
+	id=$(qbt_add tn.torrent "$QBT_DIR/dl")
+	qbt_wait_done "$id" 90 || fail "qBittorrent did not find hp-seed: $(qbt_info "$id") $(cat seed.log)"
+	bt_same src/tree "$QBT_DIR/dl/tree"
+	bt_seed_stop
+	# the reverse: qBittorrent seeds, hp-fetch (no --peer, no tracker) finds it in the DHT
+	run --separate-stderr timeout 120 hp-fetch -k keys/pub.pub --torrent tn.torrent --timeout 60 m.json -O got
+	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
+	bt_same src/tree got
 }

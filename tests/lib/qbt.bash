@@ -1,7 +1,7 @@
 # qbittorrent-nox (Debian 12: 4.5.2, WebAPI 2.8.19) driven through its Web
 # API on 127.0.0.1, for bats files. Load after tests/lib/bt.bash.
 #
-#   qbt_start NAME       a private profile NAME/prof with a pre-written
+#   qbt_start NAME       (QBT_DHT=1: with its DHT on) a private profile NAME/prof with a pre-written
 #                        qBittorrent.conf, Web UI on QBT_WEBUI_PORT, BitTorrent
 #                        on QBT_PORT (both random, 127.0.0.1), logged in
 #   qbt_api PATH [CURL ARGS...]  GET (or POST with -d/-F) /api/v2/PATH
@@ -38,7 +38,8 @@ qbt_start() {
 	mkdir -p "$conf" "$QBT_DIR/dl"
 	QBT_WEBUI_PORT=$(free_port)
 	QBT_PORT=$(free_port)
-	local pbkdf2
+	local pbkdf2 dht=false
+	[ "${QBT_DHT:-}" = 1 ] && dht=true
 	pbkdf2=$("$BT_PY" -c '
 import base64, hashlib, os, sys
 salt = os.urandom(16)
@@ -53,7 +54,7 @@ Session\\Port=$QBT_PORT
 Session\\Interface=lo
 Session\\InterfaceName=lo
 Session\\InterfaceAddress=127.0.0.1
-Session\\DHTEnabled=false
+Session\\DHTEnabled=$dht
 Session\\LSDEnabled=false
 Session\\PeXEnabled=false
 Session\\BTProtocol=TCP
@@ -104,8 +105,8 @@ EOF
 		return 1
 	}
 	# the config took: nothing but TCP on 127.0.0.1
-	qbt_api app/preferences | jq -e --argjson port "$QBT_PORT" '
-		.dht == false and .lsd == false and .pex == false and .upnp == false
+	qbt_api app/preferences | jq -e --argjson port "$QBT_PORT" --argjson dht "$dht" '
+		.dht == $dht and .lsd == false and .pex == false and .upnp == false
 		and .bittorrent_protocol == 1 and .listen_port == $port
 		and .current_interface_address == "127.0.0.1"
 		and .enable_multi_connections_from_same_ip == true
