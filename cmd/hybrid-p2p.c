@@ -69,6 +69,17 @@ static void default_trusted_keys(cli_strlist *keys, char *buf, size_t size)
 		cli_strlist_add(keys, buf);
 }
 
+/* The DHT's state when no --dht-state is given: ~/.hybrid_p2p/dht.state when
+ * that folder exists (keygen makes it), so a publisher or fetcher joins the
+ * DHT at once the next time. */
+static void default_dht_state(hp_bt_net *net, char *buf, size_t size)
+{
+	struct stat st;
+	if (!net->dht_state && !net->no_dht && home_path(".hybrid_p2p", buf, size) && stat(buf, &st) == 0 &&
+	    S_ISDIR(st.st_mode) && home_path(".hybrid_p2p/dht.state", buf, size))
+		net->dht_state = buf;
+}
+
 /* One JSON line on stdout; a failed step's "code" becomes its "exit". */
 static void print_step(const json_t *record)
 {
@@ -285,6 +296,7 @@ typedef struct pub_cfg {
 	hp_publish_opts o;
 	cli_strlist web_seeds, trackers, kubo, cluster, psa, announce;
 	cli_bt_net net;
+	char dht_state[PATH_MAX];
 	hp_torrent_tracker *tiers;
 	const char *passfile;
 } pub_cfg;
@@ -384,6 +396,7 @@ static int parse_publish(int argc, char **argv, pub_cfg *c)
 	o->package.announce = c->announce.v;
 	o->package.nannounce = c->announce.n;
 	rc = cli_bt_net_finish(&c->net);
+	default_dht_state(&c->net.net, c->dht_state, sizeof c->dht_state);
 	o->seed_opts.net = c->net.net;
 	return rc;
 }
@@ -505,7 +518,7 @@ typedef struct fetch_cfg {
 	const char *what, *save_manifest;
 	cli_strlist keys, gateways, peers, trackers;
 	cli_bt_net net;
-	char trusted[PATH_MAX];
+	char trusted[PATH_MAX], dht_state[PATH_MAX];
 } fetch_cfg;
 
 static int fetch_option(void *ud, int id, const char *v)
@@ -570,6 +583,7 @@ static int parse_fetch(int argc, char **argv, fetch_cfg *c)
 	p->trackers = c->trackers.v;
 	p->ntrackers = c->trackers.n;
 	rc = cli_bt_net_finish(&c->net);
+	default_dht_state(&c->net.net, c->dht_state, sizeof c->dht_state);
 	p->bt_net = c->net.net;
 	return rc;
 }

@@ -459,7 +459,14 @@ hp_code hp_seed_run(hp_seed *s, hp_err *e)
 	const char *listen = c->listen ? c->listen : "0.0.0.0:6881";
 	hp_bt_session *bs = NULL;
 	hp_code rc;
-	if ((rc = hp_bt_session_new(listen, &c->net, &bs, e)) || (rc = hp_bt_session_set_rate_limits(bs, c->upload_rate, 0, e)))
+	/* the DHT's state beside the resume data, unless told where */
+	hp_bt_net net = c->net;
+	hp_buf state = HP_BUF_INIT;
+	if (!net.dht_state && c->resume_dir && !hp_buf_addf(&state, NULL, "%s/dht.state", c->resume_dir))
+		net.dht_state = state.data;
+	rc = hp_bt_session_new(listen, &net, &bs, e);
+	hp_buf_release(&state);
+	if (rc || (rc = hp_bt_session_set_rate_limits(bs, c->upload_rate, 0, e)))
 		goto out;
 	for (size_t i = 0; i < s->n; i++) {
 		seeded *t = &s->t[i];

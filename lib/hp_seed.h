@@ -30,7 +30,8 @@ typedef struct hp_seed_opts {
 	size_t npeers;
 	bool tracker_off;                  /* do not announce to trackers */
 	hp_bt_net net;                     /* DHT, uTP...: the zero value is the internet's defaults */
-	const char *resume_dir;            /* save resume data there on stop; NULL: none */
+	const char *resume_dir;            /* save resume data there on stop, and the DHT's state
+	                                    * (dht.state) unless net.dht_state says where; NULL: none */
 	unsigned interval;                 /* seconds between upload reports; 0: 1 */
 	uint64_t upload_rate;              /* bytes/s in all; 0: no limit */
 	unsigned jobs;                     /* reading threads while checking; 0: one per CPU */
