@@ -203,6 +203,8 @@ sample_data() {
 	diff -r "$SCRATCH/data" data
 	cmp manifest.json "$SCRATCH/manifests/my-dataset/1.0.0.json"
 	[ "$(jq -r '.manifests["my-dataset"].version' "$HOME/.hybrid_p2p/state.json")" = 1.0.0 ]
+	# the DHT's state kept for the next run, in the folder keygen made
+	grep -q node-id "$HOME/.hybrid_p2p/dht.state"
 
 	cd "$SCRATCH" || return
 	pid=$PUB_PID
