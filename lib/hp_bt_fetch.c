@@ -52,7 +52,8 @@ typedef struct bt_source {
 	uint64_t web_seed_errors;
 	uint64_t resume_saves;
 	uint64_t restarts;       /* new sessions after a hash failure (see bt_run) */
-	int peers_seen;
+	int peers_seen;          /* connection attempts (libtorrent's peer_connect_alert) */
+	int peers_max;           /* the most peers (and web seeds) connected at a poll */
 	bool dht_up;             /* the DHT found nodes */
 	int dht_peers;           /* peers DHT lookups found */
 	int tracker_replies;
@@ -409,6 +410,8 @@ static hp_code bt_metadata(bt_source *s, hp_fetch *f, hp_err *e)
 		if ((rc = hp_bt_session_poll(ses, 200, on_event, s, e)) || (rc = hp_bt_session_status(ses, id, &st, e)) ||
 		    (rc = hp_bt_session_metadata(ses, id, &have, &s->torrent, e)))
 			goto out;
+		if (st.peers > s->peers_max)
+			s->peers_max = st.peers;
 		if (have)
 			break;
 		int64_t now = now_ms();
@@ -418,11 +421,11 @@ static hp_code bt_metadata(bt_source *s, hp_fetch *f, hp_err *e)
 			goto out;
 		}
 		if (now - start > timeout) {
-			if (!s->peers_seen)
+			if (!s->peers_max)
 				no_peer(s, timeout, e);
 			else
 				hp_fail(e, HP_E_TEMPFAIL, "BitTorrent: no metadata (BEP 9) from %d peer%s in %ld s",
-					s->peers_seen, s->peers_seen == 1 ? "" : "s", timeout / 1000);
+					s->peers_max, s->peers_max == 1 ? "" : "s", timeout / 1000);
 			rc = e->code;
 			for (size_t i = 0; i < hp_fetch_nfiles(f); i++)
 				if (hp_fetch_wanted(f, i))
@@ -538,6 +541,8 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 	for (;;) {
 		if ((rc = hp_bt_session_poll(ses, 200, on_event, s, e)) || (rc = hp_bt_session_status(ses, id, &st, e)))
 			goto out;
+		if (st.peers > s->peers_max)
+			s->peers_max = st.peers;
 		int64_t now = now_ms();
 		if (st.has_error) {
 			rc = hp_fail(e, HP_E_IO, "libtorrent: %s", st.error);
@@ -650,7 +655,7 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 		if (fstatat(pfd, src.data, &sb, AT_SYMLINK_NOFOLLOW) || !S_ISREG(sb.st_mode) ||
 		    (uint64_t)sb.st_size != tf->size || !finished) {
 			hp_err why = HP_ERR_INIT;
-			if (s->peers_seen)
+			if (s->peers_max)
 				hp_fail(&why, HP_E_TEMPFAIL, "BitTorrent: incomplete after %ld s without new data",
 					timeout / 1000);
 			else

@@ -136,6 +136,11 @@ elapsed_ms() {
 	[ "$(stat -c %a fetch.dht)" = 600 ]
 	bt_seed_stop
 	grep -q 'node-id' seed.dht
+	# hp-seed --resume-dir keeps it there by default
+	mkdir rd
+	bt_seed_start t.torrent --content src --resume-dir rd
+	bt_seed_stop
+	grep -q 'node-id' rd/dht.state
 	run_fails 64 hp-fetch -k keys/pub.pub --torrent t.torrent --dht-bootstrap nonsense m.json -O x
 	[[ $stderr == *"--dht-bootstrap takes HOST:PORT, not 'nonsense'"* ]]
 	run_fails 64 env HP_DHT_BOOTSTRAP=127.0.0.1:99999 hp-seed --content src t.torrent
