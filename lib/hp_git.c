@@ -415,6 +415,8 @@ static hp_code net_fail(hp_git_registry *r, hp_gitnet_op *op, hp_err *e, int err
 			       step, where, m);
 	if (r->auth_failed || (r->ssh_tries && strstr(m, "authenticat")))
 		return hp_fail(e, HP_E_PERM, "registry: %s %s: %s", step, where, r->auth_msg);
+	if (strstr(m, "status code: 404"))
+		return hp_fail(e, HP_E_NOINPUT, "registry: %s %s: no such repository at '%s' (HTTP 404)", step, where, r->url);
 	hp_code code = HP_E_UNAVAILABLE;
 	if (err == GIT_EAUTH || strstr(m, "401") || strstr(m, "403") || strstr(m, "authenticat") ||
 	    strstr(m, "Permission denied"))
