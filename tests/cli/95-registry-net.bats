@@ -125,7 +125,7 @@ cache_usable() {
 
 @test "SSH registry that never answers (silent: no banner): fetch and publish give up after --timeout, 75, naming host:port" {
 	# libgit2 1.5's SSH transport leaks (see the file): ASan builds only
-	export LSAN_OPTIONS=${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$HP_ROOT/tests/lib/lsan-libgit2-ssh.supp
+	export LSAN_OPTIONS=${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$HP_ROOT/tests/lib/lsan-libgit2-ssh.supp:print_suppressions=0
 	badserver silent
 	url=ssh://git@127.0.0.1:$BAD_PORT/reg.git
 	export HP_REGISTRY_SSH_KEY=$PWD/nokey
@@ -215,7 +215,7 @@ cache_usable() {
 
 @test "a registry made by a plain 'git init --bare' (HEAD on master): publish and fetch over file://, HTTP and SSH, stderr empty" {
 	# libgit2 1.5's SSH transport leaks (see the file): ASan builds only
-	export LSAN_OPTIONS=${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$HP_ROOT/tests/lib/lsan-libgit2-ssh.supp
+	export LSAN_OPTIONS=${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$HP_ROOT/tests/lib/lsan-libgit2-ssh.supp:print_suppressions=0
 	mkdir srv
 	# git's own "hint: Using 'master' as the name for the initial branch" is
 	# git's business: none of it reaches publish or fetch
