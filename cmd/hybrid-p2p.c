@@ -133,6 +133,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_TRACKER,
 	OPT_ANNOUNCE_ADDR,
+	OPT_CREATE_REGISTRY,
 };
 
 /* ---- keygen ---- */
@@ -263,6 +264,8 @@ static const cli_option publish_options[] = {
 	  NULL },
 	{ OPT_BRANCH, 0, "registry-branch", "BRANCH", "the registry's branch (default main)", NULL },
 	{ OPT_CACHE, 0, "registry-cache", "DIR", "the registry's local cache", NULL },
+	{ OPT_CREATE_REGISTRY, 0, "create-registry", NULL, "create a local registry (a path or file://) that does\nnot exist yet: an empty bare repository", NULL },
+	{ OPT_TIMEOUT, 0, "timeout", "SECS", "give up on a silent registry after SECS seconds\n(default 30)", NULL },
 	{ OPT_SEED, 0, "seed", NULL, "then seed the torrent until SIGINT or SIGTERM (the\nseeder's events on stderr, as hp-seed's)",
 	  NULL },
 	{ OPT_LISTEN, 0, "listen", "IP:PORT", "where the seeder listens (default 0.0.0.0:6881)", NULL },
@@ -345,6 +348,8 @@ static int publish_option(void *ud, int id, const char *v)
 	case OPT_PSA: cli_strlist_add(&c->psa, v); break;
 	case OPT_BRANCH: o->registry.branch = v; break;
 	case OPT_CACHE: o->registry.cache_dir = v; break;
+	case OPT_CREATE_REGISTRY: o->registry.create_local = true; break;
+	case OPT_TIMEOUT: return parse_seconds("--timeout", v, &o->registry.timeout_ms);
 	case OPT_SEED: o->seed = true; break;
 	case OPT_LISTEN:
 		if (!strchr(v, ':'))
@@ -487,7 +492,7 @@ static const cli_option fetch_options[] = {
 	{ OPT_LISTEN, 0, "listen", "IP:PORT", "where BitTorrent listens (default 0.0.0.0:0)", NULL },
 	{ OPT_LISTEN, 0, "bt-listen", "IP:PORT", NULL, "listen" },
 	CLI_BT_NET_OPTIONS,
-	{ OPT_TIMEOUT, 0, "timeout", "SECS", "give up on a silent source after SECS seconds\n(default 30)", NULL },
+	{ OPT_TIMEOUT, 0, "timeout", "SECS", "give up on a silent source or registry after SECS\nseconds (default 30)", NULL },
 	{ 'm', 0, "save-manifest", "FILE", "keep the verified manifest in FILE", NULL },
 	{ 'm', 'm', NULL, "FILE", NULL, "save-manifest" },
 	{ 0, 0, NULL, NULL, NULL, NULL },
@@ -582,6 +587,7 @@ static int parse_fetch(int argc, char **argv, fetch_cfg *c)
 	p->npeers = c->peers.n;
 	p->trackers = c->trackers.v;
 	p->ntrackers = c->trackers.n;
+	c->reg.timeout_ms = p->timeout_ms;
 	rc = cli_bt_net_finish(&c->net);
 	default_dht_state(&c->net.net, c->dht_state, sizeof c->dht_state);
 	p->bt_net = c->net.net;

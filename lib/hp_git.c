@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hp_gitnet.h"
 #include "hp_json.h"
 #include "hp_registry.h"
 #include "banned.h"
@@ -147,6 +148,7 @@ struct hp_git_registry {
 	char *token_env;
 	char *user_env;
 	int lock_fd;
+	long timeout_ms;
 	bool create_local, created;
 	bool have_tip;
 	git_oid tip;
@@ -178,12 +180,43 @@ static hp_code mkdirs(const char *path, hp_err *e)
 	return HP_OK;
 }
 
+static hp_code local_exists(const char *url, const char *step, hp_err *e);
+
+/* The CA certificates of HTTPS registries: libgit2 1.5 on Debian uses
+ * mbedTLS, which reads the build's bundle (/etc/ssl/certs/ca-certificates.crt)
+ * and none of OpenSSL's variables. $SSL_CERT_FILE and $SSL_CERT_DIR are
+ * honoured as OpenSSL (and so libcurl, hp-fetch) honours them: they replace
+ * the default bundle. */
+static hp_code ca_locations(hp_err *e)
+{
+	const char *file = getenv("SSL_CERT_FILE"), *dir = getenv("SSL_CERT_DIR");
+	if (file && !*file)
+		file = NULL;
+	if (dir && !*dir)
+		dir = NULL;
+	if (!file && !dir)
+		return HP_OK;
+	if (git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, file, dir) < 0) {
+		char q[PATH_MAX + 40];
+		snprintf(q, sizeof q, file ? "$SSL_CERT_FILE '%s'" : "$SSL_CERT_DIR '%s'", file ? file : dir);
+		return hp_fail(e, HP_E_NOINPUT, "registry: cannot load the CA certificates of %s: %s", q, git_msg());
+	}
+	return HP_OK;
+}
+
 hp_code hp_git_registry_open(const hp_git_registry_opts *o, hp_git_registry **out, hp_err *e)
 {
 	pthread_once(&init_once, git_init_once);
 	*out = NULL;
 	if (!o->url || !*o->url || !o->cache_dir || !*o->cache_dir)
 		return hp_fail(e, HP_E_USAGE, "a registry needs a URL and a cache folder");
+	hp_code src = hp_gitnet_install(e);
+	if (!src && strncmp(o->url, "https://", 8) == 0)
+		src = ca_locations(e);
+	if (!src && !o->create_local)
+		src = local_exists(o->url, "fetch from", e);
+	if (src)
+		return src;
 	hp_git_registry *r = calloc(1, sizeof *r);
 	if (!r)
 		return hp_fail_nomem(e);
@@ -225,6 +258,7 @@ hp_code hp_git_registry_open(const hp_git_registry_opts *o, hp_git_registry **ou
 		goto fail;
 	}
 	r->create_local = o->create_local;
+	r->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
 	*out = r;
 	return HP_OK;
 fail:
@@ -307,21 +341,122 @@ static void reset_creds(hp_git_registry *r)
 	r->auth_msg[0] = '\0';
 }
 
-/* A libgit2 failure of a network operation as an hp_err. */
-static hp_code net_fail(hp_git_registry *r, hp_err *e, int err, const char *what)
+/* The folder of a local registry URL, or NULL. */
+static const char *local_path(const char *url)
 {
+	if (strncmp(url, "file://", 7) == 0)
+		return url + 7;
+	if (url[0] == '/' || strncmp(url, "./", 2) == 0 || strncmp(url, "../", 3) == 0)
+		return url;
+	return NULL;
+}
+
+/* Is url an SSH one (ssh://, or git's scp form user@host:path)? */
+static bool is_ssh(const char *url)
+{
+	if (strncmp(url, "ssh://", 6) == 0 || strncmp(url, "ssh+git://", 10) == 0 || strncmp(url, "git+ssh://", 10) == 0)
+		return true;
+	if (strstr(url, "://") || local_path(url))
+		return false;
+	size_t colon = strcspn(url, ":/");
+	return url[colon] == ':';
+}
+
+/* Where a step of r goes, for messages: the server's host:port (from the
+ * stream opened, else from the URL), a local registry's folder. */
+static void where_of(const hp_git_registry *r, const hp_gitnet_op *op, char *out, size_t size)
+{
+	const char *url = r->url, *path = local_path(url), *w = hp_gitnet_where(op);
+	if (path || w) {
+		snprintf(out, size, "%s", path ? path : w);
+		return;
+	}
+	const char *p = strstr(url, "://");
+	const char *port = "22";
+	if (p) {
+		port = strncmp(url, "https:", 6) == 0 ? "443" : strncmp(url, "http:", 5) == 0 ? "80" : "22";
+		p += 3;
+	} else {
+		p = url;
+	}
+	size_t n = strcspn(p, "/");
+	const char *at = memchr(p, '@', n);
+	if (at) {
+		n -= (size_t)(at + 1 - p);
+		p = at + 1;
+	}
+	if (!strstr(url, "://"))
+		n = strcspn(p, ":");  /* user@host:path */
+	const char *close = p[0] == '[' ? memchr(p, ']', n) : NULL;
+	const char *colon = close ? (close + 1 < p + n && close[1] == ':' ? close + 1 : NULL) : memchr(p, ':', n);
+	if (colon)
+		snprintf(out, size, "%.*s", (int)n, p);
+	else
+		snprintf(out, size, "%.*s:%s", (int)n, p, port);
+}
+
+/* A libgit2 failure of a network step ("fetch from", "push to") as an
+ * hp_err: one line naming the step and the server. */
+static hp_code net_fail(hp_git_registry *r, hp_gitnet_op *op, hp_err *e, int err, const char *step)
+{
+	const char *t = hp_gitnet_timed_out(op);
+	if (t)
+		return hp_fail(e, HP_E_TEMPFAIL, "%s", t);
+	char where[PATH_MAX];
+	where_of(r, op, where, sizeof where);
 	const char *m = git_msg();
 	if (strstr(m, "hostkey") || strstr(m, "host key"))
-		return hp_fail(e, HP_E_PERM, "%s '%s': %s (add the server's key to ~/.ssh/known_hosts)", what, r->url, m);
+		return hp_fail(e, HP_E_PERM, "registry: %s %s: %s (add the server's key to ~/.ssh/known_hosts)", step, where,
+			       m);
+	if (err == GIT_ECERTIFICATE || strstr(m, "certificate is invalid"))
+		return hp_fail(e, HP_E_PERM,
+			       "registry: %s %s: the server's TLS certificate is not trusted (%s): if it is the right "
+			       "server, put its CA's certificate in $SSL_CERT_FILE",
+			       step, where, m);
 	if (r->auth_failed || (r->ssh_tries && strstr(m, "authenticat")))
-		return hp_fail(e, HP_E_PERM, "%s '%s': %s", what, r->url, r->auth_msg);
+		return hp_fail(e, HP_E_PERM, "registry: %s %s: %s", step, where, r->auth_msg);
+	if (strstr(m, "status code: 404"))
+		return hp_fail(e, HP_E_NOINPUT, "registry: %s %s: no such repository at '%s' (HTTP 404)", step, where, r->url);
 	hp_code code = HP_E_UNAVAILABLE;
 	if (err == GIT_EAUTH || strstr(m, "401") || strstr(m, "403") || strstr(m, "authenticat") ||
 	    strstr(m, "Permission denied"))
 		code = HP_E_PERM;
 	else if (strstr(m, "timed out") || strstr(m, "timeout"))
 		code = HP_E_TEMPFAIL;
-	return hp_fail(e, code, "%s '%s': %s", what, r->url, m);
+	return hp_fail(e, code, "registry: %s %s: %s", step, where, m);
+}
+
+/* Begin a network step of r (hp_gitnet: every wait bounded). */
+static hp_gitnet_op *net_begin(hp_git_registry *r, const char *step, hp_err *e)
+{
+	char what[64];
+	snprintf(what, sizeof what, "registry: %s", step);
+	return hp_gitnet_begin(what, r->timeout_ms, is_ssh(r->url), e);
+}
+
+/* A local registry must exist (a mistyped path is not a new registry),
+ * unless publish creates it (create_local). */
+static hp_code local_exists(const char *url, const char *step, hp_err *e)
+{
+	const char *path = local_path(url);
+	struct stat st;
+	if (!path)
+		return HP_OK;
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return hp_fail(e, HP_E_NOINPUT,
+				       "registry: %s: no such repository (create it with 'git init --bare %s')", path, path);
+		return hp_fail_errno(e, errno == EACCES ? HP_E_PERM : HP_E_NOINPUT, errno, "registry: %s %s", step, path);
+	}
+	git_repository *repo = NULL;
+	int err = git_repository_open_ext(&repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+	git_repository_free(repo);
+	if (err == GIT_EOWNER)
+		return hp_fail(e, HP_E_PERM, "registry: %s: the repository belongs to another user: add it to git's "
+			       "safe.directory", path);
+	if (err < 0)
+		return hp_fail(e, HP_E_NOINPUT, "registry: %s: not a git repository (%s)", path, git_msg());
+	return HP_OK;
 }
 
 /* An anonymous remote for r->url, taken as given: no url.*.insteadOf
@@ -340,16 +475,6 @@ static void set_callbacks(hp_git_registry *r, git_remote_callbacks *cb)
 {
 	cb->credentials = cred_cb;
 	cb->payload = r;
-}
-
-/* The folder of a local registry URL, or NULL. */
-static const char *local_path(const char *url)
-{
-	if (strncmp(url, "file://", 7) == 0)
-		return url + 7;
-	if (url[0] == '/' || strncmp(url, "./", 2) == 0 || strncmp(url, "../", 3) == 0)
-		return url;
-	return NULL;
 }
 
 /* Create a missing local registry: an empty bare repository. */
@@ -374,13 +499,20 @@ static hp_code create_local(hp_git_registry *r, hp_err *e)
 hp_code hp_git_registry_fetch(hp_git_registry *r, hp_err *e)
 {
 	git_remote *remote = NULL;
-	hp_code rc = HP_OK;
+	hp_code rc = local_exists(r->url, "fetch from", e);
+	if (rc)
+		return rc;
 	char spec[400];
 	snprintf(spec, sizeof spec, "+refs/heads/%s:refs/hp/fetched/%s", r->branch, r->branch);
 	char *specs[] = { spec };
 	git_strarray refspecs = { specs, 1 };
 	if (make_remote(r, &remote) < 0)
 		return hp_fail(e, HP_E_USAGE, "registry '%s': %s", r->url, git_msg());
+	hp_gitnet_op *op = net_begin(r, "fetch from", e);
+	if (!op) {
+		git_remote_free(remote);
+		return e->code;
+	}
 	git_fetch_options fo;
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	set_callbacks(r, &fo.callbacks);
@@ -389,14 +521,14 @@ hp_code hp_git_registry_fetch(hp_git_registry *r, hp_err *e)
 	reset_creds(r);
 	int err = git_remote_fetch(remote, &refspecs, &fo, NULL);
 	if (err < 0) {
-		rc = net_fail(r, e, err, "cannot fetch the registry");
+		rc = net_fail(r, op, e, err, "fetch from");
 		goto out;
 	}
 	/* What the remote has now (not a tracking ref that could be stale). */
 	const git_remote_head **heads = NULL;
 	size_t nheads = 0;
 	if (git_remote_ls(&heads, &nheads, remote) < 0) {
-		rc = net_fail(r, e, -1, "cannot list the registry");
+		rc = net_fail(r, op, e, -1, "fetch from");
 		goto out;
 	}
 	char want[300];
@@ -418,6 +550,7 @@ hp_code hp_git_registry_fetch(hp_git_registry *r, hp_err *e)
 	}
 out:
 	git_remote_free(remote);
+	hp_gitnet_end(op);
 	return rc;
 }
 
@@ -571,6 +704,7 @@ static hp_code publish_once(hp_git_registry *r, hp_git_publish *p, bool *retry, 
 	git_signature *sig = NULL;
 	git_remote *remote = NULL;
 	git_reference *ref = NULL;
+	hp_gitnet_op *op = NULL;
 	char *old_cid = NULL, *new_cid = NULL;
 	hp_buf path = HP_BUF_INIT, existing = HP_BUF_INIT, index = HP_BUF_INIT;
 	hp_buf_init(&existing, HP_REGISTRY_MANIFEST_MAX);
@@ -657,6 +791,10 @@ static hp_code publish_once(hp_git_registry *r, hp_git_publish *p, bool *retry, 
 		rc = hp_fail(e, HP_E_USAGE, "registry '%s': %s", r->url, git_msg());
 		goto out;
 	}
+	if (!(op = net_begin(r, "push to", e))) {
+		rc = e->code;
+		goto out;
+	}
 	git_push_options po;
 	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
 	set_callbacks(r, &po.callbacks);
@@ -673,7 +811,7 @@ static hp_code publish_once(hp_git_registry *r, hp_git_publish *p, bool *retry, 
 		goto out;
 	}
 	if (err < 0) {
-		rc = net_fail(r, e, err, "cannot push to the registry");
+		rc = net_fail(r, op, e, err, "push to");
 		goto out;
 	}
 	if (r->rejected) {
@@ -686,6 +824,7 @@ static hp_code publish_once(hp_git_registry *r, hp_git_publish *p, bool *retry, 
 	snprintf(p->commit, sizeof p->commit, "%s", r->tip_hex);
 out:
 	git_remote_free(remote);
+	hp_gitnet_end(op);
 	git_reference_free(ref);
 	git_signature_free(sig);
 	git_commit_free(parent);

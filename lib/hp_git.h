@@ -51,16 +51,24 @@ typedef struct hp_git_registry_opts {
 	const char *token_env;
 	const char *user_env;
 	/* a local registry (file:// or a path) that does not exist yet is
-	 * created as an empty bare repository, HEAD at branch */
+	 * created as an empty bare repository, HEAD at branch, by
+	 * hp_git_registry_publish; without it a missing one is HP_E_NOINPUT */
 	bool create_local;
+	/* the longest a single wait on a silent server may last: connecting,
+	 * an answer, more data (hp_gitnet.h); 0: 30 s. Not a total. */
+	long timeout_ms;
 } hp_git_registry_opts;
 
 hp_code hp_git_registry_open(const hp_git_registry_opts *o, hp_git_registry **out, hp_err *e);
 void hp_git_registry_free(hp_git_registry *r);
 
 /* Fetch the branch. An empty remote (no such branch yet) is fine: the tip
- * is then NULL. Errors: HP_E_PERM credentials refused or missing,
- * HP_E_UNAVAILABLE cannot reach or read the remote, HP_E_TEMPFAIL timeout. */
+ * is then NULL. Errors, each one line naming the step and the server's
+ * host:port (a local registry's folder): HP_E_NOINPUT a local registry
+ * that does not exist or is not a git repository, HP_E_PERM credentials
+ * refused or missing, an unknown SSH host key or a TLS certificate not
+ * trusted, HP_E_UNAVAILABLE cannot reach or read the remote, HP_E_TEMPFAIL
+ * a server silent for the timeout. */
 hp_code hp_git_registry_fetch(hp_git_registry *r, hp_err *e);
 
 /* The fetched tip's commit id (hex), or NULL for an empty registry. */

@@ -25,6 +25,7 @@ typedef struct pub {
 	hp_key *key;
 	hp_git_provenance prov;
 	hp_git_registry *reg;
+	hp_err reg_fail;           /* the registry timed out before signing: its step's failure */
 	hp_package pkg;
 	json_t *m;                 /* the signed manifest */
 	hp_buf out_bytes;          /* its bytes, as in output */
@@ -241,9 +242,7 @@ static hp_code checks(pub *p, hp_err *e)
 	if (!o->no_git && (rc = provenance(p, e)))
 		return rc;
 	if (hp_registry_url(&o->registry)) {
-		hp_registry_ref ref = o->registry;
-		ref.create_local = true;
-		if ((rc = hp_registry_open_ref(&ref, &p->reg, e)))
+		if ((rc = hp_registry_open_ref(&o->registry, &p->reg, e)))
 			return rc;
 	}
 	return HP_OK;
@@ -269,8 +268,14 @@ static hp_code adopt_registry(pub *p, hp_err *e)
 	hp_buf path = HP_BUF_INIT, have = HP_BUF_INIT;
 	hp_err ignored = HP_ERR_INIT;
 	hp_code rc = HP_OK;
-	/* a registry that cannot be read now is reported by its own step */
-	if (hp_git_registry_fetch(p->reg, &ignored) || hp_registry_path(meta->name, meta->version, "json", &path, e) ||
+	/* a registry that cannot be read now is reported by its own step;
+	 * one that timed out is not waited for a second time there */
+	if (hp_git_registry_fetch(p->reg, &ignored)) {
+		if (ignored.code == HP_E_TEMPFAIL)
+			p->reg_fail = ignored;
+		goto out;
+	}
+	if (hp_registry_path(meta->name, meta->version, "json", &path, e) ||
 	    hp_git_registry_read(p->reg, path.data, HP_REGISTRY_MANIFEST_MAX, &have, &ignored))
 		goto out;
 	json_t *old = NULL;
@@ -431,6 +436,10 @@ static void registry_step(pub *p)
 	const hp_manifest_meta *meta = &p->o->package.meta;
 	const char *url = hp_registry_url(&p->o->registry);
 	hp_err e = HP_ERR_INIT;
+	if (p->reg_fail.code) {
+		step_failed(p, "registry", &p->reg_fail, json_pack("{s:s}", "url", url));
+		return;
+	}
 	hp_git_publish gp = { .name = meta->name, .version = meta->version, .author_email = meta->uploader_id };
 	gp.manifest = p->out_bytes.data;
 	gp.manifest_len = p->out_bytes.len;

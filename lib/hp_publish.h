@@ -4,7 +4,8 @@
  *
  *   checks    before any byte is hashed: the signing key (and its
  *             passphrase) loads, the destinations' URLs parse, the
- *             registry URL holds no password, seeding can find the files,
+ *             registry URL holds no password, a local registry exists
+ *             (unless registry.create_local), seeding can find the files,
  *             the git work tree is clean (unless allow_dirty);
  *   car, torrent, manifest
  *             one read of the files (hp_package): the CAR, the .torrent and

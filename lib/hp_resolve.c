@@ -71,7 +71,7 @@ hp_code hp_registry_open_ref(const hp_registry_ref *ref, hp_git_registry **out, 
 	if (rc)
 		return rc;
 	hp_git_registry_opts o = { .url = url, .branch = ref->branch, .cache_dir = cache,
-				   .create_local = ref->create_local };
+				   .create_local = ref->create_local, .timeout_ms = ref->timeout_ms };
 	return hp_git_registry_open(&o, out, e);
 }
 

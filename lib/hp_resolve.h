@@ -20,7 +20,9 @@ typedef struct hp_registry_ref {
 	const char *url;          /* NULL: $HP_REGISTRY */
 	const char *branch;       /* NULL: main */
 	const char *cache_dir;    /* NULL: the default above */
-	bool create_local;        /* a local registry that does not exist is created (publish) */
+	bool create_local;        /* a local registry that does not exist is created (publish
+	                           * --create-registry); else it is HP_E_NOINPUT */
+	long timeout_ms;          /* the longest wait on a silent server (hp_gitnet.h); 0: 30 s */
 } hp_registry_ref;
 
 /* The registry's URL (ref->url, else $HP_REGISTRY), or NULL. */

@@ -124,7 +124,7 @@ publish_ds() {
 @test "no fork/exec anywhere: publish and fetch run no other program" {
 	need strace
 	strace_run trace.txt -e trace=execve hybrid-p2p publish data --name ds --version 1 --uploader-id me --no-git \
-		-o out/ds.json --key keys/k.pem --registry "file://$PWD/srv/reg.git" >/dev/null
+		-o out/ds.json --key keys/k.pem --registry "file://$PWD/srv/reg.git" --create-registry >/dev/null
 	[ "$(grep -c 'execve(' trace.txt)" -eq 1 ]
 	strace_run trace2.txt -e trace=execve hybrid-p2p fetch ds@1 -O got --registry "file://$PWD/srv/reg.git" \
 		-k keys/k.pub --gateway http://127.0.0.1:9 --timeout 1 >/dev/null 2>&1 || true

@@ -389,17 +389,28 @@ manifests/ds/1.0.0.torrent"
 	run_fails 64 hybrid-p2p publish data --name 'bad/name' --version 1 --uploader-id u --key k --output o
 }
 
-@test "a local registry that does not exist yet is created on first publish (branch main); fetch does not create one" {
-	run --separate-stderr publish 1.0.0 "file://$PWD/new/reg.git"
+@test "a local registry that does not exist is 66 naming it (a mistyped path is no new registry); --create-registry makes one (branch main)" {
+	run_fails 66 publish 1.0.0 "file://$PWD/new/reg.git"
+	[ "$stderr" = "hybrid-p2p publish: registry: $PWD/new/reg.git: no such repository (create it with 'git init --bare $PWD/new/reg.git')" ]
+	# checked before any byte is read: nothing written, nothing cached
+	[ ! -e new ] && [ ! -e out ] && [ ! -e home/.cache ]
+	run_fails 66 publish 1.0.0 "$PWD/new/reg.git"
+	run --separate-stderr publish 1.0.0 "file://$PWD/new/reg.git" --create-registry
 	assert_success
+	[ -z "$stderr" ]
 	[ "$(step registry | jq -r .created)" = true ]
 	[ "$(git --git-dir=new/reg.git symbolic-ref HEAD)" = refs/heads/main ]
 	[ "$(tip new/reg.git)" = "$(step registry | jq -r .commit)" ]
-	run --separate-stderr publish 1.0.1 "file://$PWD/new/reg.git"
+	run --separate-stderr publish 1.0.1 "file://$PWD/new/reg.git" --create-registry
 	assert_success
 	[ "$(step registry | jq -r .created)" = false ]
-	run_fails hybrid-p2p fetch ds -O got --registry "file://$PWD/missing.git" --trusted-keys keys/k.pub
-	[ ! -e missing.git ]
+	run_fails 66 hybrid-p2p fetch ds -O got --registry "file://$PWD/missing.git" --trusted-keys keys/k.pub
+	[[ $stderr == *"$PWD/missing.git: no such repository"* ]]
+	[ ! -e missing.git ] && [ ! -e got ]
+	# a folder that is not a git repository
+	mkdir notgit
+	run_fails 66 hybrid-p2p fetch ds -O got --registry "$PWD/notgit" --trusted-keys keys/k.pub
+	[[ $stderr == *"$PWD/notgit: not a git repository"* ]]
 }
 
 @test "publish and fetch step lines follow schemas/hybrid-p2p.step.schema.json" {

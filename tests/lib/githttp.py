@@ -2,7 +2,7 @@
 """Serve the git repositories under ROOT over smart HTTP on 127.0.0.1 with the
 real `git http-backend` (CGI), for the registry tests.
 
-    githttp.py ROOT PORTFILE [--token-env VAR] [--log FILE]
+    githttp.py ROOT PORTFILE [--token-env VAR] [--log FILE] [--tls CERT KEY]
 
 Writes the port it listens on (a free one) to PORTFILE once it accepts
 connections. With --token-env VAR, every request must carry HTTP Basic
@@ -11,10 +11,13 @@ token is never on a command line); others get 401 with a Basic challenge,
 as GitHub does over HTTPS. Pushes are allowed (http.receivepack). --log
 appends one line per request: "METHOD PATH STATUS user=<name or ->".
 Chunked request bodies (libgit2's pushes) are decoded before the CGI runs.
+With --tls, it speaks HTTPS with the certificate chain CERT and its key KEY
+(PEM files); a client that refuses the certificate only costs its thread.
 """
 import base64
 import http.server
 import os
+import ssl
 import subprocess
 import sys
 import threading
@@ -25,10 +28,11 @@ BACKEND = "/usr/lib/git-core/git-http-backend"
 def main():
     args = sys.argv[1:]
     if len(args) < 2:
-        sys.exit("usage: githttp.py ROOT PORTFILE [--token-env VAR] [--log FILE]")
+        sys.exit("usage: githttp.py ROOT PORTFILE [--token-env VAR] [--log FILE] [--tls CERT KEY]")
     root, portfile = os.path.abspath(args[0]), args[1]
     token = None
     log = None
+    tls = None
     i = 2
     while i < len(args):
         if args[i] == "--token-env" and i + 1 < len(args):
@@ -39,6 +43,10 @@ def main():
         elif args[i] == "--log" and i + 1 < len(args):
             log = args[i + 1]
             i += 2
+        elif args[i] == "--tls" and i + 2 < len(args):
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            tls.load_cert_chain(args[i + 1], args[i + 2])
+            i += 3
         else:
             sys.exit("githttp.py: unknown argument %r" % args[i])
     lock = threading.Lock()
@@ -48,6 +56,15 @@ def main():
 
         def log_message(self, fmt, *a):
             pass
+
+        def handle(self):
+            # the TLS handshake in this request's thread, not in accept()
+            try:
+                if tls:
+                    self.request.do_handshake()
+                super().handle()
+            except (ssl.SSLError, OSError):
+                pass
 
         def note(self, status, user):
             if log:
@@ -138,6 +155,8 @@ def main():
         do_POST = handle_git
 
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls:
+        srv.socket = tls.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
     tmp = portfile + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % srv.server_address[1])

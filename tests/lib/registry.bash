@@ -4,10 +4,15 @@
 #
 #   load ../lib/registry
 #   bare_registry NAME          -> $PWD/srv/NAME.git, an empty bare repository (branch main)
-#   githttp_start [TOKEN_VAR]   -> GITHTTP_URL=http://127.0.0.1:PORT (serves ./srv),
+#   githttp_start [--tls DIR] [TOKEN_VAR]
+#                               -> GITHTTP_URL=http://127.0.0.1:PORT (serves ./srv),
 #                                  GITHTTP_LOG; with TOKEN_VAR, Basic auth with the
-#                                  token in that variable
+#                                  token in that variable; with --tls DIR (made by
+#                                  tls_make), HTTPS and an https:// GITHTTP_URL
 #   githttp_stop                 stop it (safe to call twice)
+#   tls_make DIR                 -> DIR/ca.pem, a test CA; DIR/server.pem and
+#                                  DIR/server.key, its certificate for 127.0.0.1;
+#                                  DIR/other-ca.pem, a CA that signed nothing here
 
 bare_registry() {
 	mkdir -p srv
@@ -24,7 +29,12 @@ githttp_start() {
 	GITHTTP_LOG=$PWD/githttp.log
 	: >"$GITHTTP_LOG"
 	rm -f githttp.port
-	local args=(srv githttp.port --log "$GITHTTP_LOG")
+	local args=(srv githttp.port --log "$GITHTTP_LOG") scheme=http
+	if [ "${1:-}" = --tls ]; then
+		args+=(--tls "$2/server.pem" "$2/server.key")
+		scheme=https
+		shift 2
+	fi
 	[ -n "${1:-}" ] && args+=(--token-env "$1")
 	python3 "$HP_ROOT/tests/lib/githttp.py" "${args[@]}" 2>githttp.err 3>&- &
 	GITHTTP_PID=$!
@@ -34,7 +44,7 @@ githttp_start() {
 		cat githttp.err >&2
 		return 1
 	}
-	GITHTTP_URL=http://127.0.0.1:$port
+	GITHTTP_URL=$scheme://127.0.0.1:$port
 	export GITHTTP_URL GITHTTP_LOG
 }
 
@@ -100,4 +110,27 @@ sshd_stop() {
 		kill "$SSHD_PID" 2>/dev/null || true
 		SSHD_PID=
 	fi
+}
+
+# tls_make DIR: a test CA and a server certificate for 127.0.0.1 signed by
+# it (openssl). The name is in subjectAltName twice: as an IP address (what
+# OpenSSL clients match) and as a DNS name (what libgit2's mbedTLS 2.28
+# matches a host given as an address against).
+tls_make() {
+	need openssl || return 1
+	local d=$1
+	mkdir -p "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=hp-test-ca \
+		-keyout "$d/ca.key" -out "$d/ca.pem" 2>"$d/log" &&
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=hp-other-ca \
+			-keyout "$d/other-ca.key" -out "$d/other-ca.pem" 2>>"$d/log" &&
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 \
+			-keyout "$d/server.key" -out "$d/server.csr" 2>>"$d/log" &&
+		printf '%s\n' 'subjectAltName=IP:127.0.0.1,DNS:127.0.0.1' 'basicConstraints=CA:FALSE' \
+			'keyUsage=digitalSignature' 'extendedKeyUsage=serverAuth' >"$d/server.ext" &&
+		openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+			-extfile "$d/server.ext" -out "$d/server.pem" 2>>"$d/log" || {
+		cat "$d/log" >&2
+		return 1
+	}
 }
