@@ -276,10 +276,14 @@ static void no_peer(const bt_source *s, long timeout, hp_err *e)
 		snprintf(dht, sizeof dht, "DHT: no node answered");
 	else
 		snprintf(dht, sizeof dht, "DHT: %d peer%s found", s->dht_peers, s->dht_peers == 1 ? "" : "s");
+	/* a tracker still silent when the time is up has no error to tell */
+	const char *silent = s->ntrackers ? s->trackers[0] : s->ti && s->ti->ntrackers ? s->ti->trackers[0].url : NULL;
 	if (s->tracker_error[0])
 		snprintf(trackers, sizeof trackers, "; tracker %s", s->tracker_error);
 	else if (!(s->ti ? s->ti->ntrackers : s->magnet && strstr(s->magnet, "&tr=") != NULL) && !s->ntrackers)
 		snprintf(trackers, sizeof trackers, "; no tracker");
+	else if (!s->tracker_replies && silent)
+		snprintf(trackers, sizeof trackers, "; tracker %s: no answer", silent);
 	else
 		snprintf(trackers, sizeof trackers, "; %d tracker answer%s", s->tracker_replies,
 			 s->tracker_replies == 1 ? "" : "s");

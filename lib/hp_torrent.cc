@@ -1093,8 +1093,9 @@ hp_code session_new(const char *listen, const hp_bt_net *net, hp_bt_session **ou
 	p.set_bool(lt::settings_pack::enable_outgoing_utp, false);
 	p.set_bool(lt::settings_pack::enable_incoming_utp, !n->no_utp);
 	p.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
-	// a silent tracker or web seed is given up after the timeout
-	int secs = static_cast<int>(((n->timeout_ms > 0 ? n->timeout_ms : 30000) + 999) / 1000);
+	// a silent tracker or web seed is given up within half the timeout (its
+	// error then reaches the caller's message before the caller gives up)
+	int secs = static_cast<int>(((n->timeout_ms > 0 ? n->timeout_ms : 30000) / 2 + 999) / 1000);
 	p.set_int(lt::settings_pack::tracker_completion_timeout, secs);
 	p.set_int(lt::settings_pack::tracker_receive_timeout, secs);
 	p.set_int(lt::settings_pack::stop_tracker_timeout, secs < 5 ? secs : 5);

@@ -195,8 +195,8 @@ typedef struct hp_bt_net {
 	bool port_mapping;                  /* UPnP and NAT-PMP on the router */
 	const char *dht_state;              /* the DHT's nodes and id, read at start and written by
 	                                     * hp_bt_session_free (atomically); NULL: none kept */
-	long timeout_ms;                    /* the longest a tracker or web seed may stay silent
-	                                     * (connect, answer); 0: 30 s */
+	long timeout_ms;                    /* a caller's silence limit: a tracker or web seed may
+	                                     * stay silent half of it (connect, answer); 0: 30 s */
 } hp_bt_net;
 
 #define HP_BT_DHT_ROUTERS \
