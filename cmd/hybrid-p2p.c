@@ -246,6 +246,7 @@ static const cli_option publish_options[] = {
 	  NULL },
 	{ OPT_CLUSTER, 0, "cluster", "URL", "destination: pin on this IPFS Cluster (repeatable;\n$HP_CLUSTER_TOKEN)", NULL },
 	{ OPT_PSA, 0, "psa", "URL", "destination: pin on this Pinning Service API\n(repeatable; $HP_PSA_TOKEN)", NULL },
+	{ OPT_TIMEOUT, 0, "timeout", "SECS", "the longest wait on a silent pinning node, and\neach pin request's time, polling included\n(default 120; see hp-pin)", NULL },
 	{ 'r', 'r', "registry", "URL", "commit the manifest and .torrent to this git registry\nand push (default $HP_REGISTRY; token for HTTP(S)\nfrom $HP_REGISTRY_TOKEN)",
 	  NULL },
 	{ OPT_BRANCH, 0, "registry-branch", "BRANCH", "the registry's branch (default main)", NULL },
@@ -320,6 +321,7 @@ static int publish_option(void *ud, int id, const char *v)
 	case OPT_KUBO: cli_strlist_add(&c->kubo, v); break;
 	case OPT_CLUSTER: cli_strlist_add(&c->cluster, v); break;
 	case OPT_PSA: cli_strlist_add(&c->psa, v); break;
+	case OPT_TIMEOUT: return parse_seconds("--timeout", v, &o->pin_timeout_ms);
 	case OPT_BRANCH: o->registry.branch = v; break;
 	case OPT_CACHE: o->registry.cache_dir = v; break;
 	case OPT_SEED: o->seed = true; break;
