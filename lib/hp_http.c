@@ -593,28 +593,40 @@ static bool loopback_host(const char *url)
 		} \
 	} while (0)
 
+/* Seconds for a message, to a tenth: "3", "2.5" (a wait cut to the
+ * 1999 ms left of a deadline reads "2"). */
+static void secs_text(long ms, char *out, size_t outsz)
+{
+	long tenths = (ms + 50) / 100;
+	if (tenths % 10)
+		snprintf(out, outsz, "%ld.%ld", tenths / 10, tenths % 10);
+	else
+		snprintf(out, outsz, "%ld", tenths / 10);
+}
+
 /* A stall (on_progress): what the server failed to do, in its terms. */
 static hp_code stall_error(const xfer *x, bool connected, const char *where, hp_err *e)
 {
-	double secs = (double)x->stall_ms / 1000;
+	char secs[32];
+	secs_text(x->stall_ms, secs, sizeof secs);
 	if (!connected)
-		return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out: no connection after %g s", where, secs);
+		return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out: no connection after %s s", where, secs);
 	if (x->st_headers == 0 && x->st_ultotal > 0 && x->st_ul < x->st_ultotal) {
 		if (x->st_moved == 0)
 			return hp_fail(e, HP_E_TEMPFAIL,
-				       "'%s': timed out: the server took nothing of the upload for %g s (sent %lld of %lld bytes)",
+				       "'%s': timed out: the server took nothing of the upload for %s s (sent %lld of %lld bytes)",
 				       where, secs, (long long)x->st_ul, (long long)x->st_ultotal);
 		return hp_fail(e, HP_E_TEMPFAIL,
-			       "'%s': timed out: the server took the upload at less than %u bytes/s for %g s (sent %lld of %lld bytes)",
+			       "'%s': timed out: the server took the upload at less than %u bytes/s for %s s (sent %lld of %lld bytes)",
 			       where, x->req->min_rate, secs, (long long)x->st_ul, (long long)x->st_ultotal);
 	}
 	if (x->st_headers == 0)
-		return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out: no answer for %g s", where, secs);
+		return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out: no answer for %s s", where, secs);
 	if (x->st_moved == 0)
-		return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out: no data for %g s (%lld bytes of the answer so far)",
+		return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out: no data for %s s (%lld bytes of the answer so far)",
 			       where, secs, (long long)x->st_dl);
 	return hp_fail(e, HP_E_TEMPFAIL,
-		       "'%s': timed out: less than %u bytes/s for %g s (%lld bytes of the answer so far)", where,
+		       "'%s': timed out: less than %u bytes/s for %s s (%lld bytes of the answer so far)", where,
 		       x->req->min_rate, secs, (long long)x->st_dl);
 }
 
@@ -640,12 +652,16 @@ static hp_code transfer_error(xfer *x, CURLcode c, const char *where, const char
 	if (x->stalled)
 		return stall_error(x, connected != 0, where, e);
 	switch (c) {
-	case CURLE_OPERATION_TIMEDOUT:
-		if (connected == 0)
-			return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out: no connection after %g s", where,
-				       (double)(req->connect_timeout_ms > 0 ? req->connect_timeout_ms : DEFAULT_CONNECT_MS) / 1000);
-		return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out: no complete answer after %g s", where,
-			       (double)req->timeout_ms / 1000);
+	case CURLE_OPERATION_TIMEDOUT: {
+		char secs[32];
+		if (connected == 0) {
+			secs_text(req->connect_timeout_ms > 0 ? req->connect_timeout_ms : DEFAULT_CONNECT_MS, secs,
+				  sizeof secs);
+			return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out: no connection after %s s", where, secs);
+		}
+		secs_text(req->timeout_ms, secs, sizeof secs);
+		return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out: no complete answer after %s s", where, secs);
+	}
 	case CURLE_COULDNT_CONNECT:
 		if (os_errno)
 			return hp_fail(e, HP_E_UNAVAILABLE, "'%s': cannot connect: %s", where, strerror((int)os_errno));
