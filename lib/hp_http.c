@@ -326,8 +326,9 @@ typedef struct xfer {
 	int64_t win_start;
 	curl_off_t win_moved;   /* the count of bytes moved when the span began */
 	curl_off_t need;
+	bool quota_met;         /* some span moved its bytes */
 	bool stalled;
-	/* what had happened when it stalled, for the message */
+	/* the last counts seen (when it stalled: then), for the message */
 	curl_off_t st_ul, st_ultotal, st_dl, st_moved;
 	uint64_t st_headers;
 	/* headers */
@@ -475,18 +476,18 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
 	xfer *x = arg;
 	int64_t now = hp_http_now_ms();
 	curl_off_t moved = dlnow + ulnow + (curl_off_t)x->header_bytes;
+	x->st_ul = ulnow;
+	x->st_ultotal = ultotal;
+	x->st_dl = dlnow;
+	x->st_headers = x->header_bytes;
 	if (moved - x->win_moved >= x->need) {
 		x->win_start = now;
 		x->win_moved = moved;
-		return 0;
+		x->quota_met = true;
 	}
+	x->st_moved = moved - x->win_moved;
 	if (now - x->win_start >= x->stall_ms) {
 		x->stalled = true;
-		x->st_ul = ulnow;
-		x->st_ultotal = ultotal;
-		x->st_dl = dlnow;
-		x->st_headers = x->header_bytes;
-		x->st_moved = moved - x->win_moved;
 		return 1;
 	}
 	return 0;
@@ -605,10 +606,10 @@ static void secs_text(long ms, char *out, size_t outsz)
 }
 
 /* A stall (on_progress): what the server failed to do, in its terms. */
-static hp_code stall_error(const xfer *x, bool connected, const char *where, hp_err *e)
+static hp_code stall_error(const xfer *x, bool connected, long wait_ms, const char *where, hp_err *e)
 {
 	char secs[32];
-	secs_text(x->stall_ms, secs, sizeof secs);
+	secs_text(wait_ms, secs, sizeof secs);
 	if (!connected)
 		return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out: no connection after %s s", where, secs);
 	if (x->st_headers == 0 && x->st_ultotal > 0 && x->st_ul < x->st_ultotal) {
@@ -650,7 +651,7 @@ static hp_code transfer_error(xfer *x, CURLcode c, const char *where, const char
 	curl_off_t connected = 0;
 	curl_easy_getinfo(x->curl, CURLINFO_CONNECT_TIME_T, &connected);
 	if (x->stalled)
-		return stall_error(x, connected != 0, where, e);
+		return stall_error(x, connected != 0, x->stall_ms, where, e);
 	switch (c) {
 	case CURLE_OPERATION_TIMEDOUT: {
 		char secs[32];
@@ -659,6 +660,11 @@ static hp_code transfer_error(xfer *x, CURLcode c, const char *where, const char
 				  sizeof secs);
 			return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out: no connection after %s s", where, secs);
 		}
+		/* a total no longer than the wait (a deadline cut it) that ran
+		 * out before any span moved its bytes: that wait failed (the
+		 * stall check, once a second, may come just after) */
+		if (req->timeout_ms > 0 && req->timeout_ms <= x->stall_ms && !x->quota_met)
+			return stall_error(x, true, req->timeout_ms, where, e);
 		secs_text(req->timeout_ms, secs, sizeof secs);
 		return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out: no complete answer after %s s", where, secs);
 	}
