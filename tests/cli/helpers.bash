@@ -227,6 +227,7 @@ warns_once() {
 # badserver MODE [OPTION...]: start tests/lib/badserver.py (modes and options
 # in its header: hang, silent, drip, close-mid, ...; --body FILE,
 # --content-type TYPE); sets BAD (its URL), BAD_PORT and BAD_LOG.
+# shellcheck disable=SC2034 # BAD, BAD_LOG: for the caller
 # badservers_stop (in teardown) ends them all.
 badserver() {
 	local dir
