@@ -57,7 +57,7 @@ enum {
 
 #define NAME_OPTION { OPT_NAME, 0, "name", "NAME", "the pin's name (kubo pin/add, cluster, pinning\nservice)", NULL }
 #define TIMEOUT_OPTION \
-	{ OPT_TIMEOUT, 0, "timeout", "SECS", "time for each node and CID, polling included\n(default 120)", NULL }
+	{ OPT_TIMEOUT, 0, "timeout", "SECS", "the longest wait on a silent node, and each\npin request's time, polling included\n(default 120)", NULL }
 #define CAR_OPTION(help) { OPT_CAR, 0, "car", "FILE", help, NULL }
 #define ORIGIN_OPTION(help) { OPT_ORIGIN, 0, "origin", "MADDR", help, NULL }
 #define END_OPTIONS { 0, 0, NULL, NULL, NULL, NULL }

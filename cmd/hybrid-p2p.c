@@ -260,12 +260,13 @@ static const cli_option publish_options[] = {
 	  NULL },
 	{ OPT_CLUSTER, 0, "cluster", "URL", "destination: pin on this IPFS Cluster (repeatable;\n$HP_CLUSTER_TOKEN)", NULL },
 	{ OPT_PSA, 0, "psa", "URL", "destination: pin on this Pinning Service API\n(repeatable; $HP_PSA_TOKEN)", NULL },
+	{ OPT_TIMEOUT, 0, "timeout", "SECS", "the longest wait on a silent registry or pinning\n"
+	  "node, and each pin request's time, polling\nincluded (default: 30 for the registry, 120\nfor pins; see hp-pin)", NULL },
 	{ 'r', 'r', "registry", "URL", "commit the manifest and .torrent to this git registry\nand push (default $HP_REGISTRY; token for HTTP(S)\nfrom $HP_REGISTRY_TOKEN)",
 	  NULL },
 	{ OPT_BRANCH, 0, "registry-branch", "BRANCH", "the registry's branch (default main)", NULL },
 	{ OPT_CACHE, 0, "registry-cache", "DIR", "the registry's local cache", NULL },
 	{ OPT_CREATE_REGISTRY, 0, "create-registry", NULL, "create a local registry (a path or file://) that does\nnot exist yet: an empty bare repository", NULL },
-	{ OPT_TIMEOUT, 0, "timeout", "SECS", "give up on a silent registry after SECS seconds\n(default 30)", NULL },
 	{ OPT_SEED, 0, "seed", NULL, "then seed the torrent until SIGINT or SIGTERM (the\nseeder's events on stderr, as hp-seed's)",
 	  NULL },
 	{ OPT_LISTEN, 0, "listen", "IP:PORT", "where the seeder listens (default 0.0.0.0:6881)", NULL },
@@ -346,10 +347,13 @@ static int publish_option(void *ud, int id, const char *v)
 	case OPT_KUBO: cli_strlist_add(&c->kubo, v); break;
 	case OPT_CLUSTER: cli_strlist_add(&c->cluster, v); break;
 	case OPT_PSA: cli_strlist_add(&c->psa, v); break;
+	case OPT_TIMEOUT:
+		rc = parse_seconds("--timeout", v, &o->pin_timeout_ms);
+		o->registry.timeout_ms = o->pin_timeout_ms;
+		return rc;
 	case OPT_BRANCH: o->registry.branch = v; break;
 	case OPT_CACHE: o->registry.cache_dir = v; break;
 	case OPT_CREATE_REGISTRY: o->registry.create_local = true; break;
-	case OPT_TIMEOUT: return parse_seconds("--timeout", v, &o->registry.timeout_ms);
 	case OPT_SEED: o->seed = true; break;
 	case OPT_LISTEN:
 		if (!strchr(v, ':'))

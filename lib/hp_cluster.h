@@ -7,8 +7,9 @@
  * cluster made (POST /token with its basic_auth_credentials); ep->basic_user
  * and basic_password, if set instead, as basic auth. A missing or wrong one
  * is a 401 (HP_E_PERM); neither ever appears in a message.
- * Bounded answers (HP_CLUSTER_MAX_ANSWER), a deadline per call (the
- * hp_http_now_ms clock; 0 means 60 s from now). Cluster's error object
+ * Bounded answers (HP_CLUSTER_MAX_ANSWER), each wait at most ep->wait_ms
+ * and a deadline per call (the hp_http_now_ms clock; 0: none but the
+ * waits), as hp_http_json_call. Cluster's error object
  * {"code", "message"} becomes the message, with the code of the HTTP status
  * (hp_http.h); an answer that is not what was asked for is HP_E_DATA. */
 #ifndef HP_CLUSTER_H

@@ -283,22 +283,25 @@ hp_code hp_http_fail_status(const char *url, long status, const char *detail, hp
 		       detail && *detail ? ": " : "", detail ? detail : "");
 }
 
-hp_code hp_http_set_deadline(hp_http_request *req, int64_t deadline, hp_err *e)
+hp_code hp_http_set_limits(hp_http_request *req, long wait_ms, int64_t deadline, hp_err *e)
 {
-	int64_t now = hp_http_now_ms();
-	if (deadline == 0)
-		deadline = now + 60000;
-	int64_t left = deadline - now;
-	if (left <= 0) {
-		char where[256];
-		hp_http_redact(req->url, where, sizeof where);
-		return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out before it could be asked", where);
+	int64_t wait = wait_ms > 0 ? wait_ms : DEFAULT_STALL_MS;
+	req->timeout_ms = 0;
+	if (deadline) {
+		int64_t left = deadline - hp_http_now_ms();
+		if (left <= 0) {
+			char where[256];
+			hp_http_redact(req->url, where, sizeof where);
+			return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out before it could be asked", where);
+		}
+		if (left > 0x7fffffff)
+			left = 0x7fffffff;
+		if (wait > left)
+			wait = left;
+		req->timeout_ms = (long)left;
 	}
-	if (left > 0x7fffffff)
-		left = 0x7fffffff;
-	req->connect_timeout_ms = left < DEFAULT_CONNECT_MS ? (long)left : DEFAULT_CONNECT_MS;
-	req->timeout_ms = (long)left;
-	req->stall_timeout_ms = (long)left;
+	req->connect_timeout_ms = (long)wait;
+	req->stall_timeout_ms = (long)wait;
 	return HP_OK;
 }
 
@@ -318,10 +321,16 @@ typedef struct xfer {
 	CURL *curl;
 	uint64_t max_body;
 	long stall_ms;
-	/* progress */
-	int64_t last_activity;
-	curl_off_t last_dl, last_ul;
+	/* progress: the span that began at win_start must move `need` bytes
+	 * (received, sent, header bytes) before stall_ms is over */
+	int64_t win_start;
+	curl_off_t win_moved;   /* the count of bytes moved when the span began */
+	curl_off_t need;
+	bool quota_met;         /* some span moved its bytes */
 	bool stalled;
+	/* the last counts seen (when it stalled: then), for the message */
+	curl_off_t st_ul, st_ultotal, st_dl, st_moved;
+	uint64_t st_headers;
 	/* headers */
 	uint64_t header_bytes;
 	bool headers_too_big;
@@ -464,16 +473,20 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *arg)
 static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
 	(void)dltotal;
-	(void)ultotal;
 	xfer *x = arg;
 	int64_t now = hp_http_now_ms();
-	if (dlnow != x->last_dl || ulnow != x->last_ul) {
-		x->last_dl = dlnow;
-		x->last_ul = ulnow;
-		x->last_activity = now;
-		return 0;
+	curl_off_t moved = dlnow + ulnow + (curl_off_t)x->header_bytes;
+	x->st_ul = ulnow;
+	x->st_ultotal = ultotal;
+	x->st_dl = dlnow;
+	x->st_headers = x->header_bytes;
+	if (moved - x->win_moved >= x->need) {
+		x->win_start = now;
+		x->win_moved = moved;
+		x->quota_met = true;
 	}
-	if (now - x->last_activity >= x->stall_ms) {
+	x->st_moved = moved - x->win_moved;
+	if (now - x->win_start >= x->stall_ms) {
 		x->stalled = true;
 		return 1;
 	}
@@ -581,6 +594,43 @@ static bool loopback_host(const char *url)
 		} \
 	} while (0)
 
+/* Seconds for a message, to a tenth: "3", "2.5" (a wait cut to the
+ * 1999 ms left of a deadline reads "2"). */
+static void secs_text(long ms, char *out, size_t outsz)
+{
+	long tenths = (ms + 50) / 100;
+	if (tenths % 10)
+		snprintf(out, outsz, "%ld.%ld", tenths / 10, tenths % 10);
+	else
+		snprintf(out, outsz, "%ld", tenths / 10);
+}
+
+/* A stall (on_progress): what the server failed to do, in its terms. */
+static hp_code stall_error(const xfer *x, bool connected, long wait_ms, const char *where, hp_err *e)
+{
+	char secs[32];
+	secs_text(wait_ms, secs, sizeof secs);
+	if (!connected)
+		return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out: no connection after %s s", where, secs);
+	if (x->st_headers == 0 && x->st_ultotal > 0 && x->st_ul < x->st_ultotal) {
+		if (x->st_moved == 0)
+			return hp_fail(e, HP_E_TEMPFAIL,
+				       "'%s': timed out: the server took nothing of the upload for %s s (sent %lld of %lld bytes)",
+				       where, secs, (long long)x->st_ul, (long long)x->st_ultotal);
+		return hp_fail(e, HP_E_TEMPFAIL,
+			       "'%s': timed out: the server took the upload at less than %u bytes/s for %s s (sent %lld of %lld bytes)",
+			       where, x->req->min_rate, secs, (long long)x->st_ul, (long long)x->st_ultotal);
+	}
+	if (x->st_headers == 0)
+		return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out: no answer for %s s", where, secs);
+	if (x->st_moved == 0)
+		return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out: no data for %s s (%lld bytes of the answer so far)",
+			       where, secs, (long long)x->st_dl);
+	return hp_fail(e, HP_E_TEMPFAIL,
+		       "'%s': timed out: less than %u bytes/s for %s s (%lld bytes of the answer so far)", where,
+		       x->req->min_rate, secs, (long long)x->st_dl);
+}
+
 /* The message and code for a failed transfer. */
 static hp_code transfer_error(xfer *x, CURLcode c, const char *where, const char *errbuf, hp_err *e)
 {
@@ -598,18 +648,25 @@ static hp_code transfer_error(xfer *x, CURLcode c, const char *where, const char
 		}
 		return hp_err_prefix(e, "'%s'", where);
 	}
+	curl_off_t connected = 0;
+	curl_easy_getinfo(x->curl, CURLINFO_CONNECT_TIME_T, &connected);
 	if (x->stalled)
-		return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out: nothing received for %ld s", where,
-			       (x->stall_ms + 999) / 1000);
+		return stall_error(x, connected != 0, x->stall_ms, where, e);
 	switch (c) {
 	case CURLE_OPERATION_TIMEDOUT: {
-		curl_off_t connected = 0;
-		curl_easy_getinfo(x->curl, CURLINFO_CONNECT_TIME_T, &connected);
-		if (connected == 0)
-			return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out: no connection after %.1f s", where,
-				       (double)(req->connect_timeout_ms > 0 ? req->connect_timeout_ms : DEFAULT_CONNECT_MS) / 1000);
-		return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out: no complete answer after %.1f s", where,
-			       (double)req->timeout_ms / 1000);
+		char secs[32];
+		if (connected == 0) {
+			secs_text(req->connect_timeout_ms > 0 ? req->connect_timeout_ms : DEFAULT_CONNECT_MS, secs,
+				  sizeof secs);
+			return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out: no connection after %s s", where, secs);
+		}
+		/* a total no longer than the wait (a deadline cut it) that ran
+		 * out before any span moved its bytes: that wait failed (the
+		 * stall check, once a second, may come just after) */
+		if (req->timeout_ms > 0 && req->timeout_ms <= x->stall_ms && !x->quota_met)
+			return stall_error(x, true, req->timeout_ms, where, e);
+		secs_text(req->timeout_ms, secs, sizeof secs);
+		return hp_fail(e, HP_E_TEMPFAIL, "'%s': timed out: no complete answer after %s s", where, secs);
 	}
 	case CURLE_COULDNT_CONNECT:
 		if (os_errno)
@@ -674,7 +731,10 @@ hp_code hp_http_do(const hp_http_request *req, hp_http_body_fn *body_fn, void *u
 	x->resp = resp;
 	x->max_body = req->max_body ? req->max_body : DEFAULT_MAX_BODY;
 	x->stall_ms = req->stall_timeout_ms > 0 ? req->stall_timeout_ms : DEFAULT_STALL_MS;
-	x->last_activity = hp_http_now_ms();
+	x->win_start = hp_http_now_ms();
+	x->need = (curl_off_t)((double)req->min_rate * (double)x->stall_ms / 1000);
+	if (x->need < 1)
+		x->need = 1;
 	resp->body.max = body_fn ? ERROR_BODY_MAX : (size_t)(x->max_body < SIZE_MAX ? x->max_body : SIZE_MAX);
 
 	struct curl_slist *headers = NULL;
@@ -829,7 +889,8 @@ hp_code hp_http_json_call(const hp_http_endpoint *ep, const char *method, const 
 	req.bearer_token = ep ? ep->bearer_token : NULL;
 	req.basic_user = ep ? ep->basic_user : NULL;
 	req.basic_password = ep ? ep->basic_password : NULL;
-	hp_code rc = hp_http_set_deadline(&req, deadline, e);
+	req.min_rate = HP_HTTP_MIN_RATE;
+	hp_code rc = hp_http_set_limits(&req, ep ? ep->wait_ms : 0, deadline, e);
 	if (rc)
 		return rc;
 	hp_http_response resp;

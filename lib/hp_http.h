@@ -4,7 +4,8 @@
  * Errors name the endpoint (the URL without credentials, query or fragment)
  * and say what went wrong in terms of the service:
  *   connection refused / DNS / TLS / not HTTP  -> HP_E_UNAVAILABLE
- *   timeout (connect, total, stalled)          -> HP_E_TEMPFAIL
+ *   timeout (connect, total, stalled: a silent  -> HP_E_TEMPFAIL
+ *   server, or one slower than min_rate)          "'URL': timed out: no answer for 3 s"
  *   HTTP 5xx                         -> HP_E_UNAVAILABLE (429, 503, 408 and 504 -> HP_E_TEMPFAIL)
  *   HTTP 401 and 403                 -> HP_E_PERM
  *   other HTTP 4xx (and 3xx)         -> HP_E_DATA (the caller may look at the status instead)
@@ -55,8 +56,15 @@ typedef struct hp_http_request {
 	size_t nparts;
 	long connect_timeout_ms;         /* 0: 10 s */
 	long timeout_ms;                 /* whole transfer; 0: none */
-	long stall_timeout_ms;           /* fail when no byte moves for this long; 0: 30 s
-					  * (checked about once a second) */
+	long stall_timeout_ms;           /* the longest wait on a silent server: fail when fewer
+					  * than max(1, min_rate x this) bytes move, sent or
+					  * received (headers count), in a span this long, from
+					  * the start (connecting, sending, waiting for the
+					  * answer, receiving it); 0: 30 s. Checked about once a
+					  * second: a stall ends within it + 1 s. */
+	uint32_t min_rate;               /* bytes per second a transfer still going must average
+					  * over each stall_timeout_ms span (a drip is a stall);
+					  * 0: any byte counts (a stream of heartbeats) */
 	uint64_t max_body;               /* most response bytes accepted; 0: 64 MiB */
 	uint64_t range_from, range_to;   /* Range: bytes=from-to when range_to > 0 (inclusive) */
 	bool fail_on_http_error;         /* turn 3xx/4xx/5xx into errors (default false: see status) */
@@ -95,19 +103,29 @@ typedef struct hp_http_endpoint {
 	const char *bearer_token;    /* NULL: none */
 	const char *basic_user;      /* NULL: none */
 	const char *basic_password;
+	long wait_ms;                /* the longest single wait on it (hp_http_set_limits);
+				      * 0: 30 s */
 } hp_http_endpoint;
 
-/* The timeouts of one call that must be over by deadline (hp_http_now_ms
- * clock; 0: 60 s from now): connect min(10 s, left), stall and total = left.
- * HP_E_TEMPFAIL naming url when no time is left. */
-hp_code hp_http_set_deadline(hp_http_request *req, int64_t deadline, hp_err *e);
+/* The bytes per second below which a bulk transfer (content, a CAR sent
+ * or received) counts as stalled: HP_HTTP_MIN_RATE x the wait. */
+#define HP_HTTP_MIN_RATE 1024u
+
+/* The limits of one call: no single wait longer than wait_ms (0: 30 s) --
+ * connecting, the answer's first byte, a silence while sending or
+ * receiving (stall_timeout_ms; connect min(10 s, wait_ms)) -- and, when
+ * deadline is not 0, all of it over by deadline (hp_http_now_ms clock;
+ * the waits shrink to the time left). HP_E_TEMPFAIL naming url when
+ * deadline has passed. */
+hp_code hp_http_set_limits(hp_http_request *req, long wait_ms, int64_t deadline, hp_err *e);
 
 /* Finds a service's own message in an error answer's body. */
 typedef bool hp_http_errmsg_fn(const char *p, size_t n, char *msg, size_t msgsz);
 
 /* One request to a JSON API: method on url (json_body, if not NULL, sent as
- * application/json), ep's credentials, at most max answer bytes, over by
- * deadline. A 2xx answer's body goes to out and its status to *status (may
+ * application/json), ep's credentials, at most max answer bytes, each wait
+ * at most ep->wait_ms, a drip below HP_HTTP_MIN_RATE a stall, over by
+ * deadline (0: no limit but the waits). A 2xx answer's body goes to out and its status to *status (may
  * be NULL). Any other status fails with that status's code (above) and
  * "'URL': <the service's message> (HTTP N)" when errmsg finds one, else
  * the status line and the start of the body. */

@@ -241,6 +241,7 @@ static hp_code car_request(ipfs_src *s, hp_fetch *f, hp_ipfs_walk *w, const hp_c
 	req.headers = s->kind == HP_IPFS_KUBO ? NULL : car_headers;
 	req.connect_timeout_ms = s->o.timeout_ms;
 	req.stall_timeout_ms = s->o.timeout_ms;
+	req.min_rate = HP_HTTP_MIN_RATE;  /* a drip is a stall */
 	req.max_body = max_bytes + 1;
 	req.header_fn = on_header;
 	req.header_ud = &x;
@@ -342,6 +343,7 @@ static hp_code raw_walk(ipfs_src *s, hp_fetch *f, hp_ipfs_walk *w, size_t file, 
 		req.headers = s->kind == HP_IPFS_KUBO ? NULL : raw_headers;
 		req.connect_timeout_ms = s->o.timeout_ms;
 		req.stall_timeout_ms = s->o.timeout_ms;
+		req.min_rate = HP_HTTP_MIN_RATE;
 		req.max_body = MAX_BLOCK;
 		req.header_fn = on_header;
 		req.header_ud = &x;

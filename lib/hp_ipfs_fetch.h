@@ -39,7 +39,9 @@ typedef enum hp_ipfs_kind {
 } hp_ipfs_kind;
 
 typedef struct hp_ipfs_opts {
-	long timeout_ms;     /* connect timeout, and the longest wait for a byte; 0: 30 s */
+	long timeout_ms;     /* the longest wait on a silent source: connecting, the answer,
+			      * a silence or less than HP_HTTP_MIN_RATE bytes a second
+			      * over it within the answer; 0: 30 s */
 	size_t memory;       /* bytes of blocks kept in memory per request before spilling; 0: 64 MiB */
 	bool raw_blocks;     /* gateway: fetch block by block (?format=raw), never a CAR */
 	int jobs;            /* per-file requests at a time; <= 1: one */

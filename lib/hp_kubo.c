@@ -30,9 +30,13 @@ hp_code hp_kubo_rpc(const hp_http_endpoint *ep, const char *cmd, const char *que
 	req.parts = parts;
 	req.nparts = nparts;
 	req.max_body = HP_KUBO_MAX_ANSWER;
+	/* pin/add streams a progress line every half second while kubo looks
+	 * for the blocks: heartbeats, not a transfer (its total is the
+	 * deadline); what else we send or receive is bulk or one answer */
+	req.min_rate = strcmp(cmd, "pin/add") == 0 ? 0 : HP_HTTP_MIN_RATE;
 	set_auth(&req, ep);
 	hp_http_response resp;
-	if ((rc = hp_http_set_deadline(&req, deadline, e))) {
+	if ((rc = hp_http_set_limits(&req, ep->wait_ms, deadline, e))) {
 		hp_buf_release(&url);
 		return rc;
 	}

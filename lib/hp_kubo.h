@@ -13,7 +13,12 @@
  *   an X-Stream-Error trailer (an error after the 200 was sent) or an error
  *     object inside a stream -> HP_E_UNAVAILABLE with its text
  *   an answer that is not what the command returns -> HP_E_DATA
- * deadline is on the hp_http_now_ms clock; 0 means 60 s from now. */
+ * Each wait (connecting, the answer, a silence while sending or receiving)
+ * lasts at most ep->wait_ms; a CAR upload or an answer moving less than
+ * HP_HTTP_MIN_RATE bytes a second is a stall, but pin/add's progress lines
+ * (heartbeats while kubo fetches) are not. deadline, when not 0, bounds
+ * the whole call (hp_http_now_ms clock); 0: no limit but the waits (a CAR
+ * upload that moves may take as long as it needs). */
 #ifndef HP_KUBO_H
 #define HP_KUBO_H
 
@@ -37,7 +42,8 @@ hp_code hp_kubo_rpc(const hp_http_endpoint *ep, const char *cmd, const char *que
 		    size_t nparts, int64_t deadline, hp_buf *out, char *kubo_msg, size_t kubo_msg_size, hp_err *e);
 
 /* pin/add?arg=CID&recursive=true&progress=true[&name=NAME]: HP_OK once
- * kubo lists cid among the Pins it made. kubo_msg as for hp_kubo_rpc (a
+ * kubo lists cid among the Pins it made (give it a deadline: kubo keeps
+ * sending progress for as long as it looks for the blocks). kubo_msg as for hp_kubo_rpc (a
  * failure kubo reported itself, such as "block was not found locally"). */
 hp_code hp_kubo_pin_add(const hp_http_endpoint *ep, const hp_cid *cid, const char *name, int64_t deadline,
 			char *kubo_msg, size_t kubo_msg_size, hp_err *e);

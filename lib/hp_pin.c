@@ -120,8 +120,10 @@ hp_code hp_pin_manifest_cid(const char *path, hp_cid *cid, hp_err *e)
 
 typedef struct job {
 	const hp_pin_node *node;
+	hp_http_endpoint ep;      /* the node's, with wait_ms = the timeout */
 	const hp_pin_opts *o;
-	int64_t deadline;
+	long timeout_ms;
+	int64_t deadline;         /* of the step under way (polling, asking again) */
 	long poll_ms;
 	hp_pin_result r;
 } job;
@@ -162,7 +164,13 @@ static bool wait_more(job *j)
 
 static double seconds(const job *j)
 {
-	return (double)(j->o->timeout_ms > 0 ? j->o->timeout_ms : DEFAULT_TIMEOUT_MS) / 1000;
+	return (double)j->timeout_ms / 1000;
+}
+
+/* A new step: SECS from now. */
+static void next_step(job *j)
+{
+	j->deadline = hp_http_now_ms() + j->timeout_ms;
 }
 
 /* the token */
@@ -193,7 +201,7 @@ static void call_failed(job *j, hp_pin_state s, hp_err *err)
 
 static void kubo_add(job *j)
 {
-	const hp_http_endpoint *ep = &j->node->ep;
+	const hp_http_endpoint *ep = &j->ep;
 	const hp_cid *cid = j->r.cid;
 	hp_err err = HP_ERR_INIT;
 	char kmsg[HP_PINWIRE_MSG_MAX];
@@ -201,7 +209,8 @@ static void kubo_add(job *j)
 	if (j->o->car) {
 		hp_kubo_root roots[8];
 		size_t n = 0;
-		RETRY(j, rc, hp_kubo_dag_import(ep, j->o->car, roots, 8, &n, j->deadline, kmsg, sizeof kmsg, &err));
+		/* no total for the upload: it may take as long as it moves */
+		RETRY(j, rc, hp_kubo_dag_import(ep, j->o->car, roots, 8, &n, 0, kmsg, sizeof kmsg, &err));
 		if (rc) {
 			call_failed(j, kmsg[0] ? HP_PIN_FAILED : HP_PIN_ERROR, &err);
 			return;
@@ -234,6 +243,7 @@ static void kubo_add(job *j)
 		}
 	}
 	bool pinned = false;
+	next_step(j);
 	RETRY(j, rc, hp_kubo_pin_ls(ep, cid, &pinned, j->deadline, &err));
 	if (rc) {
 		call_failed(j, HP_PIN_ERROR, &err);
@@ -262,7 +272,7 @@ static void kubo_status(job *j)
 	hp_err err = HP_ERR_INIT;
 	bool pinned = false;
 	hp_code rc;
-	RETRY(j, rc, hp_kubo_pin_ls(&j->node->ep, j->r.cid, &pinned, j->deadline, &err));
+	RETRY(j, rc, hp_kubo_pin_ls(&j->ep, j->r.cid, &pinned, j->deadline, &err));
 	if (rc)
 		call_failed(j, HP_PIN_ERROR, &err);
 	else if (pinned)
@@ -297,7 +307,7 @@ static hp_pin_state cluster_state(const hp_cluster_status *st)
 
 static void cluster_add(job *j)
 {
-	const hp_http_endpoint *ep = &j->node->ep;
+	const hp_http_endpoint *ep = &j->ep;
 	hp_err err = HP_ERR_INIT;
 	hp_cluster_pin_opts po = { j->node->replication_min, j->node->replication_max, j->o->name };
 	hp_code rc;
@@ -340,7 +350,7 @@ static void cluster_status(job *j)
 	hp_err err = HP_ERR_INIT;
 	hp_cluster_status st;
 	hp_code rc;
-	RETRY(j, rc, hp_cluster_status_get(&j->node->ep, j->r.cid, &st, j->deadline, &err));
+	RETRY(j, rc, hp_cluster_status_get(&j->ep, j->r.cid, &st, j->deadline, &err));
 	if (rc) {
 		call_failed(j, HP_PIN_ERROR, &err);
 		return;
@@ -375,7 +385,7 @@ static hp_pin_state psa_state(hp_psa_state s)
 
 static void psa_add(job *j)
 {
-	const hp_http_endpoint *ep = &j->node->ep;
+	const hp_http_endpoint *ep = &j->ep;
 	hp_err err = HP_ERR_INIT;
 	hp_psa_status st;
 	hp_code rc;
@@ -416,7 +426,7 @@ static void psa_status(job *j)
 	hp_psa_status st;
 	bool found = false;
 	hp_code rc;
-	RETRY(j, rc, hp_psa_find(&j->node->ep, j->r.cid, j->deadline, &st, &found, &err));
+	RETRY(j, rc, hp_psa_find(&j->ep, j->r.cid, j->deadline, &st, &found, &err));
 	if (rc) {
 		call_failed(j, HP_PIN_ERROR, &err);
 		return;
@@ -469,9 +479,12 @@ static hp_code run(const hp_pin_node *nodes, size_t nnodes, const hp_cid *cids, 
 				job j;
 				memset(&j, 0, sizeof j);
 				j.node = node;
+				j.ep = node->ep;
+				j.ep.wait_ms = timeout;
 				j.o = o;
+				j.timeout_ms = timeout;
 				j.poll_ms = o->poll_ms > 0 ? o->poll_ms : DEFAULT_POLL_MS;
-				j.deadline = hp_http_now_ms() + timeout;
+				next_step(&j);
 				j.r.node = node;
 				j.r.cid = &cids[c];
 				if (down) {

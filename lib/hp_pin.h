@@ -18,8 +18,16 @@
  *   psa      POST /pins, then GET /pins/{requestid} until pinned or failed.
  * status: kubo pin/ls; cluster GET /pins/{cid}; psa GET /pins?cid=.
  *
- * Each (node, CID) has opts->timeout_ms in all, polling included. While
- * time is left, an HP_E_TEMPFAIL answer (429, 503, ...) is asked again.
+ * opts->timeout_ms (T) bounds two things:
+ *   each wait on a node: connecting, the answer's first byte, a silence
+ *     while sending or receiving, a transfer below HP_HTTP_MIN_RATE over T
+ *     (kubo's pin/add progress lines are heartbeats, not a transfer);
+ *   each step in all: the pin request with its polling (cluster, psa),
+ *     kubo's pin/add (kubo streams progress while it fetches), the check
+ *     that follows (pin/ls), a status; while its time is left an
+ *     HP_E_TEMPFAIL answer (429, 503, ...) is asked again.
+ * The CAR upload of dag/import has no total: it may take as long as it
+ * keeps moving; kubo's answer to it is one more wait.
  * After a node fails to answer at all (down, timed out, refused access),
  * its remaining CIDs get the same error without asking it again. */
 #ifndef HP_PIN_H
@@ -92,7 +100,7 @@ typedef struct hp_pin_opts {
 	const char *name;                /* pin name; NULL: none */
 	const char *const *origins;      /* psa: multiaddrs that have the content */
 	size_t norigins;
-	long timeout_ms;                 /* per (node, CID); 0: 120 s */
+	long timeout_ms;                 /* each wait, and each step (above); 0: 120 s */
 	long poll_ms;                    /* first wait between polls; 0: 200 ms (then x1.5, up to 2 s) */
 } hp_pin_opts;
 

@@ -10,8 +10,9 @@
  * spec's only scheme) and never appears in a message. Any 2xx is success
  * (the spec says 202 for POST; IPFS Cluster answers 200). A Failure
  * {"error": {"reason", "details"}} becomes the message; 401/403 are
- * HP_E_PERM; the rest as hp_http.h says. deadline: the hp_http_now_ms
- * clock, 0 means 60 s from now. */
+ * HP_E_PERM; the rest as hp_http.h says. Each wait at most ep->wait_ms;
+ * deadline: the hp_http_now_ms clock, 0: none but the waits
+ * (hp_http_json_call). */
 #ifndef HP_PSA_H
 #define HP_PSA_H
 

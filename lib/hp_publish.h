@@ -68,7 +68,7 @@ typedef struct hp_publish_opts {
 	size_t ncluster;
 	const char *const *psa;
 	size_t npsa;
-	long pin_timeout_ms;                /* per destination and CID; 0: 120 s */
+	long pin_timeout_ms;                /* hp_pin_opts.timeout_ms; 0: 120 s */
 	hp_registry_ref registry;           /* url NULL (and no $HP_REGISTRY): no registry step */
 	bool seed;                          /* then seed until *stop */
 	hp_seed_opts seed_opts;             /* listen, peers...; content, events and stop are set here */

@@ -231,14 +231,16 @@ warns_once() {
 	}
 }
 
-# badserver MODE: start tests/lib/badserver.py (modes in its header: hang,
-# silent, drip, close-mid, ...); sets BAD (its URL), BAD_PORT and BAD_LOG.
+# badserver MODE [OPTION...]: start tests/lib/badserver.py (modes and options
+# in its header: hang, silent, drip, close-mid, ...; --body FILE,
+# --content-type TYPE); sets BAD (its URL), BAD_PORT and BAD_LOG.
+# shellcheck disable=SC2034 # BAD, BAD_LOG: for the caller
 # badservers_stop (in teardown) ends them all.
 badserver() {
 	local dir
 	dir=$(mktemp -d "$SCRATCH/bad.XXXXXX")
 	python3 "$HP_ROOT/tests/lib/badserver.py" --mode "$1" --port-file "$dir/port" --log "$dir/log" \
-		--parent $$ --lifetime 300 </dev/null >"$dir/out" 2>&1 3>&- &
+		--parent $$ --lifetime 300 "${@:2}" </dev/null >"$dir/out" 2>&1 3>&- &
 	BAD_PIDS+=($!)
 	local i
 	for ((i = 0; i < 100; i++)); do
@@ -254,8 +256,8 @@ badserver() {
 badservers_stop() {
 	local pid
 	for pid in "${BAD_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true  # (a test may call it: errexit)
 	done
 	BAD_PIDS=()
 	return 0

@@ -3,6 +3,7 @@
 network tools (hp-pin, hp-fetch).
 
     badserver.py --mode MODE --port-file FILE [--log FILE] [--parent PID]
+                 [--body FILE] [--content-type TYPE]
     badserver.py --free-port        print a loopback port nothing listens on
 
 It listens on 127.0.0.1 on a port the kernel picks, writes that port to
@@ -14,6 +15,7 @@ whatever the method and path:
   silent        accept, never read nor answer (a stalled TCP peer of any
                 protocol: an ssh server that never sends its banner)
   close-mid     200 with Content-Length 1000000, 1000 bytes, then close
+                (with --body: Content-Length its size, its first 1000 bytes)
   close         read the request, close without a byte
   not-http      answer a line that is not HTTP ("SSH-2.0-...")
   500           500 Internal Server Error, text body
@@ -27,10 +29,15 @@ whatever the method and path:
   endless       200, then body bytes for ever (no Content-Length)
   endless-headers  200, then header lines for ever
   drip          200 with Content-Length 1000000, then one byte every 0.5 s
+                (with --body: Content-Length its size, its bytes)
   kubo-error    500 with kubo's {"Message", "Code", "Type": "error"}
   stream-error  200, a chunked NDJSON body, then an X-Stream-Error trailer
   wrong-root    kubo's dag/import answer naming bafkqaaa (the empty
                 identity CID) as the imported root; pin/ls says not pinned
+
+--content-type sets the Content-Type of drip and close-mid (defaults:
+application/json and application/octet-stream), so that a client checking
+it (a gateway's CAR) gets as far as the transfer itself.
 
 Each request is logged to --log as one JSON line {"method", "path",
 "headers": {name: value}, "body_bytes"} before it is answered (headers with
@@ -110,7 +117,7 @@ def chunk(data):
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
-def serve(conn, mode, log, lock, stopping):
+def serve(conn, mode, log, lock, stopping, body=None, ctype=None):
     if mode == "silent":
         while not stopping.is_set() and not peer_closed(conn, 0.2):
             pass
@@ -131,8 +138,9 @@ def serve(conn, mode, log, lock, stopping):
     elif mode == "close":
         pass
     elif mode == "close-mid":
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-                     b"Content-Length: 1000000\r\n\r\n" + b"x" * 1000)
+        data = body if body is not None else b"x" * 1000000
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
+                     % ((ctype or "application/octet-stream").encode(), len(data)) + data[:1000])
     elif mode == "not-http":
         conn.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")
     elif mode == "500":
@@ -169,10 +177,14 @@ def serve(conn, mode, log, lock, stopping):
         except OSError:
             pass
     elif mode == "drip":
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n")
+        data = body if body is not None else b" " * 1000000
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
+                     % ((ctype or "application/json").encode(), len(data)))
         try:
-            while not stopping.is_set() and not peer_closed(conn, 0.5):
-                conn.sendall(b" ")
+            for i in range(len(data)):
+                if stopping.is_set() or peer_closed(conn, 0.5):
+                    break
+                conn.sendall(data[i:i + 1])
         except OSError:
             pass
     elif mode == "kubo-error":
@@ -211,6 +223,8 @@ def main():
     ap.add_argument("--parent", type=int)
     ap.add_argument("--lifetime", type=float, default=600)
     ap.add_argument("--free-port", action="store_true")
+    ap.add_argument("--body")
+    ap.add_argument("--content-type")
     a = ap.parse_args()
     if a.free_port:
         print(free_port())
@@ -225,13 +239,17 @@ def main():
     srv.settimeout(0.2)
     write_port_file(a.port_file, srv.getsockname()[1])
 
+    body = None
+    if a.body:
+        with open(a.body, "rb") as f:
+            body = f.read()
     stopping = threading.Event()
     lock = threading.Lock()
     end = time.monotonic() + a.lifetime
 
     def handle(conn):
         try:
-            serve(conn, a.mode, a.log, lock, stopping)
+            serve(conn, a.mode, a.log, lock, stopping, body, a.content_type)
         except OSError:
             pass
         finally:

@@ -444,11 +444,11 @@ static void test_failures(void)
 	rc = get("hang", &req, &resp, &e);
 	took = hp_http_now_ms() - t0;
 	is_int(rc, HP_E_TEMPFAIL, "stalled: HP_E_TEMPFAIL (%s)", e.msg);
-	ok(has(e.msg, "nothing received"), "... says so");
+	ok(has(e.msg, "timed out: no answer for 1 s"), "... says which wait");
 	ok(took >= 900 && took < 4000, "... after the stall timeout (%lld ms)", (long long)took);
 	hp_http_response_release(&resp);
 
-	/* a drip keeps the stall timer happy; the total timeout ends it */
+	/* without min_rate a drip keeps the stall timer happy; the total timeout ends it */
 	memset(&req, 0, sizeof req);
 	req.stall_timeout_ms = 2000;
 	req.timeout_ms = 2500;
@@ -458,6 +458,29 @@ static void test_failures(void)
 	is_int(rc, HP_E_TEMPFAIL, "slow drip: HP_E_TEMPFAIL at the total timeout (%s)", e.msg);
 	ok(took >= 2400 && took < 5000, "... (%lld ms)", (long long)took);
 	hp_http_response_release(&resp);
+
+	/* with min_rate, a drip is a stall: no total needed */
+	memset(&req, 0, sizeof req);
+	req.stall_timeout_ms = 1500;
+	req.min_rate = HP_HTTP_MIN_RATE;
+	t0 = hp_http_now_ms();
+	rc = get("drip", &req, &resp, &e);
+	took = hp_http_now_ms() - t0;
+	is_int(rc, HP_E_TEMPFAIL, "a drip below min_rate: HP_E_TEMPFAIL (%s)", e.msg);
+	ok(has(e.msg, "timed out: less than 1024 bytes/s for 1.5 s"), "... says so");
+	ok(took >= 1400 && took < 3500, "... within the stall timeout and a second (%lld ms)", (long long)took);
+	hp_http_response_release(&resp);
+
+	/* hp_http_set_limits: waits of wait_ms, no total without a deadline */
+	memset(&req, 0, sizeof req);
+	req.url = u;
+	is_int(hp_http_set_limits(&req, 1500, 0, &e), HP_OK, "set_limits without a deadline");
+	ok(req.stall_timeout_ms == 1500 && req.connect_timeout_ms == 1500 && req.timeout_ms == 0,
+	   "... each wait 1.5 s, no total");
+	is_int(hp_http_set_limits(&req, 5000, hp_http_now_ms() + 1000, &e), HP_OK, "set_limits with a deadline");
+	ok(req.stall_timeout_ms <= 1000 && req.timeout_ms <= 1000 && req.timeout_ms > 900,
+	   "... the waits shrink to the time left");
+	is_int(hp_http_set_limits(&req, 5000, hp_http_now_ms() - 1, &e), HP_E_TEMPFAIL, "... none left: HP_E_TEMPFAIL");
 
 	memset(&req, 0, sizeof req);
 	rc = get("garbage", &req, &resp, &e);
