@@ -1,9 +1,7 @@
 /* hp_bt_fetch: the BitTorrent source of hp_fetch (see hp_bt_fetch.h). */
 #include "hp_bt_fetch.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -293,47 +291,22 @@ static void no_peer(const bt_source *s, long timeout, hp_err *e)
 		timeout / 1000, dht, trackers, s->web_seed_errors ? "; web seeds failed" : "");
 }
 
-/* The package's peers (x.pe) as IP:PORT: names looked up (the system's
- * resolver and its own time limits); one that does not resolve is left out. */
+/* The package's peers (x.pe) as IP:PORT (hp_bt_resolve); one that does not
+ * resolve is left out. */
 static void resolve_hints(bt_source *s)
 {
 	for (size_t i = 0; i < s->nhints; i++) {
-		const char *h = s->hints[i], *colon = strrchr(h, ':');
-		if (!colon || colon == h)
-			continue;
-		char host[256];
-		size_t hl = (size_t)(colon - h);
-		if (h[0] == '[' && hl > 2 && h[hl - 1] == ']') {
-			h++;
-			hl -= 2;
-		}
-		if (hl >= sizeof host)
-			continue;
-		memcpy(host, h, hl);
-		host[hl] = '\0';
-		struct addrinfo hints = { 0 }, *res = NULL;
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_flags = AI_NUMERICSERV;
-		if (getaddrinfo(host, colon + 1, &hints, &res))
-			continue;
-		for (struct addrinfo *a = res; a; a = a->ai_next) {
-			char ip[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 10];
-			const void *addr = a->ai_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr
-								    : (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr;
-			if ((a->ai_family != AF_INET && a->ai_family != AF_INET6) ||
-			    !inet_ntop(a->ai_family, addr, ip, sizeof ip))
-				continue;
-			snprintf(buf, sizeof buf, a->ai_family == AF_INET6 ? "[%s]:%s" : "%s:%s", ip, colon + 1);
+		char ips[8][HP_BT_ADDR_MAX];
+		size_t n = hp_bt_resolve(s->hints[i], ips, 8);
+		for (size_t k = 0; k < n; k++) {
 			char **v = realloc(s->hint_ips, (s->nhint_ips + 1) * sizeof *v);
-			if (!v || !(v[s->nhint_ips] = strdup(buf))) {
-				if (v)
-					s->hint_ips = v;
-				break;
-			}
+			if (!v)
+				return;
 			s->hint_ips = v;
+			if (!(v[s->nhint_ips] = strdup(ips[k])))
+				return;
 			s->nhint_ips++;
 		}
-		freeaddrinfo(res);
 	}
 }
 

@@ -35,6 +35,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <chrono>
 #include <deque>
 #include <exception>
@@ -1466,6 +1468,35 @@ extern "C" hp_code hp_bt_session_metadata(hp_bt_session *s, int id, bool *have, 
 	} catch (...) {
 		return from_exception(e, "cannot read the torrent's metadata");
 	}
+}
+
+extern "C" size_t hp_bt_resolve(const char *h, char out[][HP_BT_ADDR_MAX], size_t max)
+{
+	const char *colon = h ? std::strrchr(h, ':') : nullptr;
+	if (!colon || colon == h)
+		return 0;
+	std::string host(h, static_cast<size_t>(colon - h));
+	if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+		host = host.substr(1, host.size() - 2);
+	struct addrinfo hints, *res = nullptr;
+	std::memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if (getaddrinfo(host.c_str(), colon + 1, &hints, &res))
+		return 0;
+	size_t n = 0;
+	for (struct addrinfo *a = res; a && n < max; a = a->ai_next) {
+		char ip[INET6_ADDRSTRLEN];
+		const void *addr = a->ai_family == AF_INET6
+					   ? static_cast<const void *>(&reinterpret_cast<sockaddr_in6 *>(a->ai_addr)->sin6_addr)
+					   : static_cast<const void *>(&reinterpret_cast<sockaddr_in *>(a->ai_addr)->sin_addr);
+		if ((a->ai_family != AF_INET && a->ai_family != AF_INET6) || !inet_ntop(a->ai_family, addr, ip, sizeof ip))
+			continue;
+		std::snprintf(out[n], HP_BT_ADDR_MAX, a->ai_family == AF_INET6 ? "[%s]:%s" : "%s:%s", ip, colon + 1);
+		n++;
+	}
+	freeaddrinfo(res);
+	return n;
 }
 
 extern "C" int hp_bt_session_listen_port(hp_bt_session *s)

@@ -250,6 +250,12 @@ hp_code hp_bt_session_add(hp_bt_session *s, const hp_bt_add *a, int *id, hp_err 
  * bootstrapped, then every 15 minutes. A no-op without a DHT. */
 hp_code hp_bt_session_dht_announce(hp_bt_session *s, int id, hp_err *e);
 
+/* HOST:PORT (a name, an IPv4 address or [IPv6]) as at most max "IP:PORT"
+ * addresses (IPv6 in brackets), looked up with the system's resolver (its
+ * own time limits apply); the count, 0 when it does not resolve. */
+#define HP_BT_ADDR_MAX 64
+size_t hp_bt_resolve(const char *hostport, char out[][HP_BT_ADDR_MAX], size_t max);
+
 /* Connect torrent id to a peer "IP:PORT" (IPv4 or [IPv6]:PORT; no names). A
  * peer already connected is left alone. HP_E_USAGE for a bad address. */
 hp_code hp_bt_session_connect_peer(hp_bt_session *s, int id, const char *addr, hp_err *e);
