@@ -595,6 +595,12 @@ static void bp_done(void *ctx, void *state, const hp_digest_file *f, const hp_di
 			memcpy(out->root, s->root, 32);
 			out->npieces = s->npieces;
 			out->pieces = s->pieces;
+			/* kept to the end of the run: no spare room (most files have one piece) */
+			if (s->npieces && s->npieces < s->pcap) {
+				uint8_t *q = realloc(s->pieces, 32 * s->npieces);
+				if (q)
+					out->pieces = q;
+			}
 			s->pieces = NULL;
 		}
 	}

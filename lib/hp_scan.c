@@ -96,20 +96,14 @@ static void magic_pool_free(magic_pool *mp)
 	free(mp);
 }
 
-/* A pool with one handle loaded now, so that a missing database fails the
- * run before any file is read. */
+/* An empty pool: the database is loaded when a name the table does not know
+ * first needs it (most packages need no libmagic at all). */
 static hp_code magic_pool_new(magic_pool **out, hp_err *e)
 {
 	magic_pool *mp = calloc(1, sizeof *mp);
 	if (!mp)
 		return hp_fail_nomem(e);
 	pthread_mutex_init(&mp->mu, NULL);
-	magic_t m = magic_take(mp, e);
-	if (!m) {
-		magic_pool_free(mp);
-		return e->code;
-	}
-	magic_give(mp, m);
 	*out = mp;
 	return HP_OK;
 }

@@ -11,6 +11,8 @@
 
 #include "banned.h"
 
+#define LANES512 32  /* lanes of one AVX-512 batch: two groups of 16 */
+
 #define K0 0x5a827999u
 #define K1 0x6ed9eba1u
 #define K2 0x8f1bbcdcu
@@ -40,55 +42,66 @@ static void run_openssl(hp_sha1z *v, size_t n)
 		b = _mm512_rol_epi32(b, 30);                                                           \
 	} while (0)
 
-/* 20 rounds with one f: 4 turns of the 5 names. */
+/* 20 rounds with one f, on two groups of 16 at once (the rounds of one group
+ * are a chain of dependent steps; two chains keep the vector units busy):
+ * 4 turns of the 5 names. */
 #define R512x20(imm, k)                                                                              \
 	for (int r_ = 0; r_ < 4; r_++) {                                                             \
 		R512(a, b, c, d, e, imm, k);                                                         \
+		R512(A, B, C, D, E, imm, k);                                                         \
 		R512(e, a, b, c, d, imm, k);                                                         \
+		R512(E, A, B, C, D, imm, k);                                                         \
 		R512(d, e, a, b, c, imm, k);                                                         \
+		R512(D, E, A, B, C, imm, k);                                                         \
 		R512(c, d, e, a, b, imm, k);                                                         \
+		R512(C, D, E, A, B, imm, k);                                                         \
 		R512(b, c, d, e, a, imm, k);                                                         \
+		R512(B, C, D, E, A, imm, k);                                                         \
 	}
 
 __attribute__((target("avx512f"))) static void batch_avx512(hp_sha1z *v, size_t n)
 {
-	uint32_t in[5][16] = { { 0 } }, out[5][16] = { { 0 } };
-	uint64_t left[16] = { 0 }, most = 0;
+	uint32_t in[5][LANES512] = { { 0 } }, out[5][LANES512] = { { 0 } }, want32[LANES512] = { 0 };
+	uint64_t most = 0;
 	for (size_t i = 0; i < n; i++) {
 		for (int j = 0; j < 5; j++)
 			in[j][i] = v[i].h[j];
-		left[i] = v[i].zero_blocks;
-		if (left[i] > most)
-			most = left[i];
+		want32[i] = (uint32_t)v[i].zero_blocks;  /* below 2^32: see hp_sha1z_run */
+		if (v[i].zero_blocks > most)
+			most = v[i].zero_blocks;
 	}
-	__m512i h[5], o[5];
-	for (int j = 0; j < 5; j++)
+	__m512i h[5], o[5], H[5], O[5];
+	for (int j = 0; j < 5; j++) {
 		o[j] = h[j] = _mm512_loadu_si512(in[j]);
+		O[j] = H[j] = _mm512_loadu_si512(in[j] + 16);
+	}
 	const __m512i k0 = _mm512_set1_epi32((int)K0), k1 = _mm512_set1_epi32((int)K1);
 	const __m512i k2 = _mm512_set1_epi32((int)K2), k3 = _mm512_set1_epi32((int)K3);
+	const __m512i want = _mm512_loadu_si512(want32), WANT = _mm512_loadu_si512(want32 + 16);
 	__m512i cnt = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
-	uint32_t want32[16];
-	for (int i = 0; i < 16; i++)
-		want32[i] = (uint32_t)left[i];  /* see the loop's limit below */
-	const __m512i want = _mm512_loadu_si512(want32);
 	for (uint64_t blk = 0; blk < most; blk++) {
 		__m512i a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+		__m512i A = H[0], B = H[1], C = H[2], D = H[3], E = H[4];
 		R512x20(0xca, k0);  /* Ch(b,c,d) = b ? c : d */
 		R512x20(0x96, k1);  /* b ^ c ^ d */
 		R512x20(0xe8, k2);  /* Maj(b,c,d) */
 		R512x20(0x96, k3);
-		h[0] = _mm512_add_epi32(h[0], a);
-		h[1] = _mm512_add_epi32(h[1], b);
-		h[2] = _mm512_add_epi32(h[2], c);
-		h[3] = _mm512_add_epi32(h[3], d);
-		h[4] = _mm512_add_epi32(h[4], e);
+		h[0] = _mm512_add_epi32(h[0], a), H[0] = _mm512_add_epi32(H[0], A);
+		h[1] = _mm512_add_epi32(h[1], b), H[1] = _mm512_add_epi32(H[1], B);
+		h[2] = _mm512_add_epi32(h[2], c), H[2] = _mm512_add_epi32(H[2], C);
+		h[3] = _mm512_add_epi32(h[3], d), H[3] = _mm512_add_epi32(H[3], D);
+		h[4] = _mm512_add_epi32(h[4], e), H[4] = _mm512_add_epi32(H[4], E);
 		cnt = _mm512_add_epi32(cnt, one);
-		__mmask16 now = _mm512_cmpeq_epi32_mask(cnt, want);
-		for (int j = 0; j < 5; j++)
+		__mmask16 now = _mm512_cmpeq_epi32_mask(cnt, want), NOW = _mm512_cmpeq_epi32_mask(cnt, WANT);
+		for (int j = 0; j < 5; j++) {
 			o[j] = _mm512_mask_mov_epi32(o[j], now, h[j]);
+			O[j] = _mm512_mask_mov_epi32(O[j], NOW, H[j]);
+		}
 	}
-	for (int j = 0; j < 5; j++)
+	for (int j = 0; j < 5; j++) {
 		_mm512_storeu_si512(out[j], o[j]);
+		_mm512_storeu_si512(out[j] + 16, O[j]);
+	}
 	for (size_t i = 0; i < n; i++)
 		for (int j = 0; j < 5; j++)
 			v[i].h[j] = out[j][i];
@@ -179,7 +192,7 @@ const char *hp_sha1z_impl(int force)
 void hp_sha1z_run(hp_sha1z *v, size_t n)
 {
 	int impl = chosen ? chosen : best();
-	size_t lanes = impl == 3 ? 16 : impl == 2 ? 8 : 0;
+	size_t lanes = impl == 3 ? LANES512 : impl == 2 ? 8 : 0;
 	if (!lanes) {
 		run_openssl(v, n);
 		return;
