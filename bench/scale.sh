@@ -32,10 +32,10 @@ for t in hp-manifest hp-hash hp-sign hp-verify; do
 done
 ipfs=${KUBO_BIN:-$root/.cache/bin/ipfs}
 [ -x "$ipfs" ] || ipfs=$(command -v ipfs || true)
-[ -n "$ipfs" ] && [ -x "$ipfs" ] || {
+if [ -z "$ipfs" ] || [ ! -x "$ipfs" ]; then
 	echo "bench/scale.sh: no kubo (scripts/build-kubo)" >&2
 	exit 1
-}
+fi
 for t in jq python3 /usr/bin/time; do
 	command -v "$t" >/dev/null || {
 		echo "bench/scale.sh: no $t" >&2
@@ -130,10 +130,10 @@ kcid=$(bash -c "$kubo")
 	echo "bench/scale.sh: the manifest's ipfs_cid is $cid, kubo says $kcid" >&2
 	exit 1
 }
-[ "$(jq '.files | length' m.json)" = "$FILES" ] && [ -n "$(jq -r .distribution.torrent_infohash_v2 m.json)" ] || {
+if [ "$(jq '.files | length' m.json)" != "$FILES" ] || [ "$(jq -r .distribution.torrent_infohash_v2 m.json)" = null ]; then
 	echo "bench/scale.sh: the manifest has not $FILES files and a hybrid torrent" >&2
 	exit 1
-}
+fi
 manifest_mb=$(awk -v b="$(stat -c %s signed.json)" 'BEGIN { printf "%.1f", b / 1e6 }')
 
 load_before=$(loadavg)
