@@ -198,6 +198,7 @@ EOF
 }
 
 @test "hp-fetch: usage, the manifest, the torrent, the output folder, the sources" {
+	badserver hang
 	# another hp-fetch's lock on busy/ (held by this shell, on its own fd)
 	mkdir busy busy/.hp-partial
 	exec 7<busy/.hp-partial
@@ -223,6 +224,7 @@ EOF
 69|hp-fetch -k keys/k.pub --no-manifest-gateway m.json -O out
 69|hp-fetch -k keys/k.pub --no-manifest-gateway --kubo $CLOSED m.json -O out
 75|hp-fetch -k keys/k.pub --no-manifest-gateway -g $CLOSED m.json -O busy
+75|hp-fetch -k keys/k.pub --no-manifest-gateway --timeout 1 -g $BAD m.json -O out
 EOF
 	exec 7<&-
 }
@@ -242,6 +244,7 @@ EOF
 }
 
 @test "hybrid-p2p: usage, and each subcommand's failures" {
+	badserver hang
 	check_rows <<EOF
 64|hybrid-p2p
 64|hybrid-p2p frobnicate
@@ -255,6 +258,9 @@ EOF
 66|hybrid-p2p fetch -k keys/k.pub missing.json -O out
 65|hybrid-p2p fetch -k keys/k.pub --torrent empty.torrent m.json -O out
 69|hybrid-p2p fetch -k keys/k.pub -g $CLOSED m.json -O out
+75|hybrid-p2p fetch -k keys/k.pub --timeout 1 -g $BAD m.json -O out
+69|hybrid-p2p publish data --name x --version 1 --uploader-id me --no-git -o o.json --key keys/k.pem --kubo $CLOSED
+75|hybrid-p2p publish data --name x --version 1 --uploader-id me --no-git -o o.json --key keys/k.pem --timeout 1 --kubo $BAD
 66|hybrid-p2p fetch -k keys/k.pub x@1.0.0 -O out --registry $PWD/reg/missing.git
 66|hybrid-p2p fetch -k keys/k.pub x@1.0.0 -O out --registry file://$PWD/reg/empty.git
 77|hybrid-p2p publish data --name x --version 1 --uploader-id me --no-git -o o.json --key keys/loose.pem
