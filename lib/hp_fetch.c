@@ -541,7 +541,10 @@ const hp_fetch_file *hp_fetch_file_at(const hp_fetch *f, size_t i) { return i < 
 uint64_t hp_fetch_total_size(const hp_fetch *f) { return f->total; }
 int hp_fetch_dirfd(const hp_fetch *f) { return f->dirfd; }
 int hp_fetch_partial_dirfd(const hp_fetch *f) { return f->pdirfd; }
-const char *hp_fetch_partial_dir_shown(const hp_fetch *f) { return f->pdir_shown ? f->pdir_shown : HP_FETCH_PARTIAL_DIR; }
+const char *hp_fetch_partial_dir_shown(const hp_fetch *f)
+{
+	return f->pdir_shown ? f->pdir_shown : HP_FETCH_PARTIAL_DIR;
+}
 
 hp_fetch_status hp_fetch_file_status(const hp_fetch *f, size_t i)
 {
