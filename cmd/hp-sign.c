@@ -471,25 +471,32 @@ static int cmd_manifest(const config *c)
 	hp_err e = HP_ERR_INIT;
 	json_t *m = NULL;
 	hp_key *k = NULL;
+	hp_buf in, out = HP_BUF_INIT;
+	hp_mlite lite;
 	char *text = NULL;
-	hp_code rc = hp_manifest_load(c->args[1], HP_MANIFEST_UNSIGNED_OK, &m, &e);
+	hp_code rc = hp_manifest_load_any(c->args[1], HP_MANIFEST_UNSIGNED_OK, &in, &lite, &m, &e);
 	if (!rc)
 		rc = load_key(c, c->args[0], &k, &e);
-	if (!rc)
+	if (!rc && lite.head) {
+		/* a large manifest: no jansson tree of its files */
+		rc = hp_manifest_sign_canonical(lite.head, k, c->signed_at, lite.canonical.data,
+						lite.canonical.len, &e);
+		hp_buf_release(&lite.canonical);
+		if (!rc && !(rc = hp_mlite_dump(&lite, lite.head, &out, &e)))
+			rc = hp_buf_addch(&out, '\n', &e);
+	} else if (!rc) {
 		rc = hp_manifest_sign(m, k, c->signed_at, &e);
-	if (!rc) {
-		text = json_dumps(m, JSON_INDENT(2));
-		if (!text)
+		if (!rc && !(text = json_dumps(m, JSON_INDENT(2))))
 			rc = hp_fail_nomem(&e);
+		if (!rc && !(rc = hp_buf_add(&out, text, strlen(text), &e)))
+			rc = hp_buf_addch(&out, '\n', &e);
 	}
-	if (!rc) {
-		size_t n = strlen(text);
-		hp_buf b = HP_BUF_INIT;
-		if (!(rc = hp_buf_add(&b, text, n, &e)) && !(rc = hp_buf_addch(&b, '\n', &e)))
-			rc = emit(c->out, b.data, b.len, &e);
-		hp_buf_release(&b);
-	}
+	if (!rc)
+		rc = emit(c->out, out.data, out.len, &e);
+	hp_buf_release(&out);
 	free(text);
+	hp_mlite_free(&lite);
+	hp_buf_release(&in);
 	hp_key_free(k);
 	json_decref(m);
 	if (rc == HP_E_USAGE)

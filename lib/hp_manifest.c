@@ -551,7 +551,14 @@ static void check_signature_block(vctx *v, const json_t *m)
 	}
 }
 
-hp_code hp_manifest_validate(const json_t *m, unsigned flags, json_t *problems, hp_err *e)
+/* What hp_mlite_parse found in the files array it checked itself. */
+typedef struct files_summary {
+	uint64_t total;
+	char content_id[65];
+} files_summary;
+
+static hp_code validate(const json_t *m, unsigned flags, json_t *problems, const files_summary *fs,
+			hp_err *e)
 {
 	static const char *const keys[] = { "manifest_version", "content_id", "name", "version",
 		"description", "files", "total_size", "expires", "provenance", "distribution",
@@ -590,7 +597,12 @@ hp_code hp_manifest_validate(const json_t *m, unsigned flags, json_t *problems, 
 	}
 	uint64_t total = 0;
 	bool total_ok = false;
-	check_files(&v, m, &total, &total_ok);
+	if (fs) {
+		total = fs->total;
+		total_ok = true;
+	} else {
+		check_files(&v, m, &total, &total_ok);
+	}
 	const json_t *ts = json_object_get(m, "total_size");
 	uint64_t declared;
 	if (!ts)
@@ -606,13 +618,20 @@ hp_code hp_manifest_validate(const json_t *m, unsigned flags, json_t *problems, 
 	if (!(flags & HP_MANIFEST_SCHEMA_ONLY) && content_id && v.count == 0) {
 		char want[65];
 		hp_err ce = HP_ERR_INIT;
-		if (hp_manifest_content_id(json_object_get(m, "files"), want, &ce))
+		if (fs)
+			memcpy(want, fs->content_id, sizeof want);
+		else if (hp_manifest_content_id(json_object_get(m, "files"), want, &ce))
 			problem(&v, "files", "%s", ce.msg);
 		else if (strcmp(want, content_id) != 0)
 			problem(&v, "content_id", "'%s' does not match the files (their content_id is %s)",
 				content_id, want);
 	}
 	return v.count ? HP_E_DATA : HP_OK;
+}
+
+hp_code hp_manifest_validate(const json_t *m, unsigned flags, json_t *problems, hp_err *e)
+{
+	return validate(m, flags, problems, NULL, e);
 }
 
 /* ---- loading, canonical bytes, content id ---------------------------- */
@@ -675,12 +694,26 @@ hp_code hp_manifest_sign(json_t *m, const hp_key *key, const char *signed_at, hp
 	}
 	hp_buf canon = HP_BUF_INIT;
 	hp_code rc = hp_manifest_canonical(m, &canon, e);
-	if (rc)
-		return rc;
+	if (!rc)
+		rc = hp_manifest_sign_canonical(m, key, signed_at, canon.data, canon.len, e);
+	hp_buf_release(&canon);
+	return rc;
+}
+
+hp_code hp_manifest_sign_canonical(json_t *m, const hp_key *key, const char *signed_at, const void *canon,
+				   size_t canon_len, hp_err *e)
+{
+	char now[32];
+	if (!signed_at) {
+		hp_time_format(time(NULL), now);
+		signed_at = now;
+	} else if (!hp_time_parse(signed_at, NULL)) {
+		return hp_fail(e, HP_E_USAGE, "'%s' is not an RFC 3339 UTC time such as 2026-01-31T12:00:00Z",
+			       signed_at);
+	}
 	uint8_t pk[32], sig[64];
 	hp_key_public(key, pk);
-	rc = hp_sign_bytes(key, canon.data, canon.len, sig, e);
-	hp_buf_release(&canon);
+	hp_code rc = hp_sign_bytes(key, canon, canon_len, sig, e);
 	if (rc)
 		return rc;
 	char pk64[HP_B64_ENCODED_SIZE(32)], sig64[HP_B64_ENCODED_SIZE(64)], id[17];
@@ -695,6 +728,12 @@ hp_code hp_manifest_sign(json_t *m, const hp_key *key, const char *signed_at, hp
 }
 
 hp_code hp_manifest_check_signature(const json_t *m, uint8_t public_key[32], hp_err *e)
+{
+	return hp_manifest_check_signature_canonical(m, NULL, 0, public_key, e);
+}
+
+hp_code hp_manifest_check_signature_canonical(const json_t *m, const void *canonical, size_t canonical_len,
+					      uint8_t public_key[32], hp_err *e)
 {
 	const json_t *s = json_object_get(m, "signature");
 	if (!json_is_object(s))
@@ -715,9 +754,13 @@ hp_code hp_manifest_check_signature(const json_t *m, uint8_t public_key[32], hp_
 	if (len != 64)
 		return hp_fail(e, HP_E_DATA, "'signature.signature' is not 64 bytes");
 	hp_buf canon = HP_BUF_INIT;
-	if ((rc = hp_manifest_canonical(m, &canon, e)))
-		return rc;
-	bool good = hp_verify_bytes(public_key, canon.data, canon.len, sig);
+	if (!canonical) {
+		if ((rc = hp_manifest_canonical(m, &canon, e)))
+			return rc;
+		canonical = canon.data;
+		canonical_len = canon.len;
+	}
+	bool good = hp_verify_bytes(public_key, canonical, canonical_len, sig);
 	hp_buf_release(&canon);
 	if (!good) {
 		char id[17];
@@ -848,4 +891,395 @@ out:
 	json_decref(dist);
 	json_decref(m);
 	return rc;
+}
+
+/* ---- a large manifest without a jansson tree of its files ---------------- */
+
+/* The files array is read by a scanner that accepts only the plain form
+ * hp-manifest writes (strings without escapes, integers without sign,
+ * fraction or exponent, no member twice) and that checks each entry as
+ * check_files does; anything else, valid or not, makes hp_mlite_parse
+ * return false and the caller takes the jansson path, which gives the
+ * messages. The rest of the manifest is parsed by jansson with "files": []
+ * in place of the array, so it obeys the same rules as before. */
+
+enum { F_PATH, F_SIZE, F_SHA256, F_CID, F_MIME, F_N };
+static const char *const file_keys[F_N] = { "path", "size", "sha256", "cid", "mime_type" };
+
+typedef struct fentry {
+	const char *v[F_N];
+	size_t n[F_N];
+	int order[F_N];  /* member indexes in the order of the text */
+	int count;
+	uint64_t size;
+} fentry;
+
+typedef struct fscan {
+	const char *p, *end;
+} fscan;
+
+static void skip_ws(fscan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+		s->p++;
+}
+
+static bool take(fscan *s, char c)
+{
+	skip_ws(s);
+	if (s->p < s->end && *s->p == c) {
+		s->p++;
+		return true;
+	}
+	return false;
+}
+
+/* A string without escapes or control characters. */
+static bool plain_string(fscan *s, const char **v, size_t *n)
+{
+	if (!take(s, '"'))
+		return false;
+	const char *start = s->p;
+	while (s->p < s->end && *s->p != '"') {
+		unsigned char c = (unsigned char)*s->p;
+		if (c < 0x20 || c == '\\')
+			return false;
+		s->p++;
+	}
+	if (s->p == s->end)
+		return false;
+	*v = start;
+	*n = (size_t)(s->p - start);
+	s->p++;
+	return true;
+}
+
+/* 0 or [1-9][0-9]*, at most 2^53-1, not followed by a fraction or exponent. */
+static bool plain_size(fscan *s, const char **v, size_t *n, uint64_t *out)
+{
+	skip_ws(s);
+	const char *start = s->p;
+	uint64_t x = 0;
+	while (s->p < s->end && *s->p >= '0' && *s->p <= '9' && s->p - start < 16)
+		x = x * 10 + (uint64_t)(*s->p++ - '0');
+	size_t len = (size_t)(s->p - start);
+	if (!len || (len > 1 && *start == '0') || x > (uint64_t)MAX_SAFE_INT)
+		return false;
+	if (s->p < s->end && ((*s->p >= '0' && *s->p <= '9') || *s->p == '.' || *s->p == 'e' || *s->p == 'E'))
+		return false;
+	*v = start;
+	*n = len;
+	*out = x;
+	return true;
+}
+
+static bool scan_entry(fscan *s, fentry *f)
+{
+	memset(f, 0, sizeof *f);
+	if (!take(s, '{'))
+		return false;
+	unsigned seen = 0;
+	do {
+		const char *k;
+		size_t kn;
+		if (!plain_string(s, &k, &kn))
+			return false;
+		int i = 0;
+		while (i < F_N && !(strlen(file_keys[i]) == kn && memcmp(file_keys[i], k, kn) == 0))
+			i++;
+		if (i == F_N || (seen & (1u << i)) || !take(s, ':'))
+			return false;
+		seen |= 1u << i;
+		if (!(i == F_SIZE ? plain_size(s, &f->v[i], &f->n[i], &f->size) : plain_string(s, &f->v[i], &f->n[i])))
+			return false;
+		f->order[f->count++] = i;
+	} while (take(s, ','));
+	return take(s, '}') && (seen & (1u << F_PATH)) && (seen & (1u << F_SIZE)) && (seen & (1u << F_SHA256));
+}
+
+typedef struct fcheck {
+	const char *prev;
+	size_t prev_len;
+	struct { const char *p; size_t n; } chain[4097];
+	size_t depth;
+	uint64_t total;
+	size_t count;
+} fcheck;
+
+/* check_files's rules for one entry that scan_entry read. */
+static bool entry_ok(fcheck *c, const fentry *f)
+{
+	const char *path = f->v[F_PATH];
+	size_t n = f->n[F_PATH];
+	hp_err pe = HP_ERR_INIT;
+	if (!hp_utf8_valid(path, n) || hp_relpath_check(path, n, &pe))
+		return false;
+	if (c->prev) {
+		size_t m2 = c->prev_len < n ? c->prev_len : n;
+		int cmp = memcmp(c->prev, path, m2);
+		if (cmp > 0 || (cmp == 0 && c->prev_len >= n))
+			return false;
+	}
+	while (c->depth && !(c->chain[c->depth - 1].n <= n &&
+			     memcmp(c->chain[c->depth - 1].p, path, c->chain[c->depth - 1].n) == 0))
+		c->depth--;
+	if (c->depth && c->chain[c->depth - 1].n < n && path[c->chain[c->depth - 1].n] == '/')
+		return false;
+	if (!c->depth || c->chain[c->depth - 1].n < n) {
+		c->chain[c->depth].p = path;
+		c->chain[c->depth++].n = n;
+	}
+	c->prev = path;
+	c->prev_len = n;
+	if (!ok_hex64(f->v[F_SHA256], f->n[F_SHA256]) || (f->v[F_CID] && !ok_cid(f->v[F_CID], f->n[F_CID])) ||
+	    (f->v[F_MIME] && !ok_mime(f->v[F_MIME], f->n[F_MIME])))
+		return false;
+	c->total += f->size;
+	return c->total <= (uint64_t)MAX_SAFE_INT && ++c->count <= MAX_FILES;
+}
+
+/* RFC 8785 of one entry: members in UTF-16 order, strings as they are (no
+ * character needs escaping in them). */
+static hp_code entry_jcs(const fentry *f, hp_buf *out, hp_err *e)
+{
+	static const int jcs_order[F_N] = { F_CID, F_MIME, F_PATH, F_SHA256, F_SIZE };
+	hp_code rc = hp_buf_addch(out, '{', e);
+	bool first = true;
+	for (int k = 0; k < F_N && !rc; k++) {
+		int i = jcs_order[k];
+		if (!f->v[i])
+			continue;
+		if (!first)
+			rc = hp_buf_addch(out, ',', e);
+		first = false;
+		if (!rc)
+			rc = hp_buf_addf(out, e, "\"%s\":", file_keys[i]);
+		if (!rc && i != F_SIZE)
+			rc = hp_buf_addch(out, '"', e);
+		if (!rc)
+			rc = hp_buf_add(out, f->v[i], f->n[i], e);
+		if (!rc && i != F_SIZE)
+			rc = hp_buf_addch(out, '"', e);
+	}
+	return rc ? rc : hp_buf_addch(out, '}', e);
+}
+
+/* json_dumps(JSON_INDENT(2)) of one entry at depth 2: members in the text's order. */
+static hp_code entry_pretty(const fentry *f, hp_buf *out, hp_err *e)
+{
+	hp_code rc = hp_buf_add(out, "{\n      ", 8, e);
+	for (int k = 0; k < f->count && !rc; k++) {
+		int i = f->order[k];
+		if (k)
+			rc = hp_buf_add(out, ",\n      ", 8, e);
+		if (!rc)
+			rc = hp_buf_addf(out, e, i == F_SIZE ? "\"%s\": " : "\"%s\": \"", file_keys[i]);
+		if (!rc)
+			rc = hp_buf_add(out, f->v[i], f->n[i], e);
+		if (!rc && i != F_SIZE)
+			rc = hp_buf_addch(out, '"', e);
+	}
+	return rc ? rc : hp_buf_add(out, "\n    }", 6, e);
+}
+
+/* Walk the files array text: check each entry (c non-NULL) and write its
+ * canonical form (jcs) or its json_dumps form (pretty). false: not for
+ * this path (or out of memory). */
+static bool walk_files(const char *p, size_t len, fcheck *c, hp_buf *jcs, hp_buf *pretty)
+{
+	fscan s = { p, p + len };
+	fentry f;
+	hp_err e = HP_ERR_INIT;
+	if (!take(&s, '[') || (jcs && hp_buf_addch(jcs, '[', &e)) || (pretty && hp_buf_add(pretty, "[\n    ", 6, &e)))
+		return false;
+	bool first = true;
+	do {
+		if (!first && ((jcs && hp_buf_addch(jcs, ',', &e)) || (pretty && hp_buf_add(pretty, ",\n    ", 6, &e))))
+			return false;
+		first = false;
+		if (!scan_entry(&s, &f) || (c && !entry_ok(c, &f)) || (jcs && entry_jcs(&f, jcs, &e)) ||
+		    (pretty && entry_pretty(&f, pretty, &e)))
+			return false;
+	} while (take(&s, ','));
+	if (!take(&s, ']') || (jcs && hp_buf_addch(jcs, ']', &e)) || (pretty && hp_buf_add(pretty, "\n  ]", 4, &e)))
+		return false;
+	skip_ws(&s);
+	return s.p == s.end;
+}
+
+/* Skip one JSON value (not checked: jansson checks what is kept). */
+static bool skip_value(fscan *s)
+{
+	size_t depth = 0;
+	skip_ws(s);
+	do {
+		if (s->p >= s->end)
+			return false;
+		char c = *s->p;
+		if (c == '"') {
+			for (s->p++; s->p < s->end && *s->p != '"'; s->p++)
+				if (*s->p == '\\')
+					s->p++;
+			if (s->p >= s->end)
+				return false;
+			s->p++;
+		} else if (c == '{' || c == '[') {
+			depth++;
+			s->p++;
+		} else if (c == '}' || c == ']') {
+			if (!depth)
+				return false;
+			depth--;
+			s->p++;
+		} else {
+			s->p++;
+		}
+		if (depth)
+			skip_ws(s);
+	} while (depth || (s->p < s->end && !strchr(",}] \t\r\n", *s->p)));
+	return true;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void hp_mlite_free(hp_mlite *m)
+{
+	json_decref(m->head);
+	hp_buf_release(&m->canonical);
+	memset(m, 0, sizeof *m);
+	hp_buf_init(&m->canonical, SIZE_MAX);
+}
+
+bool hp_mlite_parse(const char *data, size_t len, unsigned flags, hp_mlite *m)
+{
+	memset(m, 0, sizeof *m);
+	hp_buf_init(&m->canonical, SIZE_MAX);
+	if (flags & HP_MANIFEST_SCHEMA_ONLY)
+		return false;
+	/* find the top-level "files" member */
+	fscan s = { data, data + len };
+	const char *fstart = NULL, *fend = NULL;
+	if (!take(&s, '{'))
+		return false;
+	do {
+		const char *k;
+		size_t kn;
+		if (!plain_string(&s, &k, &kn) || !take(&s, ':'))
+			return false;
+		skip_ws(&s);
+		const char *vstart = s.p;
+		if (!skip_value(&s))
+			return false;
+		if (kn == 5 && memcmp(k, "files", 5) == 0) {
+			if (fstart)
+				return false;
+			fstart = vstart;
+			fend = s.p;
+		}
+	} while (take(&s, ','));
+	if (!take(&s, '}') || !fstart)
+		return false;
+	skip_ws(&s);
+	if (s.p != s.end)
+		return false;
+
+	/* everything else, with jansson */
+	hp_buf head = HP_BUF_INIT;
+	hp_err e = HP_ERR_INIT;
+	json_t *files = NULL;
+	bool ok = !hp_buf_add(&head, data, (size_t)(fstart - data), &e) && !hp_buf_add(&head, "[]", 2, &e) &&
+		  !hp_buf_add(&head, fend, (size_t)(data + len - fend), &e) &&
+		  !hp_json_parse(head.data, head.len, "head", &m->head, &e);
+	hp_buf_release(&head);
+	ok = ok && json_is_object(m->head) && (files = json_object_get(m->head, "files")) &&
+	     json_is_array(files) && json_array_size(files) == 0;
+
+	/* the canonical bytes, the files checked on the way */
+	const char *keys[16];
+	size_t nkeys = 0;
+	if (ok) {
+		const char *key;
+		json_t *v;
+		json_object_foreach(m->head, key, v) {
+			if (nkeys == 16)
+				ok = false;
+			else if (strcmp(key, "signature") != 0)
+				keys[nkeys++] = key;
+		}
+	}
+	fcheck *c = ok ? calloc(1, sizeof *c) : NULL;
+	files_summary fs;
+	ok = ok && c;
+	if (ok) {
+		qsort(keys, nkeys, sizeof *keys, key_cmp);
+		ok = !hp_buf_addch(&m->canonical, '{', &e);
+		for (size_t i = 0; i < nkeys && ok; i++) {
+			ok = !(i && hp_buf_addch(&m->canonical, ',', &e)) &&
+			     !hp_buf_addf(&m->canonical, &e, "\"%s\":", keys[i]);
+			if (ok && strcmp(keys[i], "files") == 0) {
+				size_t at = m->canonical.len;
+				ok = walk_files(fstart, (size_t)(fend - fstart), c, &m->canonical, NULL);
+				if (ok)
+					sha256_hex(m->canonical.data + at, m->canonical.len - at, fs.content_id, &e);
+			} else if (ok) {
+				ok = !hp_jcs_serialize(json_object_get(m->head, keys[i]), &m->canonical, &e);
+			}
+		}
+		ok = ok && !hp_buf_addch(&m->canonical, '}', &e);
+	}
+	if (ok) {
+		fs.total = c->total;
+		m->nfiles = c->count;
+		m->files = fstart;
+		m->files_len = (size_t)(fend - fstart);
+		ok = !validate(m->head, flags, NULL, &fs, &e);
+	}
+	free(c);
+	if (!ok)
+		hp_mlite_free(m);
+	return ok;
+}
+
+hp_code hp_mlite_dump(const hp_mlite *m, const json_t *head, hp_buf *out, hp_err *e)
+{
+	char *text = json_dumps(head, JSON_INDENT(2));
+	if (!text)
+		return hp_fail_nomem(e);
+	static const char mark[] = "\n  \"files\": []";
+	char *at = strstr(text, mark);
+	hp_code rc = HP_OK;
+	if (!at)
+		rc = hp_fail(e, HP_E_INTERNAL, "no files in the manifest's head");
+	else if (!(rc = hp_buf_add(out, text, (size_t)(at - text) + sizeof mark - 3, e)) &&
+		 !walk_files(m->files, m->files_len, NULL, NULL, out))
+		rc = hp_fail_nomem(e);
+	if (!rc)
+		rc = hp_buf_adds(out, at + sizeof mark - 1, e);
+	free(text);
+	return rc;
+}
+
+hp_code hp_manifest_load_any(const char *path, unsigned flags, hp_buf *text, hp_mlite *lite, json_t **out,
+			     hp_err *e)
+{
+	*out = NULL;
+	memset(lite, 0, sizeof *lite);
+	hp_buf_init(&lite->canonical, SIZE_MAX);
+	hp_buf_init(text, SIZE_MAX);
+	const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	hp_code rc = hp_read_file(path, HP_MANIFEST_MAX_BYTES, text, e);
+	if (rc || hp_mlite_parse(text->data, text->len, flags, lite))
+		return rc;
+	json_t *m;
+	if ((rc = hp_json_parse(text->data, text->len, shown, &m, e)))
+		return rc;
+	if ((rc = hp_manifest_validate(m, flags, NULL, e))) {
+		json_decref(m);
+		return hp_err_prefix(e, "%s", shown);
+	}
+	*out = m;
+	return HP_OK;
 }
