@@ -427,11 +427,21 @@ static int cmd_validate(int argc, char **argv)
 		const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
 		hp_err e = HP_ERR_INIT;
 		json_t *m = NULL, *problems = json_array();
-		hp_code rc = hp_json_load_file(path, HP_MANIFEST_MAX_BYTES, &m, &e);
+		hp_buf text;
+		hp_mlite lite;
+		hp_buf_init(&text, SIZE_MAX);
+		hp_code rc = hp_read_file(path, HP_MANIFEST_MAX_BYTES, &text, &e);
+		/* a manifest in the plain form is checked without a jansson tree of its files */
+		bool lite_ok = !rc && hp_mlite_parse(text.data, text.len, c.flags, &lite);
+		if (lite_ok)
+			hp_mlite_free(&lite);
+		else if (!rc)
+			rc = hp_json_parse(text.data, text.len, shown, &m, &e);
+		hp_buf_release(&text);
 		if (rc) {
 			json_array_append_new(problems, json_pack("{s:s, s:s}", "where", "", "message", e.msg));
 			cli_error(cli_exit_code(rc), "%s", e.msg);
-		} else if ((rc = hp_manifest_validate(m, c.flags, problems, &e))) {
+		} else if (!lite_ok && (rc = hp_manifest_validate(m, c.flags, problems, &e))) {
 			size_t k;
 			json_t *p;
 			json_array_foreach(problems, k, p) {

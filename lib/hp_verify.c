@@ -26,6 +26,7 @@ typedef struct vrun {
 	json_t *problems;  /* [{"where", "message"}] */
 	size_t nfailed;    /* counted apart: the verdict never rests on an append */
 	hp_err *e;
+	const hp_mlite *lite;  /* the manifest as hp_mlite_parse read it, or NULL */
 } vrun;
 
 /* msg as a JSON string: as it is when it is UTF-8 (a path in it may not be,
@@ -112,7 +113,9 @@ static hp_code check_signature(vrun *r, const json_t *m, const hp_verify_opts *o
 	json_object_set(out, "key_id", json_object_get(sig, "key_id"));
 	uint8_t pk[32];
 	hp_err se = HP_ERR_INIT;
-	hp_code rc = hp_manifest_check_signature(m, pk, &se);
+	hp_code rc = r->lite ? hp_manifest_check_signature_canonical(m, r->lite->canonical.data,
+								     r->lite->canonical.len, pk, &se)
+			     : hp_manifest_check_signature(m, pk, &se);
 	if (rc) {
 		json_object_set_new(out, "status", json_string("bad"));
 		failed(r, "signature", "%s", se.msg);
@@ -336,7 +339,7 @@ static hp_code check_claims(vrun *r, const json_t *m, const hp_verify_opts *o)
 static hp_code check_form(vrun *r, const json_t *m, const char *shown)
 {
 	json_t *problems = json_array();
-	if (hp_manifest_validate(m, HP_MANIFEST_UNSIGNED_OK, problems, r->e)) {
+	if (!r->lite && hp_manifest_validate(m, HP_MANIFEST_UNSIGNED_OK, problems, r->e)) {
 		hp_err_prefix(r->e, "%s", shown);
 		json_object_set_new(r->report, "valid", json_false());
 		json_object_set_new(r->report, "malformed", problems);
@@ -349,14 +352,26 @@ static hp_code check_form(vrun *r, const json_t *m, const char *shown)
 	return HP_OK;
 }
 
-/* The manifest from the file path, or from data[0..len) when path is NULL. */
+/* The manifest from the file path, or from data[0..len) when path is NULL.
+ * With lite non-NULL, a valid manifest in the plain form is read by
+ * hp_mlite_parse (*m is then lite->head, owned by lite; text keeps the file). */
 static hp_code load_manifest(const char *path, const char *data, size_t len, const char *shown, json_t **m,
-			     hp_err *e)
+			     hp_buf *text, hp_mlite *lite, hp_err *e)
 {
-	if (path)
-		return hp_json_load_file(path, HP_MANIFEST_MAX_BYTES, m, e);
-	if (len > HP_MANIFEST_MAX_BYTES)
+	if (path) {
+		hp_code rc = hp_read_file(path, HP_MANIFEST_MAX_BYTES, text, e);
+		if (rc)
+			return rc;
+		data = text->data;
+		len = text->len;
+		shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	} else if (len > HP_MANIFEST_MAX_BYTES) {
 		return hp_fail(e, HP_E_DATA, "%s: more than %u bytes: not a manifest", shown, HP_MANIFEST_MAX_BYTES);
+	}
+	if (lite && hp_mlite_parse(data, len, HP_MANIFEST_UNSIGNED_OK, lite)) {
+		*m = lite->head;
+		return HP_OK;
+	}
 	return hp_json_parse(data, len, shown, m, e);
 }
 
@@ -393,13 +408,24 @@ static hp_code verify_manifest(const char *path, const char *data, size_t len, c
 	hp_code rc = load_trust(o, &t, e);
 	if (rc)
 		return rc;
-	if ((rc = load_manifest(path, data, len, shown, &m, e))) {
+	/* without content to check or a manifest to hand back, no jansson
+	 * tree of the files is needed */
+	hp_mlite lite = { 0 };
+	hp_buf text;
+	hp_buf_init(&text, SIZE_MAX);
+	hp_buf_init(&lite.canonical, SIZE_MAX);
+	bool use_lite = !manifest && !o->content_dir;
+	rc = load_manifest(path, data, len, shown, &m, &text, use_lite ? &lite : NULL, e);
+	if (!rc && !lite.head)
+		hp_buf_release(&text);
+	if (rc) {
+		hp_buf_release(&text);
 		hp_trust_free(t);
 		return rc;
 	}
 	if (strcmp(shown, "-") == 0)
 		shown = "<stdin>";
-	vrun r = { json_object(), json_array(), json_array(), 0, e };
+	vrun r = { json_object(), json_array(), json_array(), 0, e, lite.head ? &lite : NULL };
 	json_object_set_new(r.report, "manifest", json_string(shown));
 	rc = check_form(&r, m, shown);
 	if (rc == HP_OK) {
@@ -419,9 +445,12 @@ static hp_code verify_manifest(const char *path, const char *data, size_t len, c
 	json_decref(r.problems);
 	hp_trust_free(t);
 	*report = r.report;
-	if (!rc && manifest)
+	if (lite.head)
+		hp_mlite_free(&lite);
+	else if (!rc && manifest)
 		*manifest = m;
 	else
 		json_decref(m);
+	hp_buf_release(&text);
 	return rc;
 }
