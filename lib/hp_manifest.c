@@ -618,9 +618,12 @@ static hp_code validate(const json_t *m, unsigned flags, json_t *problems, const
 	if (!(flags & HP_MANIFEST_SCHEMA_ONLY) && content_id && v.count == 0) {
 		char want[65];
 		hp_err ce = HP_ERR_INIT;
+		hp_code rc = HP_OK;
 		if (fs)
 			memcpy(want, fs->content_id, sizeof want);
-		else if (hp_manifest_content_id(json_object_get(m, "files"), want, &ce))
+		else
+			rc = hp_manifest_content_id(json_object_get(m, "files"), want, &ce);
+		if (rc)
 			problem(&v, "files", "%s", ce.msg);
 		else if (strcmp(want, content_id) != 0)
 			problem(&v, "content_id", "'%s' does not match the files (their content_id is %s)",
