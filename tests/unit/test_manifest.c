@@ -13,6 +13,7 @@
 
 #include "hp_buf.h"
 #include "hp_codec.h"
+#include "hp_io.h"
 #include "hp_jcs.h"
 #include "hp_json.h"
 #include "hp_manifest.h"
@@ -608,6 +609,94 @@ static void test_load(void)
 	json_decref(m);
 }
 
+/* ---- hp_mlite_parse against the jansson path ---------------------------- */
+
+static size_t mlite_disagreements;
+
+/* hp_mlite_parse may decline anything, but what it accepts the jansson path
+ * must accept too, with the same canonical bytes and the same json_dumps
+ * (also with a new signature block set). Returns whether it accepted. */
+static bool mlite_same(const char *text, size_t len, unsigned flags, const char *what)
+{
+	hp_mlite lite;
+	bool accepted = hp_mlite_parse(text, len, flags, &lite);
+	if (!accepted)
+		return false;
+	hp_err e = HP_ERR_INIT;
+	json_t *m = NULL;
+	bool same = hp_json_parse(text, len, "x", &m, &e) == HP_OK && hp_manifest_validate(m, flags, NULL, &e) == HP_OK;
+	hp_buf canon = HP_BUF_INIT, dump = HP_BUF_INIT;
+	if (same) {
+		same = hp_manifest_canonical(m, &canon, &e) == HP_OK && canon.len == lite.canonical.len &&
+		       memcmp(canon.data, lite.canonical.data, canon.len) == 0;
+		json_t *sig = json_pack("{s:s}", "algorithm", "ed25519");
+		json_object_set(m, "signature", sig);
+		json_object_set_new(lite.head, "signature", sig);
+		char *want = json_dumps(m, JSON_INDENT(2));
+		same = same && want && hp_mlite_dump(&lite, lite.head, &dump, &e) == HP_OK &&
+		       strlen(want) == dump.len && memcmp(want, dump.data, dump.len) == 0;
+		free(want);
+	}
+	if (!same && mlite_disagreements++ < 5)
+		printf("# hp_mlite_parse accepted %s (flags %u), the jansson path differs: %.*s\n", what, flags,
+		     (int)(len < 300 ? len : 300), text);
+	hp_buf_release(&canon);
+	hp_buf_release(&dump);
+	json_decref(m);
+	hp_mlite_free(&lite);
+	return true;
+}
+
+static void test_mlite(void)
+{
+	const char *root = getenv("HP_ROOT");
+	static const char *const names[] = { "valid/bytewise-order.json", "valid/empty-lists.json",
+		"valid/full-unsigned.json", "valid/limits.json", "valid/long-paths.json", "valid/max-size.json",
+		"valid/minimal.json", "valid/signed-minimal.json", "valid/signed.json" };
+	static const char repl[] = "\"\\,0a}]{[ 9.-:/\x01";
+	size_t accepted = 0, runs = 0;
+	for (size_t n = 0; n < sizeof names / sizeof *names; n++) {
+		char path[1024];
+		snprintf(path, sizeof path, "%s/tests/manifests/%s", root ? root : ".", names[n]);
+		hp_buf b = HP_BUF_INIT;
+		hp_err e = HP_ERR_INIT;
+		if (hp_read_file(path, 1 << 20, &b, &e)) {
+			ok(0, "read %s: %s", path, e.msg);
+			continue;
+		}
+		/* as written, and as json_dumps writes it (the form hp-manifest makes) */
+		bool a = mlite_same(b.data, b.len, HP_MANIFEST_UNSIGNED_OK, names[n]);
+		mlite_same(b.data, b.len, 0, names[n]);
+		json_t *m = NULL;
+		hp_json_parse(b.data, b.len, "x", &m, &e);
+		char *d = m ? json_dumps(m, JSON_INDENT(2)) : NULL;
+		if (d)
+			a |= mlite_same(d, strlen(d), HP_MANIFEST_UNSIGNED_OK, names[n]);
+		accepted += a;
+		/* every one-byte change and deletion */
+		hp_buf mut = HP_BUF_INIT;
+		/* (four of them: the rest adds time, not cases) */
+		for (size_t i = 0; d && (n == 0 || n == 2 || n == 7 || n == 8) && i < strlen(d); i++) {
+			for (size_t r = 0; r <= sizeof repl - 1; r++) {
+				hp_buf_truncate(&mut, 0);
+				hp_buf_add(&mut, d, i, &e);
+				if (r < sizeof repl - 1)
+					hp_buf_addch(&mut, repl[r], &e);
+				hp_buf_adds(&mut, d + i + 1, &e);
+				runs++;
+				mlite_same(mut.data, mut.len, HP_MANIFEST_UNSIGNED_OK, names[n]);
+			}
+		}
+		hp_buf_release(&mut);
+		free(d);
+		json_decref(m);
+		hp_buf_release(&b);
+	}
+	ok(accepted >= 7, "hp_mlite_parse reads the plain manifests (%zu of 9)", accepted);
+	is_int((long long)mlite_disagreements, 0,
+	       "what hp_mlite_parse accepts, the jansson path accepts the same way (%zu mutations)", runs);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0) {
@@ -621,5 +710,6 @@ int main(void)
 	test_problems();
 	test_limits();
 	test_load();
+	test_mlite();
 	return done();
 }
