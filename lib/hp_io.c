@@ -394,29 +394,26 @@ void hp_quote(const char *p, size_t n, char *out, size_t outsz)
 	out[o < outsz ? o : outsz - 1] = '\0';
 }
 
-hp_code hp_relpath_check(const char *p, size_t n, hp_err *e)
+/* What is wrong with the non-empty path p, or NULL. */
+static const char *relpath_problem(const char *p, size_t n)
 {
-	char q[160];
-	hp_quote(p, n, q, sizeof q);
-	if (n == 0)
-		return hp_fail(e, HP_E_DATA, "path is empty");
 	if (n > 4096)
-		return hp_fail(e, HP_E_DATA, "path '%s' is longer than 4096 bytes", q);
+		return "is longer than 4096 bytes";
 	if (!hp_utf8_valid(p, n))
-		return hp_fail(e, HP_E_DATA, "path '%s' is not valid UTF-8", q);
+		return "is not valid UTF-8";
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
 		if (c == 0)
-			return hp_fail(e, HP_E_DATA, "path '%s' contains a NUL byte", q);
+			return "contains a NUL byte";
 		if (c == '\\')
-			return hp_fail(e, HP_E_DATA, "path '%s' contains a backslash", q);
+			return "contains a backslash";
 		if (c < 0x20 || c == 0x7f)
-			return hp_fail(e, HP_E_DATA, "path '%s' contains a control character", q);
+			return "contains a control character";
 	}
 	if (p[0] == '/')
-		return hp_fail(e, HP_E_DATA, "path '%s' is absolute", q);
+		return "is absolute";
 	if (p[n - 1] == '/')
-		return hp_fail(e, HP_E_DATA, "path '%s' ends with '/'", q);
+		return "ends with '/'";
 	size_t start = 0;
 	for (size_t i = 0; i <= n; i++) {
 		if (i < n && p[i] != '/')
@@ -424,14 +421,26 @@ hp_code hp_relpath_check(const char *p, size_t n, hp_err *e)
 		size_t len = i - start;
 		const char *seg = p + start;
 		if (len == 0)
-			return hp_fail(e, HP_E_DATA, "path '%s' has an empty segment", q);
+			return "has an empty segment";
 		if (len == 1 && seg[0] == '.')
-			return hp_fail(e, HP_E_DATA, "path '%s' has a '.' segment", q);
+			return "has a '.' segment";
 		if (len == 2 && seg[0] == '.' && seg[1] == '.')
-			return hp_fail(e, HP_E_DATA, "path '%s' has a '..' segment", q);
+			return "has a '..' segment";
 		if (len > 255)
-			return hp_fail(e, HP_E_DATA, "path '%s' has a segment longer than 255 bytes", q);
+			return "has a segment longer than 255 bytes";
 		start = i + 1;
 	}
-	return HP_OK;
+	return NULL;
+}
+
+hp_code hp_relpath_check(const char *p, size_t n, hp_err *e)
+{
+	if (n == 0)
+		return hp_fail(e, HP_E_DATA, "path is empty");
+	const char *why = relpath_problem(p, n);
+	if (!why)
+		return HP_OK;
+	char q[160];  /* quoted only for the message: this runs for every file */
+	hp_quote(p, n, q, sizeof q);
+	return hp_fail(e, HP_E_DATA, "path '%s' %s", q, why);
 }

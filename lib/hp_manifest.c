@@ -1046,6 +1046,8 @@ static bool entry_ok(fcheck *c, const fentry *f)
 static hp_code entry_jcs(const fentry *f, hp_buf *out, hp_err *e)
 {
 	static const int jcs_order[F_N] = { F_CID, F_MIME, F_PATH, F_SHA256, F_SIZE };
+	static const char *const jcs_keys[F_N] = { "\"path\":\"", "\"size\":", "\"sha256\":\"",
+		"\"cid\":\"", "\"mime_type\":\"" };
 	hp_code rc = hp_buf_addch(out, '{', e);
 	bool first = true;
 	for (int k = 0; k < F_N && !rc; k++) {
@@ -1056,9 +1058,7 @@ static hp_code entry_jcs(const fentry *f, hp_buf *out, hp_err *e)
 			rc = hp_buf_addch(out, ',', e);
 		first = false;
 		if (!rc)
-			rc = hp_buf_addf(out, e, "\"%s\":", file_keys[i]);
-		if (!rc && i != F_SIZE)
-			rc = hp_buf_addch(out, '"', e);
+			rc = hp_buf_adds(out, jcs_keys[i], e);
 		if (!rc)
 			rc = hp_buf_add(out, f->v[i], f->n[i], e);
 		if (!rc && i != F_SIZE)
@@ -1070,13 +1070,15 @@ static hp_code entry_jcs(const fentry *f, hp_buf *out, hp_err *e)
 /* json_dumps(JSON_INDENT(2)) of one entry at depth 2: members in the text's order. */
 static hp_code entry_pretty(const fentry *f, hp_buf *out, hp_err *e)
 {
+	static const char *const pretty_keys[F_N] = { "\"path\": \"", "\"size\": ", "\"sha256\": \"",
+		"\"cid\": \"", "\"mime_type\": \"" };
 	hp_code rc = hp_buf_add(out, "{\n      ", 8, e);
 	for (int k = 0; k < f->count && !rc; k++) {
 		int i = f->order[k];
 		if (k)
 			rc = hp_buf_add(out, ",\n      ", 8, e);
 		if (!rc)
-			rc = hp_buf_addf(out, e, i == F_SIZE ? "\"%s\": " : "\"%s\": \"", file_keys[i]);
+			rc = hp_buf_adds(out, pretty_keys[i], e);
 		if (!rc)
 			rc = hp_buf_add(out, f->v[i], f->n[i], e);
 		if (!rc && i != F_SIZE)
