@@ -12,7 +12,9 @@
  *   and canonicalize to the same bytes; its content_id is that of its files;
  *   hp_manifest_check_signature says good or bad, never malformed;
  *   hp_manifest_build from its files and name/version gives the same
- *   files, content_id and total_size. */
+ *   files, content_id and total_size;
+ * - what hp_mlite_parse accepts, hp_json_parse + hp_manifest_validate
+ *   accept, with the same canonical bytes and json_dumps. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,10 +132,39 @@ out:
 	hp_buf_release(&again);
 }
 
+/* What hp_mlite_parse accepts, the jansson path accepts, with the same
+ * canonical bytes and the same json_dumps (with "files" from the text). */
+static void check_mlite(const char *data, size_t size, unsigned flags)
+{
+	hp_mlite lite;
+	if (!hp_mlite_parse(data, size, flags, &lite))
+		return;
+	json_t *m = NULL;
+	hp_err e = HP_ERR_INIT;
+	hp_buf canon = HP_BUF_INIT, dump = HP_BUF_INIT;
+	if (hp_json_parse(data, size, "input", &m, &e) != HP_OK || hp_manifest_validate(m, flags, NULL, &e) != HP_OK)
+		abort();
+	hp_code rc = hp_manifest_canonical(m, &canon, &e);
+	if (rc != HP_E_NOMEM && (rc != HP_OK || canon.len != lite.canonical.len ||
+				 memcmp(canon.data, lite.canonical.data, canon.len) != 0))
+		abort();
+	char *want = json_dumps(m, JSON_INDENT(2));
+	rc = want ? hp_mlite_dump(&lite, lite.head, &dump, &e) : HP_E_NOMEM;
+	if (rc != HP_E_NOMEM && (rc != HP_OK || strlen(want) != dump.len || memcmp(want, dump.data, dump.len) != 0))
+		abort();
+	free(want);
+	hp_buf_release(&canon);
+	hp_buf_release(&dump);
+	json_decref(m);
+	hp_mlite_free(&lite);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	json_t *m = NULL;
 	hp_err e = HP_ERR_INIT;
+	check_mlite((const char *)data, size, HP_MANIFEST_UNSIGNED_OK);
+	check_mlite((const char *)data, size, 0);
 	if (hp_json_parse((const char *)data, size, "input", &m, &e) != HP_OK)
 		return 0;
 	hp_code full = validate(m, HP_MANIFEST_UNSIGNED_OK);
