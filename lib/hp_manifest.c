@@ -1,6 +1,7 @@
 #include "hp_manifest.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -1122,12 +1123,20 @@ static bool skip_value(fscan *s)
 			return false;
 		char c = *s->p;
 		if (c == '"') {
-			for (s->p++; s->p < s->end && *s->p != '"'; s->p++)
-				if (*s->p == '\\')
-					s->p++;
-			if (s->p >= s->end)
-				return false;
-			s->p++;
+			/* to the next quote not escaped: one preceded by an even run of backslashes */
+			const char *q = s->p + 1;
+			for (;;) {
+				q = memchr(q, '"', (size_t)(s->end - q));
+				if (!q)
+					return false;
+				size_t bs = 0;
+				while (q - bs > s->p + 1 && q[-1 - (ptrdiff_t)bs] == '\\')
+					bs++;
+				if (bs % 2 == 0)
+					break;
+				q++;
+			}
+			s->p = q + 1;
 		} else if (c == '{' || c == '[') {
 			depth++;
 			s->p++;
@@ -1219,6 +1228,8 @@ bool hp_mlite_parse(const char *data, size_t len, unsigned flags, hp_mlite *m)
 	files_summary fs;
 	ok = ok && c;
 	if (ok) {
+		/* the canonical form is at most about as long as the text: one allocation */
+		hp_buf_grow(&m->canonical, len + 4096, &e);
 		qsort(keys, nkeys, sizeof *keys, key_cmp);
 		ok = !hp_buf_addch(&m->canonical, '{', &e);
 		for (size_t i = 0; i < nkeys && ok; i++) {
@@ -1258,6 +1269,8 @@ hp_code hp_mlite_dump(const hp_mlite *m, const json_t *head, hp_buf *out, hp_err
 	hp_code rc = HP_OK;
 	if (!at)
 		rc = hp_fail(e, HP_E_INTERNAL, "no files in the manifest's head");
+	else if ((rc = hp_buf_grow(out, strlen(text) + m->files_len + m->files_len / 8, e)))
+		;
 	else if (!(rc = hp_buf_add(out, text, (size_t)(at - text) + sizeof mark - 3, e)) &&
 		 !walk_files(m->files, m->files_len, NULL, NULL, out))
 		rc = hp_fail_nomem(e);
