@@ -422,7 +422,9 @@ static hp_code bt_metadata(bt_source *s, hp_fetch *f, hp_err *e)
 			last_connect = now;
 		}
 	}
-	rc = hp_torrent_parse(s->torrent.data, s->torrent.len, s->magnet, &s->ti, e);
+	if (!(rc = hp_torrent_parse(s->torrent.data, s->torrent.len, "the magnet's torrent", &s->ti, e)))
+		rc = hp_bt_check_binding(hp_fetch_manifest(f), s->ti->infohash_v1_hex, s->ti->infohash_v2_hex,
+					 "the magnet's torrent", e);
 out:
 	hp_bt_session_free(ses);
 	return rc;
@@ -754,6 +756,38 @@ static void bt_free(void *self)
 
 static const hp_fetch_source_ops bt_ops = { "bittorrent", bt_run, bt_stats, bt_free };
 
+/* The manifest's signed infohashes bind the torrent (no mix and match): each
+ * infohash both have must be equal, and at least one must be there to
+ * compare; a manifest that records none binds nothing. v1 and v2 are the
+ * torrent's (or the magnet's: one of them, by length), "" when absent. */
+hp_code hp_bt_check_binding(const json_t *manifest, const char *v1, const char *v2, const char *what, hp_err *e)
+{
+	const json_t *d = json_object_get(manifest, "distribution");
+	const char *m1 = json_string_value(json_object_get(d, "torrent_infohash"));
+	const char *m2 = json_string_value(json_object_get(d, "torrent_infohash_v2"));
+	if (!m1 && !m2)
+		return HP_OK;
+	bool compared = false;
+	if (m1 && v1 && *v1) {
+		if (strcmp(m1, v1) != 0)
+			return hp_fail(e, HP_E_INVALID,
+				       "%s: its v1 infohash %s is not the manifest's signed torrent_infohash %s: "
+				       "refused (a torrent of other content or layout)", what, v1, m1);
+		compared = true;
+	}
+	if (m2 && v2 && *v2) {
+		if (strcmp(m2, v2) != 0)
+			return hp_fail(e, HP_E_INVALID,
+				       "%s: its v2 infohash %s is not the manifest's signed torrent_infohash_v2 %s: "
+				       "refused (a torrent of other content or layout)", what, v2, m2);
+		compared = true;
+	}
+	if (!compared)
+		return hp_fail(e, HP_E_INVALID, "%s: has no infohash of the kind the manifest signs (%s): refused", what,
+			       m1 ? "v1" : "v2");
+	return HP_OK;
+}
+
 hp_code hp_bt_source_add(hp_fetch *f, const hp_bt_fetch_opts *o, hp_err *e)
 {
 	bt_source *s = calloc(1, sizeof *s);
@@ -780,6 +814,10 @@ hp_code hp_bt_source_add(hp_fetch *f, const hp_bt_fetch_opts *o, hp_err *e)
 		   (rc = hp_torrent_parse(s->torrent.data, s->torrent.len, what, &s->ti, e))) {
 		goto fail;
 	}
+	if (s->ti ? (rc = hp_bt_check_binding(hp_fetch_manifest(f), s->ti->infohash_v1_hex, s->ti->infohash_v2_hex, what, e))
+		  : (rc = hp_bt_check_binding(hp_fetch_manifest(f), strlen(s->name_hex) == 40 ? s->name_hex : "",
+					      strlen(s->name_hex) == 64 ? s->name_hex : "", "the magnet link", e)))
+		goto fail;
 	for (size_t k = 0; k < nh; k++)
 		hint_ptrs[k] = hints[k];
 	for (size_t k = 0; k < o->nhint_peers && nh < 32; k++)

@@ -354,7 +354,7 @@ rangeserver() {
 	w1=$(ipfs files stat --hash /w1)
 	mkdir -p one
 	cp src/pkg/big.bin one/
-	hp-manifest create --name one --version 1.0.0 -o one.json one
+	hp-manifest create --name one --version 1.0.0 --no-torrent -o one.json one
 	hp-sign manifest keys/pub.pem one.json -o one.json
 	hp-mktorrent --no-date -w "$KUBO_GATEWAY/ipfs/$w1/" -o one.torrent one/big.bin >/dev/null
 	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent one.torrent --listen 127.0.0.1:0 \
@@ -428,4 +428,41 @@ rangeserver() {
 	run_fails 64 hp-fetch --download-rate -5 m.json -O out
 	[[ $stderr == *"--download-rate takes KiB/s"* ]]
 	[ ! -e out ]
+}
+
+@test "the manifest's signed infohashes bind the torrent: another torrent of the same files is refused (1) before any peer is asked; a manifest without them binds nothing" {
+	bt_make_tree src/pkg
+	bt_sign_pkg src/pkg pkg --canonical-torrent
+	hp-mktorrent --v1 --no-date -o v1.torrent src/pkg >/dev/null
+	hp-mktorrent --v2 --no-date -o v2.torrent src/pkg >/dev/null
+	# a v1 torrent: its v1 infohash is not the hybrid's the manifest signs
+	bt_seed_start v1.torrent --content src
+	run_fails 1 timeout 60 hp-fetch -k keys/pub.pub --torrent v1.torrent --peer "127.0.0.1:$SEED_PORT" \
+		--listen 127.0.0.1:0 --timeout 10 m.json -O out
+	[[ $stderr == *"v1.torrent: its v1 infohash "*" is not the manifest's signed torrent_infohash "*": refused"* ]]
+	[ ! -e out/big.bin ]
+	# no peer was contacted: the seeder saw nobody
+	! grep -q '"event":"peer"' seed.log
+	bt_seed_stop
+	run_fails 1 hp-fetch -k keys/pub.pub --torrent v2.torrent --timeout 2 m.json -O out
+	[[ $stderr == *"v2.torrent: its v2 infohash "*" is not the manifest's signed torrent_infohash_v2 "*": refused"* ]]
+	# a magnet of another torrent: refused the same way, before any lookup
+	run_fails 1 hp-fetch -k keys/pub.pub --timeout 2 \
+		--torrent "magnet:?xt=urn:btih:$(hp-mktorrent --show v1.torrent | jq -r .infohash_v1)" m.json -O out
+	[[ $stderr == *"the magnet link: its v1 infohash "* ]]
+	# the manifest's own (canonical) torrent is fine; so is any torrent when the manifest records none
+	hp-mktorrent --from-manifest m.json -c src/pkg -o canon.torrent >/dev/null
+	bt_seed_start canon.torrent --content src
+	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent canon.torrent --peer "127.0.0.1:$SEED_PORT" \
+		--listen 127.0.0.1:0 --timeout 20 m.json -O got
+	[ "$status" -eq 0 ] || fail "canonical: exit $status: $stderr"
+	bt_same src/pkg got
+	bt_seed_stop
+	hp-manifest create --name pkg --version 1.0.0 --no-torrent -o m.json src/pkg
+	hp-sign manifest keys/pub.pem m.json -o m.json
+	bt_seed_start v1.torrent --content src
+	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent v1.torrent --peer "127.0.0.1:$SEED_PORT" \
+		--listen 127.0.0.1:0 --timeout 20 m.json -O got1
+	[ "$status" -eq 0 ] || fail "no infohash in the manifest: exit $status: $stderr"
+	bt_seed_stop
 }
