@@ -299,6 +299,14 @@ int cli_keygen(const char *dir, const char *name, bool force, const char *passfi
  * prints them; else the error. */
 int cli_plan_failed(const char *manifest, hp_code rc, const json_t *report, const hp_err *e);
 
+/* The end of a fetch plan (hp_plan_fetch's rc, result and error), as
+ * hp-fetch and hybrid-p2p fetch print it: a plan that failed before the
+ * files, as cli_plan_failed; else the summary on stdout, then, on a
+ * failure, its line on stderr unless a failed file's line said it already.
+ * Returns the exit code. Every non-zero code comes with a line. */
+struct hp_plan_result;
+int cli_fetch_finish(const char *manifest, hp_code rc, const struct hp_plan_result *r, const hp_err *e);
+
 /* hp-verify's options, shared by hybrid-p2p verify: a table, the config it
  * fills, and its callback. */
 extern const cli_option cli_verify_options[];

@@ -10,6 +10,7 @@
 #include "hp_fetch.h"
 #include "hp_http.h"
 #include "hp_json.h"
+#include "hp_plan.h"
 #include "hp_time.h"
 #include "../lib/banned.h"
 
@@ -118,6 +119,27 @@ void cli_fetch_on_signal(int sig)
 static int64_t progress_last_ms;
 
 static char last_file_error[sizeof ((hp_err *)0)->msg];
+static bool file_error_said;  /* a failed file's line is on stderr */
+
+int cli_fetch_finish(const char *manifest, hp_code rc, const hp_plan_result *r, const hp_err *e)
+{
+	if (!r->summary)
+		return rc ? cli_plan_failed(manifest, rc, r->report, e) : 0;
+	json_t *line = json_pack("{s:O}", "summary", r->summary);
+	cli_print_json(line);
+	json_decref(line);
+	if (!rc)
+		return 0;
+	int code = cli_exit_code(rc == HP_E_DATA ? HP_E_INVALID : rc);
+	/* The run's own line, unless the failed files' lines have said it: a
+	 * run that fails its files says why on their lines; one that failed
+	 * without a file's line (nothing failed by itself), or with a local
+	 * error (a full disk...) no file's line names, says it here. */
+	bool local = rc == HP_E_IO || rc == HP_E_CANTCREAT || rc == HP_E_NOMEM || rc == HP_E_INTERNAL;
+	if (!file_error_said || (local && strcmp(e->msg, last_file_error) != 0))
+		cli_error(code, "%s", e->msg[0] ? e->msg : hp_strerror(rc));
+	return code;
+}
 
 void cli_fetch_event(void *ud, const hp_fetch_event *ev)
 {
@@ -169,6 +191,7 @@ void cli_fetch_event(void *ud, const hp_fetch_event *ev)
 		if (ev->status == HP_FETCH_FAILED && ev->err && strcmp(ev->err->msg, last_file_error) != 0) {
 			cli_error(cli_exit_code(ev->err->code), "'%s': %s", ff->path, ev->err->msg);
 			snprintf(last_file_error, sizeof last_file_error, "%s", ev->err->msg);
+			file_error_said = true;
 		}
 		return;
 	}

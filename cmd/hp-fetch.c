@@ -304,15 +304,7 @@ static int fetch(const config *c)
 	cli_on_stop_signals(cli_fetch_on_signal);
 	hp_code rc = hp_plan_fetch(&po, &r, &e);
 	cli_progress_clear();
-	int code = 0;
-	if (!r.summary && rc) {
-		code = cli_plan_failed(c->manifest, rc, r.report, &e);
-	} else if (r.summary) {
-		json_t *line = json_pack("{s:O}", "summary", r.summary);
-		cli_print_json(line);
-		json_decref(line);
-		code = rc ? cli_exit_code(rc == HP_E_DATA ? HP_E_INVALID : rc) : 0;
-	}
+	int code = cli_fetch_finish(c->manifest, rc, &r, &e);
 	hp_plan_result_release(&r);
 	return code;
 }

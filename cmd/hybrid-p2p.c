@@ -665,20 +665,13 @@ static int cmd_fetch(int argc, char **argv)
 	hp_err e = HP_ERR_INIT;
 	hp_code hc = hp_plan_fetch(&c.p, &res, &e);
 	cli_progress_clear();
-	if (!res.summary && hc) {
-		if (res.report && (hc == HP_E_INVALID || hc == HP_E_DATA)) {
-			json_t *j = json_pack("{s:s,s:s,s:i,s:O}", "step", "verify", "status", "failed", "exit",
-					      cli_exit_code(hc), "report", res.report);
-			print_step(j);
-			json_decref(j);
-		}
-		rc = cli_plan_failed(c.p.manifest, hc, res.report, &e);
-	} else if (res.summary) {
-		json_t *line = json_pack("{s:O}", "summary", res.summary);
-		cli_print_json(line);
-		json_decref(line);
-		rc = hc ? cli_exit_code(hc == HP_E_DATA ? HP_E_INVALID : hc) : 0;
+	if (!res.summary && res.report && (hc == HP_E_INVALID || hc == HP_E_DATA)) {
+		json_t *j = json_pack("{s:s,s:s,s:i,s:O}", "step", "verify", "status", "failed", "exit",
+				      cli_exit_code(hc), "report", res.report);
+		print_step(j);
+		json_decref(j);
 	}
+	rc = cli_fetch_finish(c.p.manifest, hc, &res, &e);
 	if (!rc && c.save_manifest) {
 		/* the bytes as signed and verified */
 		hp_buf b = HP_BUF_INIT;

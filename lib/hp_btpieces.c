@@ -1,9 +1,15 @@
 #include "hp_btpieces.h"
 
+#define OPENSSL_SUPPRESS_DEPRECATED  /* SHA_CTX: a padded piece's chaining value (see pad_tail) */
 #include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hp_digest.h"
+#include "hp_sha1zero.h"
+#include "hp_thread.h"
 #include "banned.h"
 
 #define MAX_LEVELS 64
@@ -35,9 +41,19 @@ struct hp_btpieces {
 	hp_btpieces_file *files;
 	size_t nfiles, fcap;
 
+	/* pad: the last piece of each file, its zeros still to hash (in finish) */
+	struct pending *pend;
+	size_t npend, pendcap;
+
 	hp_err err;             /* the first failure */
 	bool finished;
 };
+
+/* A padded piece waiting for its zeros: its place in v1 and its SHA-1 so far. */
+typedef struct pending {
+	size_t at;
+	hp_sha1z z;
+} pending;
 
 /* Per file, on a worker. */
 typedef struct fstate {
@@ -53,6 +69,11 @@ typedef struct fstate {
 	uint8_t *full;          /* whole pieces of this file, 20 bytes each */
 	uint8_t *full_lane;     /* lanes, lane 0: the lane of each (0: hashed here) */
 	size_t nfull, fullcap, flcap;
+	/* pad: the pieces are hashed with SHA_CTX, whose chaining value can be
+	 * read, so that the zeros of the last one are hashed apart (pad_tail) */
+	SHA_CTX l1;
+	bool has_tail;          /* tail: the last piece, all but its zero blocks */
+	hp_sha1z tail;
 	/* v2 */
 	EVP_MD_CTX *leaf;       /* the 16 KiB block being hashed */
 	uint32_t leaf_fill;
@@ -221,6 +242,7 @@ void hp_btpieces_free(hp_btpieces *bp)
 	for (size_t i = 0; i < bp->nfiles; i++)
 		free(bp->files[i].pieces);
 	free(bp->files);
+	free(bp->pend);
 	free(bp->v1);
 	free(bp->v1_lane);
 	EVP_MD_CTX_free(bp->carry);
@@ -298,7 +320,10 @@ static hp_code bp_begin(void *ctx, const hp_digest_file *f, void **state, hp_err
 		s->nwhole = f->expect_size == HP_DIGEST_UNKNOWN ? UINT64_MAX
 							       : (f->expect_size - s->head_len) / bp->o.piece_length;
 		s->skip = lanes_of(bp) > 1 && !mine(bp, s);
-		rc = ctx_from(&s->p1, bp->t1, e);
+		if (bp->o.pad)
+			SHA1_Init(&s->l1);
+		else
+			rc = ctx_from(&s->p1, bp->t1, e);
 	}
 	if (!rc && bp->o.v2) {
 		rc = ctx_from(&s->leaf, bp->t256, e);
@@ -320,6 +345,8 @@ static hp_code v1_piece_done(const hp_btpieces *bp, fstate *s, hp_err *e)
 			return rc;
 		if (s->skip)
 			memset(s->full + 20 * s->nfull, 0, 20);
+		else if (bp->o.pad)
+			SHA1_Final(s->full + 20 * s->nfull, &s->l1);
 		else if (!EVP_DigestFinal_ex(s->p1, s->full + 20 * s->nfull, NULL))
 			return ossl_fail(e, "SHA-1");
 		if (s->full_lane)
@@ -330,6 +357,10 @@ static hp_code v1_piece_done(const hp_btpieces *bp, fstate *s, hp_err *e)
 	s->q++;
 	bool was_skip = s->skip;
 	s->skip = lanes_of(bp) > 1 && !mine(bp, s);
+	if (bp->o.pad) {
+		SHA1_Init(&s->l1);
+		return HP_OK;
+	}
 	return was_skip ? HP_OK : ctx_from(&s->p1, bp->t1, e);
 }
 
@@ -345,7 +376,9 @@ static hp_code v1_update(const hp_btpieces *bp, fstate *s, const uint8_t *p, siz
 			continue;
 		}
 		size_t k = P - s->p1_fill < n ? (size_t)(P - s->p1_fill) : n;
-		if (!s->skip && !EVP_DigestUpdate(s->p1, p, k))
+		if (bp->o.pad)
+			SHA1_Update(&s->l1, p, k);
+		else if (!s->skip && !EVP_DigestUpdate(s->p1, p, k))
 			return ossl_fail(e, "SHA-1");
 		s->p1_fill += k;
 		p += k, n -= k, off += k;
@@ -433,15 +466,17 @@ static hp_code bp_end(void *ctx, void *state, uint64_t size, hp_err *e)
 		return hp_fail(e, HP_E_INTERNAL, "piece hashes: %llu bytes seen of %llu",
 			       (unsigned long long)s->seen, (unsigned long long)size);
 	if (bp->o.v1 && bp->o.pad && s->p1_fill) {
-		/* the pad file's zeros finish the last piece */
-		while (!rc && s->p1_fill < P) {
-			size_t k = P - s->p1_fill < sizeof zeros ? (size_t)(P - s->p1_fill) : sizeof zeros;
-			if (!s->skip && !EVP_DigestUpdate(s->p1, zeros, k))
-				rc = ossl_fail(e, "SHA-1");
-			s->p1_fill += k;
-		}
-		if (!rc)
-			rc = v1_piece_done(bp, s, e);
+		/* the pad file's zeros finish the last piece: up to a 64-byte
+		 * block here, the whole blocks of zeros later, many pieces at
+		 * once (hp_btpieces_finish) */
+		size_t k = (size_t)((64 - s->p1_fill % 64) % 64);
+		SHA1_Update(&s->l1, zeros, k);
+		s->p1_fill += k;
+		s->tail.h[0] = s->l1.h0, s->tail.h[1] = s->l1.h1, s->tail.h[2] = s->l1.h2;
+		s->tail.h[3] = s->l1.h3, s->tail.h[4] = s->l1.h4;
+		s->tail.zero_blocks = (P - s->p1_fill) / 64;
+		s->has_tail = true;
+		s->p1_fill = 0;
 	}
 	if (!rc && bp->o.v2 && size) {
 		if (s->leaf_fill)
@@ -516,6 +551,14 @@ static hp_code join_v1(hp_btpieces *bp, fstate *s, hp_err *e)
 		if ((rc = add_v1(bp, s->full, s->full_lane, s->nfull, e)))
 			return rc;
 	}
+	if (s->has_tail) {
+		/* its place now, its hash in hp_btpieces_finish */
+		static const uint8_t later[20];
+		if ((rc = grow(&bp->pend, &bp->pendcap, bp->npend + 1, sizeof *bp->pend, e)) ||
+		    (rc = push_v1(bp, later, e)))
+			return rc;
+		bp->pend[bp->npend++] = (pending){ bp->v1n - 1, s->tail };
+	}
 	if (s->p1_fill) {
 		if (bp->carry_fill)
 			return hp_fail(e, HP_E_INTERNAL, "v1 pieces: a piece begun while one is open");
@@ -552,6 +595,12 @@ static void bp_done(void *ctx, void *state, const hp_digest_file *f, const hp_di
 			memcpy(out->root, s->root, 32);
 			out->npieces = s->npieces;
 			out->pieces = s->pieces;
+			/* kept to the end of the run: no spare room (most files have one piece) */
+			if (s->npieces && s->npieces < s->pcap) {
+				uint8_t *q = realloc(s->pieces, 32 * s->npieces);
+				if (q)
+					out->pieces = q;
+			}
 			s->pieces = NULL;
 		}
 	}
@@ -564,6 +613,58 @@ hp_digest_sink hp_btpieces_sink(hp_btpieces *bp)
 	return s;
 }
 
+/* The zeros of the padded pieces, on every CPU: each thread takes the next
+ * slice of the list. */
+typedef struct tail_run {
+	hp_btpieces *bp;
+	size_t next;
+	pthread_mutex_t mu;
+} tail_run;
+
+#define TAIL_SLICE 256  /* pieces a thread takes at a time (a multiple of 16 lanes) */
+
+static void *tail_worker(void *arg)
+{
+	tail_run *t = arg;
+	hp_btpieces *bp = t->bp;
+	hp_sha1z z[TAIL_SLICE];
+	for (;;) {
+		pthread_mutex_lock(&t->mu);
+		size_t i = t->next;
+		t->next += TAIL_SLICE;
+		pthread_mutex_unlock(&t->mu);
+		if (i >= bp->npend)
+			return NULL;
+		size_t n = bp->npend - i < TAIL_SLICE ? bp->npend - i : TAIL_SLICE;
+		for (size_t j = 0; j < n; j++)
+			z[j] = bp->pend[i + j].z;
+		hp_sha1z_run(z, n);
+		for (size_t j = 0; j < n; j++) {
+			/* the message is exactly one piece: SHA-1's final block
+			 * holds only the padding and its length in bits */
+			SHA_CTX c;
+			memset(&c, 0, sizeof c);
+			c.h0 = z[j].h[0], c.h1 = z[j].h[1], c.h2 = z[j].h[2], c.h3 = z[j].h[3], c.h4 = z[j].h[4];
+			uint64_t bits = bp->o.piece_length * 8;
+			c.Nl = (SHA_LONG)bits;
+			c.Nh = (SHA_LONG)(bits >> 32);
+			SHA1_Final(bp->v1 + 20 * bp->pend[i + j].at, &c);
+		}
+	}
+}
+
+static void pad_tails(hp_btpieces *bp)
+{
+	if (!bp->npend)
+		return;
+	tail_run t = { bp, 0, PTHREAD_MUTEX_INITIALIZER };
+	size_t threads = hp_digest_cpus();
+	size_t slices = (bp->npend + TAIL_SLICE - 1) / TAIL_SLICE;
+	hp_run_threads(threads < slices ? threads : slices, tail_worker, &t);
+	pthread_mutex_destroy(&t.mu);
+	bp->npend = 0;
+}
+
 hp_code hp_btpieces_finish(hp_btpieces *bp, hp_err *e)
 {
 	if (bp->err.code) {
@@ -571,6 +672,7 @@ hp_code hp_btpieces_finish(hp_btpieces *bp, hp_err *e)
 			*e = bp->err;
 		return bp->err.code;
 	}
+	pad_tails(bp);
 	if (!bp->finished && bp->o.v1 && bp->carry_fill) {
 		uint8_t md[20];
 		if (!EVP_DigestFinal_ex(bp->carry, md, NULL))

@@ -55,6 +55,7 @@ struct hp_fetch {
 	const volatile sig_atomic_t *stop;
 	bool interruptible;    /* the running source honours stop */
 	int dirfd, pdirfd;
+	char *pdir_shown;      /* "DIR/.hp-partial", for messages */
 	bool locked;           /* .hp-partial is ours */
 	int partial_tmp;       /* .hp-partial's hp_tmp registration: a signal removes it when empty */
 	int jobs;
@@ -137,6 +138,14 @@ static void hex32(const uint8_t d[32], char out[65])
 	out[64] = '\0';
 }
 
+/* A write that failed for want of space (or a failing disk) is an I/O
+ * error, 74, whatever it was writing: a full disk is never "cannot create"
+ * (73: a link or a file in the way, permissions, a read-only file system). */
+static hp_code disk_code(int err, hp_code otherwise)
+{
+	return err == ENOSPC || err == EDQUOT || err == EIO || err == EFBIG ? HP_E_IO : otherwise;
+}
+
 static int path_cmp(const char *a, size_t an, const char *b, size_t bn)
 {
 	int c = memcmp(a, b, an < bn ? an : bn);
@@ -211,7 +220,8 @@ static hp_code open_parent(int dirfd, const char *relpath, size_t n, bool create
 		int next = openat(cur, seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0 && errno == ENOENT && create) {
 			if (mkdirat(cur, seg, 0755) < 0 && errno != EEXIST) {
-				rc = hp_fail_errno(e, HP_E_CANTCREAT, errno, "cannot create the folder of '%s'", relpath);
+				rc = hp_fail_errno(e, disk_code(errno, HP_E_CANTCREAT), errno, "cannot create the folder of '%s'",
+						   relpath);
 				break;
 			}
 			next = openat(cur, seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -373,20 +383,25 @@ static hp_code open_dirs(hp_fetch *f, const char *dir, hp_err *e)
 {
 	if (!dir || !*dir)
 		return hp_fail(e, HP_E_USAGE, "no output folder");
+	size_t dl = strlen(dir);
+	if (!(f->pdir_shown = malloc(dl + sizeof HP_FETCH_PARTIAL_DIR + 1)))
+		return hp_fail_nomem(e);
+	snprintf(f->pdir_shown, dl + sizeof HP_FETCH_PARTIAL_DIR + 1, "%s%s%s", dir,
+		 dl && dir[dl - 1] == '/' ? "" : "/", HP_FETCH_PARTIAL_DIR);
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return hp_fail_errno(e, HP_E_CANTCREAT, errno, "cannot create '%s'", dir);
+		return hp_fail_errno(e, disk_code(errno, HP_E_CANTCREAT), errno, "cannot create '%s'", dir);
 	f->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (f->dirfd < 0)
 		return hp_fail_errno(e, errno == ENOTDIR ? HP_E_CANTCREAT : HP_E_NOINPUT, errno, "cannot open '%s'", dir);
 	if (mkdirat(f->dirfd, HP_FETCH_PARTIAL_DIR, 0700) < 0 && errno != EEXIST)
-		return hp_fail_errno(e, HP_E_CANTCREAT, errno, "cannot create '%s/%s'", dir, HP_FETCH_PARTIAL_DIR);
+		return hp_fail_errno(e, disk_code(errno, HP_E_CANTCREAT), errno, "cannot create '%s'", f->pdir_shown);
 	f->pdirfd = openat(f->dirfd, HP_FETCH_PARTIAL_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (f->pdirfd < 0)
-		return hp_fail_errno(e, HP_E_CANTCREAT, errno, "cannot open '%s/%s'", dir, HP_FETCH_PARTIAL_DIR);
+		return hp_fail_errno(e, HP_E_CANTCREAT, errno, "cannot open '%s'", f->pdir_shown);
 	if (flock(f->pdirfd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno == EWOULDBLOCK)
 			return hp_fail(e, HP_E_TEMPFAIL, "'%s' is being written by another hp-fetch", dir);
-		return hp_fail_errno(e, HP_E_IO, errno, "cannot lock '%s/%s'", dir, HP_FETCH_PARTIAL_DIR);
+		return hp_fail_errno(e, HP_E_IO, errno, "cannot lock '%s'", f->pdir_shown);
 	}
 	f->locked = true;
 	f->partial_tmp = hp_tmp_add(f->dirfd, HP_FETCH_PARTIAL_DIR, HP_TMP_DIR);
@@ -506,6 +521,7 @@ void hp_fetch_free(hp_fetch *f)
 	}
 	if (f->dirfd >= 0)
 		close(f->dirfd);
+	free(f->pdir_shown);
 	for (size_t i = 0; f->st && i < f->nfiles; i++)
 		free(f->st[i].err_msg);
 	free(f->st);
@@ -525,6 +541,10 @@ const hp_fetch_file *hp_fetch_file_at(const hp_fetch *f, size_t i) { return i < 
 uint64_t hp_fetch_total_size(const hp_fetch *f) { return f->total; }
 int hp_fetch_dirfd(const hp_fetch *f) { return f->dirfd; }
 int hp_fetch_partial_dirfd(const hp_fetch *f) { return f->pdirfd; }
+const char *hp_fetch_partial_dir_shown(const hp_fetch *f)
+{
+	return f->pdir_shown ? f->pdir_shown : HP_FETCH_PARTIAL_DIR;
+}
 
 hp_fetch_status hp_fetch_file_status(const hp_fetch *f, size_t i)
 {
@@ -789,8 +809,25 @@ static hp_code place_empty(hp_fetch *f, hp_err *e)
 	return HP_OK;
 }
 
+/* A local error (the disk full, a write that failed, memory) ends the run:
+ * no other source could do better. Every file still missing fails with it
+ * (one that failed already keeps its own reason), and is reported as any
+ * other failure: its record, the summary. */
+static void local_failure(hp_fetch *f, hp_code rc, const hp_err *why, hp_code *local, hp_err *local_err)
+{
+	*local = rc;
+	*local_err = *why;
+	pthread_mutex_lock(&f->mu);
+	for (size_t i = 0; i < f->nfiles; i++)
+		if (f->st[i].status == HP_FETCH_MISSING)
+			note_locked(f, i, rc, why->msg);
+	pthread_mutex_unlock(&f->mu);
+}
+
 hp_code hp_fetch_run(hp_fetch *f, hp_err *e)
 {
+	hp_code local = HP_OK;
+	hp_err local_err = HP_ERR_INIT;
 	for (size_t s = 0; s < f->nsrc && hp_fetch_nwanted(f) && !hp_fetch_stopping(f); s++) {
 		fsource *src = &f->src[s];
 		hp_err se = HP_ERR_INIT;
@@ -806,9 +843,8 @@ hp_code hp_fetch_run(hp_fetch *f, hp_err *e)
 		if (rc) {
 			src->error = strdup(se.msg);
 			if (local_error(rc)) {
-				if (e)
-					*e = se;
-				return rc;
+				local_failure(f, rc, &se, &local, &local_err);
+				break;
 			}
 			hp_fetch_event ev = { 0 };
 			ev.kind = HP_FETCH_EV_WARNING;
@@ -830,10 +866,11 @@ hp_code hp_fetch_run(hp_fetch *f, hp_err *e)
 				note_locked(f, i, HP_E_TEMPFAIL, "interrupted (run again to resume)");
 		pthread_mutex_unlock(&f->mu);
 	}
-	if (!hp_fetch_stopping(f)) {
-		hp_code rc = place_empty(f, e);
+	if (!local && !hp_fetch_stopping(f)) {
+		hp_err pe = HP_ERR_INIT;
+		hp_code rc = place_empty(f, &pe);
 		if (rc)
-			return rc;
+			local_failure(f, rc, &pe, &local, &local_err);
 	}
 	size_t nfailed = 0, first = SIZE_MAX;
 	hp_code worst = HP_OK;
@@ -855,6 +892,11 @@ hp_code hp_fetch_run(hp_fetch *f, hp_err *e)
 		if (first == SIZE_MAX)
 			first = i;
 		nfailed++;
+	}
+	if (local) {
+		if (e)
+			*e = local_err;
+		return local;
 	}
 	if (!nfailed)
 		return HP_OK;
@@ -957,7 +999,8 @@ hp_code hp_fetch_out_open(hp_fetch *f, size_t i, hp_fetch_out **out, hp_err *e)
 	 * source resumes from a writer's partial file) */
 	w->fd = hp_tmp_openat(f->pdirfd, w->name, O_RDWR | O_TRUNC, 0644, &w->tmp_id);
 	if (w->fd < 0) {
-		rc = hp_fail_errno(e, HP_E_CANTCREAT, errno, "cannot create the partial file of '%s'", f->files[i].path);
+		rc = hp_fail_errno(e, disk_code(errno, HP_E_CANTCREAT), errno, "cannot create '%s/%s' (the partial file of '%s')",
+				   hp_fetch_partial_dir_shown(f), w->name, f->files[i].path);
 		EVP_MD_CTX_free(w->sha);
 		free(w);
 		unclaim(f, i, NULL);
@@ -994,8 +1037,8 @@ hp_code hp_fetch_out_write(hp_fetch_out *w, const void *p, size_t n, hp_err *e)
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
-			return hp_fail_errno(e, HP_E_IO, k < 0 ? errno : ENOSPC, "cannot write the partial file of '%s'",
-					     ff->path);
+			return hp_fail_errno(e, HP_E_IO, k < 0 ? errno : ENOSPC, "cannot write '%s/%s' (the partial file of '%s')",
+					     hp_fetch_partial_dir_shown(w->f), w->name, ff->path);
 		b += k;
 		off += (uint64_t)k;
 		left -= (size_t)k;
@@ -1020,8 +1063,8 @@ hp_code hp_fetch_out_pwrite(hp_fetch_out *w, uint64_t off, const void *p, size_t
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
-			return hp_fail_errno(e, HP_E_IO, k < 0 ? errno : ENOSPC, "cannot write the partial file of '%s'",
-					     ff->path);
+			return hp_fail_errno(e, HP_E_IO, k < 0 ? errno : ENOSPC, "cannot write '%s/%s' (the partial file of '%s')",
+					     hp_fetch_partial_dir_shown(w->f), w->name, ff->path);
 		b += k;
 		off += (uint64_t)k;
 		n -= (size_t)k;
@@ -1041,7 +1084,8 @@ hp_code hp_fetch_out_pread(hp_fetch_out *w, uint64_t off, void *p, size_t n, hp_
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
-			return hp_fail_errno(e, HP_E_IO, k < 0 ? errno : EIO, "cannot read the partial file of '%s'", ff->path);
+			return hp_fail_errno(e, HP_E_IO, k < 0 ? errno : EIO, "cannot read '%s/%s' (the partial file of '%s')",
+					     hp_fetch_partial_dir_shown(w->f), w->name, ff->path);
 		b += k;
 		off += (uint64_t)k;
 		n -= (size_t)k;
@@ -1083,14 +1127,15 @@ static hp_code put_in_place(hp_fetch *f, size_t i, int fd, const char *name, uin
 	const hp_fetch_file *ff = &f->files[i];
 	hp_code rc = HP_OK;
 	if (fsync(fd) < 0)
-		rc = hp_fail_errno(e, HP_E_IO, errno, "cannot sync the partial file of '%s'", ff->path);
+		rc = hp_fail_errno(e, HP_E_IO, errno, "cannot sync '%s/%s' (the partial file of '%s')",
+				   hp_fetch_partial_dir_shown(f), name, ff->path);
 	close(fd);
 	int parent = -1;
 	const char *base = NULL;
 	if (!rc)
 		rc = open_parent(f->dirfd, ff->path, ff->path_len, true, false, &parent, &base, e);
 	if (!rc && renameat(f->pdirfd, name, parent, base) < 0)
-		rc = hp_fail_errno(e, HP_E_CANTCREAT, errno, "cannot put '%s' in place", ff->path);
+		rc = hp_fail_errno(e, disk_code(errno, HP_E_CANTCREAT), errno, "cannot put '%s' in place", ff->path);
 	if (!rc && fsync(parent) < 0 && errno != EINVAL)
 		rc = hp_fail_errno(e, HP_E_IO, errno, "cannot sync the folder of '%s'", ff->path);
 	if (parent >= 0)
@@ -1355,8 +1400,8 @@ hp_code hp_fetch_adopt_batch(hp_fetch *f, const size_t *idx, const uint8_t *cons
 			hp_fetch_partial_name(f, a->i, name);
 			int fd = openat(f->pdirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd < 0 || fsync(fd) < 0) {
-				a->rc = hp_fail_errno(&a->err, HP_E_IO, errno, "cannot sync the partial file of '%s'",
-						      f->files[a->i].path);
+				a->rc = hp_fail_errno(&a->err, HP_E_IO, errno, "cannot sync '%s/%s' (the partial file of '%s')",
+						      hp_fetch_partial_dir_shown(f), name, f->files[a->i].path);
 				adopt_fail(f, a, true);
 				a->claimed = false;
 			}
@@ -1378,7 +1423,8 @@ hp_code hp_fetch_adopt_batch(hp_fetch *f, const size_t *idx, const uint8_t *cons
 		const char *base = NULL;
 		a->rc = open_parent(f->dirfd, ff->path, ff->path_len, true, false, &parent, &base, &a->err);
 		if (!a->rc && renameat(f->pdirfd, name, parent, base) < 0)
-			a->rc = hp_fail_errno(&a->err, HP_E_CANTCREAT, errno, "cannot put '%s' in place", ff->path);
+			a->rc = hp_fail_errno(&a->err, disk_code(errno, HP_E_CANTCREAT), errno, "cannot put '%s' in place",
+				      ff->path);
 		if (parent >= 0)
 			close(parent);
 		if (a->rc) {

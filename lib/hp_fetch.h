@@ -139,6 +139,9 @@ size_t hp_fetch_nwanted(const hp_fetch *f);
 int hp_fetch_dirfd(const hp_fetch *f);
 /* The .hp-partial folder, open; sources may put scratch files in it. */
 int hp_fetch_partial_dirfd(const hp_fetch *f);
+/* The .hp-partial folder as messages name it: "DIR/.hp-partial", DIR as
+ * given in hp_fetch_opts.out_dir (so a user can find what a message names). */
+const char *hp_fetch_partial_dir_shown(const hp_fetch *f);
 
 /* Check the files already in place (size, then SHA-256 with o->jobs
  * threads) and report each one found as present. Anything that is not a
@@ -161,7 +164,9 @@ typedef struct hp_fetch_source_ops hp_fetch_source_ops;
  * when some content came but never verified, HP_E_TEMPFAIL when a source
  * timed out, HP_E_UNAVAILABLE when no source could be reached or had the
  * content (no source at all included). A local error a source returns
- * (I/O, memory) ends the run at once. */
+ * (I/O: a full disk included; memory) ends the run at once: it is the code
+ * returned, with its message, and every file still missing is reported
+ * failed with it. */
 hp_code hp_fetch_run(hp_fetch *f, hp_err *e);
 
 /* The summary: {"files", "present", "fetched", "failed", "bytes",

@@ -61,6 +61,7 @@ typedef struct store {
 	int spill_fd;
 	uint64_t spill_len;
 	int pdirfd;
+	const char *pdir_shown;  /* the folder as messages name it ("DIR/.hp-partial") */
 	uint8_t key[crypto_shorthash_KEYBYTES];
 } store;
 
@@ -143,8 +144,9 @@ static hp_code spill_open(store *s, hp_err *e)
 		snprintf(name, sizeof name, "spill-%ld-%u-XXXXXX", (long)getpid(), atomic_fetch_add(&seq, 1));
 		s->spill_fd = hp_tmp_open(s->pdirfd, name, 0, 0600, &id);
 		if (s->spill_fd < 0)
-			return hp_fail_errno(e, HP_E_CANTCREAT, errno, "cannot create a spill file in '%s'",
-					     HP_FETCH_PARTIAL_DIR);
+			return hp_fail_errno(e, errno == ENOSPC || errno == EDQUOT ? HP_E_IO : HP_E_CANTCREAT, errno,
+					     "cannot create a spill file (blocks that came before they were needed) in "
+					     "'%s'", s->pdir_shown);
 		hp_tmp_remove(id);  /* unnamed from now on; registered until here */
 	}
 	return HP_OK;
@@ -174,8 +176,9 @@ static hp_code store_keep(store *s, bentry *b, const uint8_t *p, size_t n, uint6
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
-			return hp_fail_errno(e, HP_E_IO, k < 0 ? errno : ENOSPC, "cannot write the spill file in '%s'",
-					     HP_FETCH_PARTIAL_DIR);
+			return hp_fail_errno(e, HP_E_IO, k < 0 ? errno : ENOSPC,
+					     "cannot write the spill file (blocks that came before they were needed, "
+					     "%" PRIu64 " bytes so far) in '%s'", s->spill_len, s->pdir_shown);
 		q += k;
 		left -= (size_t)k;
 	}
@@ -896,7 +899,8 @@ static const uint8_t *stored_bytes(hp_ipfs_walk *w, bentry *b, const hp_cid *cid
 			if (k < 0 && errno == EINTR)
 				continue;
 			if (k <= 0) {
-				hp_fail_errno(&e, HP_E_IO, k < 0 ? errno : EIO, "cannot read the spill file");
+				hp_fail_errno(&e, HP_E_IO, k < 0 ? errno : EIO, "cannot read the spill file in '%s'",
+					      w->st.pdir_shown);
 				fatal(w, &e);
 				return NULL;
 			}
@@ -993,6 +997,7 @@ hp_code hp_ipfs_walk_new(hp_fetch *f, const hp_cid *start, size_t file, size_t m
 	w->scratch = malloc(MAX_BLOCK + HP_CID_MAX_BYTES);
 	w->st.spill_fd = -1;
 	w->st.pdirfd = hp_fetch_partial_dirfd(f);
+	w->st.pdir_shown = hp_fetch_partial_dir_shown(f);
 	w->st.mem_limit = memory ? memory : DEFAULT_MEMORY;
 	uint64_t maxb = 0, maxn = 0;
 	hp_ipfs_bounds(f, file, &maxb, &maxn);

@@ -110,9 +110,9 @@ hp_code hp_plan_fetch(const hp_plan_opts *o, hp_plan_result *r, hp_err *e)
 	}
 	if (!(rc = hp_fetch_scan(f, e)))
 		rc = hp_fetch_run(f, e);
-	/* after a local failure (I/O, memory) there is nothing to sum up */
-	if (rc == HP_OK || !(rc == HP_E_IO || rc == HP_E_CANTCREAT || rc == HP_E_NOMEM || rc == HP_E_INTERNAL))
-		r->summary = hp_fetch_summary(f);
+	/* the files were planned: whatever happened, the summary says what is
+	 * in place and what is not (a full disk included) */
+	r->summary = hp_fetch_summary(f);
 	if (rc == HP_OK)
 		r->manifest = json_incref((json_t *)hp_fetch_manifest(f));
 	hp_fetch_free(f);

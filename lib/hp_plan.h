@@ -65,7 +65,8 @@ typedef struct hp_plan_opts {
 
 typedef struct hp_plan_result {
 	json_t *report;   /* the manifest's verification report (hp-verify's), when it could be parsed */
-	json_t *summary;  /* hp_fetch_summary, when the run got that far */
+	json_t *summary;  /* hp_fetch_summary, whenever the sources were set up (the files were
+	                   * planned): on success and on every failure after that */
 	json_t *manifest; /* the verified manifest, on success */
 } hp_plan_result;
 

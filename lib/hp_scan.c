@@ -1,44 +1,125 @@
 #include "hp_scan.h"
 
 #include <magic.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hp_digest.h"
 #include "hp_io.h"
 #include "hp_json.h"
+#include "hp_mime.h"
 #include "hp_multiformats.h"
 #include "hp_unixfs.h"
 #include "banned.h"
 
 /* libmagic looks at the start of a file; this much is enough for its tests. */
 #define HEAD_BYTES (64u * 1024)
+#define MIME_MAX 128
+#define MAX_MAGIC 64   /* libmagic handles kept for the workers */
+
+/* MIME types (docs/manifest.md, "mime_type"): the compiled-in extension
+ * table (hp_mime) first; libmagic only for a name the table does not know,
+ * on the worker that read the file (each call takes a handle of its own from
+ * a pool: a magic_t is not for two threads at once). */
+typedef struct magic_pool {
+	pthread_mutex_t mu;
+	magic_t free[MAX_MAGIC];
+	size_t nfree;
+	bool failed;           /* a handle could not be made: no more tries */
+	char why[160];
+} magic_pool;
 
 typedef struct head {
-	size_t n;
-	uint8_t b[HEAD_BYTES];
+	size_t n, cap;
+	char mime[MIME_MAX];   /* libmagic's answer, "" for none */
+	uint8_t b[];
 } head;
 
 typedef struct scan_run {
 	hp_unixfs_sink *unixfs;    /* NULL without CIDs */
 	hp_unixfs_tree *tree;
 	hp_unixfs_node last;       /* the node of the last file (a single-file torrent's) */
-	magic_t magic;
+	magic_pool *magic;         /* NULL without MIME types */
 	json_t *files;
 	hp_err *e;
 	hp_code rc;
-	char mime[128];   /* MIME type of the file just done */
+	char mime[MIME_MAX];       /* MIME type of the file just done */
 	bool have_mime;
 } scan_run;
+
+static magic_t magic_take(magic_pool *mp, hp_err *e)
+{
+	magic_t m = NULL;
+	pthread_mutex_lock(&mp->mu);
+	if (mp->nfree)
+		m = mp->free[--mp->nfree];
+	bool failed = mp->failed;
+	pthread_mutex_unlock(&mp->mu);
+	if (m || failed)
+		return m;
+	m = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR);
+	if (m && magic_load(m, NULL) == 0)
+		return m;
+	pthread_mutex_lock(&mp->mu);
+	if (!mp->failed) {
+		mp->failed = true;
+		snprintf(mp->why, sizeof mp->why, "%s", m ? magic_error(m) : "out of memory");
+	}
+	pthread_mutex_unlock(&mp->mu);
+	if (m)
+		magic_close(m);
+	hp_fail(e, HP_E_UNAVAILABLE, "cannot load libmagic's database: %s", mp->why);
+	return NULL;
+}
+
+static void magic_give(magic_pool *mp, magic_t m)
+{
+	pthread_mutex_lock(&mp->mu);
+	if (mp->nfree < MAX_MAGIC) {
+		mp->free[mp->nfree++] = m;
+		m = NULL;
+	}
+	pthread_mutex_unlock(&mp->mu);
+	if (m)
+		magic_close(m);
+}
+
+static void magic_pool_free(magic_pool *mp)
+{
+	if (!mp)
+		return;
+	for (size_t i = 0; i < mp->nfree; i++)
+		magic_close(mp->free[i]);
+	pthread_mutex_destroy(&mp->mu);
+	free(mp);
+}
+
+/* An empty pool: the database is loaded when a name the table does not know
+ * first needs it (most packages need no libmagic at all). */
+static hp_code magic_pool_new(magic_pool **out, hp_err *e)
+{
+	magic_pool *mp = calloc(1, sizeof *mp);
+	if (!mp)
+		return hp_fail_nomem(e);
+	pthread_mutex_init(&mp->mu, NULL);
+	*out = mp;
+	return HP_OK;
+}
 
 static hp_code head_begin(void *ctx, const hp_digest_file *f, void **state, hp_err *e)
 {
 	(void)ctx;
-	(void)f;
-	head *h = malloc(sizeof *h);
+	if (hp_mime_by_name(f->path, f->path_len))
+		return HP_OK;  /* the table knows it: nothing to keep */
+	size_t cap = f->expect_size < HEAD_BYTES ? (size_t)f->expect_size : HEAD_BYTES;
+	head *h = malloc(sizeof *h + cap);
 	if (!h)
 		return hp_fail_nomem(e);
 	h->n = 0;
+	h->cap = cap;
+	h->mime[0] = '\0';
 	*state = h;
 	return HP_OK;
 }
@@ -48,12 +129,36 @@ static hp_code head_update(void *ctx, void *state, const uint8_t *p, size_t n, u
 	(void)ctx;
 	(void)e;
 	head *h = state;
-	if (offset < HEAD_BYTES) {
-		size_t take = HEAD_BYTES - (size_t)offset < n ? HEAD_BYTES - (size_t)offset : n;
+	if (h && offset < h->cap) {
+		size_t take = h->cap - (size_t)offset < n ? h->cap - (size_t)offset : n;
 		memcpy(h->b + offset, p, take);
 		if (offset + take > h->n)
 			h->n = (size_t)offset + take;
 	}
+	return HP_OK;
+}
+
+/* On the worker: libmagic on the head of a file the table does not know. */
+static hp_code head_end(void *ctx, void *state, uint64_t size, hp_err *e)
+{
+	scan_run *s = ctx;
+	head *h = state;
+	(void)size;
+	if (!h)
+		return HP_OK;
+	magic_t m = magic_take(s->magic, e);
+	if (!m)
+		return e->code;
+	const char *t = magic_buffer(m, h->b, h->n);
+	if (t && strlen(t) < sizeof h->mime) {
+		size_t i = 0;
+		/* keep "type/subtype", drop any "; charset=..." */
+		while (t[i] && t[i] != ';' && t[i] != ' ')
+			i++;
+		memcpy(h->mime, t, i);
+		h->mime[i] = '\0';
+	}
+	magic_give(s->magic, m);
 	return HP_OK;
 }
 
@@ -62,18 +167,13 @@ static void head_done(void *ctx, void *state, const hp_digest_file *f, const hp_
 {
 	scan_run *s = ctx;
 	head *h = state;
-	(void)f;
 	s->have_mime = false;
-	if (h && !r->err.code && s->magic) {
-		const char *t = magic_buffer(s->magic, h->b, h->n);
-		if (t && strlen(t) < sizeof s->mime) {
-			size_t i = 0;
-			/* keep "type/subtype", drop any "; charset=..." */
-			while (t[i] && t[i] != ';' && t[i] != ' ')
-				i++;
-			memcpy(s->mime, t, i);
-			s->mime[i] = '\0';
-			s->have_mime = i > 0;
+	if (!r->err.code) {
+		const char *t = h ? h->mime : hp_mime_by_name(f->path, f->path_len);
+		size_t n = t ? strlen(t) : 0;
+		if (n && n < sizeof s->mime) {
+			memcpy(s->mime, t, n + 1);
+			s->have_mime = true;
 		}
 	}
 	free(h);
@@ -183,12 +283,8 @@ hp_code hp_scan_paths(const char *const *paths, size_t n, const hp_scan_opts *o,
 		if ((rc = hp_relpath_check(en->path, en->path_len, e)))
 			hp_err_prefix(e, "cannot list this file in a manifest");
 	}
-	if (!rc && o->mime) {
-		s.magic = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR);
-		if (!s.magic || magic_load(s.magic, NULL) != 0)
-			rc = hp_fail(e, HP_E_UNAVAILABLE, "cannot load libmagic's database: %s",
-				     s.magic ? magic_error(s.magic) : "out of memory");
-	}
+	if (!rc && o->mime)
+		rc = magic_pool_new(&s.magic, e);
 	bool sized = true;  /* a torrent needs files of known size: no streams */
 	for (size_t i = 0; i < l.n; i++)
 		if (l.v[i].type == HP_WALK_STDIN || l.v[i].type == HP_WALK_STREAM)
@@ -210,7 +306,7 @@ hp_code hp_scan_paths(const char *const *paths, size_t n, const hp_scan_opts *o,
 		hp_digest_sink sinks[2 + HP_MKT_MAX_SINKS];
 		size_t nsinks = 0;
 		if (o->mime)
-			sinks[nsinks++] = (hp_digest_sink){ "mime", &s, head_begin, head_update, NULL, head_done };
+			sinks[nsinks++] = (hp_digest_sink){ "mime", &s, head_begin, head_update, head_end, head_done };
 		if (s.unixfs)
 			sinks[nsinks++] = *hp_unixfs_sink_digest(s.unixfs);
 		if (pieces)
@@ -237,8 +333,7 @@ hp_code hp_scan_paths(const char *const *paths, size_t n, const hp_scan_opts *o,
 	if (!rc && pieces)
 		rc = torrent_finish(o, &l, pieces, profile, &root, &s.last, e);
 	hp_mkt_pieces_free(pieces);
-	if (s.magic)
-		magic_close(s.magic);
+	magic_pool_free(s.magic);
 	hp_unixfs_tree_free(s.tree);
 	hp_unixfs_sink_free(s.unixfs);
 	hp_walk_free(&l);
