@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +58,8 @@ typedef struct bt_source {
 	int tracker_replies;
 	char tracker_error[512]; /* the last one, "URL: why" */
 	bool interrupted;
+	bool disk_full;          /* the download stopped for want of space */
+	char file_error[512];    /* libtorrent's last file error */
 	int tid;                 /* the session's id for the torrent */
 	uint64_t flushes;        /* HP_BT_EV_FLUSHED events for it */
 } bt_source;
@@ -163,6 +166,8 @@ static void on_event(void *ud, const hp_bt_event *ev)
 		s->tracker_replies++;
 	else if (ev->kind == HP_BT_EV_TRACKER_ERROR)
 		snprintf(s->tracker_error, sizeof s->tracker_error, "%s", ev->msg);
+	else if (ev->kind == HP_BT_EV_ERROR && ev->torrent == s->tid)
+		snprintf(s->file_error, sizeof s->file_error, "%s", ev->msg);
 }
 
 /* Where libtorrent keeps torrent file k, under the partial folder. */
@@ -308,6 +313,27 @@ static void resolve_hints(bt_source *s)
 			s->nhint_ips++;
 		}
 	}
+}
+
+/* libtorrent stopped the torrent on an error: a write error, as what it
+ * is (HP_E_IO, 74). libtorrent 2.0 writes through mapped files, so a full
+ * disk shows as "Bad address" (the mapping's SIGBUS): the space left says
+ * which it was. */
+static hp_code disk_error(bt_source *s, hp_fetch *f, const hp_bt_status *st, const char *pdir, hp_err *e)
+{
+	struct statvfs sv;
+	uint64_t left = st->total_wanted > st->total_done ? st->total_wanted - st->total_done : 0;
+	uint64_t avail = statvfs(pdir, &sv) == 0 ? (uint64_t)sv.f_bavail * sv.f_frsize : UINT64_MAX;
+	const char *why = st->error[0] ? st->error : s->file_error;
+	if (avail < left || strstr(why, "No space left")) {
+		s->disk_full = true;
+		return hp_fail(e, HP_E_IO,
+			       "cannot write the BitTorrent download in '%s': No space left on device (%llu bytes "
+			       "free, %llu still to come; libtorrent: %s); its partial data is removed",
+			       hp_fetch_partial_dir_shown(f), (unsigned long long)(avail == UINT64_MAX ? 0 : avail),
+			       (unsigned long long)left, why);
+	}
+	return hp_fail(e, HP_E_IO, "BitTorrent download in '%s': %s", hp_fetch_partial_dir_shown(f), why);
 }
 
 /* Ask for resume data and write it atomically beside the scratch folder. */
@@ -524,7 +550,17 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 			s->peers_max = st.peers;
 		int64_t now = now_ms();
 		if (st.has_error) {
-			rc = hp_fail(e, HP_E_IO, "libtorrent: %s", st.error);
+			rc = disk_error(s, f, &st, pdir, e);
+			hp_bt_session_free(ses);
+			ses = NULL;
+			if (s->disk_full) {
+				/* nothing of it is worth the space it holds: the next
+				 * run, with room, starts again */
+				unlink(rpath.data);
+				hp_buf_reset(&src);
+				if (!hp_buf_addf(&src, NULL, "bt-%s", infohash(ti)))
+					hp_fetch_remove_partial(f, src.data);
+			}
 			goto out;
 		}
 		if (st.checking) {

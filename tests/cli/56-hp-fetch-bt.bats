@@ -19,6 +19,7 @@ setup() {
 	bt_setup
 	FETCH_PID=
 	KUBO_STARTED=
+	MOUNTED=
 }
 
 teardown() {
@@ -29,6 +30,7 @@ teardown() {
 	if [ -n "$KUBO_STARTED" ]; then
 		kubo_stop
 	fi
+	[ -z "$MOUNTED" ] || umount "$MOUNTED" || umount -l "$MOUNTED"
 }
 
 # A package src/pkg (a file of SIZE bytes spanning many pieces, a small
@@ -464,5 +466,29 @@ rangeserver() {
 	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent v1.torrent --peer "127.0.0.1:$SEED_PORT" \
 		--listen 127.0.0.1:0 --timeout 20 m.json -O got1
 	[ "$status" -eq 0 ] || fail "no infohash in the manifest: exit $status: $stderr"
+	bt_seed_stop
+}
+
+@test "a full disk during a BitTorrent fetch: 74 naming the folder and the space (not a timeout); the partial data is released; a rerun with room completes" {
+	make_pkg 3000000 --hybrid
+	bt_seed_start pkg.torrent --content src
+	mkdir disk
+	mount -t tmpfs -o size=2m tmpfs disk || fail "cannot mount a tmpfs (these tests run as root)"
+	MOUNTED=$PWD/disk
+	run_fails 74 timeout 60 hp-fetch -k keys/pub.pub --torrent pkg.torrent --peer "127.0.0.1:$SEED_PORT" \
+		--listen 127.0.0.1:0 --timeout 20 m.json -O disk/out
+	[[ $stderr == *"cannot write the BitTorrent download in 'disk/out/.hp-partial': No space left on device ("* ]] ||
+		fail "$stderr"
+	[[ $stderr != *"without new data"* ]]
+	jq -e -s '.[-1].summary.failed >= 1' <<<"$output" >/dev/null
+	# nothing of it is left to fill the disk
+	[ -z "$(find disk/out -type f)" ]
+	[ "$(df --output=used -B1 disk | tail -n1 | tr -d ' ')" -lt 65536 ]
+	# more room, the same command: every file verified in place
+	mount -o remount,size=16m disk
+	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent pkg.torrent --peer "127.0.0.1:$SEED_PORT" \
+		--listen 127.0.0.1:0 --timeout 20 m.json -O disk/out
+	[ "$status" -eq 0 ] || fail "rerun: exit $status: $stderr"
+	diff -r src/pkg disk/out
 	bt_seed_stop
 }
