@@ -39,6 +39,11 @@ typedef struct bt_source {
 	char **boot;
 	char *state;
 	long timeout_ms;
+	uint32_t min_rate;
+	long deadline_ms;
+	int64_t run_start;       /* when bt_run began (for deadline_ms) */
+	bool slow, over_deadline;/* why the download ended, when it did not finish */
+	uint64_t slow_bytes;     /* what the last too slow span brought */
 	uint64_t download_rate;
 	bool no_web_seeds;
 	hp_bt_piece_order piece_order;
@@ -460,6 +465,7 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 {
 	bt_source *s = self;
 	hp_code mrc;
+	s->run_start = now_ms();
 	if (!s->ti && (mrc = bt_metadata(s, f, e)))
 		return mrc;
 	const hp_torrent_info *ti = s->ti;
@@ -539,6 +545,8 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 	hp_fetch_set_interruptible(f, true);
 	long timeout = s->timeout_ms > 0 ? s->timeout_ms : 30000;
 	int64_t last_new = now_ms(), last_connect = 0, last_dht = last_new, last_save = last_new, started = last_new, polled = last_new;
+	int64_t win_start = last_new;  /* the span the minimum rate is judged over */
+	uint64_t win_done = 0;
 	uint64_t last_done = 0, saved_done = 0, flushed_done = 0, flushes_seen = 0, failures_seen = 0;
 	bool flushing = false;
 	hp_bt_status st;
@@ -568,10 +576,11 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 			 * count (nor does it reset the count: a new session checks
 			 * its resume data, and a liar must not keep one going) */
 			last_new += now - polled;
+			win_start += now - polled;
 		} else if (!s->resumed_known) {
 			s->resumed = st.total_done;
 			s->resumed_known = true;
-			last_done = saved_done = st.total_done;
+			last_done = saved_done = win_done = st.total_done;
 		}
 		polled = now;
 		if (!st.checking)
@@ -601,6 +610,21 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 		}
 		if (now - last_new > timeout)
 			break;
+		/* a drip is a stall: at least min_rate over each span of the timeout */
+		if (!st.checking && now - win_start >= timeout) {
+			uint64_t got = st.total_done > win_done ? st.total_done - win_done : 0;
+			if (got * 1000 < (uint64_t)s->min_rate * (uint64_t)(now - win_start)) {
+				s->slow = true;
+				s->slow_bytes = got;
+				break;
+			}
+			win_start = now;
+			win_done = st.total_done;
+		}
+		if (s->deadline_ms > 0 && now - s->run_start > s->deadline_ms) {
+			s->over_deadline = true;
+			break;
+		}
 		/* verified pieces survive a kill: resume data every few seconds */
 		if (!st.checking && st.total_done != saved_done && now - last_save >= RESUME_SAVE_MS) {
 			save_resume(s, ses, id, rpath.data);
@@ -657,6 +681,7 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 	 * SHA-256 decide, and one sync makes them all durable (not two fsyncs
 	 * a file) before any is renamed into place */
 	hp_code worst = HP_OK;
+	hp_err incomplete = HP_ERR_INIT;  /* why files did not complete, for the source's line */
 	size_t nb = 0;
 	for (size_t k = 0; k < ti->nfiles; k++) {
 		if (!prio[k])
@@ -670,7 +695,16 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 		if (fstatat(pfd, src.data, &sb, AT_SYMLINK_NOFOLLOW) || !S_ISREG(sb.st_mode) ||
 		    (uint64_t)sb.st_size != tf->size || !finished) {
 			hp_err why = HP_ERR_INIT;
-			if (s->peers_max)
+			if (s->over_deadline)
+				hp_fail(&why, HP_E_TEMPFAIL, "BitTorrent: over the deadline of %ld s with %llu of %llu "
+					"bytes verified (kept for the next run)", s->deadline_ms / 1000,
+					(unsigned long long)st.total_done, (unsigned long long)st.total_wanted);
+			else if (s->slow)
+				hp_fail(&why, HP_E_TEMPFAIL, "BitTorrent: %llu bytes in %ld s, less than the minimum "
+					"rate of %u bytes/s (%llu of %llu bytes verified, kept)",
+					(unsigned long long)s->slow_bytes, timeout / 1000, s->min_rate,
+					(unsigned long long)st.total_done, (unsigned long long)st.total_wanted);
+			else if (s->peers_max)
 				hp_fail(&why, HP_E_TEMPFAIL, "BitTorrent: incomplete after %ld s without new data",
 					timeout / 1000);
 			else
@@ -678,6 +712,8 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 			hp_fetch_note_failure(f, i, &why);
 			if (!worst || why.code == HP_E_TEMPFAIL)
 				worst = why.code;
+			if (!incomplete.code)
+				incomplete = why;
 			continue;
 		}
 		char name[80];
@@ -706,6 +742,8 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 	if (worst) {
 		if (worst == HP_E_UNAVAILABLE)
 			no_peer(s, timeout, e);
+		else if (worst == HP_E_TEMPFAIL && incomplete.code)
+			*e = incomplete;
 		else
 			hp_fail(e, worst, worst == HP_E_INVALID ? "BitTorrent delivered content that does not match the manifest"
 								: "BitTorrent: some files did not complete");
@@ -859,6 +897,8 @@ hp_code hp_bt_source_add(hp_fetch *f, const hp_bt_fetch_opts *o, hp_err *e)
 	for (size_t k = 0; k < o->nhint_peers && nh < 32; k++)
 		hint_ptrs[nh++] = o->hint_peers[k];
 	s->timeout_ms = o->timeout_ms;
+	s->min_rate = o->min_rate ? o->min_rate : 1024;
+	s->deadline_ms = o->deadline_ms;
 	s->download_rate = o->download_rate;
 	s->no_web_seeds = o->no_web_seeds;
 	s->piece_order = o->piece_order;

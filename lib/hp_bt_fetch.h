@@ -66,6 +66,11 @@ typedef struct hp_bt_fetch_opts {
 	long timeout_ms;                /* give up after this long without a new verified byte
 	                                 * (checking the disk not counted); 0: 30 s */
 	uint64_t download_rate;         /* bytes per second, 0: no limit (every peer, loopback too) */
+	uint32_t min_rate;              /* verified bytes per second the source must average over
+	                                 * each timeout_ms span, else the next source is tried (its
+	                                 * verified pieces kept); 0: 1024, as HTTP's floor */
+	long deadline_ms;               /* the whole source over this long after it starts
+	                                 * (metadata, checking and download); 0: no limit */
 	bool no_web_seeds;              /* do not use the torrent's web seeds (BEP 19 url-list) */
 	hp_bt_piece_order piece_order;
 	hp_bt_net net;                  /* DHT, uTP...: the zero value is the internet's defaults

@@ -20,6 +20,7 @@ setup() {
 	FETCH_PID=
 	KUBO_STARTED=
 	MOUNTED=
+	BAD_PIDS=()
 }
 
 teardown() {
@@ -31,6 +32,7 @@ teardown() {
 		kubo_stop
 	fi
 	[ -z "$MOUNTED" ] || umount "$MOUNTED" || umount -l "$MOUNTED"
+	badservers_stop
 }
 
 # A package src/pkg (a file of SIZE bytes spanning many pieces, a small
@@ -491,4 +493,52 @@ rangeserver() {
 	[ "$status" -eq 0 ] || fail "rerun: exit $status: $stderr"
 	diff -r src/pkg disk/out
 	bt_seed_stop
+}
+
+@test "a source that drips is dropped for the next one: --min-rate over each --timeout span, --deadline in all; the verified pieces are kept" {
+	kubo_start || fail "kubo did not start (scripts/build-kubo)"
+	KUBO_STARTED=1
+	# 16 KiB pieces: at 8 KiB/s a piece is verified every 2 s, so the
+	# source is never silent for --timeout, only slow
+	make_pkg 3000000 --hybrid -l 16K
+	[ "$(ipfs add -r -Q src/pkg)" = "$(jq -r .distribution.ipfs_cid m.json)" ]
+	# a swarm of one peer sending 8 KiB/s: 3 MB would take six minutes
+	bt_seed_start pkg.torrent --content src --upload-rate 8
+	local t0 ms
+	t0=$(date +%s%N)
+	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent pkg.torrent --peer "127.0.0.1:$SEED_PORT" \
+		--listen 127.0.0.1:0 --timeout 3 --min-rate 64 --no-manifest-gateway -g "$KUBO_GATEWAY" m.json -O out
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	[ "$status" -eq 0 ] || fail "min-rate: exit $status: $stderr"
+	diff -r src/pkg out
+	jq -e -s '.[-1].summary.sources | map(.status) == ["failed", "ok"]' <<<"$output" >/dev/null
+	[[ $stderr == *"less than the minimum rate of 65536 bytes/s"* ]] || fail "$stderr"
+	((ms < 20000)) || fail "took $ms ms"
+	# --deadline: the same swarm passes the default minimum, the deadline drops it
+	rm -rf out
+	t0=$(date +%s%N)
+	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent pkg.torrent --peer "127.0.0.1:$SEED_PORT" \
+		--listen 127.0.0.1:0 --timeout 10 --deadline 4 --no-manifest-gateway -g "$KUBO_GATEWAY" m.json -O out
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	[ "$status" -eq 0 ] || fail "deadline: exit $status: $stderr"
+	diff -r src/pkg out
+	[[ $stderr == *"over the deadline of 4 s with "*" bytes verified (kept for the next run)"* ]] || fail "$stderr"
+	((ms < 20000)) || fail "took $ms ms"
+	# alone, the slow swarm is 75 and keeps what it verified
+	run_fails 75 timeout 60 hp-fetch -k keys/pub.pub --torrent pkg.torrent --peer "127.0.0.1:$SEED_PORT" \
+		--listen 127.0.0.1:0 --timeout 3 --min-rate 64 --no-manifest-gateway m.json -O alone
+	jq -e -s '.[-1].summary.sources[0].bytes_received > 0' <<<"$output" >/dev/null
+	[ -n "$(find alone/.hp-partial -name '*.resume')" ]
+	bt_seed_stop
+	# a gateway that drips above nothing but below any use: --deadline drops
+	# it within its seconds, though its --timeout spans are long
+	badserver drip
+	rm -rf out
+	t0=$(date +%s%N)
+	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --timeout 30 --deadline 3 --no-manifest-gateway \
+		-g "$BAD" -g "$KUBO_GATEWAY" m.json -O out
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	[ "$status" -eq 0 ] || fail "gateway deadline: exit $status: $stderr"
+	diff -r src/pkg out
+	((ms < 12000)) || fail "gateway deadline: took $ms ms"
 }
