@@ -168,6 +168,8 @@ struct hp_git_registry {
 	/* push */
 	bool rejected;
 	bool lock_refused;         /* the last refusal: the branch's lock file was taken */
+	char remote_says[2048];    /* the server's messages (sideband) during a push */
+	char lock_file[PATH_MAX];  /* the lock file of lock_refused */
 	char reject_msg[200];
 };
 
@@ -720,6 +722,41 @@ static hp_code build_index(git_repository *repo, const git_tree *manifests, hp_b
 	return rc;
 }
 
+/* What the server prints during a push ("remote: error: cannot lock ref
+ * ..."): its last 2 KiB. */
+static int sideband_cb(const char *str, int len, void *data)
+{
+	hp_git_registry *r = data;
+	size_t have = strlen(r->remote_says), cap = sizeof r->remote_says - 1;
+	size_t n = len > 0 ? (size_t)len : 0;
+	if (n > cap) {
+		str += n - cap;
+		n = cap;
+	}
+	if (have + n > cap) {
+		memmove(r->remote_says, r->remote_says + (have + n - cap), cap - n);
+		have = cap - n;
+	}
+	memcpy(r->remote_says + have, str, n);
+	r->remote_says[have + n] = '\0';
+	return 0;
+}
+
+/* The lock file a server could not create ("Unable to create
+ * '/srv/reg.git/./refs/heads/main.lock': File exists"), or false. */
+static bool server_lock(const hp_git_registry *r, char *out, size_t size)
+{
+	const char *p = strstr(r->remote_says, "Unable to create '");
+	if (!p)
+		return false;
+	p += strlen("Unable to create '");
+	const char *q = strstr(p, ".lock': File exists");
+	if (!q)
+		return false;
+	snprintf(out, size, "%.*s.lock", (int)(q - p), p);
+	return true;
+}
+
 static int push_ref_cb(const char *refname, const char *status, void *data)
 {
 	hp_git_registry *r = data;
@@ -858,6 +895,8 @@ static hp_code publish_once(hp_git_registry *r, hp_git_publish *p, bool *retry, 
 	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
 	set_callbacks(r, &po.callbacks);
 	po.callbacks.push_update_reference = push_ref_cb;
+	po.callbacks.sideband_progress = sideband_cb;
+	r->remote_says[0] = '\0';
 	reset_creds(r);
 	r->rejected = false;
 	p->attempts++;
@@ -868,13 +907,14 @@ static hp_code publish_once(hp_git_registry *r, hp_git_publish *p, bool *retry, 
 	hp_tmp_forget(cover);
 	char lockf[PATH_MAX];
 	if (err == 0 && r->rejected &&
-	    (hp_gitlock_from_message(r->reject_msg, lockf, sizeof lockf) || strstr(r->reject_msg, "cannot lock") ||
-	     strstr(r->reject_msg, "lock"))) {
-		/* the branch's lock file is taken (here: libgit2's local
-		 * transport; on a server: git receive-pack's) */
+	    (hp_gitlock_from_message(r->reject_msg, lockf, sizeof lockf) || server_lock(r, lockf, sizeof lockf))) {
+		/* the branch's lock file is taken (libgit2's local transport
+		 * says so in the status; git receive-pack on a server in its
+		 * messages) */
 		*retry = true;
 		r->lock_refused = true;
-		rc = hp_fail(e, HP_E_TEMPFAIL, "registry '%s' refused the push: %s", r->url, r->reject_msg);
+		snprintf(r->lock_file, sizeof r->lock_file, "%s", lockf);
+		rc = hp_fail(e, HP_E_TEMPFAIL, "registry '%s': '%s' is held by another process", r->url, lockf);
 		goto out;
 	}
 	if (err == GIT_ENONFASTFORWARD || (err < 0 && strstr(git_msg(), "non-fast")) ||
@@ -972,15 +1012,14 @@ hp_code hp_git_registry_publish(hp_git_registry *r, hp_git_publish *p, hp_err *e
 			lock_since = ms;
 		if (!local && ms - lock_since >= r->timeout_ms) {
 			rc = hp_fail(e, HP_E_UNAVAILABLE,
-				     "registry '%s' refused every push for %ld s: its branch's lock file is taken (%s): a "
-				     "push stuck there, or a lock left by a crash that the server's administrator must "
-				     "remove",
-				     r->url, (r->timeout_ms + 999) / 1000, r->reject_msg);
+				     "registry '%s' refused every push for %ld s: its branch's lock file on the server is "
+				     "taken (%s): a push stuck there, or a lock left by a crash that the server's "
+				     "administrator must remove",
+				     r->url, (r->timeout_ms + 999) / 1000, r->lock_file);
 			break;
 		}
 		if (local && i >= 100) {
-			rc = hp_fail(e, HP_E_TEMPFAIL, "registry '%s': %s", r->url, r->reject_msg);
-			break;
+			break;  /* e says which lock */
 		}
 	}
 	hp_gitlock_release(r->reg_lock);
