@@ -394,6 +394,30 @@ static hp_code restart(bt_source *s, hp_bt_add *a, hp_buf *resume, const char *r
 	return open_session(s, a, ses, id, e);
 }
 
+/* While no peer is connected: ask the DHT again every few seconds
+ * (libtorrent's own next lookup is minutes away), and dial the named peers
+ * and the package's (x.pe) every second. */
+static hp_code seek_peers(bt_source *s, hp_bt_session *ses, int id, const hp_bt_status *st, int64_t now,
+			  int64_t *last_dht, int64_t *last_connect, hp_err *e)
+{
+	if (st->peers)
+		return HP_OK;
+	if (s->dht_up && !s->net.no_dht && now - *last_dht >= DHT_RETRY_MS) {
+		hp_bt_session_dht_announce(ses, id, NULL);
+		*last_dht = now;
+	}
+	if ((s->npeers || s->nhint_ips) && now - *last_connect >= 1000) {
+		hp_code rc;
+		for (size_t k = 0; k < s->npeers; k++)
+			if ((rc = hp_bt_session_connect_peer(ses, id, s->peers[k], e)))
+				return rc;
+		for (size_t k = 0; k < s->nhint_ips; k++)
+			hp_bt_session_connect_peer(ses, id, s->hint_ips[k], NULL);
+		*last_connect = now;
+	}
+	return HP_OK;
+}
+
 /* A magnet's info dictionary, from peers (BEP 9), as a .torrent in
  * s->torrent and s->ti. Peers come as for the download (DHT, the magnet's
  * trackers and x.pe, --peer, --tracker); no piece is asked for. */
@@ -440,18 +464,8 @@ static hp_code bt_metadata(bt_source *s, hp_fetch *f, hp_err *e)
 					hp_fetch_note_failure(f, i, e);
 			goto out;
 		}
-		if (s->dht_up && !s->net.no_dht && st.peers == 0 && now - last_dht >= DHT_RETRY_MS) {
-			hp_bt_session_dht_announce(ses, id, NULL);
-			last_dht = now;
-		}
-		if ((s->npeers || s->nhint_ips) && st.peers == 0 && now - last_connect >= 1000) {
-			for (size_t k = 0; k < s->npeers; k++)
-				if ((rc = hp_bt_session_connect_peer(ses, id, s->peers[k], e)))
-					goto out;
-			for (size_t k = 0; k < s->nhint_ips; k++)
-				hp_bt_session_connect_peer(ses, id, s->hint_ips[k], NULL);
-			last_connect = now;
-		}
+		if ((rc = seek_peers(s, ses, id, &st, now, &last_dht, &last_connect, e)))
+			goto out;
 	}
 	if (!(rc = hp_torrent_parse(s->torrent.data, s->torrent.len, "the magnet's torrent", &s->ti, e)))
 		rc = hp_bt_check_binding(hp_fetch_manifest(f), s->ti->infohash_v1_hex, s->ti->infohash_v2_hex,
@@ -649,20 +663,8 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 			flushing = false;  /* the old session's flush never reports */
 			continue;
 		}
-		/* no peer: ask the DHT again every few seconds (libtorrent's own
-		 * next lookup is minutes away) */
-		if (s->dht_up && !s->net.no_dht && st.peers == 0 && now - last_dht >= DHT_RETRY_MS) {
-			hp_bt_session_dht_announce(ses, id, NULL);
-			last_dht = now;
-		}
-		if ((s->npeers || s->nhint_ips) && st.peers == 0 && now - last_connect >= 1000) {
-			for (size_t k = 0; k < s->npeers; k++)
-				if ((rc = hp_bt_session_connect_peer(ses, id, s->peers[k], e)))
-					goto out;
-			for (size_t k = 0; k < s->nhint_ips; k++)
-				hp_bt_session_connect_peer(ses, id, s->hint_ips[k], NULL);
-			last_connect = now;
-		}
+		if ((rc = seek_peers(s, ses, id, &st, now, &last_dht, &last_connect, e)))
+			goto out;
 	}
 	s->received += st.downloaded;
 	/* resume data for the next run, then shut down: every write on disk */
