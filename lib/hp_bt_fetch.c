@@ -320,6 +320,18 @@ static void resolve_hints(bt_source *s)
 	}
 }
 
+/* No room left for what is still to come: less free space in the partial
+ * folder than the rest, or 1 MiB. */
+static bool disk_full_now(const hp_bt_status *st, const char *pdir)
+{
+	struct statvfs sv;
+	uint64_t left = st->total_wanted > st->total_done ? st->total_wanted - st->total_done : 0;
+	if (!left || statvfs(pdir, &sv) != 0)
+		return false;
+	uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	return avail < left && avail < (1u << 20);
+}
+
 /* libtorrent stopped the torrent on an error: a write error, as what it
  * is (HP_E_IO, 74). libtorrent 2.0 writes through mapped files, so a full
  * disk shows as "Bad address" (the mapping's SIGBUS): the space left says
@@ -329,7 +341,7 @@ static hp_code disk_error(bt_source *s, hp_fetch *f, const hp_bt_status *st, con
 	struct statvfs sv;
 	uint64_t left = st->total_wanted > st->total_done ? st->total_wanted - st->total_done : 0;
 	uint64_t avail = statvfs(pdir, &sv) == 0 ? (uint64_t)sv.f_bavail * sv.f_frsize : UINT64_MAX;
-	const char *why = st->error[0] ? st->error : s->file_error;
+	const char *why = st->error[0] ? st->error : s->file_error[0] ? s->file_error : "no error reported, the writes stalled";
 	if (avail < left || strstr(why, "No space left")) {
 		s->disk_full = true;
 		return hp_fail(e, HP_E_IO,
@@ -571,7 +583,10 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 		if (st.peers > s->peers_max)
 			s->peers_max = st.peers;
 		int64_t now = now_ms();
-		if (st.has_error) {
+		/* libtorrent stopped the torrent on an error, reported a file
+		 * error, or the download stalls on a disk with no room: its mapped
+		 * writes do not always surface as a torrent error */
+		if (st.has_error || s->file_error[0] || (!st.checking && now - last_new >= 1000 && disk_full_now(&st, pdir))) {
 			rc = disk_error(s, f, &st, pdir, e);
 			hp_bt_session_free(ses);
 			ses = NULL;

@@ -498,16 +498,16 @@ rangeserver() {
 @test "a source that drips is dropped for the next one: --min-rate over each --timeout span, --deadline in all; the verified pieces are kept" {
 	kubo_start || fail "kubo did not start (scripts/build-kubo)"
 	KUBO_STARTED=1
-	# 16 KiB pieces: at 8 KiB/s a piece is verified every 2 s, so the
-	# source is never silent for --timeout, only slow
+	# 16 KiB pieces: at 16 KiB/s a piece is verified about every second, so
+	# the source is not silent for --timeout (5 s), only slow
 	make_pkg 3000000 --hybrid -l 16K
 	[ "$(ipfs add -r -Q src/pkg)" = "$(jq -r .distribution.ipfs_cid m.json)" ]
-	# a swarm of one peer sending 8 KiB/s: 3 MB would take six minutes
-	bt_seed_start pkg.torrent --content src --upload-rate 8
+	# a swarm of one peer sending 16 KiB/s: 3 MB would take three minutes
+	bt_seed_start pkg.torrent --content src --upload-rate 16
 	local t0 ms
 	t0=$(date +%s%N)
 	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent pkg.torrent --peer "127.0.0.1:$SEED_PORT" \
-		--listen 127.0.0.1:0 --timeout 3 --min-rate 64 --no-manifest-gateway -g "$KUBO_GATEWAY" m.json -O out
+		--listen 127.0.0.1:0 --timeout 5 --min-rate 64 --no-manifest-gateway -g "$KUBO_GATEWAY" m.json -O out
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	[ "$status" -eq 0 ] || fail "min-rate: exit $status: $stderr"
 	diff -r src/pkg out
@@ -526,7 +526,7 @@ rangeserver() {
 	((ms < 20000)) || fail "took $ms ms"
 	# alone, the slow swarm is 75 and keeps what it verified
 	run_fails 75 timeout 60 hp-fetch -k keys/pub.pub --torrent pkg.torrent --peer "127.0.0.1:$SEED_PORT" \
-		--listen 127.0.0.1:0 --timeout 3 --min-rate 64 --no-manifest-gateway m.json -O alone
+		--listen 127.0.0.1:0 --timeout 5 --min-rate 64 --no-manifest-gateway m.json -O alone
 	jq -e -s '.[-1].summary.sources[0].bytes_received > 0' <<<"$output" >/dev/null
 	[ -n "$(find alone/.hp-partial -name '*.resume')" ]
 	bt_seed_stop
