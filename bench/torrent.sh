@@ -246,7 +246,7 @@ if [[ $PARTS == *fetch* ]]; then
 		[ $in = tree ] && p=src/tree
 		hp-mktorrent --v1 --quiet --no-date -o "$in-v1.torrent" "$p" >/dev/null
 		hp-mktorrent --quiet --no-date -o "$in-hybrid.torrent" "$p" >/dev/null
-		hp-manifest create --name "$in" --version 1.0.0 -o "$in.json" "$p"
+		hp-manifest create --name "$in" --version 1.0.0 --no-torrent -o "$in.json" "$p"  # any torrent of it: no infohash to bind
 	done
 	hp-sign keygen -O keys -n pub >/dev/null
 	for in in big tree; do

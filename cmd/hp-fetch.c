@@ -36,6 +36,8 @@ enum {
 	OPT_NO_WEB_SEEDS,
 	OPT_PIECE_ORDER,
 	OPT_TRACKER,
+	OPT_MIN_RATE,
+	OPT_DEADLINE,
 };
 
 static const cli_option fetch_options[] = {
@@ -91,6 +93,14 @@ static const cli_option fetch_options[] = {
 	  "give up on a source that sends nothing for SECS\n"
 	  "seconds (default 30)",
 	  NULL },
+	{ OPT_MIN_RATE, 0, "min-rate", "KIB",
+	  "drop a source slower than KIB KiB/s over a\n"
+	  "--timeout span for the next one (default 1)",
+	  NULL },
+	{ OPT_DEADLINE, 0, "deadline", "SECS",
+	  "give each source at most SECS seconds in all,\n"
+	  "then the next one (default: no limit)",
+	  NULL },
 	{ OPT_MEMORY, 0, "memory", "MIB",
 	  "memory for blocks that arrive before they are\n"
 	  "needed (default 64); beyond it they are spilled\n"
@@ -139,6 +149,8 @@ typedef struct config {
 	bool raw_blocks;
 	int jobs;
 	long timeout_ms;
+	uint32_t min_rate;
+	long deadline_ms;
 	size_t memory;
 	const char *torrent;
 	cli_strlist trackers;
@@ -188,12 +200,12 @@ static bool parse_count(const char *v, unsigned long max, unsigned long *out)
 	return true;
 }
 
-static int parse_timeout(const char *v, long *ms)
+static int parse_seconds(const char *opt, const char *v, long *ms)
 {
 	char *end;
 	double secs = strtod(v, &end);
 	if (end == v || *end || !(secs > 0) || secs > 86400)
-		return cli_usage("--timeout takes seconds, more than 0 and at most 86400, not '%s'", v);
+		return cli_usage("%s takes seconds, more than 0 and at most 86400, not '%s'", opt, v);
 	*ms = (long)(secs * 1000 + 0.5);
 	if (*ms < 1)
 		*ms = 1;
@@ -235,7 +247,14 @@ static int fetch_option(void *ud, int id, const char *v)
 	case OPT_NO_WEB_SEEDS: c->no_web_seeds = true; break;
 	case OPT_PIECE_ORDER: return parse_piece_order(v, &c->piece_order);
 	case 'j': return cli_parse_jobs(v, &c->jobs) ? EXIT_USAGE : 0;
-	case OPT_TIMEOUT: return parse_timeout(v, &c->timeout_ms);
+	case OPT_TIMEOUT: return parse_seconds("--timeout", v, &c->timeout_ms);
+	case OPT_MIN_RATE:
+		if (!parse_count(v, 2097151, &n) || n == 0)
+			return cli_usage("--min-rate takes KiB/s, from 1 to 2097151, not '%s'", v);
+		c->min_rate = (uint32_t)(n * 1024);
+		break;
+	case OPT_DEADLINE:
+		return parse_seconds("--deadline", v, &c->deadline_ms);
 	case OPT_DOWNLOAD_RATE:
 		if (!parse_count(v, 2097151, &n))
 			return cli_usage("--download-rate takes KiB/s, from 0 to 2097151, not '%s'", v);
@@ -299,6 +318,8 @@ static int fetch(const config *c)
 	po.raw_blocks = c->raw_blocks;
 	po.memory = c->memory;
 	po.timeout_ms = c->timeout_ms;
+	po.min_rate = c->min_rate;
+	po.deadline_ms = c->deadline_ms;
 	hp_err e = HP_ERR_INIT;
 	hp_plan_result r = HP_PLAN_RESULT_INIT;
 	cli_on_stop_signals(cli_fetch_on_signal);

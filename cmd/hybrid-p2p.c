@@ -1,6 +1,7 @@
 /* hybrid-p2p: the umbrella command of the quick start, in one process: each
  * subcommand is options, one library call (hp_publish, hp_plan_fetch,
  * hp_verify_manifest, key generation) and printing. See docs/registry.md. */
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -134,6 +135,8 @@ enum {
 	OPT_TRACKER,
 	OPT_ANNOUNCE_ADDR,
 	OPT_CREATE_REGISTRY,
+	OPT_MIN_RATE,
+	OPT_DEADLINE,
 };
 
 /* ---- keygen ---- */
@@ -497,6 +500,8 @@ static const cli_option fetch_options[] = {
 	{ OPT_LISTEN, 0, "bt-listen", "IP:PORT", NULL, "listen" },
 	CLI_BT_NET_OPTIONS,
 	{ OPT_TIMEOUT, 0, "timeout", "SECS", "give up on a silent source or registry after SECS\nseconds (default 30)", NULL },
+	{ OPT_MIN_RATE, 0, "min-rate", "KIB", "drop a source slower than KIB KiB/s over a\n--timeout span for the next one (default 1)", NULL },
+	{ OPT_DEADLINE, 0, "deadline", "SECS", "give each source at most SECS seconds in all,\nthen the next one (default: no limit)", NULL },
 	{ 'm', 0, "save-manifest", "FILE", "keep the verified manifest in FILE", NULL },
 	{ 'm', 'm', NULL, "FILE", NULL, "save-manifest" },
 	{ 0, 0, NULL, NULL, NULL, NULL },
@@ -568,6 +573,16 @@ static int fetch_option(void *ud, int id, const char *v)
 		break;
 	case OPT_LISTEN: p->bt_listen = v; break;
 	case OPT_TIMEOUT: return parse_seconds("--timeout", v, &p->timeout_ms);
+	case OPT_DEADLINE: return parse_seconds("--deadline", v, &p->deadline_ms);
+	case OPT_MIN_RATE: {
+		char *end;
+		errno = 0;
+		unsigned long k = strtoul(v, &end, 10);
+		if (errno || end == v || *end || v[0] == '-' || k == 0 || k > 2097151)
+			return cli_usage("--min-rate takes KiB/s, from 1 to 2097151, not '%s'", v);
+		p->min_rate = (uint32_t)(k * 1024);
+		break;
+	}
 	case 'm': c->save_manifest = v; break;
 	}
 	return 0;

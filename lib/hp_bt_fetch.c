@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +39,11 @@ typedef struct bt_source {
 	char **boot;
 	char *state;
 	long timeout_ms;
+	uint32_t min_rate;
+	long deadline_ms;
+	int64_t run_start;       /* when bt_run began (for deadline_ms) */
+	bool slow, over_deadline;/* why the download ended, when it did not finish */
+	uint64_t slow_bytes;     /* what the last too slow span brought */
 	uint64_t download_rate;
 	bool no_web_seeds;
 	hp_bt_piece_order piece_order;
@@ -57,6 +63,8 @@ typedef struct bt_source {
 	int tracker_replies;
 	char tracker_error[512]; /* the last one, "URL: why" */
 	bool interrupted;
+	bool disk_full;          /* the download stopped for want of space */
+	char file_error[512];    /* libtorrent's last file error */
 	int tid;                 /* the session's id for the torrent */
 	uint64_t flushes;        /* HP_BT_EV_FLUSHED events for it */
 } bt_source;
@@ -163,6 +171,8 @@ static void on_event(void *ud, const hp_bt_event *ev)
 		s->tracker_replies++;
 	else if (ev->kind == HP_BT_EV_TRACKER_ERROR)
 		snprintf(s->tracker_error, sizeof s->tracker_error, "%s", ev->msg);
+	else if (ev->kind == HP_BT_EV_ERROR && ev->torrent == s->tid)
+		snprintf(s->file_error, sizeof s->file_error, "%s", ev->msg);
 }
 
 /* Where libtorrent keeps torrent file k, under the partial folder. */
@@ -310,6 +320,39 @@ static void resolve_hints(bt_source *s)
 	}
 }
 
+/* No room left for what is still to come: less free space in the partial
+ * folder than the rest, or 1 MiB. */
+static bool disk_full_now(const hp_bt_status *st, const char *pdir)
+{
+	struct statvfs sv;
+	uint64_t left = st->total_wanted > st->total_done ? st->total_wanted - st->total_done : 0;
+	if (!left || statvfs(pdir, &sv) != 0)
+		return false;
+	uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	return avail < left && avail < (1u << 20);
+}
+
+/* libtorrent stopped the torrent on an error: a write error, as what it
+ * is (HP_E_IO, 74). libtorrent 2.0 writes through mapped files, so a full
+ * disk shows as "Bad address" (the mapping's SIGBUS): the space left says
+ * which it was. */
+static hp_code disk_error(bt_source *s, hp_fetch *f, const hp_bt_status *st, const char *pdir, hp_err *e)
+{
+	struct statvfs sv;
+	uint64_t left = st->total_wanted > st->total_done ? st->total_wanted - st->total_done : 0;
+	uint64_t avail = statvfs(pdir, &sv) == 0 ? (uint64_t)sv.f_bavail * sv.f_frsize : UINT64_MAX;
+	const char *why = st->error[0] ? st->error : s->file_error[0] ? s->file_error : "no error reported, the writes stalled";
+	if (avail < left || strstr(why, "No space left")) {
+		s->disk_full = true;
+		return hp_fail(e, HP_E_IO,
+			       "cannot write the BitTorrent download in '%s': No space left on device (%llu bytes "
+			       "free, %llu still to come; libtorrent: %s); its partial data is removed",
+			       hp_fetch_partial_dir_shown(f), (unsigned long long)(avail == UINT64_MAX ? 0 : avail),
+			       (unsigned long long)left, why);
+	}
+	return hp_fail(e, HP_E_IO, "BitTorrent download in '%s': %s", hp_fetch_partial_dir_shown(f), why);
+}
+
 /* Ask for resume data and write it atomically beside the scratch folder. */
 static void save_resume(bt_source *s, hp_bt_session *ses, int id, const char *path)
 {
@@ -363,6 +406,30 @@ static hp_code restart(bt_source *s, hp_bt_add *a, hp_buf *resume, const char *r
 	return open_session(s, a, ses, id, e);
 }
 
+/* While no peer is connected: ask the DHT again every few seconds
+ * (libtorrent's own next lookup is minutes away), and dial the named peers
+ * and the package's (x.pe) every second. */
+static hp_code seek_peers(bt_source *s, hp_bt_session *ses, int id, const hp_bt_status *st, int64_t now,
+			  int64_t *last_dht, int64_t *last_connect, hp_err *e)
+{
+	if (st->peers)
+		return HP_OK;
+	if (s->dht_up && !s->net.no_dht && now - *last_dht >= DHT_RETRY_MS) {
+		hp_bt_session_dht_announce(ses, id, NULL);
+		*last_dht = now;
+	}
+	if ((s->npeers || s->nhint_ips) && now - *last_connect >= 1000) {
+		hp_code rc;
+		for (size_t k = 0; k < s->npeers; k++)
+			if ((rc = hp_bt_session_connect_peer(ses, id, s->peers[k], e)))
+				return rc;
+		for (size_t k = 0; k < s->nhint_ips; k++)
+			hp_bt_session_connect_peer(ses, id, s->hint_ips[k], NULL);
+		*last_connect = now;
+	}
+	return HP_OK;
+}
+
 /* A magnet's info dictionary, from peers (BEP 9), as a .torrent in
  * s->torrent and s->ti. Peers come as for the download (DHT, the magnet's
  * trackers and x.pe, --peer, --tracker); no piece is asked for. */
@@ -409,20 +476,12 @@ static hp_code bt_metadata(bt_source *s, hp_fetch *f, hp_err *e)
 					hp_fetch_note_failure(f, i, e);
 			goto out;
 		}
-		if (s->dht_up && !s->net.no_dht && st.peers == 0 && now - last_dht >= DHT_RETRY_MS) {
-			hp_bt_session_dht_announce(ses, id, NULL);
-			last_dht = now;
-		}
-		if ((s->npeers || s->nhint_ips) && st.peers == 0 && now - last_connect >= 1000) {
-			for (size_t k = 0; k < s->npeers; k++)
-				if ((rc = hp_bt_session_connect_peer(ses, id, s->peers[k], e)))
-					goto out;
-			for (size_t k = 0; k < s->nhint_ips; k++)
-				hp_bt_session_connect_peer(ses, id, s->hint_ips[k], NULL);
-			last_connect = now;
-		}
+		if ((rc = seek_peers(s, ses, id, &st, now, &last_dht, &last_connect, e)))
+			goto out;
 	}
-	rc = hp_torrent_parse(s->torrent.data, s->torrent.len, s->magnet, &s->ti, e);
+	if (!(rc = hp_torrent_parse(s->torrent.data, s->torrent.len, "the magnet's torrent", &s->ti, e)))
+		rc = hp_bt_check_binding(hp_fetch_manifest(f), s->ti->infohash_v1_hex, s->ti->infohash_v2_hex,
+					 "the magnet's torrent", e);
 out:
 	hp_bt_session_free(ses);
 	return rc;
@@ -432,6 +491,7 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 {
 	bt_source *s = self;
 	hp_code mrc;
+	s->run_start = now_ms();
 	if (!s->ti && (mrc = bt_metadata(s, f, e)))
 		return mrc;
 	const hp_torrent_info *ti = s->ti;
@@ -511,6 +571,8 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 	hp_fetch_set_interruptible(f, true);
 	long timeout = s->timeout_ms > 0 ? s->timeout_ms : 30000;
 	int64_t last_new = now_ms(), last_connect = 0, last_dht = last_new, last_save = last_new, started = last_new, polled = last_new;
+	int64_t win_start = last_new;  /* the span the minimum rate is judged over */
+	uint64_t win_done = 0;
 	uint64_t last_done = 0, saved_done = 0, flushed_done = 0, flushes_seen = 0, failures_seen = 0;
 	bool flushing = false;
 	hp_bt_status st;
@@ -521,8 +583,21 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 		if (st.peers > s->peers_max)
 			s->peers_max = st.peers;
 		int64_t now = now_ms();
-		if (st.has_error) {
-			rc = hp_fail(e, HP_E_IO, "libtorrent: %s", st.error);
+		/* libtorrent stopped the torrent on an error, reported a file
+		 * error, or the download stalls on a disk with no room: its mapped
+		 * writes do not always surface as a torrent error */
+		if (st.has_error || s->file_error[0] || (!st.checking && now - last_new >= 1000 && disk_full_now(&st, pdir))) {
+			rc = disk_error(s, f, &st, pdir, e);
+			hp_bt_session_free(ses);
+			ses = NULL;
+			if (s->disk_full) {
+				/* nothing of it is worth the space it holds: the next
+				 * run, with room, starts again */
+				unlink(rpath.data);
+				hp_buf_reset(&src);
+				if (!hp_buf_addf(&src, NULL, "bt-%s", infohash(ti)))
+					hp_fetch_remove_partial(f, src.data);
+			}
 			goto out;
 		}
 		if (st.checking) {
@@ -530,10 +605,11 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 			 * count (nor does it reset the count: a new session checks
 			 * its resume data, and a liar must not keep one going) */
 			last_new += now - polled;
+			win_start += now - polled;
 		} else if (!s->resumed_known) {
 			s->resumed = st.total_done;
 			s->resumed_known = true;
-			last_done = saved_done = st.total_done;
+			last_done = saved_done = win_done = st.total_done;
 		}
 		polled = now;
 		if (!st.checking)
@@ -563,6 +639,21 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 		}
 		if (now - last_new > timeout)
 			break;
+		/* a drip is a stall: at least min_rate over each span of the timeout */
+		if (!st.checking && now - win_start >= timeout) {
+			uint64_t got = st.total_done > win_done ? st.total_done - win_done : 0;
+			if (got * 1000 < (uint64_t)s->min_rate * (uint64_t)(now - win_start)) {
+				s->slow = true;
+				s->slow_bytes = got;
+				break;
+			}
+			win_start = now;
+			win_done = st.total_done;
+		}
+		if (s->deadline_ms > 0 && now - s->run_start > s->deadline_ms) {
+			s->over_deadline = true;
+			break;
+		}
 		/* verified pieces survive a kill: resume data every few seconds */
 		if (!st.checking && st.total_done != saved_done && now - last_save >= RESUME_SAVE_MS) {
 			save_resume(s, ses, id, rpath.data);
@@ -587,20 +678,8 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 			flushing = false;  /* the old session's flush never reports */
 			continue;
 		}
-		/* no peer: ask the DHT again every few seconds (libtorrent's own
-		 * next lookup is minutes away) */
-		if (s->dht_up && !s->net.no_dht && st.peers == 0 && now - last_dht >= DHT_RETRY_MS) {
-			hp_bt_session_dht_announce(ses, id, NULL);
-			last_dht = now;
-		}
-		if ((s->npeers || s->nhint_ips) && st.peers == 0 && now - last_connect >= 1000) {
-			for (size_t k = 0; k < s->npeers; k++)
-				if ((rc = hp_bt_session_connect_peer(ses, id, s->peers[k], e)))
-					goto out;
-			for (size_t k = 0; k < s->nhint_ips; k++)
-				hp_bt_session_connect_peer(ses, id, s->hint_ips[k], NULL);
-			last_connect = now;
-		}
+		if ((rc = seek_peers(s, ses, id, &st, now, &last_dht, &last_connect, e)))
+			goto out;
 	}
 	s->received += st.downloaded;
 	/* resume data for the next run, then shut down: every write on disk */
@@ -619,6 +698,7 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 	 * SHA-256 decide, and one sync makes them all durable (not two fsyncs
 	 * a file) before any is renamed into place */
 	hp_code worst = HP_OK;
+	hp_err incomplete = HP_ERR_INIT;  /* why files did not complete, for the source's line */
 	size_t nb = 0;
 	for (size_t k = 0; k < ti->nfiles; k++) {
 		if (!prio[k])
@@ -632,7 +712,16 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 		if (fstatat(pfd, src.data, &sb, AT_SYMLINK_NOFOLLOW) || !S_ISREG(sb.st_mode) ||
 		    (uint64_t)sb.st_size != tf->size || !finished) {
 			hp_err why = HP_ERR_INIT;
-			if (s->peers_max)
+			if (s->over_deadline)
+				hp_fail(&why, HP_E_TEMPFAIL, "BitTorrent: over the deadline of %ld s with %llu of %llu "
+					"bytes verified (kept for the next run)", s->deadline_ms / 1000,
+					(unsigned long long)st.total_done, (unsigned long long)st.total_wanted);
+			else if (s->slow)
+				hp_fail(&why, HP_E_TEMPFAIL, "BitTorrent: %llu bytes in %ld s, less than the minimum "
+					"rate of %u bytes/s (%llu of %llu bytes verified, kept)",
+					(unsigned long long)s->slow_bytes, timeout / 1000, s->min_rate,
+					(unsigned long long)st.total_done, (unsigned long long)st.total_wanted);
+			else if (s->peers_max)
 				hp_fail(&why, HP_E_TEMPFAIL, "BitTorrent: incomplete after %ld s without new data",
 					timeout / 1000);
 			else
@@ -640,6 +729,8 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 			hp_fetch_note_failure(f, i, &why);
 			if (!worst || why.code == HP_E_TEMPFAIL)
 				worst = why.code;
+			if (!incomplete.code)
+				incomplete = why;
 			continue;
 		}
 		char name[80];
@@ -668,6 +759,8 @@ static hp_code bt_run(void *self, hp_fetch *f, hp_err *e)
 	if (worst) {
 		if (worst == HP_E_UNAVAILABLE)
 			no_peer(s, timeout, e);
+		else if (worst == HP_E_TEMPFAIL && incomplete.code)
+			*e = incomplete;
 		else
 			hp_fail(e, worst, worst == HP_E_INVALID ? "BitTorrent delivered content that does not match the manifest"
 								: "BitTorrent: some files did not complete");
@@ -754,6 +847,38 @@ static void bt_free(void *self)
 
 static const hp_fetch_source_ops bt_ops = { "bittorrent", bt_run, bt_stats, bt_free };
 
+/* The manifest's signed infohashes bind the torrent (no mix and match): each
+ * infohash both have must be equal, and at least one must be there to
+ * compare; a manifest that records none binds nothing. v1 and v2 are the
+ * torrent's (or the magnet's: one of them, by length), "" when absent. */
+hp_code hp_bt_check_binding(const json_t *manifest, const char *v1, const char *v2, const char *what, hp_err *e)
+{
+	const json_t *d = json_object_get(manifest, "distribution");
+	const char *m1 = json_string_value(json_object_get(d, "torrent_infohash"));
+	const char *m2 = json_string_value(json_object_get(d, "torrent_infohash_v2"));
+	if (!m1 && !m2)
+		return HP_OK;
+	bool compared = false;
+	if (m1 && v1 && *v1) {
+		if (strcmp(m1, v1) != 0)
+			return hp_fail(e, HP_E_INVALID,
+				       "%s: its v1 infohash %s is not the manifest's signed torrent_infohash %s: "
+				       "refused (a torrent of other content or layout)", what, v1, m1);
+		compared = true;
+	}
+	if (m2 && v2 && *v2) {
+		if (strcmp(m2, v2) != 0)
+			return hp_fail(e, HP_E_INVALID,
+				       "%s: its v2 infohash %s is not the manifest's signed torrent_infohash_v2 %s: "
+				       "refused (a torrent of other content or layout)", what, v2, m2);
+		compared = true;
+	}
+	if (!compared)
+		return hp_fail(e, HP_E_INVALID, "%s: has no infohash of the kind the manifest signs (%s): refused", what,
+			       m1 ? "v1" : "v2");
+	return HP_OK;
+}
+
 hp_code hp_bt_source_add(hp_fetch *f, const hp_bt_fetch_opts *o, hp_err *e)
 {
 	bt_source *s = calloc(1, sizeof *s);
@@ -780,11 +905,17 @@ hp_code hp_bt_source_add(hp_fetch *f, const hp_bt_fetch_opts *o, hp_err *e)
 		   (rc = hp_torrent_parse(s->torrent.data, s->torrent.len, what, &s->ti, e))) {
 		goto fail;
 	}
+	if (s->ti ? (rc = hp_bt_check_binding(hp_fetch_manifest(f), s->ti->infohash_v1_hex, s->ti->infohash_v2_hex, what, e))
+		  : (rc = hp_bt_check_binding(hp_fetch_manifest(f), strlen(s->name_hex) == 40 ? s->name_hex : "",
+					      strlen(s->name_hex) == 64 ? s->name_hex : "", "the magnet link", e)))
+		goto fail;
 	for (size_t k = 0; k < nh; k++)
 		hint_ptrs[k] = hints[k];
 	for (size_t k = 0; k < o->nhint_peers && nh < 32; k++)
 		hint_ptrs[nh++] = o->hint_peers[k];
 	s->timeout_ms = o->timeout_ms;
+	s->min_rate = o->min_rate ? o->min_rate : 1024;
+	s->deadline_ms = o->deadline_ms;
 	s->download_rate = o->download_rate;
 	s->no_web_seeds = o->no_web_seeds;
 	s->piece_order = o->piece_order;

@@ -28,6 +28,7 @@
 #ifndef HP_BT_FETCH_H
 #define HP_BT_FETCH_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,11 +66,22 @@ typedef struct hp_bt_fetch_opts {
 	long timeout_ms;                /* give up after this long without a new verified byte
 	                                 * (checking the disk not counted); 0: 30 s */
 	uint64_t download_rate;         /* bytes per second, 0: no limit (every peer, loopback too) */
+	uint32_t min_rate;              /* verified bytes per second the source must average over
+	                                 * each timeout_ms span, else the next source is tried (its
+	                                 * verified pieces kept); 0: 1024, as HTTP's floor */
+	long deadline_ms;               /* the whole source over this long after it starts
+	                                 * (metadata, checking and download); 0: no limit */
 	bool no_web_seeds;              /* do not use the torrent's web seeds (BEP 19 url-list) */
 	hp_bt_piece_order piece_order;
 	hp_bt_net net;                  /* DHT, uTP...: the zero value is the internet's defaults
 	                                 * (its timeout_ms: this timeout_ms) */
 } hp_bt_fetch_opts;
+
+/* The manifest's signed infohashes bind the torrent used (v1, v2: its
+ * infohashes in hex, "" when absent; what names it in messages): each one
+ * both have must be equal, and one at least must be there to compare, else
+ * HP_E_INVALID. A manifest that records none binds nothing. */
+hp_code hp_bt_check_binding(const json_t *manifest, const char *v1, const char *v2, const char *what, hp_err *e);
 
 /* The x.pe values of a magnet link (BEP 9: HOST:PORT peers), percent-
  * decoded, at most max; the count. */

@@ -15,7 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hp_gitlock.h"
 #include "hp_gitnet.h"
+#include "hp_tmp.h"
 #include "hp_json.h"
 #include "hp_registry.h"
 #include "banned.h"
@@ -25,6 +27,10 @@ static void git_init_once(void)
 {
 	/* libgit2 stays initialised for the life of the process. */
 	git_libgit2_init();
+	/* a ref, a loose object or a pack reaches the disk before it is renamed
+	 * into place (and its folder after): a power loss leaves the old file or
+	 * the new one, never a half-written one */
+	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
 }
 
 static const char *git_msg(void)
@@ -147,7 +153,9 @@ struct hp_git_registry {
 	char *branch;
 	char *token_env;
 	char *user_env;
-	int lock_fd;
+	char *cache_dir;
+	hp_gitlock *lock;          /* ours on the cache */
+	hp_gitlock *reg_lock;      /* ours on a local registry, while publishing */
 	long timeout_ms;
 	bool create_local, created;
 	bool have_tip;
@@ -159,6 +167,9 @@ struct hp_git_registry {
 	char auth_msg[200];
 	/* push */
 	bool rejected;
+	bool lock_refused;         /* the last refusal: the branch's lock file was taken */
+	char remote_says[2048];    /* the server's messages (sideband) during a push */
+	char lock_file[PATH_MAX];  /* the lock file of lock_refused */
 	char reject_msg[200];
 };
 
@@ -181,6 +192,38 @@ static hp_code mkdirs(const char *path, hp_err *e)
 }
 
 static hp_code local_exists(const char *url, const char *step, hp_err *e);
+
+/* The cache's own refs (refs/hp/fetched/<branch>, refs/hp/publish) are
+ * copies of what the registry has: one that does not parse (half-written
+ * by a version without fsync before a power loss) is removed, and the next
+ * fetch writes it again. We hold the cache's lock. */
+static void repair_refs(hp_git_registry *r)
+{
+	char names[2][320];
+	snprintf(names[0], sizeof names[0], "refs/hp/fetched/%s", r->branch);
+	snprintf(names[1], sizeof names[1], "refs/hp/publish");
+	for (int i = 0; i < 2; i++) {
+		git_reference *ref = NULL;
+		int err = git_reference_lookup(&ref, r->repo, names[i]);
+		git_reference_free(ref);
+		if (err == 0 || err == GIT_ENOTFOUND)
+			continue;
+		char path[PATH_MAX + 320];
+		snprintf(path, sizeof path, "%s/%s", r->cache_dir, names[i]);
+		unlink(path);
+	}
+}
+
+/* Cover a lock file libgit2 is about to take (path: folder + name) while a
+ * call runs: a signal that ends the process removes it, if this process
+ * has it open (hp_tmp's HP_TMP_IF_OPEN: never another process's). */
+static int cover_lock(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	if (!dir || snprintf(path, sizeof path, "%s/%s.lock", dir, name) >= (int)sizeof path)
+		return 0;
+	return hp_tmp_add(AT_FDCWD, path, HP_TMP_IF_OPEN);
+}
 
 /* The CA certificates of HTTPS registries: libgit2 1.5 on Debian uses
  * mbedTLS, which reads the build's bundle (/etc/ssl/certs/ca-certificates.crt)
@@ -220,13 +263,13 @@ hp_code hp_git_registry_open(const hp_git_registry_opts *o, hp_git_registry **ou
 	hp_git_registry *r = calloc(1, sizeof *r);
 	if (!r)
 		return hp_fail_nomem(e);
-	r->lock_fd = -1;
 	r->url = strdup(o->url);
+	r->cache_dir = strdup(o->cache_dir);
 	r->branch = strdup(o->branch && *o->branch ? o->branch : "main");
 	r->token_env = strdup(o->token_env ? o->token_env : "HP_REGISTRY_TOKEN");
 	r->user_env = strdup(o->user_env ? o->user_env : "HP_REGISTRY_USER");
 	hp_code rc = HP_OK;
-	if (!r->url || !r->branch || !r->token_env || !r->user_env) {
+	if (!r->url || !r->branch || !r->token_env || !r->user_env || !r->cache_dir) {
 		rc = hp_fail_nomem(e);
 		goto fail;
 	}
@@ -239,26 +282,22 @@ hp_code hp_git_registry_open(const hp_git_registry_opts *o, hp_git_registry **ou
 	}
 	if ((rc = mkdirs(o->cache_dir, e)))
 		goto fail;
-	char lock[PATH_MAX];
-	snprintf(lock, sizeof lock, "%s/hp-registry.lock", o->cache_dir);
-	r->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (r->lock_fd < 0) {
-		rc = hp_fail_errno(e, HP_E_CANTCREAT, errno, "cannot open '%s'", lock);
+	r->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
+	/* the cache is ours: another hybrid-p2p in it is waited for (bounded),
+	 * and what a dead one left there is removed (hp_gitlock.h) */
+	static const char *const cache_debris[] = { "refs/", "HEAD.lock", "config.lock", "packed-refs.lock",
+						    "objects/tmp_object_git2_*", "objects/pack/pack_git2_*" };
+	if ((rc = hp_gitlock_take(o->cache_dir, "registry cache", r->timeout_ms, HP_GITLOCK_PRIVATE, &r->lock, e)) ||
+	    (rc = hp_gitlock_settle(r->lock, cache_debris, sizeof cache_debris / sizeof *cache_debris, r->timeout_ms,
+				    NULL, e)))
 		goto fail;
-	}
-	while (flock(r->lock_fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			rc = hp_fail_errno(e, HP_E_IO, errno, "cannot lock '%s'", lock);
-			goto fail;
-		}
-	}
 	if (git_repository_open_bare(&r->repo, o->cache_dir) < 0 &&
 	    git_repository_init(&r->repo, o->cache_dir, 1) < 0) {
 		rc = hp_fail(e, HP_E_CANTCREAT, "cannot create the registry cache '%s': %s", o->cache_dir, git_msg());
 		goto fail;
 	}
 	r->create_local = o->create_local;
-	r->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
+	repair_refs(r);
 	*out = r;
 	return HP_OK;
 fail:
@@ -271,9 +310,10 @@ void hp_git_registry_free(hp_git_registry *r)
 	if (!r)
 		return;
 	git_repository_free(r->repo);
-	if (r->lock_fd >= 0)
-		close(r->lock_fd);
+	hp_gitlock_release(r->reg_lock);
+	hp_gitlock_release(r->lock);
 	free(r->url);
+	free(r->cache_dir);
 	free(r->branch);
 	free(r->token_env);
 	free(r->user_env);
@@ -405,6 +445,10 @@ static hp_code net_fail(hp_git_registry *r, hp_gitnet_op *op, hp_err *e, int err
 	char where[PATH_MAX];
 	where_of(r, op, where, sizeof where);
 	const char *m = git_msg();
+	char lockf[PATH_MAX];
+	if (hp_gitlock_from_message(m, lockf, sizeof lockf))
+		/* taken after we settled the locks: a git or hybrid-p2p at work now */
+		return hp_fail(e, HP_E_TEMPFAIL, "registry: %s %s: '%s' is held by another process", step, where, lockf);
 	if (strstr(m, "hostkey") || strstr(m, "host key"))
 		return hp_fail(e, HP_E_PERM, "registry: %s %s: %s (add the server's key to ~/.ssh/known_hosts)", step, where,
 			       m);
@@ -519,7 +563,11 @@ hp_code hp_git_registry_fetch(hp_git_registry *r, hp_err *e)
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	fo.update_fetchhead = 0;
 	reset_creds(r);
+	char fetched[320];
+	snprintf(fetched, sizeof fetched, "refs/hp/fetched/%s", r->branch);
+	int cover = cover_lock(r->cache_dir, fetched);
 	int err = git_remote_fetch(remote, &refspecs, &fo, NULL);
+	hp_tmp_forget(cover);
 	if (err < 0) {
 		rc = net_fail(r, op, e, err, "fetch from");
 		goto out;
@@ -674,6 +722,41 @@ static hp_code build_index(git_repository *repo, const git_tree *manifests, hp_b
 	return rc;
 }
 
+/* What the server prints during a push ("remote: error: cannot lock ref
+ * ..."): its last 2 KiB. */
+static int sideband_cb(const char *str, int len, void *data)
+{
+	hp_git_registry *r = data;
+	size_t have = strlen(r->remote_says), cap = sizeof r->remote_says - 1;
+	size_t n = len > 0 ? (size_t)len : 0;
+	if (n > cap) {
+		str += n - cap;
+		n = cap;
+	}
+	if (have + n > cap) {
+		memmove(r->remote_says, r->remote_says + (have + n - cap), cap - n);
+		have = cap - n;
+	}
+	memcpy(r->remote_says + have, str, n);
+	r->remote_says[have + n] = '\0';
+	return 0;
+}
+
+/* The lock file a server could not create ("Unable to create
+ * '/srv/reg.git/./refs/heads/main.lock': File exists"), or false. */
+static bool server_lock(const hp_git_registry *r, char *out, size_t size)
+{
+	const char *p = strstr(r->remote_says, "Unable to create '");
+	if (!p)
+		return false;
+	p += strlen("Unable to create '");
+	const char *q = strstr(p, ".lock': File exists");
+	if (!q)
+		return false;
+	snprintf(out, size, "%.*s.lock", (int)(q - p), p);
+	return true;
+}
+
 static int push_ref_cb(const char *refname, const char *status, void *data)
 {
 	hp_git_registry *r = data;
@@ -684,10 +767,20 @@ static int push_ref_cb(const char *refname, const char *status, void *data)
 	return 0;
 }
 
+/* A libgit2 failure in the cache: a lock taken by someone else since we
+ * settled them is 75, anything else an I/O error. */
+static hp_code cache_fail(hp_err *e, const char *what)
+{
+	char lockf[PATH_MAX];
+	if (hp_gitlock_from_message(git_msg(), lockf, sizeof lockf))
+		return hp_fail(e, HP_E_TEMPFAIL, "registry cache: %s: '%s' is held by another process", what, lockf);
+	return hp_fail(e, HP_E_IO, "registry cache: %s: %s", what, git_msg());
+}
+
 #define GITCHK(call, what) \
 	do { \
 		if ((call) < 0) { \
-			rc = hp_fail(e, HP_E_IO, "registry cache: %s: %s", what, git_msg()); \
+			rc = cache_fail(e, what); \
 			goto out; \
 		} \
 	} while (0)
@@ -781,7 +874,10 @@ static hp_code publish_once(hp_git_registry *r, hp_git_publish *p, bool *retry, 
 	const git_commit *parents[1] = { parent };
 	GITCHK(git_commit_create(&commit_oid, r->repo, NULL, sig, sig, "UTF-8", msg, newroot, parent ? 1 : 0, parents),
 	       "commit");
-	GITCHK(git_reference_create(&ref, r->repo, "refs/hp/publish", &commit_oid, 1, NULL), "reference");
+	int cover = cover_lock(r->cache_dir, "refs/hp/publish");
+	int cerr = git_reference_create(&ref, r->repo, "refs/hp/publish", &commit_oid, 1, NULL);
+	hp_tmp_forget(cover);
+	GITCHK(cerr, "reference");
 
 	char spec[400];
 	snprintf(spec, sizeof spec, "refs/hp/publish:refs/heads/%s", r->branch);
@@ -799,13 +895,31 @@ static hp_code publish_once(hp_git_registry *r, hp_git_publish *p, bool *retry, 
 	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
 	set_callbacks(r, &po.callbacks);
 	po.callbacks.push_update_reference = push_ref_cb;
+	po.callbacks.sideband_progress = sideband_cb;
+	r->remote_says[0] = '\0';
 	reset_creds(r);
 	r->rejected = false;
 	p->attempts++;
+	char head[320];
+	snprintf(head, sizeof head, "refs/heads/%s", r->branch);
+	cover = cover_lock(local_path(r->url), head);
 	int err = git_remote_push(remote, &refspecs, &po);
+	hp_tmp_forget(cover);
+	char lockf[PATH_MAX];
+	if (err == 0 && r->rejected &&
+	    (hp_gitlock_from_message(r->reject_msg, lockf, sizeof lockf) || server_lock(r, lockf, sizeof lockf))) {
+		/* the branch's lock file is taken (libgit2's local transport
+		 * says so in the status; git receive-pack on a server in its
+		 * messages) */
+		*retry = true;
+		r->lock_refused = true;
+		snprintf(r->lock_file, sizeof r->lock_file, "%s", lockf);
+		rc = hp_fail(e, HP_E_TEMPFAIL, "registry '%s': '%s' is held by another process", r->url, lockf);
+		goto out;
+	}
 	if (err == GIT_ENONFASTFORWARD || (err < 0 && strstr(git_msg(), "non-fast")) ||
 	    (err == 0 && r->rejected && (strstr(r->reject_msg, "fast") || strstr(r->reject_msg, "fetch first") ||
-					 strstr(r->reject_msg, "failed to update") || strstr(r->reject_msg, "lock")))) {
+					 strstr(r->reject_msg, "failed to update")))) {
 		*retry = true;
 		rc = hp_fail(e, HP_E_TEMPFAIL, "registry '%s': push refused as not fast-forward", r->url);
 		goto out;
@@ -854,19 +968,64 @@ hp_code hp_git_registry_publish(hp_git_registry *r, hp_git_publish *p, hp_err *e
 	if (rc)
 		return rc;
 	p->created = r->created;
-	for (int i = 0; i < max; i++) {
+	/* a local registry: ours to lock while we push (other hybrid-p2p
+	 * publishers wait), and its branch's lock file settled before each
+	 * push: removed when a dead process left it, waited for when it may be
+	 * live (hp_gitlock.h) */
+	const char *local = local_path(r->url);
+	char head_lock[340];
+	snprintf(head_lock, sizeof head_lock, "refs/heads/%s.lock", r->branch);
+	const char *settle[] = { head_lock };
+	if (local && !r->reg_lock &&
+	    (rc = hp_gitlock_take(local, "registry", r->timeout_ms, HP_GITLOCK_OPTIONAL, &r->reg_lock, e)))
+		return rc;
+	long lock_since = -1;  /* when a server first refused the push for its lock */
+	int i = 0;
+	for (int races = 0; races < max; i++) {
 		if (i > 0) {
 			/* a little backoff, different per process */
 			struct timespec ts = { 0, (long)(100 + (getpid() * 37 + i * 91) % 400) * 1000000L };
 			nanosleep(&ts, NULL);
 		}
 		hp_err_clear(e);
+		if (local && (rc = hp_gitlock_settle(r->reg_lock, settle, 1, r->timeout_ms, NULL, e)))
+			break;
 		if ((rc = hp_git_registry_fetch(r, e)))
-			return rc;
+			break;
 		bool retry = false;
+		r->lock_refused = false;
 		rc = publish_once(r, p, &retry, e);
 		if (!retry)
-			return rc;
+			break;
+		if (!r->lock_refused) {
+			races++;
+			lock_since = -1;
+			continue;
+		}
+		/* the branch's lock file: locally, the next settle waits for it
+		 * or removes it; on a server, retried for --timeout, then it is
+		 * not going away by itself */
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long ms = (long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+		if (lock_since < 0)
+			lock_since = ms;
+		if (!local && ms - lock_since >= r->timeout_ms) {
+			rc = hp_fail(e, HP_E_UNAVAILABLE,
+				     "registry '%s' refused every push for %ld s: its branch's lock file on the server is "
+				     "taken (%s): a push stuck there, or a lock left by a crash that the server's "
+				     "administrator must remove",
+				     r->url, (r->timeout_ms + 999) / 1000, r->lock_file);
+			break;
+		}
+		if (local && i >= 100) {
+			break;  /* e says which lock */
+		}
 	}
-	return hp_fail(e, HP_E_TEMPFAIL, "registry '%s': the branch kept moving; gave up after %d pushes", r->url, max);
+	hp_gitlock_release(r->reg_lock);
+	r->reg_lock = NULL;
+	if (rc == HP_E_TEMPFAIL && e->code == HP_E_TEMPFAIL && strstr(e->msg, "push refused as not fast-forward"))
+		return hp_fail(e, HP_E_TEMPFAIL, "registry '%s': the branch kept moving; gave up after %d pushes", r->url,
+			       max);
+	return rc;
 }

@@ -30,12 +30,30 @@ typedef struct ipfs_src {
 	char *base;          /* http://host:port[/path] */
 	char *shown;         /* redacted, for messages */
 	hp_ipfs_opts o;
+	int64_t deadline;    /* hp_http_now_ms by which the run is over; 0: none */
 	bool raw;            /* the gateway serves no CARs */
 	pthread_mutex_t mu;
 	/* stats */
 	uint64_t requests, bytes, blocks, used, duplicates, ignored, unlisted, spilled, rebuilt;
 	char content_type[256];
 } ipfs_src;
+
+/* The source's --deadline on one request: its whole transfer within the
+ * time left; HP_E_TEMPFAIL naming the source once it has passed. */
+static hp_code deadline_left(const ipfs_src *s, hp_http_request *req, const char *url, hp_err *e)
+{
+	if (!s->deadline)
+		return HP_OK;
+	int64_t left = s->deadline - hp_http_now_ms();
+	char shown[512];
+	hp_http_redact(url, shown, sizeof shown);
+	if (left <= 0)
+		return hp_fail(e, HP_E_TEMPFAIL, "'%s': over the deadline of %ld s for this source", shown,
+			       s->o.deadline_ms / 1000);
+	req->timeout_ms = (long)left;
+	return HP_OK;
+}
+
 
 static void add_stats(ipfs_src *s, const hp_ipfs_walk *w, uint64_t bytes)
 {
@@ -241,7 +259,13 @@ static hp_code car_request(ipfs_src *s, hp_fetch *f, hp_ipfs_walk *w, const hp_c
 	req.headers = s->kind == HP_IPFS_KUBO ? NULL : car_headers;
 	req.connect_timeout_ms = s->o.timeout_ms;
 	req.stall_timeout_ms = s->o.timeout_ms;
-	req.min_rate = HP_HTTP_MIN_RATE;  /* a drip is a stall */
+	req.min_rate = s->o.min_rate;  /* a drip is a stall */
+	if ((rc = deadline_left(s, &req, url.data, e))) {
+		hp_ipfs_walk_abort(w, e);
+		hp_car_reader_free(x.car);
+		hp_buf_release(&url);
+		return rc;
+	}
 	req.max_body = max_bytes + 1;
 	req.header_fn = on_header;
 	req.header_ud = &x;
@@ -343,7 +367,13 @@ static hp_code raw_walk(ipfs_src *s, hp_fetch *f, hp_ipfs_walk *w, size_t file, 
 		req.headers = s->kind == HP_IPFS_KUBO ? NULL : raw_headers;
 		req.connect_timeout_ms = s->o.timeout_ms;
 		req.stall_timeout_ms = s->o.timeout_ms;
-		req.min_rate = HP_HTTP_MIN_RATE;
+		req.min_rate = s->o.min_rate;
+		if ((rc = deadline_left(s, &req, url.data, e))) {
+			hp_ipfs_walk_abort(w, e);
+			hp_buf_release(&x.raw);
+			hp_buf_release(&url);
+			break;
+		}
 		req.max_body = MAX_BLOCK;
 		req.header_fn = on_header;
 		req.header_ud = &x;
@@ -468,6 +498,7 @@ static void *job_worker(void *arg)
 static hp_code src_run(void *self, hp_fetch *f, hp_err *e)
 {
 	ipfs_src *s = self;
+	s->deadline = s->o.deadline_ms > 0 ? hp_http_now_ms() + s->o.deadline_ms : 0;
 	const json_t *dist = json_object_get(hp_fetch_manifest(f), "distribution");
 	const char *root_text = json_string_value(json_object_get(dist, "ipfs_cid"));
 	hp_cid root;
@@ -590,6 +621,8 @@ hp_code hp_ipfs_source_add(hp_fetch *f, hp_ipfs_kind kind, const char *url, cons
 		s->o = *o;
 	if (!s->o.timeout_ms)
 		s->o.timeout_ms = DEFAULT_TIMEOUT_MS;
+	if (!s->o.min_rate)
+		s->o.min_rate = HP_HTTP_MIN_RATE;
 	s->raw = kind == HP_IPFS_GATEWAY && s->o.raw_blocks;
 	pthread_mutex_init(&s->mu, NULL);
 	s->base = hp_buf_detach(&b, NULL);

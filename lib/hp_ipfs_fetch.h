@@ -45,6 +45,10 @@ typedef struct hp_ipfs_opts {
 	size_t memory;       /* bytes of blocks kept in memory per request before spilling; 0: 64 MiB */
 	bool raw_blocks;     /* gateway: fetch block by block (?format=raw), never a CAR */
 	int jobs;            /* per-file requests at a time; <= 1: one */
+	uint32_t min_rate;   /* bytes per second a transfer must average over each
+			      * timeout_ms span; 0: HP_HTTP_MIN_RATE */
+	long deadline_ms;    /* all of this source's requests over this long after it
+			      * starts, then the next source is tried; 0: no limit */
 } hp_ipfs_opts;
 
 /* Add an IPFS source for url (http(s)://host:port[/path], or a multiaddr;

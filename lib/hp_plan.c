@@ -42,6 +42,8 @@ static hp_code add_bittorrent(hp_fetch *f, const hp_plan_opts *o, hp_err *e)
 		bo.net = o->bt_net;
 		bo.timeout_ms = o->timeout_ms;
 		bo.download_rate = o->download_rate;
+		bo.min_rate = o->min_rate;
+		bo.deadline_ms = o->deadline_ms;
 		bo.no_web_seeds = o->no_web_seeds;
 		bo.piece_order = o->piece_order;
 		return hp_bt_source_add(f, &bo, e);
@@ -56,6 +58,8 @@ static hp_code add_sources(hp_fetch *f, const hp_plan_opts *o, hp_err *e)
 		rc = add_bittorrent(f, o, e);
 	hp_ipfs_opts io = { 0 };
 	io.timeout_ms = o->timeout_ms;
+	io.min_rate = o->min_rate;
+	io.deadline_ms = o->deadline_ms;
 	io.memory = o->memory;
 	io.raw_blocks = o->raw_blocks;
 	io.jobs = o->fetch.jobs;

@@ -58,6 +58,9 @@ typedef struct hp_plan_opts {
 	size_t memory;
 	/* every source */
 	long timeout_ms;                    /* 0: 30 s */
+	uint32_t min_rate;                  /* bytes/s each source must average over each timeout
+	                                     * span (a drip is a stall); 0: 1024 */
+	long deadline_ms;                   /* each source's whole time, then the next; 0: none */
 	/* called once the manifest is verified (and is the one asked for),
 	 * before any source is asked; may be NULL */
 	void (*on_verified)(void *ud, const json_t *manifest);

@@ -253,6 +253,19 @@ static bool snapshot(slot *s, pid_t self, int *dirfd, unsigned *flags, char *pat
 /* Async-signal-safe: getpid(), unlinkat() and poll() are on POSIX's list;
  * the rest is lock-free atomics, a thread-local flag of the static
  * executable and local buffers. errno is saved for the interrupted code. */
+/* Has this process a descriptor open on the file? (fstatat and fstat are
+ * async-signal-safe; descriptors beyond the first 4096 are not looked at) */
+static bool open_here(int dirfd, const char *path)
+{
+	struct stat want, st;
+	if (fstatat(dirfd, path, &want, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	for (int fd = 0; fd < 4096; fd++)
+		if (fstat(fd, &st) == 0 && st.st_dev == want.st_dev && st.st_ino == want.st_ino)
+			return true;
+	return false;
+}
+
 void hp_tmp_remove_all(void)
 {
 	int saved = errno;
@@ -263,7 +276,8 @@ void hp_tmp_remove_all(void)
 	unsigned flags;
 	/* files first, so that the folders they are in are empty */
 	for (int i = 0; i < HP_TMP_SLOTS; i++)
-		if (snapshot(&slots[i], self, &dirfd, &flags, path) && !(flags & HP_TMP_DIR))
+		if (snapshot(&slots[i], self, &dirfd, &flags, path) && !(flags & HP_TMP_DIR) &&
+		    (!(flags & HP_TMP_IF_OPEN) || open_here(dirfd, path)))
 			unlinkat(dirfd, path, 0);
 	/* A thread that made its file after the loop looked at its slot sees
 	 * `dying` and removes it: let it finish before the process ends. Not

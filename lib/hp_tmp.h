@@ -30,6 +30,10 @@
 
 enum {
 	HP_TMP_DIR = 1 << 0,  /* a folder: removed with rmdir, after the files (so only when empty) */
+	/* a file another library creates and holds open while it is ours (a
+	 * git lock file): removed only when a descriptor of this process is
+	 * open on it, so never when another process made it */
+	HP_TMP_IF_OPEN = 1 << 1,
 };
 
 /* Create a new file from tmpl, a path ending in "XXXXXX" that is rewritten

@@ -29,6 +29,7 @@
 #include <libtorrent/magnet_uri.hpp>
 #include <libtorrent/torrent_info.hpp>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
@@ -49,6 +50,7 @@
 
 extern "C" {
 #include "hp_bencode.h"
+#include "hp_btpieces.h"
 #include "hp_codec.h"
 #include "hp_io.h"
 #include "hp_torrent.h"
@@ -497,6 +499,77 @@ void fill_info(const lt::torrent_info &ti, const std::vector<tracker> &tr, hp_to
 	out->magnet = c_strdup(lt::make_magnet_uri(atp));
 }
 
+// SHA-256 of a||b (32 bytes each).
+void hash_pair(const uint8_t *a, const uint8_t *b, uint8_t *out)
+{
+	uint8_t buf[64];
+	std::memcpy(buf, a, 32);
+	std::memcpy(buf + 32, b, 32);
+	hp_sha256(buf, sizeof buf, out);
+}
+
+// The merkle root of a v2 file's piece layer (n hashes), padded to a power of
+// two with the root of an all-zero piece (BEP 52).
+void layer_root(const uint8_t *layer, size_t n, unsigned piece_height, uint8_t out[32])
+{
+	size_t width = 1;
+	while (width < n)
+		width <<= 1;
+	uint8_t pad[32];
+	hp_bt_zero_root(piece_height, pad);
+	std::vector<uint8_t> row(layer, layer + n * 32);
+	row.resize(width * 32);
+	for (size_t i = n; i < width; i++)
+		std::memcpy(&row[i * 32], pad, 32);
+	while (width > 1) {
+		for (size_t i = 0; i < width / 2; i++)
+			hash_pair(&row[2 * i * 32], &row[(2 * i + 1) * 32], &row[i * 32]);
+		width /= 2;
+	}
+	std::memcpy(out, row.data(), 32);
+}
+
+// What libtorrent reads but the tools cannot use, refused the same way by
+// every reader (hp-mktorrent --show, hp-seed, hp-fetch): a path listed twice
+// (libtorrent would rename the second), a path that is a file and a folder,
+// a v2 piece layer that does not hash to its file's pieces root.
+hp_code check_layout(const lt::torrent_info &ti, const char *what, hp_err *e)
+{
+	const lt::file_storage &fs = ti.orig_files();
+	std::vector<std::string> paths;
+	for (lt::file_index_t i : fs.file_range())
+		if (!fs.pad_file_at(i))
+			paths.push_back(fs.file_path(i));
+	std::sort(paths.begin(), paths.end());
+	for (size_t i = 1; i < paths.size(); i++) {
+		if (paths[i] == paths[i - 1])
+			return hp_fail(e, HP_E_DATA, "%s: the path '%s' is listed twice", what, paths[i].c_str());
+		if (paths[i].size() > paths[i - 1].size() &&
+		    paths[i].compare(0, paths[i - 1].size(), paths[i - 1]) == 0 && paths[i][paths[i - 1].size()] == '/')
+			return hp_fail(e, HP_E_DATA, "%s: '%s' is a file and a folder", what, paths[i - 1].c_str());
+	}
+	if (!ti.v2())
+		return HP_OK;
+	unsigned height = 0;
+	while ((16384u << height) < static_cast<unsigned>(fs.piece_length()))
+		height++;
+	for (lt::file_index_t i : fs.file_range()) {
+		if (fs.pad_file_at(i) || fs.file_size(i) <= fs.piece_length())
+			continue;
+		lt::span<char const> layer = ti.piece_layer(i);
+		if (layer.empty())
+			continue;  // no layer: fetched from peers, checked by libtorrent
+		uint8_t root[32];
+		layer_root(reinterpret_cast<const uint8_t *>(layer.data()), static_cast<size_t>(layer.size()) / 32, height,
+			   root);
+		lt::sha256_hash want = fs.root(i);
+		if (std::memcmp(root, want.data(), 32) != 0)
+			return hp_fail(e, HP_E_DATA, "%s: the piece layer of '%s' does not hash to its pieces root", what,
+				       fs.file_path(i).c_str());
+	}
+	return HP_OK;
+}
+
 hp_code parse(const void *data, size_t len, const char *what, hp_torrent_info **out, hp_err *e)
 {
 	*out = nullptr;
@@ -542,6 +615,8 @@ hp_code parse(const void *data, size_t len, const char *what, hp_torrent_info **
 	if (static_cast<uint64_t>(ti.num_pieces()) > HP_TORRENT_MAX_PIECES)
 		return hp_fail(e, HP_E_DATA, "%s: %d pieces, more than the limit of %u", what, ti.num_pieces(),
 			       HP_TORRENT_MAX_PIECES);
+	if ((rc = check_layout(ti, what, e)))
+		return rc;
 
 	hp_torrent_info *info = static_cast<hp_torrent_info *>(std::calloc(1, sizeof *info));
 	if (!info)

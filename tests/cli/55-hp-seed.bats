@@ -342,3 +342,47 @@ need_fetch_torrent() {
 	printf '{"not": "a manifest"}' >junk.json
 	run_fails 65 hp-seed --manifest junk.json --content src/pkg
 }
+
+@test "one torrent validator: a path listed twice, a file that is a folder, a v2 piece layer of zeros are refused with 65 by hp-mktorrent --show, hp-seed and hp-fetch alike" {
+	bt_need libtorrent
+	bt_make_tree src/pkg
+	bt_sign_pkg src/pkg
+	hp-mktorrent --v1 --no-date -o v1.torrent src/pkg >/dev/null
+	hp-mktorrent --hybrid --no-date -o hy.torrent src/pkg >/dev/null
+	"$BT_PY" - <<'PY'
+import libtorrent as lt
+def load(p): return lt.bdecode(open(p, "rb").read())
+def save(d, p): open(p, "wb").write(lt.bencode(d))
+d = load("v1.torrent")
+files = d[b"info"][b"files"]
+files[1][b"path"] = files[0][b"path"]
+save(d, "dup.torrent")
+d = load("v1.torrent")
+files = d[b"info"][b"files"]
+files[1][b"path"] = files[0][b"path"] + [b"inner"]
+save(d, "clash.torrent")
+d = load("hy.torrent")
+layers = d[b"piece layers"]
+for k in layers:
+    layers[k] = b"\0" * len(layers[k])
+save(d, "zeros.torrent")
+PY
+	local t what
+	for t in dup clash zeros; do
+		case $t in
+		dup) what="is listed twice" ;;
+		clash) what="is a file and a folder" ;;
+		zeros) what="does not hash to its pieces root" ;;
+		esac
+		run_fails 65 hp-mktorrent --show "$t.torrent"
+		[[ $stderr == *"$t.torrent: "*"$what"* ]] || fail "--show $t: $stderr"
+		run_fails 65 hp-seed --content src "$t.torrent"
+		[[ $stderr == *"$what"* ]] || fail "hp-seed $t: $stderr"
+		run_fails 65 hp-fetch -k keys/pub.pub --torrent "$t.torrent" --timeout 2 m.json -O "out-$t"
+		[[ $stderr == *"$what"* ]] || fail "hp-fetch $t: $stderr"
+		[ ! -e "out-$t/big.bin" ]
+	done
+	# the untouched torrents still read
+	hp-mktorrent --show hy.torrent >/dev/null
+	hp-mktorrent --show v1.torrent >/dev/null
+}

@@ -19,6 +19,8 @@ setup() {
 	bt_setup
 	FETCH_PID=
 	KUBO_STARTED=
+	MOUNTED=
+	BAD_PIDS=()
 }
 
 teardown() {
@@ -29,6 +31,8 @@ teardown() {
 	if [ -n "$KUBO_STARTED" ]; then
 		kubo_stop
 	fi
+	[ -z "$MOUNTED" ] || umount "$MOUNTED" || umount -l "$MOUNTED"
+	badservers_stop
 }
 
 # A package src/pkg (a file of SIZE bytes spanning many pieces, a small
@@ -354,7 +358,7 @@ rangeserver() {
 	w1=$(ipfs files stat --hash /w1)
 	mkdir -p one
 	cp src/pkg/big.bin one/
-	hp-manifest create --name one --version 1.0.0 -o one.json one
+	hp-manifest create --name one --version 1.0.0 --no-torrent -o one.json one
 	hp-sign manifest keys/pub.pem one.json -o one.json
 	hp-mktorrent --no-date -w "$KUBO_GATEWAY/ipfs/$w1/" -o one.torrent one/big.bin >/dev/null
 	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent one.torrent --listen 127.0.0.1:0 \
@@ -428,4 +432,113 @@ rangeserver() {
 	run_fails 64 hp-fetch --download-rate -5 m.json -O out
 	[[ $stderr == *"--download-rate takes KiB/s"* ]]
 	[ ! -e out ]
+}
+
+@test "the manifest's signed infohashes bind the torrent: another torrent of the same files is refused (1) before any peer is asked; a manifest without them binds nothing" {
+	bt_make_tree src/pkg
+	bt_sign_pkg src/pkg pkg --canonical-torrent
+	hp-mktorrent --v1 --no-date -o v1.torrent src/pkg >/dev/null
+	hp-mktorrent --v2 --no-date -o v2.torrent src/pkg >/dev/null
+	# a v1 torrent: its v1 infohash is not the hybrid's the manifest signs
+	bt_seed_start v1.torrent --content src
+	run_fails 1 timeout 60 hp-fetch -k keys/pub.pub --torrent v1.torrent --peer "127.0.0.1:$SEED_PORT" \
+		--listen 127.0.0.1:0 --timeout 10 m.json -O out
+	[[ $stderr == *"v1.torrent: its v1 infohash "*" is not the manifest's signed torrent_infohash "*": refused"* ]]
+	[ ! -e out/big.bin ]
+	# no peer was contacted: the seeder saw nobody
+	! grep -q '"event":"peer"' seed.log
+	bt_seed_stop
+	run_fails 1 hp-fetch -k keys/pub.pub --torrent v2.torrent --timeout 2 m.json -O out
+	[[ $stderr == *"v2.torrent: its v2 infohash "*" is not the manifest's signed torrent_infohash_v2 "*": refused"* ]]
+	# a magnet of another torrent: refused the same way, before any lookup
+	run_fails 1 hp-fetch -k keys/pub.pub --timeout 2 \
+		--torrent "magnet:?xt=urn:btih:$(hp-mktorrent --show v1.torrent | jq -r .infohash_v1)" m.json -O out
+	[[ $stderr == *"the magnet link: its v1 infohash "* ]]
+	# the manifest's own (canonical) torrent is fine; so is any torrent when the manifest records none
+	hp-mktorrent --from-manifest m.json -c src/pkg -o canon.torrent >/dev/null
+	bt_seed_start canon.torrent --content src
+	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent canon.torrent --peer "127.0.0.1:$SEED_PORT" \
+		--listen 127.0.0.1:0 --timeout 20 m.json -O got
+	[ "$status" -eq 0 ] || fail "canonical: exit $status: $stderr"
+	bt_same src/pkg got
+	bt_seed_stop
+	hp-manifest create --name pkg --version 1.0.0 --no-torrent -o m.json src/pkg
+	hp-sign manifest keys/pub.pem m.json -o m.json
+	bt_seed_start v1.torrent --content src
+	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent v1.torrent --peer "127.0.0.1:$SEED_PORT" \
+		--listen 127.0.0.1:0 --timeout 20 m.json -O got1
+	[ "$status" -eq 0 ] || fail "no infohash in the manifest: exit $status: $stderr"
+	bt_seed_stop
+}
+
+@test "a full disk during a BitTorrent fetch: 74 naming the folder and the space (not a timeout); the partial data is released; a rerun with room completes" {
+	make_pkg 3000000 --hybrid
+	bt_seed_start pkg.torrent --content src
+	mkdir disk
+	mount -t tmpfs -o size=2m tmpfs disk || fail "cannot mount a tmpfs (these tests run as root)"
+	MOUNTED=$PWD/disk
+	run_fails 74 timeout 60 hp-fetch -k keys/pub.pub --torrent pkg.torrent --peer "127.0.0.1:$SEED_PORT" \
+		--listen 127.0.0.1:0 --timeout 20 m.json -O disk/out
+	[[ $stderr == *"cannot write the BitTorrent download in 'disk/out/.hp-partial': No space left on device ("* ]] ||
+		fail "$stderr"
+	[[ $stderr != *"without new data"* ]]
+	jq -e -s '.[-1].summary.failed >= 1' <<<"$output" >/dev/null
+	# nothing of it is left to fill the disk
+	[ -z "$(find disk/out -type f)" ]
+	[ "$(df --output=used -B1 disk | tail -n1 | tr -d ' ')" -lt 65536 ]
+	# more room, the same command: every file verified in place
+	mount -o remount,size=16m disk
+	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent pkg.torrent --peer "127.0.0.1:$SEED_PORT" \
+		--listen 127.0.0.1:0 --timeout 20 m.json -O disk/out
+	[ "$status" -eq 0 ] || fail "rerun: exit $status: $stderr"
+	diff -r src/pkg disk/out
+	bt_seed_stop
+}
+
+@test "a source that drips is dropped for the next one: --min-rate over each --timeout span, --deadline in all; the verified pieces are kept" {
+	kubo_start || fail "kubo did not start (scripts/build-kubo)"
+	KUBO_STARTED=1
+	# 16 KiB pieces: at 16 KiB/s a piece is verified about every second, so
+	# the source is not silent for --timeout (5 s), only slow
+	make_pkg 3000000 --hybrid -l 16K
+	[ "$(ipfs add -r -Q src/pkg)" = "$(jq -r .distribution.ipfs_cid m.json)" ]
+	# a swarm of one peer sending 16 KiB/s: 3 MB would take three minutes
+	bt_seed_start pkg.torrent --content src --upload-rate 16
+	local t0 ms
+	t0=$(date +%s%N)
+	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent pkg.torrent --peer "127.0.0.1:$SEED_PORT" \
+		--listen 127.0.0.1:0 --timeout 5 --min-rate 64 --no-manifest-gateway -g "$KUBO_GATEWAY" m.json -O out
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	[ "$status" -eq 0 ] || fail "min-rate: exit $status: $stderr"
+	diff -r src/pkg out
+	jq -e -s '.[-1].summary.sources | map(.status) == ["failed", "ok"]' <<<"$output" >/dev/null
+	[[ $stderr == *"less than the minimum rate of 65536 bytes/s"* ]] || fail "$stderr"
+	((ms < 20000)) || fail "took $ms ms"
+	# --deadline: the same swarm passes the default minimum, the deadline drops it
+	rm -rf out
+	t0=$(date +%s%N)
+	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --torrent pkg.torrent --peer "127.0.0.1:$SEED_PORT" \
+		--listen 127.0.0.1:0 --timeout 10 --deadline 4 --no-manifest-gateway -g "$KUBO_GATEWAY" m.json -O out
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	[ "$status" -eq 0 ] || fail "deadline: exit $status: $stderr"
+	diff -r src/pkg out
+	[[ $stderr == *"over the deadline of 4 s with "*" bytes verified (kept for the next run)"* ]] || fail "$stderr"
+	((ms < 20000)) || fail "took $ms ms"
+	# alone, the slow swarm is 75 and keeps what it verified
+	run_fails 75 timeout 60 hp-fetch -k keys/pub.pub --torrent pkg.torrent --peer "127.0.0.1:$SEED_PORT" \
+		--listen 127.0.0.1:0 --timeout 5 --min-rate 64 --no-manifest-gateway m.json -O alone
+	jq -e -s '.[-1].summary.sources[0].bytes_received > 0' <<<"$output" >/dev/null
+	[ -n "$(find alone/.hp-partial -name '*.resume')" ]
+	bt_seed_stop
+	# a gateway that drips above nothing but below any use: --deadline drops
+	# it within its seconds, though its --timeout spans are long
+	badserver drip
+	rm -rf out
+	t0=$(date +%s%N)
+	run --separate-stderr timeout 60 hp-fetch -k keys/pub.pub --timeout 30 --deadline 3 --no-manifest-gateway \
+		-g "$BAD" -g "$KUBO_GATEWAY" m.json -O out
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	[ "$status" -eq 0 ] || fail "gateway deadline: exit $status: $stderr"
+	diff -r src/pkg out
+	((ms < 12000)) || fail "gateway deadline: took $ms ms"
 }

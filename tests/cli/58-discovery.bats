@@ -164,7 +164,7 @@ elapsed_ms() {
 
 @test "a magnet link alone (no .torrent, no tracker, no --peer): the info dictionary from the seeder found in the DHT, then verified bytes" {
 	bt_make_tree src/tree
-	bt_sign_pkg src/tree tree
+	bt_sign_pkg src/tree tree --canonical-torrent
 	magnet=$(jq -r .distribution.torrent_magnet m.json)
 	[[ $magnet == magnet:\?xt=urn:btih:* ]]
 	dht_start 3

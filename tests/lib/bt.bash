@@ -14,7 +14,10 @@
 # bt_same SRC DST      the two trees hold the same files with the same bytes
 # bt_sign_pkg DIR [NAME [HP-MANIFEST OPTIONS...]]  keys/ (key pub) and
 #                      m.json, a signed manifest of DIR (name NAME, default
-#                      pkg; version 1.0.0)
+#                      pkg; version 1.0.0) with no torrent fields, so that any
+#                      torrent of DIR may be used with it (a manifest's signed
+#                      infohashes bind the torrent); --canonical-torrent
+#                      among the options keeps them (the canonical torrent's)
 # bt_seed_start ARGS...  hp-seed --listen 127.0.0.1:0 ARGS... in the
 #                      background, events in seed.log; sets SEED_PID, SEED_PORT
 # bt_seed_stop [SIGNAL]  SIGTERM (or SIGNAL), and require exit 0 and the
@@ -116,10 +119,14 @@ bt_same() {
 }
 
 bt_sign_pkg() {
-	local dir=$1 name=${2:-pkg}
+	local dir=$1 name=${2:-pkg} torrent=--no-torrent a
 	shift $(($# < 2 ? $# : 2))
+	local args=()
+	for a in "$@"; do
+		if [ "$a" = --canonical-torrent ]; then torrent=; else args+=("$a"); fi
+	done
 	hp-sign keygen -O keys -n pub >/dev/null
-	hp-manifest create --name "$name" --version 1.0.0 "$@" -o m.json "$dir"
+	hp-manifest create --name "$name" --version 1.0.0 ${torrent:+"$torrent"} "${args[@]}" -o m.json "$dir"
 	hp-sign manifest keys/pub.pem m.json -o m.json
 }
 
