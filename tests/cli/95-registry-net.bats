@@ -9,16 +9,7 @@ load helpers
 load ../lib/registry
 
 setup() {
-	setup_scratch
-	export HOME=$SCRATCH/home
-	mkdir -p "$HOME"
-	unset HP_REGISTRY HP_REGISTRY_TOKEN HP_REGISTRY_CACHE HP_TRUSTED_KEYS XDG_CACHE_HOME SSL_CERT_FILE SSL_CERT_DIR
-	export GIT_AUTHOR_NAME=tester GIT_AUTHOR_EMAIL=tester@example.org
-	export GIT_COMMITTER_NAME=tester GIT_COMMITTER_EMAIL=tester@example.org
-	mkdir -p data/sub
-	echo hello >data/a.txt
-	head -c 100000 /dev/urandom >data/sub/b.bin
-	hybrid-p2p keygen -O keys -n k >/dev/null
+	registry_setup
 }
 
 teardown() {
@@ -27,13 +18,6 @@ teardown() {
 	sshd_stop
 }
 
-# publish VERSION URL [ARGS...]: publish ./data as ds@VERSION to URL
-publish() {
-	local v=$1 url=$2
-	shift 2
-	timeout 60 hybrid-p2p publish data --name ds --version "$v" --uploader-id me@example.org \
-		--key keys/k.pem --output "out/ds-$v.json" --registry "$url" "$@"
-}
 
 # the JSON line of a step in $output
 step() {
