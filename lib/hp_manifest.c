@@ -688,14 +688,10 @@ hp_code hp_manifest_content_id(const json_t *files, char hex[65], hp_err *e)
 
 hp_code hp_manifest_sign(json_t *m, const hp_key *key, const char *signed_at, hp_err *e)
 {
-	char now[32];
-	if (!signed_at) {
-		hp_time_format(time(NULL), now);
-		signed_at = now;
-	} else if (!hp_time_parse(signed_at, NULL)) {
-		return hp_fail(e, HP_E_USAGE, "'%s' is not an RFC 3339 UTC time such as 2026-01-31T12:00:00Z",
-			       signed_at);
-	}
+	/* signed_at is checked (or made) by hp_manifest_sign_canonical, before it
+	 * touches m */
+	if (signed_at && !hp_time_parse(signed_at, NULL))
+		return hp_manifest_sign_canonical(m, key, signed_at, NULL, 0, e);
 	hp_buf canon = HP_BUF_INIT;
 	hp_code rc = hp_manifest_canonical(m, &canon, e);
 	if (!rc)
