@@ -132,14 +132,19 @@ static const cli_command create_cmd = {
 	EXIT_STATUS,
 };
 
-static hp_code write_output(const char *out, const json_t *m, hp_err *e)
+/* The manifest's text (pkg.text, else pkg.manifest dumped) and a newline. */
+static hp_code write_output(const char *out, hp_package *pkg, hp_err *e)
 {
-	char *text = json_dumps(m, JSON_INDENT(2));
-	if (!text)
-		return hp_fail_nomem(e);
 	hp_buf b = HP_BUF_INIT;
-	hp_code rc = hp_buf_adds(&b, text, e);
-	free(text);
+	hp_code rc = HP_OK;
+	if (pkg->manifest) {
+		char *text = json_dumps(pkg->manifest, JSON_INDENT(2));
+		rc = text ? hp_buf_adds(&b, text, e) : hp_fail_nomem(e);
+		free(text);
+	} else {
+		b = pkg->text;
+		pkg->text = (hp_buf)HP_BUF_INIT;
+	}
 	if (!rc)
 		rc = hp_buf_addch(&b, '\n', e);
 	if (!rc) {
@@ -367,7 +372,7 @@ static int cmd_create(int argc, char **argv)
 		hp_package pkg = HP_PACKAGE_INIT;
 		hp_code hc = build_package(&c, &pkg, &e);
 		if (!hc)
-			hc = write_output(c.out, pkg.manifest, &e);
+			hc = write_output(c.out, &pkg, &e);
 		hp_package_release(&pkg);
 		rc = hc ? cli_fail(&e) : 0;
 	}

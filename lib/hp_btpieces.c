@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hp_codec.h"
 #include "hp_digest.h"
 #include "hp_sha1zero.h"
 #include "hp_thread.h"
@@ -196,6 +197,31 @@ void hp_bt_zero_root(unsigned k, uint8_t out[32])
 		EVP_DigestFinal_ex(c, out, NULL);
 	}
 	EVP_MD_CTX_free(c);
+}
+
+hp_code hp_bt_layer_root(const uint8_t *layer, size_t n, unsigned piece_log2, uint8_t out[32], hp_err *e)
+{
+	if (n == 1) {
+		memcpy(out, layer, 32);
+		return HP_OK;
+	}
+	size_t width = 1;
+	while (width < n)
+		width <<= 1;
+	uint8_t *row = malloc(width * 32);
+	if (!row)
+		return hp_fail_nomem(e);
+	memcpy(row, layer, n * 32);
+	uint8_t pad[32];
+	hp_bt_zero_root(piece_log2, pad);
+	for (size_t i = n; i < width; i++)
+		memcpy(row + 32 * i, pad, 32);
+	for (; width > 1; width /= 2)
+		for (size_t i = 0; i < width / 2; i++)
+			hp_sha256(row + 64 * i, 64, row + 32 * i);
+	memcpy(out, row, 32);
+	free(row);
+	return HP_OK;
 }
 
 /* ---- setup ---- */
@@ -742,6 +768,27 @@ uint64_t hp_bt_auto_piece_length(uint64_t total)
 	while (i < sizeof table / sizeof *table && table[i] < total)
 		i++;
 	return (uint64_t)HP_BT_BLOCK << i;
+}
+
+uint64_t hp_bt_padded_piece_length(const hp_walk_list *l)
+{
+	uint64_t total = 0, nonempty = 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].type == HP_WALK_FILE) {
+			total += l->v[i].size;
+			nonempty += l->v[i].size > 0;
+		}
+	uint64_t top = hp_bt_auto_piece_length(total);
+	uint64_t budget = (total + top - 1) / top + nonempty;
+	for (uint64_t P = HP_BT_BLOCK; P < top; P <<= 1) {
+		uint64_t pieces = 0;
+		for (size_t i = 0; i < l->n && pieces <= budget; i++)
+			if (l->v[i].type == HP_WALK_FILE)
+				pieces += (l->v[i].size + P - 1) / P;
+		if (pieces <= budget)
+			return P;
+	}
+	return top;
 }
 
 int hp_bt_cmp_v1(const char *a, size_t an, const char *b, size_t bn)

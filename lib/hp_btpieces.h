@@ -99,6 +99,18 @@ const hp_btpieces_file *hp_btpieces_file_at(const hp_btpieces *bp, size_t seq);
  * up to 2.68 MB, doubling up to 8 MiB), so that defaults agree with it. */
 uint64_t hp_bt_auto_piece_length(uint64_t total);
 
+/* The piece length of a torrent whose files each start on a piece boundary
+ * (a hybrid of more than one file: BEP 47 pad files): the smallest power of
+ * two from 16 KiB up to hp_bt_auto_piece_length(total) for which the pieces
+ * of the files (each file its own) are no more than the automatic length's
+ * pieces of the total plus one per non-empty file. The automatic length
+ * always qualifies, so the piece count is bounded as libtorrent bounds it,
+ * and small files are not padded to large pieces: 100,000 files of 1-4 KiB
+ * get 16 KiB pieces instead of 256 KiB, 1.4 GB of zeros to hash (by every
+ * v1 client that checks the pieces, too) instead of 25 GB, for the same
+ * number of pieces. One large file, or a few, keep the automatic length. */
+uint64_t hp_bt_padded_piece_length(const hp_walk_list *l);
+
 /* Orders of relative paths ('/'-separated bytes, as hp_walk reports them).
  *   v1: bytewise over the whole path (strcmp), mktorrent's order: "a-" < "a/b"
  *   v2: component by component, libtorrent's canonical order and the order
@@ -113,6 +125,10 @@ void hp_bt_sort_v2(hp_walk_list *l);
 /* The SHA-256 merkle helpers, for tests and the torrent reader:
  * hp_bt_zero_root(k) is the root of 2^k zero leaves (32 zero bytes at k=0). */
 void hp_bt_zero_root(unsigned k, uint8_t out[32]);
+/* The "pieces root" of a v2 file from its piece layer (n >= 1 hashes): the
+ * merkle root of the layer padded to a power of two with the root of an
+ * all-zero piece (2^piece_log2 leaves). */
+hp_code hp_bt_layer_root(const uint8_t *layer, size_t n, unsigned piece_log2, uint8_t out[32], hp_err *e);
 
 #ifdef __cplusplus
 }

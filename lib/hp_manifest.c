@@ -3,8 +3,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/evp.h>
 
 #include "hp_codec.h"
 #include "hp_io.h"
@@ -806,13 +809,61 @@ static hp_code set_list(json_t *obj, const char *key, const char *const *vals, s
 	return HP_OK;
 }
 
+/* The manifest's members around files (taken over), in the order
+ * hp-manifest writes them; not validated. */
+static hp_code build_head(const hp_manifest_meta *meta, const char *content_id, uint64_t total, json_t *files,
+			  json_t **out, hp_err *e)
+{
+	hp_code rc;
+	char now[32];
+	json_t *m = json_object(), *prov = json_object(), *dist = json_object();
+	json_object_set_new(m, "manifest_version", json_string(HP_MANIFEST_VERSION));
+	if ((rc = set_str(m, "name", meta->name, e)) || (rc = set_str(m, "version", meta->version, e)) ||
+	    (rc = set_str(m, "description", meta->description, e)))
+		goto out;
+	json_object_set_new(m, "content_id", json_string(content_id));
+	json_object_set_new(m, "total_size", json_integer((json_int_t)total));
+	json_object_set(m, "files", files);
+
+	if (!meta->timestamp)
+		hp_time_format(time(NULL), now);
+	if ((rc = set_str(prov, "uploader_id", meta->uploader_id, e)) ||
+	    (rc = set_str(prov, "timestamp", meta->timestamp ? meta->timestamp : now, e)) ||
+	    (rc = set_str(prov, "git_commit", meta->git_commit, e)) ||
+	    (rc = set_str(prov, "git_ref", meta->git_ref, e)))
+		goto out;
+	json_object_set(m, "provenance", prov);
+
+	if ((rc = set_str(dist, "ipfs_cid", meta->ipfs_cid, e)) ||
+	    (rc = set_str(dist, "ipfs_gateway", meta->ipfs_gateway, e)) ||
+	    (rc = set_str(dist, "ipfs_import", meta->ipfs_import, e)) ||
+	    (rc = set_list(dist, "pinning_nodes", meta->pinning_nodes, meta->n_pinning_nodes, e)) ||
+	    (rc = set_list(dist, "web_seeds", meta->web_seeds, meta->n_web_seeds, e)) ||
+	    (rc = set_str(dist, "torrent_infohash", meta->torrent_infohash, e)) ||
+	    (rc = set_str(dist, "torrent_infohash_v2", meta->torrent_infohash_v2, e)) ||
+	    (rc = set_str(dist, "torrent_magnet", meta->torrent_magnet, e)))
+		goto out;
+	if (json_object_size(dist))
+		json_object_set(m, "distribution", dist);
+	if ((rc = set_str(m, "expires", meta->expires, e)))
+		goto out;
+	*out = m;
+	m = NULL;
+out:
+	json_decref(files);
+	json_decref(prov);
+	json_decref(dist);
+	json_decref(m);
+	return rc;
+}
+
 hp_code hp_manifest_build(const hp_manifest_meta *meta, json_t *files, json_t **out, hp_err *e)
 {
 	hp_code rc = HP_OK;
-	json_t *m = NULL, *prov = NULL, *dist = NULL;
+	json_t *m = NULL;
 	size_t n = json_array_size(files);
 	uint64_t total = 0;
-	char cid_hex[65], now[32];
+	char cid_hex[65];
 
 	/* sort a plain array of the entries, then rebuild files in order */
 	json_t **v = calloc(n ? n : 1, sizeof *v);
@@ -846,50 +897,160 @@ hp_code hp_manifest_build(const hp_manifest_meta *meta, json_t *files, json_t **
 	}
 	json_decref(files);
 	files = sorted;
-
-	m = json_object();
-	json_object_set_new(m, "manifest_version", json_string(HP_MANIFEST_VERSION));
-	if ((rc = set_str(m, "name", meta->name, e)) || (rc = set_str(m, "version", meta->version, e)) ||
-	    (rc = set_str(m, "description", meta->description, e)))
-		goto out;
 	if ((rc = hp_manifest_content_id(files, cid_hex, e)))
 		goto out;
-	json_object_set_new(m, "content_id", json_string(cid_hex));
-	json_object_set_new(m, "total_size", json_integer((json_int_t)total));
-	json_object_set(m, "files", files);
-
-	prov = json_object();
-	if (!meta->timestamp)
-		hp_time_format(time(NULL), now);
-	if ((rc = set_str(prov, "uploader_id", meta->uploader_id, e)) ||
-	    (rc = set_str(prov, "timestamp", meta->timestamp ? meta->timestamp : now, e)) ||
-	    (rc = set_str(prov, "git_commit", meta->git_commit, e)) ||
-	    (rc = set_str(prov, "git_ref", meta->git_ref, e)))
-		goto out;
-	json_object_set(m, "provenance", prov);
-
-	dist = json_object();
-	if ((rc = set_str(dist, "ipfs_cid", meta->ipfs_cid, e)) ||
-	    (rc = set_str(dist, "ipfs_gateway", meta->ipfs_gateway, e)) ||
-	    (rc = set_str(dist, "ipfs_import", meta->ipfs_import, e)) ||
-	    (rc = set_list(dist, "pinning_nodes", meta->pinning_nodes, meta->n_pinning_nodes, e)) ||
-	    (rc = set_list(dist, "web_seeds", meta->web_seeds, meta->n_web_seeds, e)))
-		goto out;
-	if (json_object_size(dist))
-		json_object_set(m, "distribution", dist);
-	if ((rc = set_str(m, "expires", meta->expires, e)))
-		goto out;
-
-	if ((rc = hp_manifest_validate(m, HP_MANIFEST_UNSIGNED_OK, NULL, e)))
-		goto out;
-	*out = m;
-	m = NULL;
+	rc = build_head(meta, cid_hex, total, files, &m, e);
+	files = NULL;
+	if (!rc && !(rc = hp_manifest_validate(m, HP_MANIFEST_UNSIGNED_OK, NULL, e))) {
+		*out = m;
+		m = NULL;
+	}
 out:
 	free(v);
 	json_decref(files);
-	json_decref(prov);
-	json_decref(dist);
 	json_decref(m);
+	return rc;
+}
+
+/* ---- a new manifest written as text, without a jansson tree of its files */
+
+static int mfile_cmp(const void *a, const void *b)
+{
+	const hp_manifest_file *x = a, *y = b;
+	int c = memcmp(x->path, y->path, x->path_len < y->path_len ? x->path_len : y->path_len);
+	return c ? c : x->path_len < y->path_len ? -1 : x->path_len > y->path_len;
+}
+
+/* A JSON string: escapes as RFC 8785 has them (jcs: lower-case \u00xx) or
+ * as jansson writes them (upper-case); the two differ only there. */
+static hp_code put_string(hp_buf *b, const char *s, size_t n, bool jcs, hp_err *e)
+{
+	hp_code rc = hp_buf_addch(b, '"', e);
+	size_t run = 0;
+	for (size_t i = 0; !rc && i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if ((rc = hp_buf_add(b, s + run, i - run, e)))
+			break;
+		run = i + 1;
+		const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b" : c == '\f' ? "\\f" :
+				  c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+		rc = esc ? hp_buf_adds(b, esc, e) : hp_buf_addf(b, e, jcs ? "\\u%04x" : "\\u%04X", c);
+	}
+	if (!rc)
+		rc = hp_buf_add(b, s + run, n - run, e);
+	return rc ? rc : hp_buf_addch(b, '"', e);
+}
+
+static hp_code put_uint(hp_buf *b, uint64_t v, hp_err *e)
+{
+	char d[24];
+	size_t i = sizeof d;
+	do
+		d[--i] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	return hp_buf_add(b, d + i, sizeof d - i, e);
+}
+
+/* One entry as RFC 8785 has it (keys sorted: cid, mime_type, path, sha256,
+ * size) into b, for the content id. */
+static hp_code mfile_jcs(hp_buf *b, const hp_manifest_file *f, hp_err *e)
+{
+	hp_code rc = hp_buf_addch(b, '{', e);
+	if (!rc && f->cid && !(rc = hp_buf_adds(b, "\"cid\":", e)) && !(rc = put_string(b, f->cid, strlen(f->cid), true, e)))
+		rc = hp_buf_addch(b, ',', e);
+	if (!rc && f->mime_type && !(rc = hp_buf_adds(b, "\"mime_type\":", e)) &&
+	    !(rc = put_string(b, f->mime_type, strlen(f->mime_type), true, e)))
+		rc = hp_buf_addch(b, ',', e);
+	if (!rc && !(rc = hp_buf_adds(b, "\"path\":", e)) && !(rc = put_string(b, f->path, f->path_len, true, e)) &&
+	    !(rc = hp_buf_adds(b, ",\"sha256\":\"", e)) && !(rc = hp_buf_add(b, f->sha256, 64, e)) &&
+	    !(rc = hp_buf_adds(b, "\",\"size\":", e)) && !(rc = put_uint(b, f->size, e)))
+		rc = hp_buf_addch(b, '}', e);
+	return rc;
+}
+
+/* One entry as json_dumps(JSON_INDENT(2)) writes it inside "files". */
+static hp_code mfile_text(hp_buf *b, const hp_manifest_file *f, hp_err *e)
+{
+	hp_code rc = hp_buf_adds(b, "\n    {\n      \"path\": ", e);
+	if (!rc && !(rc = put_string(b, f->path, f->path_len, false, e)) && !(rc = hp_buf_adds(b, ",\n      \"size\": ", e)) &&
+	    !(rc = put_uint(b, f->size, e)) && !(rc = hp_buf_adds(b, ",\n      \"sha256\": \"", e)) &&
+	    !(rc = hp_buf_add(b, f->sha256, 64, e)))
+		rc = hp_buf_addch(b, '"', e);
+	if (!rc && f->cid && !(rc = hp_buf_adds(b, ",\n      \"cid\": ", e)))
+		rc = put_string(b, f->cid, strlen(f->cid), false, e);
+	if (!rc && f->mime_type && !(rc = hp_buf_adds(b, ",\n      \"mime_type\": ", e)))
+		rc = put_string(b, f->mime_type, strlen(f->mime_type), false, e);
+	return rc ? rc : hp_buf_adds(b, "\n    }", e);
+}
+
+hp_code hp_manifest_build_text(const hp_manifest_meta *meta, hp_manifest_file *files, size_t n, hp_buf *text,
+			       hp_err *e)
+{
+	qsort(files, n, sizeof *files, mfile_cmp);
+	uint64_t total = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i && mfile_cmp(&files[i - 1], &files[i]) == 0) {
+			char q[96];
+			hp_quote(files[i].path, files[i].path_len, q, sizeof q);
+			return hp_fail(e, HP_E_DATA, "duplicate path '%s'", q);
+		}
+		if (strlen(files[i].sha256) != 64)
+			return hp_fail(e, HP_E_INTERNAL, "file entry %zu: a SHA-256 of 64 hex digits", i);
+		total += files[i].size;
+	}
+
+	/* the content id: SHA-256 of the files array's RFC 8785 form, a piece at a time */
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	hp_buf one = HP_BUF_INIT;
+	hp_code rc = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) ? HP_OK : hp_fail_nomem(e);
+	for (size_t i = 0; !rc && i <= n + 1; i++) {
+		hp_buf_reset(&one);
+		if (i == 0)
+			rc = hp_buf_addch(&one, '[', e);
+		else if (i == n + 1)
+			rc = hp_buf_addch(&one, ']', e);
+		else if (!(rc = i > 1 ? hp_buf_addch(&one, ',', e) : HP_OK))
+			rc = mfile_jcs(&one, &files[i - 1], e);
+		if (!rc && !EVP_DigestUpdate(c, one.data, one.len))
+			rc = hp_fail(e, HP_E_INTERNAL, "SHA-256 failed");
+	}
+	uint8_t md[32];
+	char content_id[65];
+	if (!rc && !EVP_DigestFinal_ex(c, md, NULL))
+		rc = hp_fail(e, HP_E_INTERNAL, "SHA-256 failed");
+	EVP_MD_CTX_free(c);
+	hp_buf_release(&one);
+	if (rc)
+		return rc;
+	hp_hex_encode(md, 32, content_id);
+
+	/* the members around files by jansson, files spliced in */
+	json_t *head = NULL;
+	if ((rc = build_head(meta, content_id, total, json_array(), &head, e)))
+		return rc;
+	char *t = json_dumps(head, JSON_INDENT(2));
+	json_decref(head);
+	if (!t)
+		return hp_fail_nomem(e);
+	static const char mark[] = "\n  \"files\": []";
+	char *at = strstr(t, mark);
+	size_t guess = strlen(t) + 16;
+	for (size_t i = 0; i < n; i++)
+		guess += files[i].path_len + 200;
+	if (!at)
+		rc = hp_fail(e, HP_E_INTERNAL, "no files in the manifest's head");
+	else if (!(rc = hp_buf_grow(text, guess, e)))
+		rc = hp_buf_add(text, t, (size_t)(at - t) + sizeof mark - 2, e);
+	for (size_t i = 0; !rc && i < n; i++)
+		if (!(rc = i ? hp_buf_addch(text, ',', e) : HP_OK))
+			rc = mfile_text(text, &files[i], e);
+	if (!rc && n)
+		rc = hp_buf_adds(text, "\n  ", e);
+	if (!rc)
+		rc = hp_buf_adds(text, at + sizeof mark - 2, e);
+	free(t);
 	return rc;
 }
 

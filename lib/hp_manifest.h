@@ -105,6 +105,9 @@ typedef struct hp_manifest_meta {
 	size_t n_web_seeds;
 	const char *const *pinning_nodes;
 	size_t n_pinning_nodes;
+	const char *torrent_infohash;     /* the canonical torrent's (hp_mkt) */
+	const char *torrent_infohash_v2;
+	const char *torrent_magnet;
 } hp_manifest_meta;
 
 /* Build an unsigned manifest from file entries {path, size, sha256[, cid]
@@ -112,5 +115,23 @@ typedef struct hp_manifest_meta {
  * bytewise by path, refuses duplicates, sums total_size, computes
  * content_id, and validates the result. */
 hp_code hp_manifest_build(const hp_manifest_meta *meta, json_t *files, json_t **out, hp_err *e);
+
+/* A file of a new manifest, for hp_manifest_build_text. */
+typedef struct hp_manifest_file {
+	const char *path;
+	size_t path_len;
+	uint64_t size;
+	const char *sha256;     /* 64 lower-case hex digits */
+	const char *cid;        /* NULL: none */
+	const char *mime_type;  /* NULL: none */
+} hp_manifest_file;
+
+/* The text hp_manifest_build's manifest would be written as
+ * (json_dumps(JSON_INDENT(2)), no newline at the end), appended to text,
+ * without a jansson tree of the files: files is sorted here (bytewise by
+ * path), a duplicate path is HP_E_DATA. Not validated: read the text with
+ * hp_mlite_parse (or hp_manifest_validate). */
+hp_code hp_manifest_build_text(const hp_manifest_meta *meta, hp_manifest_file *files, size_t n, hp_buf *text,
+			       hp_err *e);
 
 #endif

@@ -43,6 +43,13 @@ static hp_torrent_flavour flavour_of(const hp_mkt_opts *o)
 	return o && o->flavour ? o->flavour : HP_TORRENT_HYBRID;
 }
 
+uint64_t hp_mkt_default_piece_length(hp_torrent_flavour flavour, const hp_walk_list *l)
+{
+	if (flavour == HP_TORRENT_HYBRID && l->nfiles > 1)
+		return hp_bt_padded_piece_length(l);
+	return hp_bt_auto_piece_length(l->total_size);
+}
+
 void hp_mkt_sort(hp_torrent_flavour flavour, hp_walk_list *l)
 {
 	if (flavour == HP_TORRENT_V1)
@@ -62,8 +69,8 @@ hp_code hp_mkt_pieces_new(const hp_mkt_opts *o, const hp_walk_list *l, hp_mkt_pi
 		return hp_fail(e, HP_E_USAGE, "unknown torrent flavour %d", (int)fl);
 	if (l->total_size == 0)
 		return hp_fail(e, HP_E_USAGE, "nothing to share: a torrent needs at least one byte");
-	uint64_t P = o->piece_length ? o->piece_length : hp_bt_auto_piece_length(l->total_size);
 	bool pad = fl == HP_TORRENT_HYBRID && l->nfiles > 1;
+	uint64_t P = o->piece_length ? o->piece_length : hp_mkt_default_piece_length(fl, l);
 	uint64_t npieces = 0;
 	if (!pad) {
 		npieces = (l->total_size + P - 1) / P;
@@ -200,7 +207,8 @@ hp_code hp_mkt_pieces_finish(hp_mkt_pieces *p, const hp_walk_list *l, const char
 	hp_torrent_info_free(r->info);
 	r->info = NULL;
 	r->torrent.len = 0;
-	rc = hp_torrent_create(&s, &r->torrent, &r->info, e);
+	rc = p->o.light_info ? hp_torrent_create_light(&s, &r->torrent, &r->info, e)
+			     : hp_torrent_create(&s, &r->torrent, &r->info, e);
 	free(specs);
 	free(seeds);
 	return rc;
@@ -413,6 +421,13 @@ static const char *dist_str(const json_t *m, const char *key)
 	return json_string_value(json_object_get(json_object_get(m, "distribution"), key));
 }
 
+/* Does the manifest record no infohash or ti's? */
+static bool infohashes_match(const json_t *m, const hp_torrent_info *ti)
+{
+	const char *v1 = dist_str(m, "torrent_infohash"), *v2 = dist_str(m, "torrent_infohash_v2");
+	return (!v1 || strcmp(v1, ti->infohash_v1_hex) == 0) && (!v2 || strcmp(v2, ti->infohash_v2_hex) == 0);
+}
+
 static int hexval(char c)
 {
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
@@ -556,11 +571,21 @@ hp_code hp_mkt_from_manifest(const json_t *m, const char *dir, const hp_mkt_opts
 		rc = hp_fail(e, HP_E_DATA, "nothing to share: every file of the manifest is empty");
 		goto out;
 	}
+	uint64_t P = hp_mkt_default_piece_length(HP_TORRENT_HYBRID, &l);
 	r->canonical = (oo.flavour == 0 || oo.flavour == HP_TORRENT_HYBRID) &&
-		       (oo.piece_length == 0 || oo.piece_length == hp_bt_auto_piece_length(l.total_size)) &&
-		       !oo.is_private && !oo.attributes;
+		       (oo.piece_length == 0 || oo.piece_length == P) && !oo.is_private && !oo.attributes;
 	if ((rc = build(&l, name, single, &oo, want, r, e)))
 		goto out;
+	/* a manifest made before 2026-12-08 has the torrent of libtorrent's
+	 * automatic piece length, which hp_bt_padded_piece_length lowers for
+	 * many small files: the content is read again at that length when the
+	 * recorded infohashes say so */
+	uint64_t legacy = hp_bt_auto_piece_length(l.total_size);
+	if (r->canonical && oo.piece_length == 0 && legacy != P && !infohashes_match(m, r->info)) {
+		oo.piece_length = legacy;
+		if ((rc = build(&l, name, single, &oo, want, r, e)))
+			goto out;
+	}
 	/* a multi-file torrent's IPFS web seed wraps the directory of its files,
 	 * which must be the package root the manifest names (the one on IPFS) */
 	const char *root = dist_str(m, "ipfs_cid");
@@ -572,13 +597,12 @@ hp_code hp_mkt_from_manifest(const json_t *m, const char *dir, const hp_mkt_opts
 			     root, r->content_cid);
 		goto out;
 	}
-	if (r->canonical) {
+	if (r->canonical && !infohashes_match(m, r->info)) {
 		const char *v1 = dist_str(m, "torrent_infohash"), *v2 = dist_str(m, "torrent_infohash_v2");
-		if ((v1 && strcmp(v1, r->info->infohash_v1_hex) != 0) || (v2 && strcmp(v2, r->info->infohash_v2_hex) != 0))
-			rc = hp_fail(e, HP_E_INVALID,
-				     "the content matches the manifest's files, but its torrent infohashes are %s / %s, "
-				     "the manifest says %s / %s",
-				     r->info->infohash_v1_hex, r->info->infohash_v2_hex, v1 ? v1 : "-", v2 ? v2 : "-");
+		rc = hp_fail(e, HP_E_INVALID,
+			     "the content matches the manifest's files, but its torrent infohashes are %s / %s, "
+			     "the manifest says %s / %s",
+			     r->info->infohash_v1_hex, r->info->infohash_v2_hex, v1 ? v1 : "-", v2 ? v2 : "-");
 	}
 out:
 	hp_walk_free(&l);

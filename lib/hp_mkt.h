@@ -10,7 +10,8 @@
  * The canonical torrent of a manifest is a pure function of the manifest's
  * files (paths, sizes, content) and name:
  *   - hybrid (v1 + v2, BEP 47 pad files), piece length
- *     hp_bt_auto_piece_length(total_size), not private, no attributes;
+ *     hp_mkt_default_piece_length (hp_bt_padded_piece_length of the files
+ *     for more than one file), not private, no attributes;
  *   - exactly one file whose path has no '/': a single-file torrent named by
  *     that path; otherwise a multi-file torrent named by the manifest's name,
  *     the files at their manifest paths;
@@ -40,7 +41,7 @@ extern "C" {
 
 typedef struct hp_mkt_opts {
 	hp_torrent_flavour flavour;          /* 0: hybrid */
-	uint64_t piece_length;               /* 0: hp_bt_auto_piece_length(total) */
+	uint64_t piece_length;               /* 0: hp_mkt_default_piece_length */
 	bool is_private;
 	bool attributes;                     /* attr "x" on executable files (changes the infohash) */
 	const hp_torrent_tracker *trackers;  /* tiers in ascending order */
@@ -60,6 +61,9 @@ typedef struct hp_mkt_opts {
 	const char *ipfs_cid;
 	const char *ipfs_gateway;            /* needs ipfs_profile */
 	unsigned jobs;                       /* reading threads; 0: one per CPU */
+	bool light_info;                     /* r->info by hp_torrent_create_light: no files,
+	                                      * the bytes not read back (infohashes and magnet
+	                                      * are all hp_package needs) */
 	hp_digest_progress_fn *progress;     /* may be NULL */
 	void *progress_ud;
 	unsigned progress_ms;
@@ -138,6 +142,10 @@ hp_code hp_mkt_magnet_trackers(const char *magnet, hp_torrent_tracker **out, siz
  * Directory entries in l are skipped. */
 typedef struct hp_mkt_pieces hp_mkt_pieces;
 void hp_mkt_sort(hp_torrent_flavour flavour, hp_walk_list *l);
+/* The piece length when none is given: for a hybrid of more than one file
+ * hp_bt_padded_piece_length (every file is padded to a piece), else
+ * hp_bt_auto_piece_length(total), libtorrent's. */
+uint64_t hp_mkt_default_piece_length(hp_torrent_flavour flavour, const hp_walk_list *l);
 hp_code hp_mkt_pieces_new(const hp_mkt_opts *o, const hp_walk_list *l, hp_mkt_pieces **out, hp_err *e);
 #define HP_MKT_MAX_SINKS 4
 size_t hp_mkt_pieces_sinks(hp_mkt_pieces *p, hp_digest_sink out[HP_MKT_MAX_SINKS]);

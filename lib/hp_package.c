@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hp_car.h"
+#include "hp_codec.h"
 #include "hp_io.h"
 #include "hp_json.h"
 #include "hp_mkt.h"
@@ -55,26 +56,56 @@ static bool announce_ok(const char *a)
 	       port <= 65535;
 }
 
-/* The torrent's fields in distribution, then validate again. */
-static hp_code set_torrent_fields(json_t *m, const hp_torrent_info *ti, const hp_package_opts *o, hp_err *e)
+/* The magnet of the canonical torrent, with an x.pe for each announce
+ * address ('[', ']' and ':' as RFC 3986 allows them in a query). */
+static hp_code magnet_of(const hp_torrent_info *ti, const hp_package_opts *o, hp_buf *magnet, hp_err *e)
 {
-	json_t *d = json_object_get(m, "distribution");
-	if (!d) {
-		d = json_object();
-		json_object_set_new(m, "distribution", d);
+	hp_code rc = hp_buf_addf(magnet, e, "%s", ti->magnet);
+	for (size_t i = 0; !rc && i < o->nannounce; i++)
+		rc = hp_buf_addf(magnet, e, "&x.pe=%s", o->announce[i]);
+	return rc;
+}
+
+/* The manifest of the files found: its text (validated by hp_mlite_parse,
+ * or by jansson when a path has characters that need escapes) and, when
+ * asked, its jansson tree. */
+static hp_code manifest_of(const hp_manifest_meta *meta, hp_scan_files *found, bool json, hp_package *out, hp_err *e)
+{
+	hp_manifest_file *v = calloc(found->n ? found->n : 1, sizeof *v);
+	char *hex = malloc(65 * (found->n ? found->n : 1));
+	if (!v || !hex) {
+		free(v);
+		free(hex);
+		return hp_fail_nomem(e);
 	}
-	if (ti->infohash_v1_hex[0])
-		json_object_set_new(d, "torrent_infohash", json_string(ti->infohash_v1_hex));
-	if (ti->infohash_v2_hex[0])
-		json_object_set_new(d, "torrent_infohash_v2", json_string(ti->infohash_v2_hex));
-	hp_buf magnet = HP_BUF_INIT;
-	hp_code rc = hp_buf_addf(&magnet, e, "%s", ti->magnet);
-	for (size_t i = 0; !rc && i < o->nannounce; i++)  /* '[', ']' and ':' as RFC 3986 allows them in a query */
-		rc = hp_buf_addf(&magnet, e, "&x.pe=%s", o->announce[i]);
-	if (!rc)
-		json_object_set_new(d, "torrent_magnet", json_string(magnet.data));
-	hp_buf_release(&magnet);
-	return rc ? rc : hp_manifest_validate(m, HP_MANIFEST_UNSIGNED_OK, NULL, e);
+	const char *pool = found->pool.data;
+	for (size_t i = 0; i < found->n; i++) {
+		const hp_scan_file *f = &found->v[i];
+		hp_hex_encode(f->sha256, 32, hex + 65 * i);
+		v[i] = (hp_manifest_file){ pool + f->path, f->path_len, f->size, hex + 65 * i, f->cid ? pool + f->cid : NULL,
+					   f->mime ? pool + f->mime : NULL };
+	}
+	hp_code rc = hp_manifest_build_text(meta, v, found->n, &out->text, e);
+	free(v);
+	free(hex);
+	hp_scan_files_release(found);
+	if (rc)
+		return rc;
+	hp_mlite lite;
+	json_t *m = NULL;
+	if (hp_mlite_parse(out->text.data, out->text.len, HP_MANIFEST_UNSIGNED_OK, &lite)) {
+		hp_mlite_free(&lite);
+	} else if (!(rc = hp_json_parse(out->text.data, out->text.len, "the new manifest", &m, e))) {
+		rc = hp_manifest_validate(m, HP_MANIFEST_UNSIGNED_OK, NULL, e);
+	}
+	if (!rc && json && !m)
+		rc = hp_json_parse(out->text.data, out->text.len, "the new manifest", &m, e);
+	if (!rc && json) {
+		out->manifest = m;
+		m = NULL;
+	}
+	json_decref(m);
+	return rc;
 }
 
 static hp_code check_opts(const hp_package_opts *o, hp_err *e)
@@ -125,14 +156,15 @@ hp_code hp_package_create(const hp_package_opts *o, hp_package *out, hp_err *e)
 	hp_mkt_result tor = HP_MKT_RESULT_INIT;
 	hp_car_writer *cw = NULL;
 	const char **seeds = NULL;
-	json_t *files = json_array();
-	json_t *m = NULL;
+	hp_scan_files found = HP_SCAN_FILES_INIT;
+	hp_buf magnet = HP_BUF_INIT;
 	hp_mkt_opts mo = { 0 };
 	mo.trackers = o->trackers;
 	mo.ntrackers = o->ntrackers;
 	mo.web_seeds = meta.web_seeds;
 	mo.nweb_seeds = meta.n_web_seeds;
 	mo.ipfs_gateway = meta.ipfs_gateway;
+	mo.light_info = true;
 	hp_scan_opts so = { o->dir, o->mime, o->profile, o->jobs, on_walk, (void *)o,
 			    o->on_event && o->progress_ms ? on_progress : NULL, o->progress_ms, NULL, (void *)o,
 			    o->torrent ? &tor : NULL, meta.name, &mo };
@@ -146,7 +178,7 @@ hp_code hp_package_create(const hp_package_opts *o, hp_package *out, hp_err *e)
 		so.jobs = 1;  /* the blocks in a fixed order */
 	}
 	if (!rc)
-		rc = hp_scan_paths(o->paths, o->npaths, &so, files, o->profile ? out->root_cid : NULL, e);
+		rc = hp_scan_paths(o->paths, o->npaths, &so, &found, o->profile ? out->root_cid : NULL, e);
 	if (!rc && o->profile) {
 		meta.ipfs_cid = out->root_cid;
 		meta.ipfs_import = o->profile;
@@ -169,7 +201,7 @@ hp_code hp_package_create(const hp_package_opts *o, hp_package *out, hp_err *e)
 			}
 		}
 	}
-	if (!rc && o->torrent && !tor.info && json_array_size(files)) {
+	if (!rc && o->torrent && !tor.info && found.n) {
 		if (o->torrent_path) {
 			rc = hp_fail(e, HP_E_DATA, "no .torrent to write: every file is empty (or a stream of unknown size)");
 		} else {
@@ -178,12 +210,14 @@ hp_code hp_package_create(const hp_package_opts *o, hp_package *out, hp_err *e)
 			emit_warning(o, &w);
 		}
 	}
-	if (!rc) {
-		rc = hp_manifest_build(&meta, files, &m, e);
-		files = NULL;
+	if (!rc && tor.info) {
+		meta.torrent_infohash = tor.info->infohash_v1_hex[0] ? tor.info->infohash_v1_hex : NULL;
+		meta.torrent_infohash_v2 = tor.info->infohash_v2_hex[0] ? tor.info->infohash_v2_hex : NULL;
+		if (!(rc = magnet_of(tor.info, o, &magnet, e)))
+			meta.torrent_magnet = magnet.data;
 	}
-	if (!rc && tor.info)
-		rc = set_torrent_fields(m, tor.info, o, e);
+	if (!rc)
+		rc = manifest_of(&meta, &found, o->json, out, e);
 	if (!rc && cw && !(rc = car_finish(cw, o, out->root_cid, &tor, e))) {
 		rc = hp_car_commit(cw, e);
 		cw = NULL;
@@ -191,14 +225,16 @@ hp_code hp_package_create(const hp_package_opts *o, hp_package *out, hp_err *e)
 	if (!rc && o->torrent_path)
 		rc = hp_write_file_atomic(o->torrent_path, tor.torrent.data, tor.torrent.len, 0644, 0, e);
 	if (!rc) {
-		out->manifest = m;
-		m = NULL;
 		out->torrent = tor.torrent;
 		tor.torrent = (hp_buf)HP_BUF_INIT;
+	} else {
+		hp_buf_release(&out->text);
+		json_decref(out->manifest);
+		out->manifest = NULL;
 	}
 	hp_car_abort(cw);
-	json_decref(files);
-	json_decref(m);
+	hp_scan_files_release(&found);
+	hp_buf_release(&magnet);
 	free(seeds);
 	hp_mkt_result_free(&tor);
 	return rc;
@@ -276,5 +312,6 @@ void hp_package_release(hp_package *p)
 {
 	json_decref(p->manifest);
 	p->manifest = NULL;
+	hp_buf_release(&p->text);
 	hp_buf_release(&p->torrent);
 }

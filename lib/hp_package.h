@@ -6,7 +6,7 @@
  *     hp_package_opts o = { .meta = {.name = "ds", .version = "1"}, .paths = p, .npaths = 1,
  *                           .mime = true, .profile = HP_UNIXFS_PROFILE_DEFAULT, .torrent = true };
  *     hp_package pkg = HP_PACKAGE_INIT;
- *     hp_package_create(&o, &pkg, &e);   (pkg.manifest, pkg.torrent)
+ *     hp_package_create(&o, &pkg, &e);   (pkg.text, pkg.torrent; pkg.manifest with o.json)
  *     hp_package_release(&pkg);
  *
  * Outputs (CAR, .torrent) are written atomically, only once the manifest
@@ -60,15 +60,19 @@ typedef struct hp_package_opts {
 	hp_package_event_fn *on_event;      /* may be NULL */
 	void *ud;
 	unsigned progress_ms;               /* interval of progress events; 0: none */
+	bool json;                          /* also the manifest's jansson tree (hp_package.manifest) */
 } hp_package_opts;
 
 typedef struct hp_package {
-	json_t *manifest;                   /* unsigned and valid */
+	hp_buf text;                        /* the manifest, unsigned and valid, as hp-manifest writes
+	                                     * it (json_dumps(JSON_INDENT(2)), no newline at the end) */
+	json_t *manifest;                   /* the same, parsed: with hp_package_opts.json only (100,000
+	                                     * files: about 100 MiB more) */
 	hp_buf torrent;                     /* the .torrent's bytes; empty when every file is empty */
 	char root_cid[HP_CID_MAX_TEXT];     /* the package's CID ("" without a profile) */
 } hp_package;
 
-#define HP_PACKAGE_INIT { NULL, HP_BUF_INIT, { 0 } }
+#define HP_PACKAGE_INIT { HP_BUF_INIT, NULL, HP_BUF_INIT, { 0 } }
 
 /* Read the files once and build the package. HP_E_USAGE for options that
  * cannot go together (a CAR without CIDs, a URL that is not http(s)),

@@ -355,6 +355,7 @@ static hp_code manifest_step(pub *p, hp_err *e)
 	po.car_one_root = true;
 	po.torrent = true;
 	po.torrent_path = p->torrent;
+	po.json = true;
 	po.on_event = on_package;
 	po.ud = p;
 	po.progress_ms = o->progress_ms;

@@ -42,7 +42,7 @@ typedef struct scan_run {
 	hp_unixfs_tree *tree;
 	hp_unixfs_node last;       /* the node of the last file (a single-file torrent's) */
 	magic_pool *magic;         /* NULL without MIME types */
-	json_t *files;
+	hp_scan_files *files;
 	hp_err *e;
 	hp_code rc;
 	char mime[MIME_MAX];       /* MIME type of the file just done */
@@ -190,31 +190,56 @@ static int on_result(void *ud, const hp_walk_entry *en, size_t index, const hp_d
 		}
 		return 1;
 	}
-	char hex[2 * HP_DIGEST_MAX_SIZE + 1];
-	hp_digest_hex(r, HP_DIGEST_ID_SHA256, hex);
-	json_t *entry = json_pack("{s:s%, s:I, s:s}", "path", en->path, en->path_len, "size",
-				  (json_int_t)r->size, "sha256", hex);
-	if (!entry) {
-		s->rc = hp_fail_nomem(s->e);
-		return 1;
-	}
-	hp_unixfs_node node;
-	if (s->unixfs && hp_unixfs_sink_result(s->unixfs, &node)) {
-		char cid[HP_CID_MAX_TEXT];
-		hp_cid_text(&node.cid, cid);
-		json_object_set_new(entry, "cid", json_string(cid));
-		s->last = node;
-		hp_code rc = hp_unixfs_tree_add_file(s->tree, en->path, en->path_len, &node, s->e);
-		if (rc) {
-			json_decref(entry);
-			s->rc = rc;
+	hp_scan_files *fs = s->files;
+	hp_buf *pool = &fs->pool;
+	hp_code rc = HP_OK;
+	if (fs->n == fs->cap) {
+		size_t cap = fs->cap ? 2 * fs->cap : 1024;
+		hp_scan_file *v = realloc(fs->v, cap * sizeof *v);
+		if (!v) {
+			s->rc = hp_fail_nomem(s->e);
 			return 1;
 		}
+		fs->v = v;
+		fs->cap = cap;
 	}
-	if (s->have_mime)
-		json_object_set_new(entry, "mime_type", json_string(s->mime));
-	json_array_append_new(s->files, entry);
+	hp_scan_file *f = &fs->v[fs->n];
+	memset(f, 0, sizeof *f);
+	f->size = r->size;
+	memcpy(f->sha256, r->md[HP_DIGEST_ID_SHA256], 32);
+	if (!pool->len)
+		rc = hp_buf_addch(pool, '\0', s->e);
+	f->path = pool->len;
+	f->path_len = en->path_len;
+	if (!rc && !(rc = hp_buf_add(pool, en->path, en->path_len, s->e)))
+		rc = hp_buf_addch(pool, '\0', s->e);
+	hp_unixfs_node node;
+	if (!rc && s->unixfs && hp_unixfs_sink_result(s->unixfs, &node)) {
+		char cid[HP_CID_MAX_TEXT];
+		hp_cid_text(&node.cid, cid);
+		f->cid = pool->len;
+		if (!(rc = hp_buf_add(pool, cid, strlen(cid) + 1, s->e))) {
+			s->last = node;
+			rc = hp_unixfs_tree_add_file(s->tree, en->path, en->path_len, &node, s->e);
+		}
+	}
+	if (!rc && s->have_mime) {
+		f->mime = pool->len;
+		rc = hp_buf_add(pool, s->mime, strlen(s->mime) + 1, s->e);
+	}
+	if (rc) {
+		s->rc = rc;
+		return 1;
+	}
+	fs->n++;
 	return 0;
+}
+
+void hp_scan_files_release(hp_scan_files *f)
+{
+	free(f->v);
+	hp_buf_release(&f->pool);
+	*f = (hp_scan_files)HP_SCAN_FILES_INIT;
 }
 
 static hp_code torrent_finish(const hp_scan_opts *o, const hp_walk_list *l, hp_mkt_pieces *pieces,
@@ -252,7 +277,7 @@ static hp_code torrent_finish(const hp_scan_opts *o, const hp_walk_list *l, hp_m
 	return hp_mkt_pieces_finish(pieces, l, name, single, r->ipfs_web_seed, r, e);
 }
 
-hp_code hp_scan_paths(const char *const *paths, size_t n, const hp_scan_opts *o, json_t *files,
+hp_code hp_scan_paths(const char *const *paths, size_t n, const hp_scan_opts *o, hp_scan_files *files,
 		      char *root_cid, hp_err *e)
 {
 	const hp_unixfs_profile *profile = NULL;

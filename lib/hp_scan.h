@@ -5,9 +5,9 @@
 #ifndef HP_SCAN_H
 #define HP_SCAN_H
 
-#include <jansson.h>
 #include <stdbool.h>
 
+#include "hp_buf.h"
 #include "hp_err.h"
 #include "hp_digest.h"
 #include "hp_mkt.h"
@@ -40,14 +40,32 @@ typedef struct hp_scan_opts {
 	const hp_mkt_opts *torrent_opts;
 } hp_scan_opts;
 
-/* Append {path, size, sha256[, cid][, mime_type]} to files for every regular
- * file under paths: a directory's files relative to it, a file by its base
- * name. With a profile, root_cid (HP_CID_MAX_TEXT bytes, may be NULL) gets
- * the CID of the package: the directory holding every listed file (and
- * empty directory). A path that cannot be a manifest path (not UTF-8,
- * control characters...) is HP_E_DATA naming it; an unreadable file is the
- * error of that file. */
-hp_code hp_scan_paths(const char *const *paths, size_t n, const hp_scan_opts *o, json_t *files,
-		      char *root_cid, hp_err *e);
+/* The files a scan found, in the order of the read (not sorted). Their
+ * strings are NUL-terminated in pool, at the offsets given. */
+typedef struct hp_scan_file {
+	uint64_t size;
+	size_t path, path_len;
+	size_t cid;                  /* its text; 0: none (the pool starts with a NUL) */
+	size_t mime;                 /* 0: none */
+	uint8_t sha256[32];
+} hp_scan_file;
 
+typedef struct hp_scan_files {
+	hp_scan_file *v;
+	size_t n, cap;
+	hp_buf pool;
+} hp_scan_files;
+
+#define HP_SCAN_FILES_INIT { NULL, 0, 0, HP_BUF_INIT }
+void hp_scan_files_release(hp_scan_files *f);
+
+/* Append every regular file under paths to files: a directory's files
+ * relative to it, a file by its base name; size, SHA-256, with a profile
+ * the CID, with mime the MIME type. With a profile, root_cid
+ * (HP_CID_MAX_TEXT bytes, may be NULL) gets the CID of the package: the
+ * directory holding every listed file (and empty directory). A path that
+ * cannot be a manifest path (not UTF-8, control characters...) is HP_E_DATA
+ * naming it; an unreadable file is the error of that file. */
+hp_code hp_scan_paths(const char *const *paths, size_t n, const hp_scan_opts *o, hp_scan_files *files,
+		      char *root_cid, hp_err *e);
 #endif

@@ -29,6 +29,8 @@
 #include <libtorrent/magnet_uri.hpp>
 #include <libtorrent/torrent_info.hpp>
 
+#include <openssl/sha.h>
+
 #include <algorithm>
 #include <cstdarg>
 #include <cstdint>
@@ -51,6 +53,7 @@
 extern "C" {
 #include "hp_bencode.h"
 #include "hp_btpieces.h"
+#include "hp_btwrite.h"
 #include "hp_codec.h"
 #include "hp_io.h"
 #include "hp_torrent.h"
@@ -447,8 +450,9 @@ void fill_info(const lt::torrent_info &ti, const std::vector<tracker> &tr, hp_to
 	for (lt::file_index_t i : fs.file_range())
 		n += !fs.pad_file_at(i);
 	out->files = c_array<hp_torrent_file>(n);
-	// a single-file torrent's one path is its name, with no directory
-	bool multi = fs.num_files() > 1 || fs.file_path(lt::file_index_t(0)) != ti.name();
+	// a single-file torrent's one path is its name, with no directory (pad
+	// files not counted: libtorrent pads a v2 single file to a whole piece)
+	bool multi = n > 1 || fs.file_path(lt::file_index_t(0)) != ti.name();
 	out->single_file = !multi;
 	std::string prefix = ti.name() + "/";
 	for (lt::file_index_t i : fs.file_range()) {
@@ -499,36 +503,6 @@ void fill_info(const lt::torrent_info &ti, const std::vector<tracker> &tr, hp_to
 	out->magnet = c_strdup(lt::make_magnet_uri(atp));
 }
 
-// SHA-256 of a||b (32 bytes each).
-void hash_pair(const uint8_t *a, const uint8_t *b, uint8_t *out)
-{
-	uint8_t buf[64];
-	std::memcpy(buf, a, 32);
-	std::memcpy(buf + 32, b, 32);
-	hp_sha256(buf, sizeof buf, out);
-}
-
-// The merkle root of a v2 file's piece layer (n hashes), padded to a power of
-// two with the root of an all-zero piece (BEP 52).
-void layer_root(const uint8_t *layer, size_t n, unsigned piece_height, uint8_t out[32])
-{
-	size_t width = 1;
-	while (width < n)
-		width <<= 1;
-	uint8_t pad[32];
-	hp_bt_zero_root(piece_height, pad);
-	std::vector<uint8_t> row(layer, layer + n * 32);
-	row.resize(width * 32);
-	for (size_t i = n; i < width; i++)
-		std::memcpy(&row[i * 32], pad, 32);
-	while (width > 1) {
-		for (size_t i = 0; i < width / 2; i++)
-			hash_pair(&row[2 * i * 32], &row[(2 * i + 1) * 32], &row[i * 32]);
-		width /= 2;
-	}
-	std::memcpy(out, row.data(), 32);
-}
-
 // What libtorrent reads but the tools cannot use, refused the same way by
 // every reader (hp-mktorrent --show, hp-seed, hp-fetch): a path listed twice
 // (libtorrent would rename the second), a path that is a file and a folder,
@@ -560,8 +534,10 @@ hp_code check_layout(const lt::torrent_info &ti, const char *what, hp_err *e)
 		if (layer.empty())
 			continue;  // no layer: fetched from peers, checked by libtorrent
 		uint8_t root[32];
-		layer_root(reinterpret_cast<const uint8_t *>(layer.data()), static_cast<size_t>(layer.size()) / 32, height,
-			   root);
+		hp_code rc = hp_bt_layer_root(reinterpret_cast<const uint8_t *>(layer.data()),
+					      static_cast<size_t>(layer.size()) / 32, height, root, e);
+		if (rc)
+			return rc;
 		lt::sha256_hash want = fs.root(i);
 		if (std::memcmp(root, want.data(), 32) != 0)
 			return hp_fail(e, HP_E_DATA, "%s: the piece layer of '%s' does not hash to its pieces root", what,
@@ -764,30 +740,92 @@ hp_code generate(const hp_torrent_spec *s, std::vector<char> &buf, hp_err *e)
 	return HP_OK;
 }
 
-hp_code create(const hp_torrent_spec *s, hp_buf *out, hp_torrent_info **info, hp_err *e)
+// The torrent's bytes by hp_btwrite; with light, *info from the spec (no
+// files), else as our reader and libtorrent's read the bytes back.
+hp_code create(const hp_torrent_spec *s, bool light, hp_buf *out, hp_torrent_info **info, hp_err *e)
 {
 	hp_code rc = check_spec(s, e);
 	if (rc)
 		return rc;
-	std::vector<char> buf;
-	if ((rc = generate(s, buf, e)))
+	hp_buf buf = HP_BUF_INIT;
+	size_t at = 0, len = 0;
+	if ((rc = hp_btwrite(s, &buf, &at, &len, e))) {
+		hp_buf_release(&buf);
 		return rc;
-
-	// read it back: our strict reader and libtorrent's must both accept it
-	hp_torrent_info *ti = nullptr;
-	if ((rc = parse(buf.data(), buf.size(), "the new torrent", &ti, e))) {
-		hp_err why = *e;
-		return hp_fail(e, HP_E_INTERNAL, "libtorrent made a torrent we cannot read back: %s", why.msg);
 	}
-	bool flavour_ok = ti->flavour == s->flavour && ti->nfiles == s->nfiles;
-	if (!flavour_ok) {
+	hp_torrent_info *ti = nullptr;
+	if (light) {
+		ti = c_array<hp_torrent_info>(1);
+		const uint8_t *d = reinterpret_cast<const uint8_t *>(buf.data) + at;
+		lt::add_torrent_params atp;  // for the magnet link, as fill_info makes it
+		ti->flavour = s->flavour;
+		ti->has_v1 = (s->flavour & HP_TORRENT_V1) != 0;
+		ti->has_v2 = (s->flavour & HP_TORRENT_V2) != 0;
+		if (ti->has_v1) {
+			SHA1(d, len, ti->infohash_v1);
+			hp_hex_encode(ti->infohash_v1, 20, ti->infohash_v1_hex);
+			atp.info_hashes.v1 = lt::sha1_hash(reinterpret_cast<const char *>(ti->infohash_v1));
+		}
+		if (ti->has_v2) {
+			hp_sha256(d, len, ti->infohash_v2);
+			hp_hex_encode(ti->infohash_v2, 32, ti->infohash_v2_hex);
+			atp.info_hashes.v2 = lt::sha256_hash(reinterpret_cast<const char *>(ti->infohash_v2));
+		}
+		// a v2-only torrent of one top-level file reads back as the
+		// single-file torrent of that file, named by it (BEP 52 has no
+		// other way to say it)
+		bool one = s->flavour == HP_TORRENT_V2 && s->nfiles == 1 && !s->single_file &&
+			   !std::memchr(s->files[0].path, '/', s->files[0].path_len);
+		std::string name = one ? std::string(s->files[0].path, s->files[0].path_len) : std::string(s->name);
+		ti->name = c_strdup(name);
+		ti->single_file = s->single_file || one;
+		ti->piece_length = s->piece_length;
+		for (size_t i = 0; i < s->nfiles; i++) {
+			ti->total_size += s->files[i].size;
+			ti->num_pieces += (s->files[i].size + s->piece_length - 1) / s->piece_length;
+		}
+		if (ti->has_v1)
+			ti->num_pieces = s->v1_npieces;
+		atp.name = name;
+		ti->trackers = c_array<hp_torrent_tracker_entry>(s->ntrackers);
+		for (size_t i = 0; i < s->ntrackers; i++) {
+			size_t j = 0;
+			while (j < ti->ntrackers && std::strcmp(ti->trackers[j].url, s->trackers[i].url) != 0)
+				j++;
+			if (j < ti->ntrackers)
+				continue;  // as hp_btwrite: once
+			hp_torrent_tracker_entry *t = &ti->trackers[ti->ntrackers++];
+			t->url = c_strdup(s->trackers[i].url);
+			t->tier = s->trackers[i].tier;
+			atp.trackers.push_back(s->trackers[i].url);
+		}
+		ti->web_seeds = c_array<char *>(s->nweb_seeds);
+		for (size_t i = 0; i < s->nweb_seeds; i++) {
+			ti->web_seeds[ti->nweb_seeds++] = c_strdup(s->web_seeds[i]);
+			atp.url_seeds.push_back(s->web_seeds[i]);
+		}
+		ti->is_private = s->is_private;
+		if (s->comment && *s->comment)
+			ti->comment = c_strdup(s->comment);
+		if (s->creator && *s->creator)
+			ti->creator = c_strdup(s->creator);
+		ti->creation_date = s->creation_date;
+		ti->magnet = c_strdup(lt::make_magnet_uri(atp));
+	} else if ((rc = parse(buf.data, buf.len, "the new torrent", &ti, e))) {
+		hp_err why = *e;
+		hp_buf_release(&buf);
+		return hp_fail(e, HP_E_INTERNAL, "we made a torrent we cannot read back: %s", why.msg);
+	} else if (ti->flavour != s->flavour || ti->nfiles != s->nfiles) {
 		hp_torrent_info_free(ti);
+		hp_buf_release(&buf);
 		return hp_fail(e, HP_E_INTERNAL, "the new torrent reads back as another flavour or file count");
 	}
-	if ((rc = hp_buf_add(out, buf.data(), buf.size(), e))) {
+	if ((rc = hp_buf_add(out, buf.data, buf.len, e))) {
 		hp_torrent_info_free(ti);
+		hp_buf_release(&buf);
 		return rc;
 	}
+	hp_buf_release(&buf);
 	if (info)
 		*info = ti;
 	else
@@ -824,12 +862,35 @@ extern "C" bool hp_torrent_web_seed_url_ok(const char *url)
 	return url_ok(url, schemes);
 }
 
+extern "C" hp_code hp_torrent_create_reference(const hp_torrent_spec *s, hp_buf *out, hp_err *e)
+{
+	try {
+		hp_code rc = check_spec(s, e);
+		std::vector<char> buf;
+		if (!rc)
+			rc = generate(s, buf, e);
+		return rc ? rc : hp_buf_add(out, buf.data(), buf.size(), e);
+	} catch (...) {
+		return from_exception(e, "cannot create the torrent");
+	}
+}
+
+extern "C" hp_code hp_torrent_create_light(const hp_torrent_spec *s, hp_buf *out, hp_torrent_info **info, hp_err *e)
+{
+	*info = nullptr;
+	try {
+		return create(s, true, out, info, e);
+	} catch (...) {
+		return from_exception(e, "cannot create the torrent");
+	}
+}
+
 extern "C" hp_code hp_torrent_create(const hp_torrent_spec *s, hp_buf *out, hp_torrent_info **info, hp_err *e)
 {
 	if (info)
 		*info = nullptr;
 	try {
-		return create(s, out, info, e);
+		return create(s, false, out, info, e);
 	} catch (...) {
 		return from_exception(e, "cannot create the torrent");
 	}

@@ -137,11 +137,23 @@ typedef struct hp_torrent_info {
 	char *magnet;                    /* btih and/or btmh (1220 + 64 hex), dn, tr, ws */
 } hp_torrent_info;
 
-/* Make a .torrent: its bytes are appended to out, and *info (when info is
- * not NULL) describes it as read back. HP_E_USAGE for a bad spec (name,
- * paths, URLs, piece length, hash counts), HP_E_INTERNAL when libtorrent's
- * layout differs from the caller's (files not in the flavour's order). */
+/* Make a .torrent: its bytes (hp_btwrite: libtorrent 2.0.8's layout, byte
+ * for byte) are appended to out, and *info (when info is not NULL) describes
+ * it as our reader and libtorrent's read it back. HP_E_USAGE for a bad spec
+ * (name, paths, URLs, piece length, hash counts, files not in the flavour's
+ * order, a path twice). */
 hp_code hp_torrent_create(const hp_torrent_spec *s, hp_buf *out, hp_torrent_info **info, hp_err *e);
+
+/* hp_torrent_create without reading the bytes back: *info is made from s
+ * and has no files (nfiles 0, files NULL); everything else (infohashes,
+ * magnet, trackers, web seeds, sizes) is as hp_torrent_create gives it. For
+ * a caller that needs only those: 100,000 files read back cost about 0.3 s
+ * and 50 MiB. */
+hp_code hp_torrent_create_light(const hp_torrent_spec *s, hp_buf *out, hp_torrent_info **info, hp_err *e);
+
+/* The same torrent made by libtorrent's create_torrent, the reference
+ * hp_btwrite is tested against (tests/unit/test_btwrite.c, bench). */
+hp_code hp_torrent_create_reference(const hp_torrent_spec *s, hp_buf *out, hp_err *e);
 
 /* Read a .torrent held in memory; what names it in messages. */
 hp_code hp_torrent_parse(const void *data, size_t len, const char *what, hp_torrent_info **out, hp_err *e);

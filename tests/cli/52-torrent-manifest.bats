@@ -109,6 +109,39 @@ kubo_wrap() {
 	assert_equal "$(v1_of <<<"$output")" "$(lt_ids mk.torrent | cut -d' ' -f1)"
 }
 
+@test "many small files: pieces of 16 KiB, not libtorrent's automatic 32 KiB, equal to libtorrent's creator at 16 KiB; a manifest made at the automatic length still rebuilds" {
+	# 300 files of 10,000 bytes: 3 MB, libtorrent's automatic length is 32 KiB;
+	# every file is padded to a piece either way, so 16 KiB pieces are as
+	# many (300) and half the zeros to hash
+	mkdir -p pkg/d
+	for i in $(seq 1 300); do head -c 10000 /dev/urandom >"pkg/d/f$i.dat"; done
+	hp-manifest create --name pkg --version 1 --timestamp "$TS" --torrent-out m.torrent -o m.json -C pkg .
+	run --separate-stderr hp-mktorrent --show m.torrent
+	assert_success
+	assert_equal "$(jq -r .piece_length <<<"$output")" 16384
+	"$PY" "$LT_CREATE" --hybrid --piece-size 16384 pkg lt.torrent >/dev/null
+	cmp m.torrent lt.torrent
+	run --separate-stderr hp-mktorrent --no-date -o d.torrent pkg
+	assert_success
+	cmp m.torrent d.torrent
+
+	# a manifest whose torrent fields are of the 32 KiB torrent (as
+	# hp-manifest made them before 2026-12-08): its canonical torrent is that one
+	hp-manifest create --name pkg --version 1 --timestamp "$TS" --no-torrent -o nt.json -C pkg .
+	run --separate-stderr hp-mktorrent --no-date -l 32K -o old.torrent pkg
+	assert_success
+	jq --argjson t "$output" '.distribution.torrent_infohash = $t.infohash_v1 |
+		.distribution.torrent_infohash_v2 = $t.infohash_v2 | .distribution.torrent_magnet = $t.magnet' nt.json >old.json
+	hp-manifest validate old.json
+	run --separate-stderr hp-mktorrent --from-manifest old.json --content pkg -o f.torrent
+	assert_success
+	assert_equal "$(jq -r '.canonical, .piece_length' <<<"$output" | tr '\n' ' ')" "true 32768 "
+	cmp old.torrent f.torrent
+	run --separate-stderr hp-mktorrent --from-manifest m.json --content pkg -o g.torrent
+	assert_success
+	cmp m.torrent g.torrent
+}
+
 @test "one file at the top: a single-file torrent named by its path, equal to libtorrent's and mktorrent's" {
 	head -c 100000 /dev/urandom >tool-1.0.tar.gz
 	hp-manifest create --name tool --version 1.0 --timestamp "$TS" --torrent-out m.torrent -o m.json tool-1.0.tar.gz
