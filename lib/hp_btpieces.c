@@ -76,6 +76,8 @@ typedef struct fstate {
 	bool has_tail;          /* tail: the last piece, all but its zero blocks */
 	hp_sha1z tail;
 	/* v2 */
+	const hp_digest_file *df;
+	bool v2_quick;          /* one block, whose hash is the file's SHA-256 (df->sha256 at end) */
 	EVP_MD_CTX *leaf;       /* the 16 KiB block being hashed */
 	uint32_t leaf_fill;
 	EVP_MD_CTX *node;       /* scratch for inner nodes */
@@ -351,7 +353,10 @@ static hp_code bp_begin(void *ctx, const hp_digest_file *f, void **state, hp_err
 		else
 			rc = ctx_from(&s->p1, bp->t1, e);
 	}
-	if (!rc && bp->o.v2) {
+	s->df = f;
+	s->v2_quick = bp->o.v2 && f->sha256_at_end && f->expect_size != HP_DIGEST_UNKNOWN &&
+		      f->expect_size <= HP_BT_BLOCK;
+	if (!rc && bp->o.v2 && !s->v2_quick) {
 		rc = ctx_from(&s->leaf, bp->t256, e);
 		if (!rc && !(s->node = EVP_MD_CTX_new()))
 			rc = hp_fail_nomem(e);
@@ -472,7 +477,7 @@ static hp_code bp_update(void *ctx, void *state, const uint8_t *p, size_t n, uin
 		hp_code rc = HP_OK;
 		if (bp->o.v1)
 			rc = v1_update(bp, s, p, k, offset, e);
-		if (!rc && bp->o.v2)
+		if (!rc && bp->o.v2 && !s->v2_quick)
 			rc = v2_update(bp, s, p, k, e);
 		if (rc)
 			return rc;
@@ -504,7 +509,17 @@ static hp_code bp_end(void *ctx, void *state, uint64_t size, hp_err *e)
 		s->has_tail = true;
 		s->p1_fill = 0;
 	}
-	if (!rc && bp->o.v2 && size) {
+	if (!rc && bp->o.v2 && size && s->v2_quick) {
+		/* one block: the block's hash is the piece layer and the root */
+		if (!s->df->sha256 || size > HP_BT_BLOCK)
+			return hp_fail(e, HP_E_INTERNAL, "a one-block file without its SHA-256");
+		if (!(rc = grow(&s->pieces, &s->pcap, 1, 32, e))) {
+			memcpy(s->pieces, s->df->sha256, 32);
+			memcpy(s->root, s->df->sha256, 32);
+			s->npieces = 1;
+			s->has_root = true;
+		}
+	} else if (!rc && bp->o.v2 && size) {
 		if (s->leaf_fill)
 			rc = v2_leaf_done(bp, s, e);  /* a short last block is hashed as it is */
 		if (!rc && s->leaves_in_piece) {

@@ -343,8 +343,8 @@ hp_code hp_btwrite(const hp_torrent_spec *s, hp_buf *out, size_t *info_at, size_
 	/* the size of the pieces and layers, the bulk of a large torrent */
 	size_t guess = 256 + (v1 ? 20 * s->v1_npieces : 0);
 	for (size_t i = 0; i < s->nfiles; i++)
-		guess += s->files[i].path_len + 64 + (v2 ? 48 : 0) + (v2 && s->files[i].size > s->piece_length ?
-								      32 * s->files[i].v2_npieces + 40 : 0);
+		guess += 2 * s->files[i].path_len + 48 + (v1 && v2 ? 48 : 0) + (v2 ? 64 : 0) +
+			 (v2 && s->files[i].size > s->piece_length ? 32 * s->files[i].v2_npieces + 40 : 0);
 	if (!rc)
 		rc = hp_buf_grow(out, guess, e);
 

@@ -701,6 +701,8 @@ static void digest_fd(run *r, hasher *h, slot *s, int fd, const struct stat *st0
 			return;
 		}
 	}
+	if (s->file.sha256_at_end)
+		s->file.sha256 = res->md[HP_DIGEST_ID_SHA256];
 	for (size_t k = 0; k < o->nsinks; k++) {
 		const hp_digest_sink *sk = &o->sinks[k];
 		if (sk->end && sk->end(sk->ctx, s->state[k], off, e))
@@ -738,6 +740,8 @@ static void slot_setup(run *r, slot *s, size_t i)
 	s->file.path_len = it->path_len;
 	s->file.expect_size = it->size;
 	s->file.stream_offset = it->offset;
+	s->file.sha256_at_end = (r->algos & HP_DIGEST_SHA256) != 0;
+	s->file.sha256 = NULL;
 }
 
 static void process(run *r, hasher *h, slot *s, size_t i)

@@ -77,6 +77,12 @@ typedef struct hp_digest_file {
 	 * whose size differs from expect_size fails, so the offsets of the files
 	 * after it stay right. */
 	uint64_t stream_offset;
+	/* The run computes the file's SHA-256 (opts.algos has it): sha256 then
+	 * points to it when the sinks' end is called (NULL before). A sink that
+	 * would hash the whole file once more (a BitTorrent v2 leaf or a raw
+	 * UnixFS leaf of a small file) keeps f from begin and takes it. */
+	bool sha256_at_end;
+	const uint8_t *sha256;
 } hp_digest_file;
 
 /* A sink. begin/update/end run on worker threads, several files at once

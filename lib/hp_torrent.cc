@@ -747,16 +747,16 @@ hp_code create(const hp_torrent_spec *s, bool light, hp_buf *out, hp_torrent_inf
 	hp_code rc = check_spec(s, e);
 	if (rc)
 		return rc;
-	hp_buf buf = HP_BUF_INIT;
-	size_t at = 0, len = 0;
-	if ((rc = hp_btwrite(s, &buf, &at, &len, e))) {
-		hp_buf_release(&buf);
+	// written into out, taken back out on failure
+	size_t start = out->len, at = 0, len = 0;
+	if ((rc = hp_btwrite(s, out, &at, &len, e))) {
+		hp_buf_truncate(out, start);
 		return rc;
 	}
 	hp_torrent_info *ti = nullptr;
 	if (light) {
 		ti = c_array<hp_torrent_info>(1);
-		const uint8_t *d = reinterpret_cast<const uint8_t *>(buf.data) + at;
+		const uint8_t *d = reinterpret_cast<const uint8_t *>(out->data) + at;
 		lt::add_torrent_params atp;  // for the magnet link, as fill_info makes it
 		ti->flavour = s->flavour;
 		ti->has_v1 = (s->flavour & HP_TORRENT_V1) != 0;
@@ -811,21 +811,15 @@ hp_code create(const hp_torrent_spec *s, bool light, hp_buf *out, hp_torrent_inf
 			ti->creator = c_strdup(s->creator);
 		ti->creation_date = s->creation_date;
 		ti->magnet = c_strdup(lt::make_magnet_uri(atp));
-	} else if ((rc = parse(buf.data, buf.len, "the new torrent", &ti, e))) {
+	} else if ((rc = parse(out->data + start, out->len - start, "the new torrent", &ti, e))) {
 		hp_err why = *e;
-		hp_buf_release(&buf);
+		hp_buf_truncate(out, start);
 		return hp_fail(e, HP_E_INTERNAL, "we made a torrent we cannot read back: %s", why.msg);
 	} else if (ti->flavour != s->flavour || ti->nfiles != s->nfiles) {
 		hp_torrent_info_free(ti);
-		hp_buf_release(&buf);
+		hp_buf_truncate(out, start);
 		return hp_fail(e, HP_E_INTERNAL, "the new torrent reads back as another flavour or file count");
 	}
-	if ((rc = hp_buf_add(out, buf.data, buf.len, e))) {
-		hp_torrent_info_free(ti);
-		hp_buf_release(&buf);
-		return rc;
-	}
-	hp_buf_release(&buf);
 	if (info)
 		*info = ti;
 	else

@@ -119,6 +119,7 @@ typedef struct pool {
 } pool;
 
 struct hp_unixfs_file {
+	int kind;                /* FILE_FULL (a sink's state may also be a quick_leaf) */
 	const hp_unixfs_profile *p;
 	hp_unixfs_block_fn *blocks;
 	void *ud;
@@ -663,10 +664,36 @@ struct hp_unixfs_sink {
 	hp_unixfs_node last;
 };
 
+/* A file of one raw leaf whose SHA-256 the pipeline computes anyway: its
+ * CID is made from that digest, without a copy of its bytes or a second
+ * hash (100,000 small files: about a third of the CPU time of hp-cid). */
+enum { FILE_FULL, FILE_QUICK };
+
+typedef struct quick_leaf {
+	int kind;                   /* FILE_QUICK */
+	const hp_digest_file *df;
+	bool finished;
+	hp_unixfs_node node;
+} quick_leaf;
+
+static bool quick_ok(const hp_unixfs_sink *s, const hp_digest_file *df)
+{
+	return s->p->raw_leaves && !s->o.blocks && df->sha256_at_end && df->expect_size != HP_DIGEST_UNKNOWN &&
+	       df->expect_size <= s->p->chunk_size;
+}
+
 static hp_code sink_begin(void *ctx, const hp_digest_file *df, void **state, hp_err *e)
 {
 	hp_unixfs_sink *s = ctx;
-	(void)df;
+	if (quick_ok(s, df)) {
+		quick_leaf *q = calloc(1, sizeof *q);
+		if (!q)
+			return hp_fail_nomem(e);
+		q->kind = FILE_QUICK;
+		q->df = df;
+		*state = q;
+		return HP_OK;
+	}
 	hp_unixfs_file *f;
 	hp_code rc = file_new(s->p, s->o.blocks, s->o.ud, s->pool, &f, e);
 	if (!rc)
@@ -678,13 +705,26 @@ static hp_code sink_update(void *ctx, void *state, const uint8_t *p, size_t n, u
 {
 	(void)ctx;
 	(void)offset;
+	if (*(const int *)state == FILE_QUICK)
+		return HP_OK;
 	return hp_unixfs_file_update(state, p, n, e);
 }
 
 static hp_code sink_end(void *ctx, void *state, uint64_t size, hp_err *e)
 {
-	(void)ctx;
-	(void)size;
+	hp_unixfs_sink *s = ctx;
+	if (*(const int *)state == FILE_QUICK) {
+		quick_leaf *q = state;
+		if (!q->df->sha256 || size > s->p->chunk_size)
+			return hp_fail(e, HP_E_INTERNAL, "a one-leaf file without its SHA-256");
+		uint8_t cb[LCID_MAX];
+		size_t used, n = cid_bytes_of(s->p, true, q->df->sha256, cb);
+		if (hp_cid_parse_bytes(cb, n, &q->node.cid, &used, e))
+			return e->code;
+		q->node.size = q->node.dag_size = size;
+		q->finished = true;
+		return HP_OK;
+	}
 	hp_unixfs_node node;
 	return hp_unixfs_file_finish(state, &node, e);
 }
@@ -692,14 +732,21 @@ static hp_code sink_end(void *ctx, void *state, uint64_t size, hp_err *e)
 static void sink_done(void *ctx, void *state, const hp_digest_file *df, const hp_digest_result *r)
 {
 	hp_unixfs_sink *s = ctx;
-	hp_unixfs_file *f = state;
 	(void)df;
-	s->last_ok = f && f->finished && !r->err.code;
-	if (s->last_ok)
-		s->last = f->node;
-	else
+	if (state && *(const int *)state == FILE_QUICK) {
+		quick_leaf *q = state;
+		s->last_ok = q->finished && !r->err.code;
+		s->last = q->node;
+		free(q);
+	} else {
+		hp_unixfs_file *f = state;
+		s->last_ok = f && f->finished && !r->err.code;
+		if (s->last_ok)
+			s->last = f->node;
+		hp_unixfs_file_free(f);
+	}
+	if (!s->last_ok)
 		memset(&s->last, 0, sizeof s->last);
-	hp_unixfs_file_free(f);
 }
 
 hp_code hp_unixfs_sink_new(const hp_unixfs_profile *p, const hp_unixfs_sink_opts *o, hp_unixfs_sink **out,

@@ -166,7 +166,7 @@ static hp_code run_by_hand(hp_btpieces *bp, const set *s, int split)
 	hp_digest_sink k = hp_btpieces_sink(bp);
 	uint64_t off = 0;
 	for (size_t i = 0; i < s->n; i++) {
-		hp_digest_file f = { i, i, "f", 1, s->sizes[i], off };
+		hp_digest_file f = { i, i, "f", 1, s->sizes[i], off, false, NULL };
 		hp_digest_result r;
 		memset(&r, 0, sizeof r);
 		void *st = NULL;
@@ -388,7 +388,7 @@ static void test_failures(void)
 	hp_btpieces_opts o = { 16384, true, false, false, 0, 0 };
 	ok(hp_btpieces_new(&o, &bp, &e) == HP_OK, "new");
 	hp_digest_sink k = hp_btpieces_sink(bp);
-	hp_digest_file f = { 0, 0, "x", 1, 10, HP_DIGEST_UNKNOWN };
+	hp_digest_file f = { 0, 0, "x", 1, 10, HP_DIGEST_UNKNOWN, false, NULL };
 	void *st = NULL;
 	is_int(k.begin(k.ctx, &f, &st, &e), HP_E_USAGE, "unknown stream offset refused");
 	hp_digest_result r;
@@ -402,7 +402,7 @@ static void test_failures(void)
 	/* a file that failed to read fails the run with its error */
 	ok(hp_btpieces_new(&o, &bp, &e) == HP_OK, "new");
 	k = hp_btpieces_sink(bp);
-	hp_digest_file g = { 0, 0, "gone", 4, 10, 0 };
+	hp_digest_file g = { 0, 0, "gone", 4, 10, 0, false, NULL };
 	memset(&r, 0, sizeof r);
 	hp_fail(&r.err, HP_E_NOINPUT, "cannot open 'gone'");
 	k.done(k.ctx, NULL, &g, &r);
