@@ -4,22 +4,37 @@
 #include "hp_btwrite.h"
 
 #include <stdlib.h>
+#include <openssl/evp.h>
 #include <string.h>
 
 #include "hp_btpieces.h"
 #include "banned.h"
 
-/* The output and its first error: each writer does nothing once rc is set. */
+/* The output and its first error: each writer does nothing once rc is set.
+ * With h1/h2 the output only passes through b into the two hashes. */
 typedef struct bw {
 	hp_buf *b;
 	hp_err *e;
 	hp_code rc;
+	EVP_MD_CTX *h1, *h2;
 } bw;
+
+#define SPILL (64u * 1024)
+
+static void spill(bw *w)
+{
+	if (!w->rc && (!EVP_DigestUpdate(w->h1, w->b->data, w->b->len) ||
+		       !EVP_DigestUpdate(w->h2, w->b->data, w->b->len)))
+		w->rc = hp_fail(w->e, HP_E_INTERNAL, "SHA-1/SHA-256 failed");
+	hp_buf_reset(w->b);
+}
 
 static void raw(bw *w, const void *p, size_t n)
 {
 	if (!w->rc)
 		w->rc = hp_buf_add(w->b, p, n, w->e);
+	if (w->h1 && w->b->len >= SPILL)
+		spill(w);
 }
 
 static void ch(bw *w, char c)
@@ -325,21 +340,70 @@ static void web_seeds(bw *w, const hp_torrent_spec *s)
 
 /* ---- the torrent ---- */
 
+/* The "pieces root" of every non-empty file (v2), 32 bytes each. */
+static hp_code roots_of(const hp_torrent_spec *s, uint8_t **out, hp_err *e)
+{
+	*out = NULL;
+	if (!(s->flavour & HP_TORRENT_V2))
+		return HP_OK;
+	uint8_t *roots = calloc(s->nfiles ? s->nfiles : 1, 32);
+	if (!roots)
+		return hp_fail_nomem(e);
+	hp_code rc = HP_OK;
+	unsigned lg = piece_log2(s->piece_length);
+	for (size_t i = 0; i < s->nfiles && !rc; i++)
+		if (s->files[i].size)
+			rc = hp_bt_layer_root(s->files[i].v2_pieces, s->files[i].v2_npieces, lg, roots + 32 * i, e);
+	if (rc)
+		free(roots);
+	else
+		*out = roots;
+	return rc;
+}
+
+/* The info dictionary. */
+static hp_code info_dict(bw *w, const hp_torrent_spec *s, const uint8_t *roots)
+{
+	bool v1 = (s->flavour & HP_TORRENT_V1) != 0, v2 = (s->flavour & HP_TORRENT_V2) != 0;
+	hp_code rc = HP_OK;
+	ch(w, 'd');
+	if (v1 && s->single_file && s->files[0].executable)
+		raw(w, "4:attr1:x", 9);
+	if (v2) {
+		raw(w, "9:file tree", 11);
+		rc = v2_tree(w, s, roots);
+	}
+	if (!rc && v1) {
+		if (s->single_file) {
+			raw(w, "6:length", 8);
+			bint(w, (int64_t)s->files[0].size);
+		} else {
+			raw(w, "5:files", 7);
+			v1_files(w, s, v2 && s->nfiles > 1);
+		}
+	}
+	if (v2)
+		raw(w, "12:meta versioni2e", 18);
+	raw(w, "4:name", 6);
+	bcstr(w, s->name);
+	raw(w, "12:piece length", 15);
+	bint(w, (int64_t)s->piece_length);
+	if (v1) {
+		raw(w, "6:pieces", 8);
+		bstr(w, s->v1_pieces, 20 * s->v1_npieces);
+	}
+	if (s->is_private)
+		raw(w, "7:privatei1e", 12);
+	ch(w, 'e');
+	return rc ? rc : w->rc;
+}
+
 hp_code hp_btwrite(const hp_torrent_spec *s, hp_buf *out, size_t *info_at, size_t *info_len, hp_err *e)
 {
 	bool v1 = (s->flavour & HP_TORRENT_V1) != 0, v2 = (s->flavour & HP_TORRENT_V2) != 0;
-	bw w = { out, e, HP_OK };
-	uint8_t *roots = NULL;
-	hp_code rc = HP_OK;
-	if (v2) {
-		roots = calloc(s->nfiles ? s->nfiles : 1, 32);
-		if (!roots)
-			return hp_fail_nomem(e);
-		unsigned lg = piece_log2(s->piece_length);
-		for (size_t i = 0; i < s->nfiles && !rc; i++)
-			if (s->files[i].size)
-				rc = hp_bt_layer_root(s->files[i].v2_pieces, s->files[i].v2_npieces, lg, roots + 32 * i, e);
-	}
+	bw w = { out, e, HP_OK, NULL, NULL };
+	uint8_t *roots;
+	hp_code rc = roots_of(s, &roots, e);
 	/* the size of the pieces and layers, the bulk of a large torrent */
 	size_t guess = 256 + (v1 ? 20 * s->v1_npieces : 0);
 	for (size_t i = 0; i < s->nfiles; i++)
@@ -365,35 +429,7 @@ hp_code hp_btwrite(const hp_torrent_spec *s, hp_buf *out, size_t *info_at, size_
 		}
 		raw(&w, "4:info", 6);
 		*info_at = out->len;
-		ch(&w, 'd');
-		if (v1 && s->single_file && s->files[0].executable)
-			raw(&w, "4:attr1:x", 9);
-		if (v2) {
-			raw(&w, "9:file tree", 11);
-			rc = v2_tree(&w, s, roots);
-		}
-		if (!rc && v1) {
-			if (s->single_file) {
-				raw(&w, "6:length", 8);
-				bint(&w, (int64_t)s->files[0].size);
-			} else {
-				raw(&w, "5:files", 7);
-				v1_files(&w, s, v2 && s->nfiles > 1);
-			}
-		}
-		if (v2)
-			raw(&w, "12:meta versioni2e", 18);
-		raw(&w, "4:name", 6);
-		bcstr(&w, s->name);
-		raw(&w, "12:piece length", 15);
-		bint(&w, (int64_t)s->piece_length);
-		if (v1) {
-			raw(&w, "6:pieces", 8);
-			bstr(&w, s->v1_pieces, 20 * s->v1_npieces);
-		}
-		if (s->is_private)
-			raw(&w, "7:privatei1e", 12);
-		ch(&w, 'e');
+		rc = info_dict(&w, s, roots);
 		*info_len = out->len - *info_at;
 		if (!rc && v2)
 			rc = piece_layers(&w, s, roots);
@@ -402,4 +438,25 @@ hp_code hp_btwrite(const hp_torrent_spec *s, hp_buf *out, size_t *info_at, size_
 	}
 	free(roots);
 	return rc ? rc : w.rc;
+}
+
+hp_code hp_btwrite_infohashes(const hp_torrent_spec *s, uint8_t v1[20], uint8_t v2[32], hp_err *e)
+{
+	hp_buf b = HP_BUF_INIT;
+	bw w = { &b, e, HP_OK, EVP_MD_CTX_new(), EVP_MD_CTX_new() };
+	uint8_t *roots = NULL;
+	hp_code rc = !w.h1 || !w.h2 || !EVP_DigestInit_ex(w.h1, EVP_sha1(), NULL) ||
+			     !EVP_DigestInit_ex(w.h2, EVP_sha256(), NULL)
+			     ? hp_fail_nomem(e)
+			     : roots_of(s, &roots, e);
+	if (!rc && !(rc = info_dict(&w, s, roots))) {
+		spill(&w);
+		if (!(rc = w.rc) && (!EVP_DigestFinal_ex(w.h1, v1, NULL) || !EVP_DigestFinal_ex(w.h2, v2, NULL)))
+			rc = hp_fail(e, HP_E_INTERNAL, "SHA-1/SHA-256 failed");
+	}
+	EVP_MD_CTX_free(w.h1);
+	EVP_MD_CTX_free(w.h2);
+	hp_buf_release(&b);
+	free(roots);
+	return rc;
 }

@@ -16,6 +16,7 @@
 #define HP_BTWRITE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hp_buf.h"
 #include "hp_err.h"
@@ -30,6 +31,11 @@ extern "C" {
  * infohashes hash). HP_E_USAGE for a path listed twice or that is both a file
  * and a folder (a v2 file tree cannot hold them), HP_E_NOMEM. */
 hp_code hp_btwrite(const hp_torrent_spec *s, hp_buf *out, size_t *info_at, size_t *info_len, hp_err *e);
+
+/* The infohashes of the torrent of s (v1: SHA-1, v2: SHA-256 of its info
+ * dictionary, both computed whatever the flavour), without the torrent in
+ * memory: the bytes pass through a small buffer into the hashes. */
+hp_code hp_btwrite_infohashes(const hp_torrent_spec *s, uint8_t v1[20], uint8_t v2[32], hp_err *e);
 
 #ifdef __cplusplus
 }

@@ -912,148 +912,6 @@ out:
 	return rc;
 }
 
-/* ---- a new manifest written as text, without a jansson tree of its files */
-
-static int mfile_cmp(const void *a, const void *b)
-{
-	const hp_manifest_file *x = a, *y = b;
-	int c = memcmp(x->path, y->path, x->path_len < y->path_len ? x->path_len : y->path_len);
-	return c ? c : x->path_len < y->path_len ? -1 : x->path_len > y->path_len;
-}
-
-/* A JSON string: escapes as RFC 8785 has them (jcs: lower-case \u00xx) or
- * as jansson writes them (upper-case); the two differ only there. */
-static hp_code put_string(hp_buf *b, const char *s, size_t n, bool jcs, hp_err *e)
-{
-	hp_code rc = hp_buf_addch(b, '"', e);
-	size_t run = 0;
-	for (size_t i = 0; !rc && i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		if ((rc = hp_buf_add(b, s + run, i - run, e)))
-			break;
-		run = i + 1;
-		const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b" : c == '\f' ? "\\f" :
-				  c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
-		rc = esc ? hp_buf_adds(b, esc, e) : hp_buf_addf(b, e, jcs ? "\\u%04x" : "\\u%04X", c);
-	}
-	if (!rc)
-		rc = hp_buf_add(b, s + run, n - run, e);
-	return rc ? rc : hp_buf_addch(b, '"', e);
-}
-
-static hp_code put_uint(hp_buf *b, uint64_t v, hp_err *e)
-{
-	char d[24];
-	size_t i = sizeof d;
-	do
-		d[--i] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	return hp_buf_add(b, d + i, sizeof d - i, e);
-}
-
-/* One entry as RFC 8785 has it (keys sorted: cid, mime_type, path, sha256,
- * size) into b, for the content id. */
-static hp_code mfile_jcs(hp_buf *b, const hp_manifest_file *f, hp_err *e)
-{
-	hp_code rc = hp_buf_addch(b, '{', e);
-	if (!rc && f->cid && !(rc = hp_buf_adds(b, "\"cid\":", e)) && !(rc = put_string(b, f->cid, strlen(f->cid), true, e)))
-		rc = hp_buf_addch(b, ',', e);
-	if (!rc && f->mime_type && !(rc = hp_buf_adds(b, "\"mime_type\":", e)) &&
-	    !(rc = put_string(b, f->mime_type, strlen(f->mime_type), true, e)))
-		rc = hp_buf_addch(b, ',', e);
-	if (!rc && !(rc = hp_buf_adds(b, "\"path\":", e)) && !(rc = put_string(b, f->path, f->path_len, true, e)) &&
-	    !(rc = hp_buf_adds(b, ",\"sha256\":\"", e)) && !(rc = hp_buf_add(b, f->sha256, 64, e)) &&
-	    !(rc = hp_buf_adds(b, "\",\"size\":", e)) && !(rc = put_uint(b, f->size, e)))
-		rc = hp_buf_addch(b, '}', e);
-	return rc;
-}
-
-/* One entry as json_dumps(JSON_INDENT(2)) writes it inside "files". */
-static hp_code mfile_text(hp_buf *b, const hp_manifest_file *f, hp_err *e)
-{
-	hp_code rc = hp_buf_adds(b, "\n    {\n      \"path\": ", e);
-	if (!rc && !(rc = put_string(b, f->path, f->path_len, false, e)) && !(rc = hp_buf_adds(b, ",\n      \"size\": ", e)) &&
-	    !(rc = put_uint(b, f->size, e)) && !(rc = hp_buf_adds(b, ",\n      \"sha256\": \"", e)) &&
-	    !(rc = hp_buf_add(b, f->sha256, 64, e)))
-		rc = hp_buf_addch(b, '"', e);
-	if (!rc && f->cid && !(rc = hp_buf_adds(b, ",\n      \"cid\": ", e)))
-		rc = put_string(b, f->cid, strlen(f->cid), false, e);
-	if (!rc && f->mime_type && !(rc = hp_buf_adds(b, ",\n      \"mime_type\": ", e)))
-		rc = put_string(b, f->mime_type, strlen(f->mime_type), false, e);
-	return rc ? rc : hp_buf_adds(b, "\n    }", e);
-}
-
-hp_code hp_manifest_build_text(const hp_manifest_meta *meta, hp_manifest_file *files, size_t n, hp_buf *text,
-			       hp_err *e)
-{
-	qsort(files, n, sizeof *files, mfile_cmp);
-	uint64_t total = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (i && mfile_cmp(&files[i - 1], &files[i]) == 0) {
-			char q[96];
-			hp_quote(files[i].path, files[i].path_len, q, sizeof q);
-			return hp_fail(e, HP_E_DATA, "duplicate path '%s'", q);
-		}
-		if (strlen(files[i].sha256) != 64)
-			return hp_fail(e, HP_E_INTERNAL, "file entry %zu: a SHA-256 of 64 hex digits", i);
-		total += files[i].size;
-	}
-
-	/* the content id: SHA-256 of the files array's RFC 8785 form, a piece at a time */
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	hp_buf one = HP_BUF_INIT;
-	hp_code rc = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) ? HP_OK : hp_fail_nomem(e);
-	for (size_t i = 0; !rc && i <= n + 1; i++) {
-		hp_buf_reset(&one);
-		if (i == 0)
-			rc = hp_buf_addch(&one, '[', e);
-		else if (i == n + 1)
-			rc = hp_buf_addch(&one, ']', e);
-		else if (!(rc = i > 1 ? hp_buf_addch(&one, ',', e) : HP_OK))
-			rc = mfile_jcs(&one, &files[i - 1], e);
-		if (!rc && !EVP_DigestUpdate(c, one.data, one.len))
-			rc = hp_fail(e, HP_E_INTERNAL, "SHA-256 failed");
-	}
-	uint8_t md[32];
-	char content_id[65];
-	if (!rc && !EVP_DigestFinal_ex(c, md, NULL))
-		rc = hp_fail(e, HP_E_INTERNAL, "SHA-256 failed");
-	EVP_MD_CTX_free(c);
-	hp_buf_release(&one);
-	if (rc)
-		return rc;
-	hp_hex_encode(md, 32, content_id);
-
-	/* the members around files by jansson, files spliced in */
-	json_t *head = NULL;
-	if ((rc = build_head(meta, content_id, total, json_array(), &head, e)))
-		return rc;
-	char *t = json_dumps(head, JSON_INDENT(2));
-	json_decref(head);
-	if (!t)
-		return hp_fail_nomem(e);
-	static const char mark[] = "\n  \"files\": []";
-	char *at = strstr(t, mark);
-	size_t guess = strlen(t) + 16;
-	for (size_t i = 0; i < n; i++)
-		guess += files[i].path_len + 200;
-	if (!at)
-		rc = hp_fail(e, HP_E_INTERNAL, "no files in the manifest's head");
-	else if (!(rc = hp_buf_grow(text, guess, e)))
-		rc = hp_buf_add(text, t, (size_t)(at - t) + sizeof mark - 2, e);
-	for (size_t i = 0; !rc && i < n; i++)
-		if (!(rc = i ? hp_buf_addch(text, ',', e) : HP_OK))
-			rc = mfile_text(text, &files[i], e);
-	if (!rc && n)
-		rc = hp_buf_adds(text, "\n  ", e);
-	if (!rc)
-		rc = hp_buf_adds(text, at + sizeof mark - 2, e);
-	free(t);
-	return rc;
-}
-
 /* ---- a large manifest without a jansson tree of its files ---------------- */
 
 /* The files array is read by a scanner that accepts only the plain form
@@ -1457,4 +1315,194 @@ hp_code hp_manifest_load_any(const char *path, unsigned flags, hp_buf *text, hp_
 	}
 	*out = m;
 	return HP_OK;
+}
+
+/* ---- a new manifest written as text, without a jansson tree of its files */
+
+static int mfile_cmp(const void *a, const void *b)
+{
+	const hp_manifest_file *x = a, *y = b;
+	int c = memcmp(x->path, y->path, x->path_len < y->path_len ? x->path_len : y->path_len);
+	return c ? c : x->path_len < y->path_len ? -1 : x->path_len > y->path_len;
+}
+
+/* A JSON string: escapes as RFC 8785 has them (jcs: lower-case \u00xx) or
+ * as jansson writes them (upper-case); the two differ only there. */
+static hp_code put_string(hp_buf *b, const char *s, size_t n, bool jcs, hp_err *e)
+{
+	hp_code rc = hp_buf_addch(b, '"', e);
+	size_t run = 0;
+	for (size_t i = 0; !rc && i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if ((rc = hp_buf_add(b, s + run, i - run, e)))
+			break;
+		run = i + 1;
+		const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b" : c == '\f' ? "\\f" :
+				  c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+		rc = esc ? hp_buf_adds(b, esc, e) : hp_buf_addf(b, e, jcs ? "\\u%04x" : "\\u%04X", c);
+	}
+	if (!rc)
+		rc = hp_buf_add(b, s + run, n - run, e);
+	return rc ? rc : hp_buf_addch(b, '"', e);
+}
+
+static hp_code put_uint(hp_buf *b, uint64_t v, hp_err *e)
+{
+	char d[24];
+	size_t i = sizeof d;
+	do
+		d[--i] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	return hp_buf_add(b, d + i, sizeof d - i, e);
+}
+
+/* One entry as RFC 8785 has it (keys sorted: cid, mime_type, path, sha256,
+ * size) into b, for the content id. */
+static hp_code mfile_jcs(hp_buf *b, const hp_manifest_file *f, const char *hex, hp_err *e)
+{
+	hp_code rc = hp_buf_addch(b, '{', e);
+	if (!rc && f->cid && !(rc = hp_buf_adds(b, "\"cid\":", e)) && !(rc = put_string(b, f->cid, strlen(f->cid), true, e)))
+		rc = hp_buf_addch(b, ',', e);
+	if (!rc && f->mime_type && !(rc = hp_buf_adds(b, "\"mime_type\":", e)) &&
+	    !(rc = put_string(b, f->mime_type, strlen(f->mime_type), true, e)))
+		rc = hp_buf_addch(b, ',', e);
+	if (!rc && !(rc = hp_buf_adds(b, "\"path\":", e)) && !(rc = put_string(b, f->path, f->path_len, true, e)) &&
+	    !(rc = hp_buf_adds(b, ",\"sha256\":\"", e)) && !(rc = hp_buf_add(b, hex, 64, e)) &&
+	    !(rc = hp_buf_adds(b, "\",\"size\":", e)) && !(rc = put_uint(b, f->size, e)))
+		rc = hp_buf_addch(b, '}', e);
+	return rc;
+}
+
+/* One entry as json_dumps(JSON_INDENT(2)) writes it inside "files". */
+static hp_code mfile_text(hp_buf *b, const hp_manifest_file *f, const char *hex, hp_err *e)
+{
+	hp_code rc = hp_buf_adds(b, "\n    {\n      \"path\": ", e);
+	if (!rc && !(rc = put_string(b, f->path, f->path_len, false, e)) && !(rc = hp_buf_adds(b, ",\n      \"size\": ", e)) &&
+	    !(rc = put_uint(b, f->size, e)) && !(rc = hp_buf_adds(b, ",\n      \"sha256\": \"", e)) &&
+	    !(rc = hp_buf_add(b, hex, 64, e)))
+		rc = hp_buf_addch(b, '"', e);
+	if (!rc && f->cid && !(rc = hp_buf_adds(b, ",\n      \"cid\": ", e)))
+		rc = put_string(b, f->cid, strlen(f->cid), false, e);
+	if (!rc && f->mime_type && !(rc = hp_buf_adds(b, ",\n      \"mime_type\": ", e)))
+		rc = put_string(b, f->mime_type, strlen(f->mime_type), false, e);
+	return rc ? rc : hp_buf_adds(b, "\n    }", e);
+}
+
+hp_code hp_manifest_files_make(hp_manifest_file *files, size_t n, hp_manifest_files *out, hp_err *e)
+{
+	qsort(files, n, sizeof *files, mfile_cmp);
+	fcheck *c = calloc(1, sizeof *c);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	hp_buf one = HP_BUF_INIT;
+	hp_code rc = c && md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) ? HP_OK : hp_fail_nomem(e);
+	size_t guess = 16;
+	for (size_t i = 0; i < n; i++)
+		guess += files[i].path_len + 200;
+	if (!rc)
+		rc = hp_buf_grow(&out->text, guess, e);
+	for (size_t i = 0; !rc && i <= n + 1; i++) {
+		/* the content id: SHA-256 of the array's RFC 8785 form, a piece at a time */
+		hp_buf_reset(&one);
+		if (i == 0) {
+			rc = hp_buf_addch(&one, '[', e);
+		} else if (i == n + 1) {
+			rc = hp_buf_addch(&one, ']', e);
+		} else {
+			const hp_manifest_file *f = &files[i - 1];
+			if (i > 1 && mfile_cmp(&files[i - 2], f) == 0) {
+				char q[96];
+				hp_quote(f->path, f->path_len, q, sizeof q);
+				rc = hp_fail(e, HP_E_DATA, "duplicate path '%s'", q);
+				break;
+			}
+			/* check_files's rules, as hp_mlite_parse applies them */
+			char hex[65];
+			hp_hex_encode(f->sha256, 32, hex);
+			fentry fe = { { f->path, NULL, hex, f->cid, f->mime_type },
+				      { f->path_len, 0, 64, f->cid ? strlen(f->cid) : 0,
+					f->mime_type ? strlen(f->mime_type) : 0 },
+				      { 0 }, 0, f->size };
+			if (!entry_ok(c, &fe)) {
+				char q[96];
+				hp_quote(f->path, f->path_len, q, sizeof q);
+				rc = hp_fail(e, HP_E_DATA,
+					     "'%s' cannot be a manifest entry (its path, SHA-256, CID or MIME type, or too "
+					     "many files or bytes)", q);
+				break;
+			}
+			if (!(rc = i > 1 ? hp_buf_addch(&one, ',', e) : HP_OK))
+				rc = mfile_jcs(&one, f, hex, e);
+			if (!rc && !(rc = i > 1 ? hp_buf_addch(&out->text, ',', e) : HP_OK))
+				rc = mfile_text(&out->text, f, hex, e);
+		}
+		if (!rc && !EVP_DigestUpdate(md, one.data, one.len))
+			rc = hp_fail(e, HP_E_INTERNAL, "SHA-256 failed");
+	}
+	uint8_t d[32];
+	if (!rc && !EVP_DigestFinal_ex(md, d, NULL))
+		rc = hp_fail(e, HP_E_INTERNAL, "SHA-256 failed");
+	if (!rc) {
+		hp_hex_encode(d, 32, out->content_id);
+		out->total = c->total;
+		out->n = n;
+	}
+	EVP_MD_CTX_free(md);
+	hp_buf_release(&one);
+	free(c);
+	return rc;
+}
+
+void hp_manifest_files_release(hp_manifest_files *f)
+{
+	hp_buf_release(&f->text);
+	memset(f, 0, sizeof *f);
+	hp_buf_init(&f->text, SIZE_MAX);
+}
+
+hp_code hp_manifest_text(const hp_manifest_meta *meta, hp_manifest_files *files, hp_buf *text, hp_err *e)
+{
+	json_t *head = NULL;
+	hp_code rc = build_head(meta, files->content_id, files->total, json_array(), &head, e);
+	if (rc)
+		return rc;
+	files_summary fs;
+	fs.total = files->total;
+	memcpy(fs.content_id, files->content_id, sizeof fs.content_id);
+	if ((rc = validate(head, HP_MANIFEST_UNSIGNED_OK, NULL, &fs, e))) {
+		json_decref(head);
+		return rc;
+	}
+	/* the members around files by jansson; the entries' text becomes the
+	 * manifest's (the head moved in before it: no second copy of them) */
+	char *t = json_dumps(head, JSON_INDENT(2));
+	json_decref(head);
+	if (!t)
+		return hp_fail_nomem(e);
+	static const char mark[] = "\n  \"files\": []";
+	char *at = strstr(t, mark);
+	hp_buf *b = &files->text;
+	size_t pre = at ? (size_t)(at - t) + sizeof mark - 2 : 0, n = b->len;
+	if (!at)
+		rc = hp_fail(e, HP_E_INTERNAL, "no files in the manifest's head");
+	else if (!(rc = hp_buf_grow(b, pre + strlen(t) + 8, e))) {
+		memmove(b->data + pre, b->data, n);
+		memcpy(b->data, t, pre);
+		b->len = pre + n;
+		b->data[b->len] = '\0';
+		if (files->n)
+			rc = hp_buf_adds(b, "\n  ", e);
+		if (!rc)
+			rc = hp_buf_adds(b, at + sizeof mark - 2, e);
+	}
+	free(t);
+	if (!rc && !text->len) {
+		hp_buf_release(text);
+		*text = *b;
+		hp_buf_init(b, SIZE_MAX);
+	} else if (!rc) {
+		rc = hp_buf_add(text, b->data, b->len, e);
+	}
+	return rc;
 }

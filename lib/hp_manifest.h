@@ -116,22 +116,43 @@ typedef struct hp_manifest_meta {
  * content_id, and validates the result. */
 hp_code hp_manifest_build(const hp_manifest_meta *meta, json_t *files, json_t **out, hp_err *e);
 
-/* A file of a new manifest, for hp_manifest_build_text. */
+/* A file of a new manifest, for hp_manifest_files_make. */
 typedef struct hp_manifest_file {
 	const char *path;
 	size_t path_len;
 	uint64_t size;
-	const char *sha256;     /* 64 lower-case hex digits */
+	const uint8_t *sha256;  /* 32 bytes */
 	const char *cid;        /* NULL: none */
 	const char *mime_type;  /* NULL: none */
 } hp_manifest_file;
 
-/* The text hp_manifest_build's manifest would be written as
- * (json_dumps(JSON_INDENT(2)), no newline at the end), appended to text,
- * without a jansson tree of the files: files is sorted here (bytewise by
- * path), a duplicate path is HP_E_DATA. Not validated: read the text with
- * hp_mlite_parse (or hp_manifest_validate). */
-hp_code hp_manifest_build_text(const hp_manifest_meta *meta, hp_manifest_file *files, size_t n, hp_buf *text,
-			       hp_err *e);
+/* A new manifest as text, without a jansson tree of its files, in two steps
+ * (the first may run while something else is made):
+ *
+ *     hp_manifest_files f = HP_MANIFEST_FILES_INIT;
+ *     hp_manifest_files_make(files, n, &f, &e);   sorted, checked, content id
+ *     hp_manifest_text(&meta, &f, &text, &e);     checked, written
+ *
+ * The text is what hp_manifest_build's manifest is written as
+ * (json_dumps(JSON_INDENT(2)), no newline at the end), and both steps check
+ * what hp_manifest_validate(HP_MANIFEST_UNSIGNED_OK) would. */
+typedef struct hp_manifest_files {
+	hp_buf text;            /* the entries, as they are written inside "files": [ ... ] */
+	char content_id[65];
+	uint64_t total;
+	size_t n;
+} hp_manifest_files;
+
+#define HP_MANIFEST_FILES_INIT { HP_BUF_INIT, { 0 }, 0, 0 }
+
+/* files is sorted here (bytewise by path); a duplicate path or an entry the
+ * schema refuses is HP_E_DATA naming it. */
+hp_code hp_manifest_files_make(hp_manifest_file *files, size_t n, hp_manifest_files *out, hp_err *e);
+void hp_manifest_files_release(hp_manifest_files *f);
+
+/* The manifest of meta and files appended to text (files->text is used up:
+ * when text is empty it becomes text, without a copy); HP_E_DATA for meta
+ * the schema refuses. */
+hp_code hp_manifest_text(const hp_manifest_meta *meta, hp_manifest_files *files, hp_buf *text, hp_err *e);
 
 #endif

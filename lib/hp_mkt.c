@@ -207,7 +207,7 @@ hp_code hp_mkt_pieces_finish(hp_mkt_pieces *p, const hp_walk_list *l, const char
 	hp_torrent_info_free(r->info);
 	r->info = NULL;
 	r->torrent.len = 0;
-	rc = p->o.light_info ? hp_torrent_create_light(&s, &r->torrent, &r->info, e)
+	rc = p->o.light_info ? hp_torrent_create_light(&s, p->o.no_bytes ? NULL : &r->torrent, &r->info, e)
 			     : hp_torrent_create(&s, &r->torrent, &r->info, e);
 	free(specs);
 	free(seeds);

@@ -64,6 +64,7 @@ typedef struct hp_mkt_opts {
 	bool light_info;                     /* r->info by hp_torrent_create_light: no files,
 	                                      * the bytes not read back (infohashes and magnet
 	                                      * are all hp_package needs) */
+	bool no_bytes;                       /* with light_info: r->torrent stays empty */
 	hp_digest_progress_fn *progress;     /* may be NULL */
 	void *progress_ud;
 	unsigned progress_ms;

@@ -66,45 +66,29 @@ static hp_code magnet_of(const hp_torrent_info *ti, const hp_package_opts *o, hp
 	return rc;
 }
 
-/* The manifest of the files found: its text (validated by hp_mlite_parse,
- * or by jansson when a path has characters that need escapes) and, when
- * asked, its jansson tree. */
-static hp_code manifest_of(const hp_manifest_meta *meta, hp_scan_files *found, bool json, hp_package *out, hp_err *e)
+/* The files part of the manifest (sorted, checked, content id, text), on
+ * a thread of its own while the scan finishes the tree and the torrent. */
+typedef struct files_job {
+	hp_manifest_files mf;
+	size_t n;                /* files found (found itself is released here) */
+} files_job;
+
+static hp_code on_files(void *ud, hp_scan_files *found, hp_err *e)
 {
+	files_job *j = ud;
 	hp_manifest_file *v = calloc(found->n ? found->n : 1, sizeof *v);
-	char *hex = malloc(65 * (found->n ? found->n : 1));
-	if (!v || !hex) {
-		free(v);
-		free(hex);
+	if (!v)
 		return hp_fail_nomem(e);
-	}
 	const char *pool = found->pool.data;
 	for (size_t i = 0; i < found->n; i++) {
 		const hp_scan_file *f = &found->v[i];
-		hp_hex_encode(f->sha256, 32, hex + 65 * i);
-		v[i] = (hp_manifest_file){ pool + f->path, f->path_len, f->size, hex + 65 * i, f->cid ? pool + f->cid : NULL,
+		v[i] = (hp_manifest_file){ pool + f->path, f->path_len, f->size, f->sha256, f->cid ? pool + f->cid : NULL,
 					   f->mime ? pool + f->mime : NULL };
 	}
-	hp_code rc = hp_manifest_build_text(meta, v, found->n, &out->text, e);
+	hp_code rc = hp_manifest_files_make(v, found->n, &j->mf, e);
 	free(v);
-	free(hex);
-	hp_scan_files_release(found);
-	if (rc)
-		return rc;
-	hp_mlite lite;
-	json_t *m = NULL;
-	if (hp_mlite_parse(out->text.data, out->text.len, HP_MANIFEST_UNSIGNED_OK, &lite)) {
-		hp_mlite_free(&lite);
-	} else if (!(rc = hp_json_parse(out->text.data, out->text.len, "the new manifest", &m, e))) {
-		rc = hp_manifest_validate(m, HP_MANIFEST_UNSIGNED_OK, NULL, e);
-	}
-	if (!rc && json && !m)
-		rc = hp_json_parse(out->text.data, out->text.len, "the new manifest", &m, e);
-	if (!rc && json) {
-		out->manifest = m;
-		m = NULL;
-	}
-	json_decref(m);
+	j->n = found->n;
+	hp_scan_files_release(found);  /* the scan's peak of memory: give it back at once */
 	return rc;
 }
 
@@ -157,6 +141,7 @@ hp_code hp_package_create(const hp_package_opts *o, hp_package *out, hp_err *e)
 	hp_car_writer *cw = NULL;
 	const char **seeds = NULL;
 	hp_scan_files found = HP_SCAN_FILES_INIT;
+	files_job fj = { HP_MANIFEST_FILES_INIT, 0 };
 	hp_buf magnet = HP_BUF_INIT;
 	hp_mkt_opts mo = { 0 };
 	mo.trackers = o->trackers;
@@ -165,10 +150,12 @@ hp_code hp_package_create(const hp_package_opts *o, hp_package *out, hp_err *e)
 	mo.nweb_seeds = meta.n_web_seeds;
 	mo.ipfs_gateway = meta.ipfs_gateway;
 	mo.light_info = true;
+	mo.no_bytes = !o->torrent_path && !o->torrent_bytes;
 	hp_scan_opts so = { o->dir, o->mime, o->profile, o->jobs, on_walk, (void *)o,
 			    o->on_event && o->progress_ms ? on_progress : NULL, o->progress_ms, NULL, (void *)o,
-			    o->torrent ? &tor : NULL, meta.name, &mo };
+			    o->torrent ? &tor : NULL, meta.name, &mo, on_files, NULL };
 	so.blocks_ud = NULL;
+	so.on_files_ud = &fj;
 	if (o->car_path) {
 		hp_car_writer_opts co = HP_CAR_WRITER_OPTS_INIT;
 		co.roots_later = true;
@@ -201,7 +188,7 @@ hp_code hp_package_create(const hp_package_opts *o, hp_package *out, hp_err *e)
 			}
 		}
 	}
-	if (!rc && o->torrent && !tor.info && found.n) {
+	if (!rc && o->torrent && !tor.info && fj.n) {
 		if (o->torrent_path) {
 			rc = hp_fail(e, HP_E_DATA, "no .torrent to write: every file is empty (or a stream of unknown size)");
 		} else {
@@ -216,8 +203,12 @@ hp_code hp_package_create(const hp_package_opts *o, hp_package *out, hp_err *e)
 		if (!(rc = magnet_of(tor.info, o, &magnet, e)))
 			meta.torrent_magnet = magnet.data;
 	}
+	hp_scan_files_release(&found);
 	if (!rc)
-		rc = manifest_of(&meta, &found, o->json, out, e);
+		rc = hp_manifest_text(&meta, &fj.mf, &out->text, e);
+	hp_manifest_files_release(&fj.mf);
+	if (!rc && o->json)
+		rc = hp_json_parse(out->text.data, out->text.len, "the new manifest", &out->manifest, e);
 	if (!rc && cw && !(rc = car_finish(cw, o, out->root_cid, &tor, e))) {
 		rc = hp_car_commit(cw, e);
 		cw = NULL;
@@ -234,6 +225,7 @@ hp_code hp_package_create(const hp_package_opts *o, hp_package *out, hp_err *e)
 	}
 	hp_car_abort(cw);
 	hp_scan_files_release(&found);
+	hp_manifest_files_release(&fj.mf);
 	hp_buf_release(&magnet);
 	free(seeds);
 	hp_mkt_result_free(&tor);

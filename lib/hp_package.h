@@ -57,6 +57,8 @@ typedef struct hp_package_opts {
 	bool car_one_root;                  /* the CAR's root is the package alone (no wrapper
 	                                     * root with an ipfs_gateway): what a pin import needs */
 	const char *torrent_path;           /* write the .torrent here; NULL: none */
+	bool torrent_bytes;                 /* hp_package.torrent gets the .torrent's bytes (with
+	                                     * torrent_path or this only: 100,000 files, 20 MB) */
 	hp_package_event_fn *on_event;      /* may be NULL */
 	void *ud;
 	unsigned progress_ms;               /* interval of progress events; 0: none */
@@ -68,7 +70,8 @@ typedef struct hp_package {
 	                                     * it (json_dumps(JSON_INDENT(2)), no newline at the end) */
 	json_t *manifest;                   /* the same, parsed: with hp_package_opts.json only (100,000
 	                                     * files: about 100 MiB more) */
-	hp_buf torrent;                     /* the .torrent's bytes; empty when every file is empty */
+	hp_buf torrent;                     /* the .torrent's bytes (torrent_path or torrent_bytes);
+	                                     * empty when every file is empty */
 	char root_cid[HP_CID_MAX_TEXT];     /* the package's CID ("" without a profile) */
 } hp_package;
 

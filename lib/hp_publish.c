@@ -356,6 +356,7 @@ static hp_code manifest_step(pub *p, hp_err *e)
 	po.torrent = true;
 	po.torrent_path = p->torrent;
 	po.json = true;
+	po.torrent_bytes = true;
 	po.on_event = on_package;
 	po.ud = p;
 	po.progress_ms = o->progress_ms;

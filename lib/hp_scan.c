@@ -2,6 +2,7 @@
 
 #include <magic.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "hp_io.h"
 #include "hp_json.h"
 #include "hp_mime.h"
+#include "hp_thread.h"
 #include "hp_multiformats.h"
 #include "hp_unixfs.h"
 #include "banned.h"
@@ -277,6 +279,49 @@ static hp_code torrent_finish(const hp_scan_opts *o, const hp_walk_list *l, hp_m
 	return hp_mkt_pieces_finish(pieces, l, name, single, r->ipfs_web_seed, r, e);
 }
 
+/* After the read: the directory tree and the torrent (job 0), and the
+ * caller's on_files (job 1), on two threads when there are two. */
+typedef struct finish_jobs {
+	atomic_uint next;
+	const hp_scan_opts *o;
+	hp_scan_files *files;
+	scan_run *s;
+	const hp_walk_list *l;
+	hp_mkt_pieces *pieces;
+	const hp_unixfs_profile *profile;
+	hp_unixfs_node *root;
+	char *root_cid;
+	hp_code rc[2];
+	hp_err err[2];
+} finish_jobs;
+
+static void *finish_main(void *arg)
+{
+	finish_jobs *fj = arg;
+	for (;;) {
+		unsigned k = atomic_fetch_add(&fj->next, 1);
+		if (k == 0) {
+			hp_code rc = HP_OK;
+			hp_err *e = &fj->err[0];
+			if (fj->s->tree) {
+				rc = hp_unixfs_tree_build(fj->s->tree, fj->o->blocks, fj->o->blocks_ud, NULL, NULL, fj->root, e);
+				if (!rc && fj->root_cid)
+					hp_cid_text(&fj->root->cid, fj->root_cid);
+				/* done with: its memory back while the torrent is made */
+				hp_unixfs_tree_free(fj->s->tree);
+				fj->s->tree = NULL;
+			}
+			if (!rc && fj->pieces)
+				rc = torrent_finish(fj->o, fj->l, fj->pieces, fj->profile, fj->root, &fj->s->last, e);
+			fj->rc[0] = rc;
+		} else if (k == 1 && fj->o->on_files) {
+			fj->rc[1] = fj->o->on_files(fj->o->on_files_ud, fj->files, &fj->err[1]);
+		} else {
+			return NULL;
+		}
+	}
+}
+
 hp_code hp_scan_paths(const char *const *paths, size_t n, const hp_scan_opts *o, hp_scan_files *files,
 		      char *root_cid, hp_err *e)
 {
@@ -350,13 +395,15 @@ hp_code hp_scan_paths(const char *const *paths, size_t n, const hp_scan_opts *o,
 		if (!rc)
 			rc = s.rc;
 	}
-	if (!rc && s.tree) {
-		rc = hp_unixfs_tree_build(s.tree, o->blocks, o->blocks_ud, NULL, NULL, &root, e);
-		if (!rc && root_cid)
-			hp_cid_text(&root.cid, root_cid);
+	if (!rc) {
+		/* the caller's use of the files beside the tree and the torrent */
+		finish_jobs fj = { 0, o, files, &s, &l, pieces, profile, &root, root_cid, { HP_OK, HP_OK },
+				   { HP_ERR_INIT, HP_ERR_INIT } };
+		hp_run_threads(o->on_files ? 2 : 1, finish_main, &fj);
+		for (int k = 0; k < 2 && !rc; k++)
+			if ((rc = fj.rc[k]))
+				*e = fj.err[k];
 	}
-	if (!rc && pieces)
-		rc = torrent_finish(o, &l, pieces, profile, &root, &s.last, e);
 	hp_mkt_pieces_free(pieces);
 	magic_pool_free(s.magic);
 	hp_unixfs_tree_free(s.tree);

@@ -14,6 +14,25 @@
 #include "hp_unixfs.h"
 #include "hp_walk.h"
 
+/* The files a scan found, in the order of the read (not sorted). Their
+ * strings are NUL-terminated in pool, at the offsets given. */
+typedef struct hp_scan_file {
+	uint64_t size;
+	size_t path, path_len;
+	size_t cid;                  /* its text; 0: none (the pool starts with a NUL) */
+	size_t mime;                 /* 0: none */
+	uint8_t sha256[32];
+} hp_scan_file;
+
+typedef struct hp_scan_files {
+	hp_scan_file *v;
+	size_t n, cap;
+	hp_buf pool;
+} hp_scan_files;
+
+#define HP_SCAN_FILES_INIT { NULL, 0, 0, HP_BUF_INIT }
+void hp_scan_files_release(hp_scan_files *f);
+
 typedef struct hp_scan_opts {
 	const char *dir;             /* resolve paths relative to it (-C); NULL: the current directory */
 	bool mime;                   /* detect MIME types */
@@ -38,26 +57,14 @@ typedef struct hp_scan_opts {
 	hp_mkt_result *torrent;
 	const char *name;
 	const hp_mkt_opts *torrent_opts;
+	/* Called once every file is read, on a thread of its own while the
+	 * directory tree and the torrent are finished (may be NULL): the files
+	 * as hp_scan_paths gives them, for the caller to start on (it may
+	 * reorder them). Its error fails the scan. */
+	hp_code (*on_files)(void *ud, hp_scan_files *files, hp_err *e);
+	void *on_files_ud;
 } hp_scan_opts;
 
-/* The files a scan found, in the order of the read (not sorted). Their
- * strings are NUL-terminated in pool, at the offsets given. */
-typedef struct hp_scan_file {
-	uint64_t size;
-	size_t path, path_len;
-	size_t cid;                  /* its text; 0: none (the pool starts with a NUL) */
-	size_t mime;                 /* 0: none */
-	uint8_t sha256[32];
-} hp_scan_file;
-
-typedef struct hp_scan_files {
-	hp_scan_file *v;
-	size_t n, cap;
-	hp_buf pool;
-} hp_scan_files;
-
-#define HP_SCAN_FILES_INIT { NULL, 0, 0, HP_BUF_INIT }
-void hp_scan_files_release(hp_scan_files *f);
 
 /* Append every regular file under paths to files: a directory's files
  * relative to it, a file by its base name; size, SHA-256, with a profile

@@ -747,27 +747,35 @@ hp_code create(const hp_torrent_spec *s, bool light, hp_buf *out, hp_torrent_inf
 	hp_code rc = check_spec(s, e);
 	if (rc)
 		return rc;
-	// written into out, taken back out on failure
-	size_t start = out->len, at = 0, len = 0;
-	if ((rc = hp_btwrite(s, out, &at, &len, e))) {
+	// written into out, taken back out on failure; no out (light only):
+	// the infohashes without the bytes
+	size_t start = out ? out->len : 0, at = 0, len = 0;
+	uint8_t h1[20], h2[32];
+	if (out && (rc = hp_btwrite(s, out, &at, &len, e))) {
 		hp_buf_truncate(out, start);
 		return rc;
+	}
+	if (!out && (rc = hp_btwrite_infohashes(s, h1, h2, e)))
+		return rc;
+	if (out) {
+		const uint8_t *d = reinterpret_cast<const uint8_t *>(out->data) + at;
+		SHA1(d, len, h1);
+		hp_sha256(d, len, h2);
 	}
 	hp_torrent_info *ti = nullptr;
 	if (light) {
 		ti = c_array<hp_torrent_info>(1);
-		const uint8_t *d = reinterpret_cast<const uint8_t *>(out->data) + at;
 		lt::add_torrent_params atp;  // for the magnet link, as fill_info makes it
 		ti->flavour = s->flavour;
 		ti->has_v1 = (s->flavour & HP_TORRENT_V1) != 0;
 		ti->has_v2 = (s->flavour & HP_TORRENT_V2) != 0;
 		if (ti->has_v1) {
-			SHA1(d, len, ti->infohash_v1);
+			std::memcpy(ti->infohash_v1, h1, 20);
 			hp_hex_encode(ti->infohash_v1, 20, ti->infohash_v1_hex);
 			atp.info_hashes.v1 = lt::sha1_hash(reinterpret_cast<const char *>(ti->infohash_v1));
 		}
 		if (ti->has_v2) {
-			hp_sha256(d, len, ti->infohash_v2);
+			std::memcpy(ti->infohash_v2, h2, 32);
 			hp_hex_encode(ti->infohash_v2, 32, ti->infohash_v2_hex);
 			atp.info_hashes.v2 = lt::sha256_hash(reinterpret_cast<const char *>(ti->infohash_v2));
 		}

@@ -67,6 +67,27 @@ print(hashlib.sha256(json.dumps(f, sort_keys=True, separators=(",", ":"), ensure
 	assert_success
 }
 
+@test "create: names that JSON escapes (a quote) and non-ASCII names: written as jansson writes them, the content id over RFC 8785" {
+	mkdir q
+	printf 1 >'q/a"b'
+	printf 2 >"q/$(printf 'caf\xc3\xa9 x')"
+	printf 3 >q/plain
+	run --separate-stderr hp-manifest create --name q --version 1 --timestamp "$TS" -o m.json -C q .
+	assert_success
+	grep -F '"path": "a\"b"' m.json
+	grep -F "\"path\": \"$(printf 'caf\xc3\xa9 x')\"" m.json
+	# the whole text is jq's own two-space indentation of the same document
+	diff <(jq --indent 2 . m.json) m.json
+	local cid
+	cid=$(python3 -c '
+import json, hashlib
+f = json.load(open("m.json"))["files"]
+print(hashlib.sha256(json.dumps(f, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest())')
+	jq -e --arg c "$cid" '.content_id == $c' m.json
+	run hp-manifest validate m.json
+	assert_success
+}
+
 @test "create: -C DIR and files named one by one" {
 	run --separate-stderr hp-manifest create --name demo --version 1 --timestamp "$TS" -C tree a.txt sub
 	assert_success
