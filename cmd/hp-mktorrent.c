@@ -33,7 +33,7 @@ static const cli_option mkt_options[] = {
 	{ OPT_V1, 0, "v1", NULL, "v1 only (BEP 3): for clients without v2\n(Transmission 3, aria2)", NULL },
 	{ OPT_V2, 0, "v2", NULL, "v2 only (BEP 52)", NULL },
 	{ 'l', 'l', "piece-size", "N|auto", "piece length: a power of two from 16K to 128M\n"
-	  "(bytes, or with a K or M suffix); auto (the\ndefault) picks what libtorrent picks for the\ntotal size", NULL },
+	  "(bytes, or with a K or M suffix); auto (the\ndefault) picks what libtorrent picks for the\ntotal size; a hybrid of many small files gets\nsmaller pieces (docs/torrent-manifest.md)", NULL },
 	{ 't', 't', "tracker", "URL[,URL]...", "announce URLs: one tier per option, the URLs of\n"
 	  "one option share a tier (repeat for backup tiers)", NULL },
 	{ 'w', 'w', "web-seed", "URL", "a BEP 19 web seed (repeat); clients append the\n"
