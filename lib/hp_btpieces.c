@@ -48,6 +48,7 @@ struct hp_btpieces {
 
 	hp_err err;             /* the first failure */
 	bool finished;
+	hp_digest_states states; /* the per-file fstate blocks */
 };
 
 /* A padded piece waiting for its zeros: its place in v1 and its SHA-1 so far. */
@@ -243,6 +244,7 @@ hp_code hp_btpieces_new(const hp_btpieces_opts *o, hp_btpieces **out, hp_err *e)
 		return hp_fail_nomem(e);
 	bp->o = *o;
 	bp->piece_log2 = log2_floor(o->piece_length / HP_BT_BLOCK);
+	hp_digest_states_init(&bp->states, sizeof(fstate));
 	hp_code rc = HP_OK;
 	if (!(bp->md1 = EVP_MD_fetch(NULL, "SHA1", NULL)) || !(bp->md256 = EVP_MD_fetch(NULL, "SHA256", NULL)) ||
 	    !(bp->t1 = EVP_MD_CTX_new()) || !(bp->t256 = EVP_MD_CTX_new()) || !(bp->carry = EVP_MD_CTX_new()) ||
@@ -268,7 +270,8 @@ void hp_btpieces_free(hp_btpieces *bp)
 	if (!bp)
 		return;
 	for (size_t i = 0; i < bp->nfiles; i++)
-		free(bp->files[i].pieces);
+		if (bp->files[i].pieces != bp->files[i].root)
+			free(bp->files[i].pieces);
 	free(bp->files);
 	free(bp->pend);
 	free(bp->v1);
@@ -278,6 +281,7 @@ void hp_btpieces_free(hp_btpieces *bp)
 	EVP_MD_CTX_free(bp->t256);
 	EVP_MD_free(bp->md1);
 	EVP_MD_free(bp->md256);
+	hp_digest_states_destroy(&bp->states);
 	free(bp);
 }
 
@@ -291,7 +295,7 @@ size_t hp_btpieces_window(const hp_btpieces *bp)
 
 /* ---- the sink, on workers ---- */
 
-static void fstate_free(fstate *s)
+static void fstate_free(hp_btpieces *bp, fstate *s)
 {
 	if (!s)
 		return;
@@ -302,7 +306,7 @@ static void fstate_free(fstate *s)
 	EVP_MD_CTX_free(s->p1);
 	EVP_MD_CTX_free(s->leaf);
 	EVP_MD_CTX_free(s->node);
-	free(s);
+	hp_digest_states_put(&bp->states, s);
 }
 
 static unsigned lanes_of(const hp_btpieces *bp)
@@ -327,7 +331,7 @@ static bool mine(const hp_btpieces *bp, const fstate *s)
 static hp_code bp_begin(void *ctx, const hp_digest_file *f, void **state, hp_err *e)
 {
 	hp_btpieces *bp = ctx;
-	fstate *s = calloc(1, sizeof *s);
+	fstate *s = hp_digest_states_get(&bp->states);
 	if (!s)
 		return hp_fail_nomem(e);
 	*state = s;
@@ -513,12 +517,9 @@ static hp_code bp_end(void *ctx, void *state, uint64_t size, hp_err *e)
 		/* one block: the block's hash is the piece layer and the root */
 		if (!s->df->sha256 || size > HP_BT_BLOCK)
 			return hp_fail(e, HP_E_INTERNAL, "a one-block file without its SHA-256");
-		if (!(rc = grow(&s->pieces, &s->pcap, 1, 32, e))) {
-			memcpy(s->pieces, s->df->sha256, 32);
-			memcpy(s->root, s->df->sha256, 32);
-			s->npieces = 1;
-			s->has_root = true;
-		}
+		memcpy(s->root, s->df->sha256, 32);
+		s->npieces = 1;
+		s->has_root = true;
 	} else if (!rc && bp->o.v2 && size) {
 		if (s->leaf_fill)
 			rc = v2_leaf_done(bp, s, e);  /* a short last block is hashed as it is */
@@ -617,7 +618,7 @@ static void bp_done(void *ctx, void *state, const hp_digest_file *f, const hp_di
 	fstate *s = state;
 	hp_err *e = &bp->err;
 	if (bp->err.code) {
-		fstate_free(s);
+		fstate_free(bp, s);
 		return;
 	}
 	if (r->err.code) {
@@ -635,17 +636,20 @@ static void bp_done(void *ctx, void *state, const hp_digest_file *f, const hp_di
 			out->has_root = s->has_root;
 			memcpy(out->root, s->root, 32);
 			out->npieces = s->npieces;
-			out->pieces = s->pieces;
-			/* kept to the end of the run: no spare room (most files have one piece) */
-			if (s->npieces && s->npieces < s->pcap) {
-				uint8_t *q = realloc(s->pieces, 32 * s->npieces);
-				if (q)
-					out->pieces = q;
+			/* one piece: its hash is the root (hp_btpieces_finish points
+			 * pieces there); more: kept to the end of the run, no spare room */
+			if (s->npieces > 1) {
+				out->pieces = s->pieces;
+				if (s->npieces < s->pcap) {
+					uint8_t *q = realloc(s->pieces, 32 * s->npieces);
+					if (q)
+						out->pieces = q;
+				}
+				s->pieces = NULL;
 			}
-			s->pieces = NULL;
 		}
 	}
-	fstate_free(s);
+	fstate_free(bp, s);
 }
 
 hp_digest_sink hp_btpieces_sink(hp_btpieces *bp)
@@ -713,6 +717,9 @@ hp_code hp_btpieces_finish(hp_btpieces *bp, hp_err *e)
 			*e = bp->err;
 		return bp->err.code;
 	}
+	for (size_t i = 0; i < bp->nfiles; i++)
+		if (bp->files[i].npieces == 1 && !bp->files[i].pieces)
+			bp->files[i].pieces = bp->files[i].root;
 	pad_tails(bp);
 	if (!bp->finished && bp->o.v1 && bp->carry_fill) {
 		uint8_t md[20];

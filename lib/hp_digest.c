@@ -1229,3 +1229,60 @@ hp_code hp_digest_mem(const void *p, size_t n, unsigned algos, hp_digest_result 
 	}
 	return HP_OK;
 }
+
+/* ---- recycled sink states ---- */
+
+#define STATES_KEPT 4096  /* more than any window holds at once */
+
+void hp_digest_states_init(hp_digest_states *p, size_t size)
+{
+	pthread_mutex_init(&p->mu, NULL);
+	p->v = NULL;
+	p->n = p->cap = 0;
+	p->size = size;
+}
+
+void *hp_digest_states_get(hp_digest_states *p)
+{
+	void *s = NULL;
+	pthread_mutex_lock(&p->mu);
+	if (p->n)
+		s = p->v[--p->n];
+	pthread_mutex_unlock(&p->mu);
+	if (s)
+		memset(s, 0, p->size);
+	else
+		s = calloc(1, p->size);
+	return s;
+}
+
+void hp_digest_states_put(hp_digest_states *p, void *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&p->mu);
+	if (p->n == p->cap && p->cap < STATES_KEPT) {
+		size_t cap = p->cap ? 2 * p->cap : 64;
+		void **v = realloc(p->v, cap * sizeof *v);
+		if (v) {
+			p->v = v;
+			p->cap = cap;
+		}
+	}
+	if (p->n < p->cap) {
+		p->v[p->n++] = s;
+		s = NULL;
+	}
+	pthread_mutex_unlock(&p->mu);
+	free(s);
+}
+
+void hp_digest_states_destroy(hp_digest_states *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->v[i]);
+	free(p->v);
+	p->v = NULL;
+	p->n = p->cap = 0;
+	pthread_mutex_destroy(&p->mu);
+}

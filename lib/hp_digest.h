@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "hp_err.h"
@@ -123,6 +124,22 @@ typedef struct hp_digest_sink {
 } hp_digest_sink;
 
 #define HP_DIGEST_MAX_SINKS 8
+
+/* Per-file sink states recycled between the workers that make them (begin)
+ * and the caller's thread that is done with them (done), so that no block
+ * is freed on a thread other than the one whose malloc arena it came from:
+ * with 100,000 small files, free() of the workers' blocks on the caller's
+ * thread waited on their arena locks for most of its time. Thread-safe. */
+typedef struct hp_digest_states {
+	pthread_mutex_t mu;
+	void **v;
+	size_t n, cap, size;
+} hp_digest_states;
+
+void hp_digest_states_init(hp_digest_states *p, size_t size);
+void *hp_digest_states_get(hp_digest_states *p);   /* size zeroed bytes; NULL: no memory */
+void hp_digest_states_put(hp_digest_states *p, void *s);
+void hp_digest_states_destroy(hp_digest_states *p);
 
 /* Called on the caller's thread with the bytes read so far and the total of
  * the listed file sizes (which grows while a walk is still listing), at most

@@ -662,6 +662,7 @@ struct hp_unixfs_sink {
 	hp_digest_sink sink;
 	bool last_ok;
 	hp_unixfs_node last;
+	hp_digest_states quick;   /* quick_leaf blocks */
 };
 
 /* A file of one raw leaf whose SHA-256 the pipeline computes anyway: its
@@ -686,7 +687,7 @@ static hp_code sink_begin(void *ctx, const hp_digest_file *df, void **state, hp_
 {
 	hp_unixfs_sink *s = ctx;
 	if (quick_ok(s, df)) {
-		quick_leaf *q = calloc(1, sizeof *q);
+		quick_leaf *q = hp_digest_states_get(&s->quick);
 		if (!q)
 			return hp_fail_nomem(e);
 		q->kind = FILE_QUICK;
@@ -737,7 +738,7 @@ static void sink_done(void *ctx, void *state, const hp_digest_file *df, const hp
 		quick_leaf *q = state;
 		s->last_ok = q->finished && !r->err.code;
 		s->last = q->node;
-		free(q);
+		hp_digest_states_put(&s->quick, q);
 	} else {
 		hp_unixfs_file *f = state;
 		s->last_ok = f && f->finished && !r->err.code;
@@ -775,6 +776,7 @@ hp_code hp_unixfs_sink_new(const hp_unixfs_profile *p, const hp_unixfs_sink_opts
 		return rc;
 	}
 	s->sink = (hp_digest_sink){ "unixfs", s, sink_begin, sink_update, sink_end, sink_done };
+	hp_digest_states_init(&s->quick, sizeof(quick_leaf));
 	*out = s;
 	return HP_OK;
 }
@@ -796,6 +798,7 @@ void hp_unixfs_sink_free(hp_unixfs_sink *s)
 	if (!s)
 		return;
 	pool_free(s->pool);
+	hp_digest_states_destroy(&s->quick);
 	free(s);
 }
 
