@@ -35,7 +35,7 @@ TORRENT_LIBS := $(shell pkg-config --libs libtorrent-rasterbar 2>/dev/null || ec
 CXXWARN := -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Werror
 ALL_CXXFLAGS = -std=c++17 $(OPT) $(CXXWARN) $(SAN) $(TORRENT_CFLAGS) $(CXXFLAGS)
 # --as-needed: a tool that uses no libtorrent code does not load it (start-up time).
-LDLIBS := -Wl,--as-needed $(PKG_LIBS) $(TORRENT_LIBS) -lmagic -lpthread -lstdc++
+LDLIBS := -Wl,--as-needed $(PKG_LIBS) $(TORRENT_LIBS) -lmagic -lpthread -lm -lstdc++
 ALL_LDFLAGS = $(SAN) $(LDFLAGS)
 
 LIB_SRC := $(sort $(wildcard lib/*.c))

@@ -4,6 +4,7 @@
 #define HP_TIME_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -12,5 +13,7 @@ bool hp_time_parse(const char *s, time_t *out);
 bool hp_time_parse_n(const char *s, size_t n, time_t *out);
 /* Format t as "YYYY-MM-DDTHH:MM:SSZ" into out (at least 21 bytes). */
 void hp_time_format(time_t t, char out[32]);
+/* Milliseconds of CLOCK_MONOTONIC: for deadlines and durations. */
+int64_t hp_time_mono_ms(void);
 
 #endif
