@@ -12,6 +12,9 @@
 
 #include "cli.h"
 #include "hp_http.h"
+#include "hp_httpd.h"
+#include "hp_keeper.h"
+#include "hp_metrics.h"
 #include "hp_multiformats.h"
 #include "hp_pin.h"
 #include "hp_pinwire.h"
@@ -32,6 +35,13 @@ enum {
 	OPT_NAME,
 	OPT_ORIGIN,
 	OPT_TIMEOUT,
+	OPT_REGISTRY,
+	OPT_BRANCH,
+	OPT_CACHE,
+	OPT_INTERVAL,
+	OPT_METRICS,
+	OPT_ONCE,
+	OPT_CAR_DIR,
 };
 
 /* The nodes (each option may be repeated), then the pins' options. */
@@ -77,6 +87,21 @@ static const cli_option status_options[] = {
 	NODE_OPTIONS, NAME_OPTION, TIMEOUT_OPTION, CAR_OPTION(NULL), ORIGIN_OPTION(NULL), END_OPTIONS,
 };
 
+/* watch: the nodes, then where the manifests come from, then the loop. */
+static const cli_option watch_options[] = {
+	NODE_OPTIONS,
+	{ OPT_REGISTRY, 'r', "registry", "URL",
+	  "keep every manifest of this git registry pinned\n(default $HP_REGISTRY when no MANIFEST or CID is\ngiven)", NULL },
+	{ OPT_BRANCH, 0, "registry-branch", "BRANCH", "the registry's branch (default main)", NULL },
+	{ OPT_CACHE, 0, "registry-cache", "DIR", "the registry's local cache", NULL },
+	{ OPT_CAR_DIR, 0, "car-dir", "DIR", "pin a missing CID on kubo from DIR/CID.car when\nthere is one (dag/import)", NULL },
+	{ OPT_INTERVAL, 0, "interval", "SECS", "time between the starts of two checks (default\n60)", NULL },
+	{ OPT_METRICS, 0, "metrics", "ADDR:PORT", "serve Prometheus metrics on\nhttp://ADDR:PORT/metrics (and /healthz); port 0:\nany free one (printed)", NULL },
+	{ OPT_ONCE, 0, "once", NULL, "one check, then exit (0 when everything is pinned)", NULL },
+	TIMEOUT_OPTION,
+	END_OPTIONS,
+};
+
 #define DESCRIPTION \
 	"Pin the IPFS root of each manifest (its distribution.ipfs_cid), or each CID,\n" \
 	"on kubo nodes, IPFS Clusters and Pinning Service APIs (add); or ask each of\n" \
@@ -99,7 +124,8 @@ static const char footer[] =
 /* `hp-pin --help`: both subcommands, every option. */
 static const cli_command top_cmd = {
 	"Usage: hp-pin add [OPTION]... MANIFEST|CID...\n"
-	"       hp-pin status [OPTION]... MANIFEST|CID...\n" DESCRIPTION,
+	"       hp-pin status [OPTION]... MANIFEST|CID...\n"
+	"       hp-pin watch [OPTION]... [MANIFEST|CID]...   (see hp-pin watch --help)\n" DESCRIPTION,
 	add_options,
 	footer,
 };
@@ -110,6 +136,21 @@ static const cli_command add_cmd = {
 	footer,
 };
 
+static const cli_command watch_cmd = {
+	"Usage: hp-pin watch [OPTION]... [MANIFEST|CID]...\n"
+	"Keep the IPFS root of every manifest of a registry (and of each MANIFEST or\n"
+	"CID) pinned on every node: check every --interval, pin again what a node\n"
+	"lost, follow new manifests as the registry moves, keep going through node\n"
+	"and network failures. JSON lines on stdout for what happens\n"
+	"({\"event\": \"repin\"|\"registry\"|\"error\"|\"check\"|\"listening\", ...}; a check\n"
+	"line when something changed), Prometheus metrics with --metrics\n"
+	"(docs/metrics.md). SIGTERM or SIGINT: stop after the step under way.\n",
+	watch_options,
+	"Exit status: 0 when stopped by a signal, or with --once when every CID is\n"
+	"pinned on every node; with --once, otherwise the codes of hp-pin add.\n"
+	"64 usage.\n",
+};
+
 static const cli_command status_cmd = {
 	"Usage: hp-pin status [OPTION]... MANIFEST|CID...\n" DESCRIPTION,
 	status_options,
@@ -117,7 +158,7 @@ static const cli_command status_cmd = {
 };
 
 typedef struct config {
-	bool add;
+	bool add, watch;
 	hp_pin_node *nodes;
 	size_t nnodes;
 	char **urls;             /* each node's base URL (owned) */
@@ -131,6 +172,11 @@ typedef struct config {
 	/* given before any node of their kind: the default for every one */
 	int default_rmin, default_rmax;
 	const char *default_token_env[3];  /* by hp_pin_kind */
+	/* watch */
+	hp_registry_ref reg;
+	const char *car_dir, *metrics;
+	long interval_ms;
+	bool once;
 } config;
 
 static void config_free(config *c)
@@ -276,6 +322,21 @@ static int on_option(void *ud, int id, const char *v)
 		break;
 	}
 	case OPT_TIMEOUT: return set_timeout(c, v);
+	case OPT_REGISTRY: c->reg.url = v; break;
+	case OPT_BRANCH: c->reg.branch = v; break;
+	case OPT_CACHE: c->reg.cache_dir = v; break;
+	case OPT_CAR_DIR: c->car_dir = v; break;
+	case OPT_METRICS: c->metrics = v; break;
+	case OPT_ONCE: c->once = true; break;
+	case OPT_INTERVAL: {
+		char *end;
+		errno = 0;
+		double secs = strtod(v, &end);
+		if (errno || end == v || *end || !(secs >= 0.1) || secs > 86400)
+			return cli_usage("--interval must be a number of seconds from 0.1 to 86400, not '%s'", v);
+		c->interval_ms = (long)(secs * 1000 + 0.5);
+		break;
+	}
 	}
 	return 0;
 }
@@ -340,8 +401,10 @@ static int check_args(config *c)
 		return cli_usage("--name may have at most %d bytes", HP_PSA_MAX_NAME);
 	if (!c->add && (c->car || c->origins))
 		return cli_usage("--car and --origin go with 'add' only");
-	if (c->nargs == 0)
+	if (c->nargs == 0 && !c->watch)
 		return cli_usage("no manifest or CID given");
+	if (c->watch && c->nargs == 0 && !hp_registry_url(&c->reg))
+		return cli_usage("nothing to watch: give --registry (or set HP_REGISTRY), manifests or CIDs");
 	if (c->car && c->nargs != 1)
 		return cli_usage("--car goes with exactly one manifest or CID");
 	if (c->car && (strcmp(c->car, "-") == 0 || !*c->car))
@@ -359,7 +422,8 @@ static int check_args(config *c)
 /* Returns 0 to go on, -1 when done (help, version), or an exit code. */
 static int parse_args(int argc, char **argv, config *c)
 {
-	int first, rc = cli_parse(c->add ? &add_cmd : &status_cmd, argc, argv, on_option, c, &first);
+	int first, rc = cli_parse(c->watch ? &watch_cmd : c->add ? &add_cmd : &status_cmd, argc, argv, on_option, c,
+				  &first);
 	if (rc)
 		return rc;
 	if (c->nnodes == 0 && (rc = nodes_from_env(c)))
@@ -421,11 +485,112 @@ static int collect_cids(const config *c, hp_cid **out, size_t *n)
 	return 0;
 }
 
+/* ---- watch ---- */
+
+static volatile sig_atomic_t stop_watch;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_watch = 1;
+}
+
+static int serve_metrics(void *ud, const char *path, hp_buf *body, const char **type)
+{
+	if (strcmp(path, "/healthz") == 0) {
+		hp_buf_adds(body, "ok\n", NULL);
+		return 200;
+	}
+	if (strcmp(path, "/metrics") != 0)
+		return 404;
+	*type = HP_METRICS_CONTENT_TYPE;
+	return hp_metrics_render(ud, body, NULL) ? 500 : 200;
+}
+
+static void print_event(json_t *j)
+{
+	if (!j)
+		return;
+	cli_print_json(j);
+	fflush(stdout);
+	json_decref(j);
+}
+
+static void on_keeper_event(void *ud, const hp_keeper_event *ev)
+{
+	bool *first = ud;
+	switch (ev->kind) {
+	case HP_KEEPER_EV_REPIN: {
+		json_t *j = hp_pin_result_record(ev->pin);
+		if (j)
+			json_object_set_new(j, "event", json_string("repin"));
+		print_event(j);
+		break;
+	}
+	case HP_KEEPER_EV_REGISTRY:
+		print_event(json_pack("{s:s, s:s}", "event", "registry", "head", ev->head));
+		break;
+	case HP_KEEPER_EV_ERROR:
+		if (!cli.quiet)
+			cli_warn("%s: %s", ev->step, ev->err->msg);
+		print_event(json_pack("{s:s, s:s, s:s}", "event", "error", "step", ev->step, "error", ev->err->msg));
+		break;
+	case HP_KEEPER_EV_CHECK:
+		/* the first check, and any that found something to do */
+		if (*first || ev->missing || ev->errors || ev->repinned || ev->repin_failed)
+			print_event(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "event", "check", "manifests",
+					      (json_int_t)ev->manifests, "cids", (json_int_t)ev->cids, "pinned",
+					      (json_int_t)ev->pinned, "pending", (json_int_t)ev->pending, "missing",
+					      (json_int_t)ev->missing, "errors", (json_int_t)ev->errors, "repinned",
+					      (json_int_t)ev->repinned, "repin_failed", (json_int_t)ev->repin_failed,
+					      "seconds", ev->seconds));
+		*first = false;
+		break;
+	}
+}
+
+static int run_watch(config *c)
+{
+	hp_metrics *m = NULL;
+	hp_httpd *srv = NULL;
+	hp_err e = HP_ERR_INIT;
+	if (c->metrics) {
+		if (!(m = hp_metrics_new()))
+			return cli_error(EXIT_SOFTWARE, "out of memory");
+		if (hp_httpd_start(c->metrics, serve_metrics, m, &srv, &e)) {
+			hp_metrics_free(m);
+			return cli_fail(&e);
+		}
+		print_event(json_pack("{s:s, s:s, s:i}", "event", "listening", "metrics", c->metrics, "port",
+				      hp_httpd_port(srv)));
+	}
+	cli_on_stop_signals(on_stop);
+	bool first = true;
+	hp_keeper_opts ko = { 0 };
+	ko.nodes = c->nodes;
+	ko.nnodes = c->nnodes;
+	ko.registry = hp_registry_url(&c->reg) && (c->reg.url || c->nargs == 0) ? &c->reg : NULL;
+	ko.args = (const char *const *)c->args;
+	ko.nargs = (size_t)c->nargs;
+	ko.car_dir = c->car_dir;
+	ko.interval_ms = c->interval_ms;
+	ko.timeout_ms = c->timeout_ms;
+	ko.once = c->once;
+	ko.metrics = m;
+	ko.stop = &stop_watch;
+	ko.on_event = on_keeper_event;
+	ko.ud = &first;
+	hp_code code = hp_keeper_run(&ko, &e);
+	hp_httpd_stop(srv);
+	hp_metrics_free(m);
+	return code ? cli_fail(&e) : 0;
+}
+
 int main(int argc, char **argv)
 {
 	cli_init("hp-pin");
 	if (argc < 2)
-		return cli_finish(cli_usage("a subcommand is needed: add or status"));
+		return cli_finish(cli_usage("a subcommand is needed: add, status or watch"));
 	const char *sub = argv[1];
 	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0) {
 		cli_help(&top_cmd, stdout);
@@ -437,14 +602,22 @@ int main(int argc, char **argv)
 	memset(&c, 0, sizeof c);
 	if (strcmp(sub, "add") == 0)
 		c.add = true;
+	else if (strcmp(sub, "watch") == 0)
+		c.watch = true;
 	else if (strcmp(sub, "status") != 0)
-		return cli_finish(sub[0] == '-' ? cli_usage("unknown option '%s' (the subcommand comes first: add or status)", sub)
-						: cli_usage("unknown subcommand '%s' (add or status)", sub));
+		return cli_finish(sub[0] == '-' ? cli_usage("unknown option '%s' (the subcommand comes first: add, status or watch)", sub)
+						: cli_usage("unknown subcommand '%s' (add, status or watch)", sub));
 	argv[1] = argv[0];
 	int rc = parse_args(argc - 1, argv + 1, &c);
 	if (rc) {
 		config_free(&c);
 		return cli_finish(rc < 0 ? 0 : rc);
+	}
+	if (c.watch) {
+		rc = run_watch(&c);
+		config_free(&c);
+		hp_http_cleanup();
+		return cli_finish(rc);
 	}
 	hp_cid *cids = NULL;
 	size_t ncids = 0;

@@ -1392,6 +1392,8 @@ static hp_code mfile_text(hp_buf *b, const hp_manifest_file *f, const char *hex,
 
 hp_code hp_manifest_files_make(hp_manifest_file *files, size_t n, hp_manifest_files *out, hp_err *e)
 {
+	if (n == 0)
+		return hp_fail(e, HP_E_DATA, "files: must list at least one file");  /* the schema's minItems */
 	qsort(files, n, sizeof *files, mfile_cmp);
 	fcheck *c = calloc(1, sizeof *c);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();

@@ -1,0 +1,192 @@
+#!/usr/bin/env bats
+# hp-pin watch, the pin keeper, against a real kubo and a real one-peer IPFS
+# Cluster on 127.0.0.1: it pins what is missing (manifests, CIDs, a git
+# registry's manifests as the registry moves), pins again what is unpinned
+# behind its back, keeps going when a node is down, serves Prometheus
+# metrics that promtool accepts, and stops cleanly on SIGTERM.
+
+load helpers
+load ../lib/kubo
+load ../lib/cluster
+load ../lib/registry
+
+setup_file() {
+	kubo_start || return
+	cluster_start || return
+}
+
+teardown_file() {
+	cluster_stop 2>/dev/null || true
+	kubo_stop
+}
+
+setup() {
+	setup_scratch
+	command -v promtool >/dev/null || fail "promtool is not installed (scripts/install-deps)"
+}
+
+teardown() {
+	[ -z "${WATCH_PID:-}" ] || kill "$WATCH_PID" 2>/dev/null || true
+}
+
+# A package folder pkgN/ and its unsigned manifest mN.json (CIDs with kubo's
+# default profile, so that the CID kubo holds is the manifest's).
+package() { # N
+	mkdir -p "pkg$1"
+	printf 'content %s %s\n' "$1" "$RANDOM$RANDOM" >"pkg$1/data.txt"
+	hp-manifest create --name "pkg$1" --version 1.0.0 --no-torrent --profile unixfs-v0-2015 \
+		-o "m$1.json" -C "pkg$1" . >/dev/null
+	jq -r .distribution.ipfs_cid "m$1.json"
+}
+
+# pinned CID: is CID pinned (recursively) on the test kubo?
+pinned() {
+	ipfs pin ls --type=recursive "$1" >/dev/null 2>&1
+}
+
+# The blocks on kubo, unpinned: the keeper pins them back from kubo itself.
+add_unpinned() { # DIR
+	ipfs add -Q -r --pin=false --cid-version 0 "$1" >/dev/null
+}
+
+# A git registry at $REG (bare, file://), and publish_manifest FILE: the
+# manifest committed at manifests/NAME/VERSION.json with index.json, as a
+# publish leaves them (the keeper reads, it does not verify signatures).
+registry_setup() {
+	bare_registry reg
+	REG=file://$PWD/srv/reg.git
+	git clone -q "$REG" work 2>/dev/null
+	git -C work config user.email t@example.org
+	git -C work config user.name test
+	git -C work checkout -q -b main 2>/dev/null || true
+}
+
+publish_manifest() { # FILE
+	local name version
+	name=$(jq -r .name "$1")
+	version=$(jq -r .version "$1")
+	mkdir -p "work/manifests/$name"
+	cp "$1" "work/manifests/$name/$version.json"
+	python3 - work "$name" "$version" <<'PY'
+import json, os, sys
+root, name, version = sys.argv[1:]
+p = os.path.join(root, "index.json")
+idx = json.load(open(p)) if os.path.exists(p) else {"registry_version": 1, "packages": {}}
+pkg = idx["packages"].setdefault(name, {"latest": version, "versions": []})
+if version not in pkg["versions"]:
+    pkg["versions"].append(version)
+pkg["latest"] = version
+open(p, "w").write(json.dumps(idx, indent=2, sort_keys=True) + "\n")
+PY
+	git -C work add -A
+	git -C work commit -q -m "publish $name@$version"
+	git -C work push -q origin main
+}
+
+metric() { # NAME{labels} from the scrape in metrics.txt: its value
+	awk -v k="$1" '$1 == k { print $2 }' metrics.txt
+}
+
+@test "watch --once: every manifest and CID pinned on kubo and on the cluster, one repin line each, exit 0" {
+	local c1 c2
+	c1=$(package 1)
+	c2=$(package 2)
+	add_unpinned pkg1
+	add_unpinned pkg2
+	! pinned "$c1"
+	run --separate-stderr hp-pin watch --once --kubo "$KUBO_API" --cluster "$CLUSTER_API" m1.json "$c2"
+	assert_success
+	pinned "$c1"
+	pinned "$c2"
+	[ "$(grep -c '"event":"repin"' <<<"$output")" -ge 2 ]
+	jq -e 'select(.event == "check") | .manifests == 2 and .cids == 2 and .pinned == 4 and .missing == 0' <<<"$output"
+	# again: nothing to do, a quiet check line only for the first check
+	run --separate-stderr hp-pin watch --once --kubo "$KUBO_API" m1.json "$c2"
+	assert_success
+	[ "$(grep -c '"event":"repin"' <<<"$output")" -eq 0 ]
+	jq -e 'select(.event == "check") | .pinned == 2 and .repinned == 0' <<<"$output"
+}
+
+@test "watch: a CID unpinned behind its back is pinned again, the metrics move, promtool accepts them; SIGTERM stops it with 0" {
+	local c1 port
+	c1=$(package 1)
+	add_unpinned pkg1
+	port=$(free_port)
+	hp-pin watch --interval 0.3 --metrics "127.0.0.1:$port" --kubo "$KUBO_API" m1.json >watch.out 2>watch.err &
+	WATCH_PID=$!
+	wait_port "$port"
+	wait_for "$WATCH_PID" 300 bash -c "ipfs pin ls --type=recursive $c1 2>/dev/null"
+	curl -fsS "http://127.0.0.1:$port/metrics" >metrics.txt
+	promtool check metrics <metrics.txt
+	local before
+	before=$(metric "hp_keeper_repins_total{node=\"$KUBO_API\",kind=\"kubo\"}")
+	[ "$before" -ge 1 ]
+	[ "$(metric "hp_keeper_pins{node=\"$KUBO_API\",kind=\"kubo\",state=\"pinned\"}")" = 1 ]
+	[ "$(metric "hp_keeper_node_up{node=\"$KUBO_API\",kind=\"kubo\"}")" = 1 ]
+	[ "$(metric hp_keeper_manifests)" = 1 ]
+
+	# behind its back
+	ipfs pin rm "$c1" >/dev/null
+	! pinned "$c1"
+	wait_for "$WATCH_PID" 300 bash -c "ipfs pin ls --type=recursive $c1 2>/dev/null"
+	local after=$before _
+	for _ in $(seq 50); do
+		curl -fsS "http://127.0.0.1:$port/metrics" >metrics.txt
+		after=$(metric "hp_keeper_repins_total{node=\"$KUBO_API\",kind=\"kubo\"}")
+		((after > before)) && break
+		sleep 0.1
+	done
+	((after > before))
+	[ "$(curl -fsS "http://127.0.0.1:$port/healthz")" = ok ]
+	stop_ok TERM "$WATCH_PID" "hp-pin watch" watch.err
+	WATCH_PID=
+	[ "$(jq -r 'select(.event == "listening") | .port' watch.out)" = "$port" ]
+	[ "$(jq -s '[.[] | select(.event == "repin" and .status == "pinned")] | length' watch.out)" -ge 2 ]
+}
+
+@test "watch: a node that is down: one error line naming it, exit 69, the other node still kept" {
+	local c1 dead port
+	c1=$(package 1)
+	add_unpinned pkg1
+	dead=$(free_port)
+	port=$(free_port)
+	run --separate-stderr hp-pin watch --once --timeout 5 --metrics "127.0.0.1:$port" \
+		--kubo "http://127.0.0.1:$dead" --kubo "$KUBO_API" m1.json
+	[ "$status" -eq 69 ]
+	pinned "$c1"
+	[[ $stderr == *"127.0.0.1:$dead"* ]]
+	jq -e 'select(.event == "check") | .pinned == 1 and .errors == 1' <<<"$output"
+}
+
+@test "watch: follows a git registry as it moves (a new manifest is pinned at the next check)" {
+	registry_setup
+	local c1 c2
+	c1=$(package 1)
+	c2=$(package 2)
+	add_unpinned pkg1
+	add_unpinned pkg2
+	publish_manifest m1.json
+	run --separate-stderr hp-pin watch --once --kubo "$KUBO_API" --registry "$REG"
+	assert_success
+	pinned "$c1"
+	jq -se '[.[] | select(.event == "registry")][0].head | test("^[0-9a-f]{40}$")' <<<"$output"
+	jq -e 'select(.event == "check") | .manifests == 1' <<<"$output"
+	publish_manifest m2.json
+	HP_REGISTRY=$REG run --separate-stderr hp-pin watch --once --kubo "$KUBO_API"
+	assert_success
+	pinned "$c2"
+	jq -e 'select(.event == "check") | .manifests == 2 and .pinned == 2' <<<"$output"
+}
+
+@test "watch: usage errors (no node, nothing to watch, bad interval, bad metrics address) are 64 with one line" {
+	run --separate-stderr hp-pin watch --kubo "$KUBO_API"
+	[ "$status" -eq 64 ]
+	[[ $stderr == *"nothing to watch"* ]]
+	run --separate-stderr hp-pin watch --kubo "$KUBO_API" --interval 0 m.json
+	[ "$status" -eq 64 ]
+	[[ $stderr == *"--interval"* ]]
+	run --separate-stderr hp-pin watch --kubo "$KUBO_API" --metrics nowhere m.json
+	[ "$status" -eq 64 ]
+	[[ $stderr == *"'nowhere' is not HOST:PORT"* ]]
+	[ "$(wc -l <<<"$stderr")" -eq 1 ]
+}
