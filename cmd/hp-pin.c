@@ -42,6 +42,7 @@ enum {
 	OPT_METRICS,
 	OPT_ONCE,
 	OPT_CAR_DIR,
+	OPT_STATE,
 };
 
 /* The nodes (each option may be repeated), then the pins' options. */
@@ -94,6 +95,7 @@ static const cli_option watch_options[] = {
 	  "keep every manifest of this git registry pinned\n(default $HP_REGISTRY when no MANIFEST or CID is\ngiven)", NULL },
 	{ OPT_BRANCH, 0, "registry-branch", "BRANCH", "the registry's branch (default main)", NULL },
 	{ OPT_CACHE, 0, "registry-cache", "DIR", "the registry's local cache", NULL },
+	{ OPT_STATE, 0, "state", "FILE", "keep what the registry showed in FILE (each\nname's newest version and content), so that a\nregistry that goes back is refused across\nrestarts too (default: for this run only)", NULL },
 	{ OPT_CAR_DIR, 0, "car-dir", "DIR", "pin a missing CID on kubo from DIR/CID.car when\nthere is one (dag/import)", NULL },
 	{ OPT_INTERVAL, 0, "interval", "SECS", "time between the starts of two checks (default\n60)", NULL },
 	{ OPT_METRICS, 0, "metrics", "ADDR:PORT", "serve Prometheus metrics on\nhttp://ADDR:PORT/metrics (and /healthz); port 0:\nany free one (printed)", NULL },
@@ -174,7 +176,7 @@ typedef struct config {
 	const char *default_token_env[3];  /* by hp_pin_kind */
 	/* watch */
 	hp_registry_ref reg;
-	const char *car_dir, *metrics;
+	const char *car_dir, *metrics, *state;
 	long interval_ms;
 	bool once;
 } config;
@@ -326,6 +328,7 @@ static int on_option(void *ud, int id, const char *v)
 	case OPT_BRANCH: c->reg.branch = v; break;
 	case OPT_CACHE: c->reg.cache_dir = v; break;
 	case OPT_CAR_DIR: c->car_dir = v; break;
+	case OPT_STATE: c->state = v; break;
 	case OPT_METRICS: c->metrics = v; break;
 	case OPT_ONCE: c->once = true; break;
 	case OPT_INTERVAL: {
@@ -538,12 +541,12 @@ static void on_keeper_event(void *ud, const hp_keeper_event *ev)
 	case HP_KEEPER_EV_CHECK:
 		/* the first check, and any that found something to do */
 		if (*first || ev->missing || ev->errors || ev->repinned || ev->repin_failed)
-			print_event(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "event", "check", "manifests",
+			print_event(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "event", "check", "manifests",
 					      (json_int_t)ev->manifests, "cids", (json_int_t)ev->cids, "pinned",
 					      (json_int_t)ev->pinned, "pending", (json_int_t)ev->pending, "missing",
 					      (json_int_t)ev->missing, "errors", (json_int_t)ev->errors, "repinned",
 					      (json_int_t)ev->repinned, "repin_failed", (json_int_t)ev->repin_failed,
-					      "seconds", ev->seconds));
+					      "ms", (json_int_t)(ev->seconds * 1000 + 0.5)));
 		*first = false;
 		break;
 	}
@@ -573,6 +576,7 @@ static int run_watch(config *c)
 	ko.args = (const char *const *)c->args;
 	ko.nargs = (size_t)c->nargs;
 	ko.car_dir = c->car_dir;
+	ko.state_path = c->state;
 	ko.interval_ms = c->interval_ms;
 	ko.timeout_ms = c->timeout_ms;
 	ko.once = c->once;

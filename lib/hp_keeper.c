@@ -14,6 +14,7 @@
 #include "hp_manifest.h"
 #include "hp_pinwire.h"
 #include "hp_registry.h"
+#include "hp_state.h"
 #include "hp_thread.h"
 #include "hp_time.h"
 #include "banned.h"
@@ -27,14 +28,17 @@ typedef struct target {
 	hp_cid cid;
 	uint64_t size;             /* total_size; 0 when unknown */
 	int64_t expires;           /* 0: none */
+	char content_id[65];       /* "" when the manifest has none */
 	bool registry;
 	bool seen;                 /* listed by the registry this time */
+	bool fresh;                /* read from the commit being looked at */
 } target;
 
 typedef struct keeper {
 	const hp_keeper_opts *o;
 	hp_git_registry *reg;
 	char head[65];
+	hp_state *seen;            /* each name's newest version and content (rollback) */
 	target *t;
 	size_t nt, capt;
 	hp_cid *cids;              /* the targets' CIDs, each once */
@@ -43,7 +47,9 @@ typedef struct keeper {
 	hp_pin_state *state;       /* [node * ncids + cid] */
 	unsigned *peers_pinned;
 	size_t *repinned, *repin_failed;  /* per node, this check */
+	bool *reported;            /* per node, this check: its failure to answer reported */
 	bool registry_failed;
+	hp_err registry_err;       /* why, when it failed */
 	atomic_size_t next_node;
 	pthread_mutex_t mu;        /* events come from the node threads */
 	hp_code worst;
@@ -103,6 +109,8 @@ static hp_code target_of_manifest(const json_t *m, const char *where, target *t,
 	time_t exp = 0;
 	const char *x = json_string_value(json_object_get(m, "expires"));
 	t->expires = x && hp_time_parse(x, &exp) ? (int64_t)exp : 0;
+	const char *cid_hex = json_string_value(json_object_get(m, "content_id"));
+	snprintf(t->content_id, sizeof t->content_id, "%s", cid_hex ? cid_hex : "");
 	const char *name = json_string_value(json_object_get(m, "name"));
 	const char *version = json_string_value(json_object_get(m, "version"));
 	if (name && version && (!(t->name = str_copy(name)) || !(t->version = str_copy(version))))
@@ -143,7 +151,7 @@ static hp_code registry_target(keeper *k, const char *name, const char *version,
 		hp_err_prefix(e, "%s", path.data);
 	if (!rc)
 		rc = target_of_manifest(m, path.data, &t, e);
-	t.registry = t.seen = true;
+	t.registry = t.seen = t.fresh = true;
 	if (!rc && !(t.label = str_copy(label)))
 		rc = hp_fail_nomem(e);
 	if (!rc)
@@ -192,6 +200,7 @@ static void refresh_registry(keeper *k)
 	k->registry_failed = rc != HP_OK;
 	if (rc) {
 		hp_metric_add(k->m_reg_errors, NULL, 1);
+		k->registry_err = e;
 		emit_error(k, "registry", &e);
 		return;
 	}
@@ -213,13 +222,44 @@ static void refresh_registry(keeper *k)
 	if (rc) {
 		k->registry_failed = true;
 		hp_metric_add(k->m_reg_errors, NULL, 1);
+		k->registry_err = e;
 		emit_error(k, "registry", &e);
 		return;
 	}
 	for (size_t i = 0; i < k->nt; i++)
-		k->t[i].seen = false;
+		k->t[i].seen = k->t[i].fresh = false;
 	const char *name;
 	json_t *pkg;
+	/* no going back: each name's newest version is not older than the one
+	 * seen before, nor the same with other content (as fetch refuses it) */
+	json_object_foreach(json_object_get(index, "packages"), name, pkg) {
+		const char *latest = hp_registry_index_latest(index, name);
+		target *t = latest ? find_registry_target(k, name, latest) : NULL;
+		hp_err me = HP_ERR_INIT;
+		if (!t && latest && !registry_target(k, name, latest, &me))
+			t = &k->t[k->nt - 1];
+		const char *prev = NULL;
+		if (t && (rc = hp_state_check(k->seen, name, latest, t->content_id, &prev, &me)) != HP_OK) {
+			hp_err re = HP_ERR_INIT;
+			hp_fail(&re, HP_E_INVALID, "commit %.12s refused: %s", tip, me.msg);
+			size_t w = 0;
+			for (size_t i = 0; i < k->nt; i++) {
+				if (k->t[i].fresh)
+					target_free(&k->t[i]);
+				else
+					k->t[w++] = k->t[i];
+			}
+			k->nt = w;
+			for (size_t i = 0; i < k->nt; i++)
+				k->t[i].seen = true;
+			json_decref(index);
+			k->registry_failed = true;
+			k->registry_err = re;
+			hp_metric_add(k->m_reg_errors, NULL, 1);
+			emit_error(k, "registry", &re);
+			return;
+		}
+	}
 	json_object_foreach(json_object_get(index, "packages"), name, pkg) {
 		size_t j;
 		json_t *v;
@@ -232,6 +272,13 @@ static void refresh_registry(keeper *k)
 			else if (version && registry_target(k, name, version, &me))
 				emit_error(k, name, &me);
 		}
+	}
+	json_object_foreach(json_object_get(index, "packages"), name, pkg) {
+		const char *latest = hp_registry_index_latest(index, name);
+		target *t = latest ? find_registry_target(k, name, latest) : NULL;
+		hp_err se = HP_ERR_INIT;
+		if (t && t->content_id[0] && hp_state_record(k->seen, name, latest, t->content_id, &se))
+			emit_error(k, "state", &se);
 	}
 	json_decref(index);
 	drop_registry_targets(k, true);
@@ -342,6 +389,11 @@ static void on_result(void *ud, const hp_pin_result *r)
 		}
 		pthread_mutex_unlock(&k->mu);
 	}
+	/* a node that does not answer: one error event a check, not one per CID */
+	if (r->state == HP_PIN_ERROR && !w->repin && !k->reported[w->node]) {
+		k->reported[w->node] = true;
+		emit_error(k, k->o->nodes[w->node].ep.url, &r->err);
+	}
 	if (!w->repin)
 		return;
 	if (r->state == HP_PIN_PINNED)
@@ -374,6 +426,7 @@ static void check_node(keeper *k, size_t i)
 	row w = { k, i, false };
 	hp_err e = HP_ERR_INIT;
 	k->repinned[i] = k->repin_failed[i] = 0;
+	k->reported[i] = false;
 	if (!k->ncids)
 		return;
 	if (hp_pin_status(node, 1, k->cids, k->ncids, &po, on_result, &w, &e)) {
@@ -543,6 +596,10 @@ static hp_code check(keeper *k, hp_err *e)
 	ev.seconds = (double)(hp_time_mono_ms() - t0) / 1000.0;
 	update_metrics(k, &ev, !ev.errors && !k->registry_failed);
 	emit(k, &ev);
+	if (k->registry_failed) {
+		*e = k->registry_err;
+		return k->registry_err.code;
+	}
 	if (ev.pinned == o->nnodes * k->ncids)
 		return HP_OK;
 	if (k->worst) {
@@ -565,7 +622,10 @@ hp_code hp_keeper_run(const hp_keeper_opts *o, hp_err *e)
 	pthread_mutex_init(&k.mu, NULL);
 	k.repinned = calloc(o->nnodes, sizeof *k.repinned);
 	k.repin_failed = calloc(o->nnodes, sizeof *k.repin_failed);
-	hp_code rc = k.repinned && k.repin_failed ? HP_OK : hp_fail_nomem(e);
+	k.reported = calloc(o->nnodes, sizeof *k.reported);
+	hp_code rc = k.repinned && k.repin_failed && k.reported ? HP_OK : hp_fail_nomem(e);
+	if (!rc)
+		rc = hp_state_load(o->state_path, &k.seen, e);
 	long interval = o->interval_ms > 0 ? o->interval_ms : DEFAULT_INTERVAL_MS;
 	make_metrics(&k);
 	hp_metric_set(k.m_interval, NULL, (double)interval / 1000.0);
@@ -595,7 +655,9 @@ hp_code hp_keeper_run(const hp_keeper_opts *o, hp_err *e)
 	free(k.peers_pinned);
 	free(k.repinned);
 	free(k.repin_failed);
+	free(k.reported);
 	hp_git_registry_free(k.reg);
+	hp_state_free(k.seen);
 	pthread_mutex_destroy(&k.mu);
 	return rc;
 }

@@ -6,7 +6,10 @@
  *      bounded waits; when the fetch fails the last list is kept and the
  *      failure counted), and every manifest file or CID given; each
  *      manifest's distribution.ipfs_cid, total_size and expires. Manifests
- *      are read once per registry commit.
+ *      are read once per registry commit. A commit that goes back (a name
+ *      whose newest version is older than one seen before, or the same
+ *      version with other content: hp_state, as fetch refuses it) is
+ *      refused: the last list is kept, and the refusal reported and counted.
  *   2. on every node at once (one thread each, so that a node that hangs
  *      or fails costs only its own timeout): the status of every CID
  *      (hp_pin_status); a CID unpinned or failed there is pinned again
@@ -60,6 +63,9 @@ typedef struct hp_keeper_opts {
 	const char *const *args;           /* manifest files and CIDs, as hp-pin takes them */
 	size_t nargs;
 	const char *car_dir;               /* NULL: none */
+	const char *state_path;            /* what the registry showed, kept across runs
+	                                    * (hp_state: each name's newest version and
+	                                    * content); NULL: in memory only */
 	long interval_ms;                  /* between the starts of two checks; 0: 60 s */
 	long timeout_ms;                   /* each node's waits and steps (hp_pin_opts); 0: 120 s */
 	bool once;                         /* one check, then return */

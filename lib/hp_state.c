@@ -101,12 +101,12 @@ int hp_version_compare(const char *a, const char *b)
 hp_code hp_state_load(const char *path, hp_state **out, hp_err *e)
 {
 	hp_state *s = calloc(1, sizeof *s);
-	if (!s || !(s->path = strdup(path))) {
+	if (!s || (path && !(s->path = strdup(path)))) {
 		free(s);
 		return hp_fail_nomem(e);
 	}
 	struct stat st;
-	if (stat(path, &st) < 0 && errno == ENOENT) {
+	if (!path || (stat(path, &st) < 0 && errno == ENOENT)) {
 		s->doc = json_pack("{s:i, s:{}}", "state_version", 1, "manifests");
 	} else {
 		hp_code rc = hp_json_load_file(path, HP_JSON_MAX_INPUT, &s->doc, e);
@@ -193,7 +193,7 @@ hp_code hp_state_record(hp_state *s, const char *name, const char *version,
 	free(text);
 	if (!rc)
 		rc = hp_buf_addch(&b, '\n', e);
-	if (!rc)
+	if (!rc && s->path)
 		rc = hp_write_file_atomic(s->path, b.data, b.len, 0644, 0, e);
 	hp_buf_release(&b);
 	return rc;

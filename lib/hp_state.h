@@ -19,6 +19,7 @@ int hp_version_compare(const char *a, const char *b);
 
 typedef struct hp_state hp_state;
 
+/* path NULL: a state in memory only (hp_state_record saves nothing). */
 hp_code hp_state_load(const char *path, hp_state **out, hp_err *e);
 void hp_state_free(hp_state *s);
 

@@ -27,6 +27,7 @@ setup() {
 
 teardown() {
 	[ -z "${WATCH_PID:-}" ] || kill "$WATCH_PID" 2>/dev/null || true
+	badservers_stop
 }
 
 # A package folder pkgN/ and its unsigned manifest mN.json (CIDs with kubo's
@@ -176,6 +177,73 @@ metric() { # NAME{labels} from the scrape in metrics.txt: its value
 	assert_success
 	pinned "$c2"
 	jq -e 'select(.event == "check") | .manifests == 2 and .pinned == 2' <<<"$output"
+}
+
+@test "watch: a node that hangs and one that answers 500 cost their own timeout only; the kubo beside them is kept" {
+	local c1 hang err t0 t1
+	c1=$(package 1)
+	add_unpinned pkg1
+	badserver hang
+	hang=$BAD
+	badserver kubo-error
+	err=$BAD
+	t0=$(date +%s)
+	run --separate-stderr hp-pin watch --once --timeout 3 --kubo "$hang" --kubo "$err" --kubo "$KUBO_API" m1.json
+	t1=$(date +%s)
+	[ "$status" -eq 75 ] || [ "$status" -eq 69 ]
+	pinned "$c1"
+	# the three nodes are asked at once: one timeout, not three after each other
+	((t1 - t0 < 8))
+	[[ $stderr == *"127.0.0.1:${hang##*:}"* && $stderr == *"127.0.0.1:${err##*:}"* ]]
+	jq -e 'select(.event == "check") | .pinned == 1 and .errors == 2' <<<"$output"
+}
+
+@test "watch: a registry that goes back (a newest version older than one seen) is refused, the list it had is kept" {
+	registry_setup
+	local c1 c2
+	c1=$(package 1)
+	add_unpinned pkg1
+	publish_manifest m1.json
+	local first
+	first=$(git -C work rev-parse HEAD)
+	# version 2.0.0 of pkg1, other content
+	mkdir pkg2b && printf 'two\n' >pkg2b/data.txt
+	hp-manifest create --name pkg1 --version 2.0.0 --no-torrent --profile unixfs-v0-2015 -o m1v2.json -C pkg2b . >/dev/null
+	add_unpinned pkg2b
+	c2=$(jq -r .distribution.ipfs_cid m1v2.json)
+	publish_manifest m1v2.json
+	run --separate-stderr hp-pin watch --once --state st.json --kubo "$KUBO_API" --registry "$REG"
+	assert_success
+	pinned "$c2"
+	jq -e '.manifests.pkg1.version == "2.0.0"' st.json
+	# the registry is rewound to its first commit (a force push)
+	git -C work reset -q --hard "$first"
+	git -C work push -q -f origin main
+	run --separate-stderr hp-pin watch --once --state st.json --kubo "$KUBO_API" --registry "$REG"
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"registry: commit ${first:0:12} refused:"* ]]
+	jq -e '.manifests.pkg1.version == "2.0.0"' st.json
+	# in one process: the registry forward again, then back while it runs;
+	# the list it had is kept, and still pinned
+	ipfs pin rm "$c2" >/dev/null
+	local second port
+	second=$(git -C work rev-parse ORIG_HEAD)
+	git -C work reset -q --hard "$second"
+	git -C work push -q -f origin main
+	rm st.json
+	port=$(free_port)
+	hp-pin watch --interval 0.3 --metrics "127.0.0.1:$port" --kubo "$KUBO_API" --registry "$REG" >w.out 2>w.err &
+	WATCH_PID=$!
+	wait_for "$WATCH_PID" 300 bash -c "ipfs pin ls --type=recursive $c2 2>/dev/null"
+	git -C work reset -q --hard "$first"
+	git -C work push -q -f origin main
+	wait_for "$WATCH_PID" 300 grep -F "refused" w.err
+	ipfs pin rm "$c2" >/dev/null
+	wait_for "$WATCH_PID" 300 bash -c "ipfs pin ls --type=recursive $c2 2>/dev/null"
+	curl -fsS "http://127.0.0.1:$port/metrics" >metrics.txt
+	[ "$(metric hp_keeper_registry_errors_total)" -ge 1 ]
+	stop_ok TERM "$WATCH_PID" "hp-pin watch" w.err
+	WATCH_PID=
 }
 
 @test "watch: usage errors (no node, nothing to watch, bad interval, bad metrics address) are 64 with one line" {
