@@ -21,6 +21,7 @@
 
 #define DEFAULT_INTERVAL_MS 60000L
 #define SLEEP_STEP_MS 100
+#define NODE_LANES 4       /* requests in flight to one node at once */
 
 typedef struct target {
 	char *label;               /* "name@version", or the argument */
@@ -390,16 +391,22 @@ static void on_result(void *ud, const hp_pin_result *r)
 		pthread_mutex_unlock(&k->mu);
 	}
 	/* a node that does not answer: one error event a check, not one per CID */
-	if (r->state == HP_PIN_ERROR && !w->repin && !k->reported[w->node]) {
+	if (r->state == HP_PIN_ERROR && !w->repin) {
+		pthread_mutex_lock(&k->mu);
+		bool first = !k->reported[w->node];
 		k->reported[w->node] = true;
-		emit_error(k, k->o->nodes[w->node].ep.url, &r->err);
+		pthread_mutex_unlock(&k->mu);
+		if (first)
+			emit_error(k, k->o->nodes[w->node].ep.url, &r->err);
 	}
 	if (!w->repin)
 		return;
+	pthread_mutex_lock(&k->mu);
 	if (r->state == HP_PIN_PINNED)
 		k->repinned[w->node]++;
 	else
 		k->repin_failed[w->node]++;
+	pthread_mutex_unlock(&k->mu);
 	hp_keeper_event ev = { 0 };
 	ev.kind = HP_KEEPER_EV_REPIN;
 	ev.pin = r;
@@ -417,32 +424,65 @@ static bool car_for(const keeper *k, const hp_cid *c, char *path, size_t size)
 	       S_ISREG(st.st_mode);
 }
 
+/* Up to NODE_LANES requests to one node at once: cids[0..n) in slices, each
+ * asked (status) or pinned (add) on a thread of its own. */
+typedef struct lanes {
+	row w;
+	const hp_pin_node *node;
+	const hp_cid *cids;
+	size_t n, per;
+	const hp_pin_opts *po;
+	bool add;
+	atomic_size_t next;
+} lanes;
+
+static void *lane_main(void *arg)
+{
+	lanes *l = arg;
+	for (;;) {
+		size_t at = atomic_fetch_add(&l->next, l->per);
+		if (at >= l->n)
+			return NULL;
+		size_t n = l->n - at < l->per ? l->n - at : l->per;
+		hp_err e = HP_ERR_INIT;
+		hp_code rc = l->add ? hp_pin_add(l->node, 1, l->cids + at, n, l->po, on_result, &l->w, &e)
+				    : hp_pin_status(l->node, 1, l->cids + at, n, l->po, on_result, &l->w, &e);
+		if (rc)
+			emit_error(l->w.k, l->node->ep.url, &e);
+	}
+}
+
+static void in_lanes(keeper *k, size_t i, const hp_cid *cids, size_t n, const hp_pin_opts *po, bool add)
+{
+	if (!n)
+		return;
+	size_t nl = n < NODE_LANES ? n : NODE_LANES;
+	lanes l = { { k, i, add }, &k->o->nodes[i], cids, n, (n + nl - 1) / nl, po, add, 0 };
+	hp_run_threads(nl, lane_main, &l);
+}
+
 /* One node: the status of every CID, then the missing ones again. */
 static void check_node(keeper *k, size_t i)
 {
 	const hp_pin_node *node = &k->o->nodes[i];
 	hp_pin_opts po = { 0 };
 	po.timeout_ms = k->o->timeout_ms;
-	row w = { k, i, false };
-	hp_err e = HP_ERR_INIT;
 	k->repinned[i] = k->repin_failed[i] = 0;
 	k->reported[i] = false;
 	if (!k->ncids)
 		return;
-	if (hp_pin_status(node, 1, k->cids, k->ncids, &po, on_result, &w, &e)) {
-		emit_error(k, node->ep.url, &e);
-		return;
-	}
+	in_lanes(k, i, k->cids, k->ncids, &po, false);
 	hp_cid *missing = calloc(k->ncids, sizeof *missing);
 	size_t n = 0;
 	if (!missing)
 		return;
-	w.repin = true;
+	row w = { k, i, true };
 	for (size_t j = 0; j < k->ncids; j++) {
 		hp_pin_state s = k->state[i * k->ncids + j];
 		if (s != HP_PIN_UNPINNED && s != HP_PIN_FAILED)
 			continue;
 		char car[4096];
+		hp_err e = HP_ERR_INIT;
 		if (node->kind == HP_PIN_KUBO && car_for(k, &k->cids[j], car, sizeof car)) {
 			hp_pin_opts co = po;
 			co.car = car;
@@ -452,8 +492,7 @@ static void check_node(keeper *k, size_t i)
 			missing[n++] = k->cids[j];
 		}
 	}
-	if (n && hp_pin_add(node, 1, missing, n, &po, on_result, &w, &e))
-		emit_error(k, node->ep.url, &e);
+	in_lanes(k, i, missing, n, &po, true);
 	free(missing);
 }
 
