@@ -50,40 +50,6 @@ add_unpinned() { # DIR
 	ipfs add -Q -r --pin=false --cid-version 0 "$1" >/dev/null
 }
 
-# A git registry at $REG (bare, file://), and publish_manifest FILE: the
-# manifest committed at manifests/NAME/VERSION.json with index.json, as a
-# publish leaves them (the keeper reads, it does not verify signatures).
-registry_setup() {
-	bare_registry reg
-	REG=file://$PWD/srv/reg.git
-	git clone -q "$REG" work 2>/dev/null
-	git -C work config user.email t@example.org
-	git -C work config user.name test
-	git -C work checkout -q -b main 2>/dev/null || true
-}
-
-publish_manifest() { # FILE
-	local name version
-	name=$(jq -r .name "$1")
-	version=$(jq -r .version "$1")
-	mkdir -p "work/manifests/$name"
-	cp "$1" "work/manifests/$name/$version.json"
-	python3 - work "$name" "$version" <<'PY'
-import json, os, sys
-root, name, version = sys.argv[1:]
-p = os.path.join(root, "index.json")
-idx = json.load(open(p)) if os.path.exists(p) else {"registry_version": 1, "packages": {}}
-pkg = idx["packages"].setdefault(name, {"latest": version, "versions": []})
-if version not in pkg["versions"]:
-    pkg["versions"].append(version)
-pkg["latest"] = version
-open(p, "w").write(json.dumps(idx, indent=2, sort_keys=True) + "\n")
-PY
-	git -C work add -A
-	git -C work commit -q -m "publish $name@$version"
-	git -C work push -q origin main
-}
-
 metric() { # NAME{labels} from the scrape in metrics.txt: its value
 	awk -v k="$1" '$1 == k { print $2 }' metrics.txt
 }
@@ -160,19 +126,19 @@ metric() { # NAME{labels} from the scrape in metrics.txt: its value
 }
 
 @test "watch: follows a git registry as it moves (a new manifest is pinned at the next check)" {
-	registry_setup
+	work_registry
 	local c1 c2
 	c1=$(package 1)
 	c2=$(package 2)
 	add_unpinned pkg1
 	add_unpinned pkg2
-	publish_manifest m1.json
+	commit_manifest m1.json
 	run --separate-stderr hp-pin watch --once --kubo "$KUBO_API" --registry "$REG"
 	assert_success
 	pinned "$c1"
 	jq -se '[.[] | select(.event == "registry")][0].head | test("^[0-9a-f]{40}$")' <<<"$output"
 	jq -e 'select(.event == "check") | .manifests == 1' <<<"$output"
-	publish_manifest m2.json
+	commit_manifest m2.json
 	HP_REGISTRY=$REG run --separate-stderr hp-pin watch --once --kubo "$KUBO_API"
 	assert_success
 	pinned "$c2"
@@ -199,11 +165,11 @@ metric() { # NAME{labels} from the scrape in metrics.txt: its value
 }
 
 @test "watch: a registry that goes back (a newest version older than one seen) is refused, the list it had is kept" {
-	registry_setup
+	work_registry
 	local c1 c2
 	c1=$(package 1)
 	add_unpinned pkg1
-	publish_manifest m1.json
+	commit_manifest m1.json
 	local first
 	first=$(git -C work rev-parse HEAD)
 	# version 2.0.0 of pkg1, other content
@@ -211,7 +177,7 @@ metric() { # NAME{labels} from the scrape in metrics.txt: its value
 	hp-manifest create --name pkg1 --version 2.0.0 --no-torrent --profile unixfs-v0-2015 -o m1v2.json -C pkg2b . >/dev/null
 	add_unpinned pkg2b
 	c2=$(jq -r .distribution.ipfs_cid m1v2.json)
-	publish_manifest m1v2.json
+	commit_manifest m1v2.json
 	run --separate-stderr hp-pin watch --once --state st.json --kubo "$KUBO_API" --registry "$REG"
 	assert_success
 	pinned "$c2"

@@ -10,6 +10,10 @@
 #                                  token in that variable; with --tls DIR (made by
 #                                  tls_make), HTTPS and an https:// GITHTTP_URL
 #   githttp_stop                 stop it (safe to call twice)
+#   work_registry               -> REG=file://$PWD/srv/reg.git, empty, and its clone ./work
+#   commit_manifest FILE        FILE committed at manifests/NAME/VERSION.json with
+#                                  index.json updated, and pushed (what a publish
+#                                  leaves, nothing signed: for readers that do not verify)
 #   tls_make DIR                 -> DIR/ca.pem, a test CA; DIR/server.pem and
 #                                  DIR/server.key, its certificate for 127.0.0.1;
 #                                  DIR/other-ca.pem, a CA that signed nothing here
@@ -17,6 +21,37 @@
 bare_registry() {
 	mkdir -p srv
 	git init -q --bare -b main "srv/$1.git"
+}
+
+work_registry() {
+	bare_registry reg
+	REG=file://$PWD/srv/reg.git
+	git clone -q "$REG" work 2>/dev/null
+	git -C work config user.email t@example.org
+	git -C work config user.name test
+	git -C work checkout -q -b main 2>/dev/null || true
+}
+
+commit_manifest() { # FILE
+	local name version
+	name=$(jq -r .name "$1")
+	version=$(jq -r .version "$1")
+	mkdir -p "work/manifests/$name"
+	cp "$1" "work/manifests/$name/$version.json"
+	python3 - work "$name" "$version" <<'PY'
+import json, os, sys
+root, name, version = sys.argv[1:]
+p = os.path.join(root, "index.json")
+idx = json.load(open(p)) if os.path.exists(p) else {"registry_version": 1, "packages": {}}
+pkg = idx["packages"].setdefault(name, {"latest": version, "versions": []})
+if version not in pkg["versions"]:
+    pkg["versions"].append(version)
+pkg["latest"] = version
+open(p, "w").write(json.dumps(idx, indent=2, sort_keys=True) + "\n")
+PY
+	git -C work add -A
+	git -C work commit -q -m "publish $name@$version"
+	git -C work push -q origin main
 }
 
 githttp_start() {
