@@ -136,10 +136,11 @@ p/alerts.test.yml: no case where HpSeederStale must not fire"
 	assert_output --partial "SUCCESS: 13 rules found"
 	run python3 "$ALERT_TESTS" jobs "$PROM/prometheus.yml"
 	assert_success
-	assert_output "kubo /debug/metrics/prometheus 127.0.0.1:5001
-ipfs-cluster /metrics 127.0.0.1:8888
-hp-keeper /metrics 127.0.0.1:9101
-hp-seed /metrics 127.0.0.1:9102"
+	# the services and ports of deploy/docker-compose.yml (77-deploy checks them there)
+	assert_output "kubo /debug/metrics/prometheus kubo:5001
+ipfs-cluster /metrics cluster:8888
+hp-keeper /metrics keeper:9101
+hp-seed /metrics seeder:9102"
 	# the rules file is found relative to the configuration: a copy without it fails
 	cp "$PROM/prometheus.yml" .
 	run_fails promtool check config prometheus.yml
