@@ -86,15 +86,6 @@ static void target_free(target *t)
 	free(t->version);
 }
 
-static char *str_copy(const char *s)
-{
-	size_t n = strlen(s);
-	char *p = malloc(n + 1);
-	if (p)
-		memcpy(p, s, n + 1);
-	return p;
-}
-
 /* The fields of a manifest already parsed and checked. */
 static hp_code target_of_manifest(const json_t *m, const char *where, target *t, hp_err *e)
 {
@@ -114,7 +105,7 @@ static hp_code target_of_manifest(const json_t *m, const char *where, target *t,
 	snprintf(t->content_id, sizeof t->content_id, "%s", cid_hex ? cid_hex : "");
 	const char *name = json_string_value(json_object_get(m, "name"));
 	const char *version = json_string_value(json_object_get(m, "version"));
-	if (name && version && (!(t->name = str_copy(name)) || !(t->version = str_copy(version))))
+	if (name && version && (!(t->name = strdup(name)) || !(t->version = strdup(version))))
 		return hp_fail_nomem(e);
 	return HP_OK;
 }
@@ -153,7 +144,7 @@ static hp_code registry_target(keeper *k, const char *name, const char *version,
 	if (!rc)
 		rc = target_of_manifest(m, path.data, &t, e);
 	t.registry = t.seen = t.fresh = true;
-	if (!rc && !(t.label = str_copy(label)))
+	if (!rc && !(t.label = strdup(label)))
 		rc = hp_fail_nomem(e);
 	if (!rc)
 		rc = add_target(k, &t, e);
@@ -314,7 +305,7 @@ static void refresh_args(keeper *k)
 				rc = target_of_manifest(m, a, &t, &e);
 			json_decref(m);
 		}
-		if (!rc && !(t.label = str_copy(a)))
+		if (!rc && !(t.label = strdup(a)))
 			rc = hp_fail_nomem(&e);
 		if (!rc)
 			rc = add_target(k, &t, &e);

@@ -90,15 +90,6 @@ static bool name_ok(const char *s, bool label)
 	return true;
 }
 
-static char *dup(const char *s)
-{
-	size_t n = strlen(s);
-	char *p = malloc(n + 1);
-	if (p)
-		memcpy(p, s, n + 1);
-	return p;
-}
-
 static hp_metric *family(hp_metrics *m, kind k, const char *name, const char *help, const char *const *labels,
 			 const double *buckets, size_t nbuckets)
 {
@@ -112,10 +103,10 @@ static hp_metric *family(hp_metrics *m, kind k, const char *name, const char *he
 		return NULL;
 	f->m = m;
 	f->k = k;
-	bool ok = (f->name = dup(name)) && (f->help = dup(help));
+	bool ok = (f->name = strdup(name)) && (f->help = strdup(help));
 	for (size_t i = 0; ok && labels && labels[i]; i++) {
 		ok = i < HP_METRIC_MAX_LABELS && name_ok(labels[i], true) && (k != K_HISTOGRAM || strcmp(labels[i], "le"));
-		if (ok && (f->labels[i] = dup(labels[i])))
+		if (ok && (f->labels[i] = strdup(labels[i])))
 			f->nlabels++;
 		else
 			ok = false;
@@ -183,7 +174,7 @@ static series *find(hp_metric *f, const char *const *values)
 	series *s = &f->s[f->n];
 	memset(s, 0, sizeof *s);
 	for (size_t k = 0; k < f->nlabels; k++)
-		if (!(s->values[k] = dup(values[k] ? values[k] : ""))) {
+		if (!(s->values[k] = strdup(values[k] ? values[k] : ""))) {
 			series_free(f, s);
 			return NULL;
 		}

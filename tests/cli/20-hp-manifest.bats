@@ -33,6 +33,17 @@ sys.stdout.write(json.dumps(m, sort_keys=True, separators=(",", ":"), ensure_asc
 ' "$1"
 }
 
+# content_id_ok FILE: its content_id is the SHA-256 of its files' RFC 8785
+# form, as Python writes it (pyjcs's caveats above hold)
+content_id_ok() {
+	local cid
+	cid=$(python3 -c '
+import json, sys, hashlib
+f = json.load(open(sys.argv[1]))["files"]
+print(hashlib.sha256(json.dumps(f, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest())' "$1")
+	jq -e --arg c "$cid" '.content_id == $c' "$1"
+}
+
 @test "create from a directory: relative paths, bytewise order, sizes and sha256 as sha256sum sees them" {
 	run --separate-stderr hp-manifest create --name demo --version 1.0 --timestamp "$TS" tree
 	assert_success
@@ -56,13 +67,7 @@ sys.stdout.write(json.dumps(m, sort_keys=True, separators=(",", ":"), ensure_asc
 	jq -e '(.files[] | select(.path == "a.txt") | .mime_type) == "text/plain"' m.json
 	jq -e '(.files[] | select(.path == "B.txt") | .mime_type) == "text/plain"' m.json
 	jq -e 'has("signature") | not' m.json
-	# content_id is the SHA-256 of the JCS of files
-	local cid
-	cid=$(python3 -c '
-import json, sys, hashlib
-f = json.load(open("m.json"))["files"]
-print(hashlib.sha256(json.dumps(f, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest())')
-	jq -e --arg c "$cid" '.content_id == $c' m.json
+	content_id_ok m.json
 	run hp-manifest validate m.json
 	assert_success
 }
@@ -78,12 +83,7 @@ print(hashlib.sha256(json.dumps(f, sort_keys=True, separators=(",", ":"), ensure
 	grep -F "\"path\": \"$(printf 'caf\xc3\xa9 x')\"" m.json
 	# the whole text is jq's own two-space indentation of the same document
 	diff <(jq --indent 2 . m.json) m.json
-	local cid
-	cid=$(python3 -c '
-import json, hashlib
-f = json.load(open("m.json"))["files"]
-print(hashlib.sha256(json.dumps(f, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest())')
-	jq -e --arg c "$cid" '.content_id == $c' m.json
+	content_id_ok m.json
 	run hp-manifest validate m.json
 	assert_success
 }

@@ -16,13 +16,19 @@ load ../lib/cluster
 load ../lib/monitoring
 load ../lib/registry
 
+# Two kubo daemons: the cluster peer's (A), and the one the keeper keeps
+# alone (B, the last started: KUBO_API, IPFS_PATH). A pin removed from B is
+# put back by the keeper only; on A the cluster would race it.
 setup_file() {
 	kubo_start || return
+	KUBO_A_PATH=$IPFS_PATH
+	export KUBO_A_PATH
 	CLUSTER_METRICS_PORT=$(free_port)
 	CLUSTER_METRICS_ENABLESTATS=true
 	CLUSTER_METRICS_PROMETHEUSENDPOINT=/ip4/127.0.0.1/tcp/$CLUSTER_METRICS_PORT
 	export CLUSTER_METRICS_PORT CLUSTER_METRICS_ENABLESTATS CLUSTER_METRICS_PROMETHEUSENDPOINT
 	cluster_start || return
+	kubo_start || return
 }
 
 teardown_file() {
@@ -63,6 +69,7 @@ prom_until() { # EXPR CHECK TRIES
 	local cid
 	cid=$(jq -r .distribution.ipfs_cid m.json)
 	ipfs add -Q -r --pin=false --cid-version 0 pkg >/dev/null
+	IPFS_PATH=$KUBO_A_PATH ipfs add -Q -r --pin=false --cid-version 0 pkg >/dev/null
 	work_registry
 	commit_manifest m.json
 	local kport
@@ -88,7 +95,8 @@ prom_until() { # EXPR CHECK TRIES
 	prom_until 'count({job="ipfs-cluster", __name__=~"cluster_.*|pins_.*|go_.*"})' 'v > 0' 100
 	prom_until "hp_keeper_pins{state=\"pinned\", kind=\"kubo\"}" 'v == 1' 300
 
-	# behind the keeper's back: pinned again, and Prometheus sees the re-pin
+	# behind the keeper's back (on B, which only the keeper keeps): pinned
+	# again, and Prometheus sees the re-pin
 	local before
 	before=$(prom_value 'sum(hp_keeper_repins_total{kind="kubo"})')
 	ipfs pin rm "$cid" >/dev/null

@@ -13,14 +13,15 @@
 
 MONITORING_PIDS=()
 
-_mon_port_of() { # LOG PATTERN: wait until the daemon logs its address
+_mon_ready() { # URL NAME LOG: until URL/-/ready answers (30 s), while the daemon started last lives
 	local _
 	for _ in $(seq 300); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
+		curl -fsS --max-time 2 "$1/-/ready" >/dev/null 2>&1 && return 0
+		kill -0 "${MONITORING_PIDS[-1]}" 2>/dev/null || break
 		sleep 0.1
 	done
-	echo "monitoring: '$2' never appeared in $1:" >&2
-	sed 's/^/  /' "$1" >&2
+	echo "$2 did not start:" >&2
+	sed 's/^/  /' "$3" >&2
 	return 1
 }
 
@@ -48,17 +49,7 @@ alertmanager_start() { # CONFIG
 		--log.level=info </dev/null >am.log 2>&1 3>&- &
 	MONITORING_PIDS+=($!)
 	AM_URL=http://127.0.0.1:$port
-	local _
-	for _ in $(seq 300); do
-		curl -fsS --max-time 2 "$AM_URL/-/ready" >/dev/null 2>&1 && break
-		kill -0 "${MONITORING_PIDS[-1]}" 2>/dev/null || break
-		sleep 0.1
-	done
-	curl -fsS --max-time 2 "$AM_URL/-/ready" >/dev/null || {
-		echo "alertmanager did not start:" >&2
-		sed 's/^/  /' am.log >&2
-		return 1
-	}
+	_mon_ready "$AM_URL" alertmanager am.log || return
 	export AM_URL
 }
 
@@ -71,17 +62,7 @@ prometheus_start() { # CONFIG
 		</dev/null >prom.log 2>&1 3>&- &
 	MONITORING_PIDS+=($!)
 	PROM_URL=http://127.0.0.1:$port
-	local _
-	for _ in $(seq 300); do
-		curl -fsS --max-time 2 "$PROM_URL/-/ready" >/dev/null 2>&1 && break
-		kill -0 "${MONITORING_PIDS[-1]}" 2>/dev/null || break
-		sleep 0.1
-	done
-	curl -fsS --max-time 2 "$PROM_URL/-/ready" >/dev/null || {
-		echo "prometheus did not start:" >&2
-		sed 's/^/  /' prom.log >&2
-		return 1
-	}
+	_mon_ready "$PROM_URL" prometheus prom.log || return
 	export PROM_URL
 }
 
