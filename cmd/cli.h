@@ -12,6 +12,8 @@
 
 #include "../lib/hp_buf.h"
 #include "../lib/hp_err.h"
+#include "../lib/hp_httpd.h"
+#include "../lib/hp_metrics.h"
 #include "../lib/hp_torrent.h"
 #include "../lib/hp_verify.h"
 
@@ -275,6 +277,28 @@ bool cli_bt_net_option(cli_bt_net *c, int id, const char *value, int *rc);
  * then c->net is ready. Returns 0 or a usage error's exit code. */
 int cli_bt_net_finish(cli_bt_net *c);
 void cli_bt_net_free(cli_bt_net *c);
+
+/* ---- cli_metrics.c: --metrics ADDR:PORT (hp-pin watch, hp-seed) ---- */
+
+/* A metrics registry and the HTTP server that shows it (hp_httpd): GET
+ * /metrics renders every family (Prometheus's text format), GET /healthz
+ * answers "ok", anything else 404. */
+typedef struct cli_metrics {
+	const char *addr;  /* as given (borrowed) */
+	hp_metrics *m;     /* NULL without --metrics: hand it to the library as is */
+	hp_httpd *srv;
+} cli_metrics;
+
+/* With addr NULL: nothing (cm->m stays NULL), 0. Else make the registry and
+ * start serving on addr (port 0: any free port); 0, or the exit code after
+ * reporting the error (64 for an address that is not one, 69 when it cannot
+ * be bound). */
+int cli_metrics_start(cli_metrics *cm, const char *addr);
+/* {"event":"listening","metrics":ADDR,"port":N}, the port bound (the one
+ * to scrape when ADDR's port is 0); NULL when not serving. */
+json_t *cli_metrics_listening(const cli_metrics *cm);
+/* Stop serving and free the registry (cm may be unstarted). */
+void cli_metrics_stop(cli_metrics *cm);
 
 /* ---- cli_keys.c: passphrases and keys ---- */
 

@@ -12,9 +12,7 @@
 
 #include "cli.h"
 #include "hp_http.h"
-#include "hp_httpd.h"
 #include "hp_keeper.h"
-#include "hp_metrics.h"
 #include "hp_multiformats.h"
 #include "hp_pin.h"
 #include "hp_pinwire.h"
@@ -498,18 +496,6 @@ static void on_stop(int sig)
 	stop_watch = 1;
 }
 
-static int serve_metrics(void *ud, const char *path, hp_buf *body, const char **type)
-{
-	if (strcmp(path, "/healthz") == 0) {
-		hp_buf_adds(body, "ok\n", NULL);
-		return 200;
-	}
-	if (strcmp(path, "/metrics") != 0)
-		return 404;
-	*type = HP_METRICS_CONTENT_TYPE;
-	return hp_metrics_render(ud, body, NULL) ? 500 : 200;
-}
-
 static void print_event(json_t *j)
 {
 	if (!j)
@@ -554,19 +540,12 @@ static void on_keeper_event(void *ud, const hp_keeper_event *ev)
 
 static int run_watch(config *c)
 {
-	hp_metrics *m = NULL;
-	hp_httpd *srv = NULL;
+	cli_metrics cm;
 	hp_err e = HP_ERR_INIT;
-	if (c->metrics) {
-		if (!(m = hp_metrics_new()))
-			return cli_error(EXIT_SOFTWARE, "out of memory");
-		if (hp_httpd_start(c->metrics, serve_metrics, m, &srv, &e)) {
-			hp_metrics_free(m);
-			return cli_fail(&e);
-		}
-		print_event(json_pack("{s:s, s:s, s:i}", "event", "listening", "metrics", c->metrics, "port",
-				      hp_httpd_port(srv)));
-	}
+	int rc = cli_metrics_start(&cm, c->metrics);
+	if (rc)
+		return rc;
+	print_event(cli_metrics_listening(&cm));
 	cli_on_stop_signals(on_stop);
 	bool first = true;
 	hp_keeper_opts ko = { 0 };
@@ -580,13 +559,12 @@ static int run_watch(config *c)
 	ko.interval_ms = c->interval_ms;
 	ko.timeout_ms = c->timeout_ms;
 	ko.once = c->once;
-	ko.metrics = m;
+	ko.metrics = cm.m;
 	ko.stop = &stop_watch;
 	ko.on_event = on_keeper_event;
 	ko.ud = &first;
 	hp_code code = hp_keeper_run(&ko, &e);
-	hp_httpd_stop(srv);
-	hp_metrics_free(m);
+	cli_metrics_stop(&cm);
 	return code ? cli_fail(&e) : 0;
 }
 

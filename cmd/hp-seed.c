@@ -23,6 +23,7 @@ enum {
 	OPT_UPLOAD_RATE,
 	OPT_LISTEN,
 	OPT_PEER,
+	OPT_METRICS,
 };
 
 static const cli_option options[] = {
@@ -42,6 +43,9 @@ static const cli_option options[] = {
 	{ OPT_INTERVAL, 0, "interval", "SECS", "report uploads at most every SECS seconds\n(default 1)", NULL },
 	{ OPT_UPLOAD_RATE, 0, "upload-rate", "KIB", "send at most KIB KiB/s in all (every peer,\n"
 	  "loopback and local networks included; 0, the\ndefault: no limit)", NULL },
+	{ OPT_METRICS, 0, "metrics", "ADDR:PORT", "serve Prometheus metrics on\n"
+	  "http://ADDR:PORT/metrics (and /healthz); port 0:\n"
+	  "any free one (in a listening event with\n\"metrics\")", NULL },
 	{ 'j', 'j', "jobs", "N", "files read at a time while checking (default:\none per CPU)", NULL },
 	CLI_BT_NET_OPTIONS,
 	{ 0, 0, NULL, NULL, NULL, NULL },
@@ -57,7 +61,9 @@ static const cli_command command = {
 	"Events are JSON lines on stderr: {\"event\":\"listening\",\"port\":N},\n"
 	"{\"event\":\"seeding\",...}, {\"event\":\"peer\",...}, {\"event\":\"uploaded\",...},\n"
 	"{\"event\":\"tracker\",...}, {\"event\":\"error\",...}, {\"event\":\"stopped\"}.\n"
-	"SIGTERM or SIGINT stops it cleanly.\n"
+	"SIGTERM or SIGINT stops it cleanly. With --metrics, Prometheus metrics\n"
+	"(hp_seed_*: torrents, peers, bytes sent, upload rate, hash failures;\n"
+	"docs/metrics.md), refreshed every --interval.\n"
 	"With --manifest, seed the manifest's canonical torrent (hybrid, automatic\n"
 	"piece size: what hp-mktorrent --from-manifest makes) from DIR, the folder\n"
 	"holding the manifest's files: each file's size and SHA-256 are checked in\n"
@@ -83,6 +89,7 @@ typedef struct config {
 	bool tracker_off;
 	cli_bt_net net;
 	const char *resume_dir;
+	const char *metrics;
 	unsigned interval;
 	uint64_t upload_rate;  /* bytes/s, 0: none */
 	unsigned jobs;
@@ -143,6 +150,9 @@ static int on_option(void *ud, int id, const char *v)
 		break;
 	case OPT_RESUME_DIR:
 		c->resume_dir = v;
+		break;
+	case OPT_METRICS:
+		c->metrics = v;
 		break;
 	case OPT_INTERVAL:
 		if (!parse_number(v, 1, 86400, &n))
@@ -209,6 +219,17 @@ static int seed(const config *c)
 	o.jobs = c->jobs;
 	o.on_event = on_record;
 	o.stop = &stop_signal;
+	/* serving before the content is checked: a long check is seen (and
+	 * /healthz answers), and an address that cannot be had fails at once */
+	cli_metrics cm;
+	int exit_code = cli_metrics_start(&cm, c->metrics);
+	if (exit_code)
+		return exit_code;
+	json_t *listening = cli_metrics_listening(&cm);
+	if (listening)
+		on_record(NULL, listening);
+	json_decref(listening);
+	o.metrics = cm.m;
 	hp_err e = HP_ERR_INIT;
 	hp_seed *s = NULL;
 	hp_code rc = hp_seed_new(&o, &s, &e);
@@ -220,6 +241,7 @@ static int seed(const config *c)
 		cli_on_stop_signals(on_signal);
 		rc = hp_seed_run(s, &e);
 	}
+	cli_metrics_stop(&cm);
 	hp_seed_free(s);
 	return rc ? cli_fail(&e) : 0;
 }

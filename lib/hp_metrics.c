@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hp_io.h"
 #include "banned.h"
 
 typedef enum kind { K_COUNTER, K_GAUGE, K_HISTOGRAM } kind;
@@ -235,19 +236,28 @@ void hp_metric_clear(hp_metric *f)
 
 /* ---- rendering ---- */
 
-/* HELP text escapes '\' and newline; a label value also '"'. */
+/* HELP text escapes '\' and newline; a label value also '"'. A byte that
+ * is not UTF-8 becomes U+FFFD: a label value may come from data (a
+ * torrent's name), and Prometheus refuses a whole scrape for one such byte. */
 static hp_code escaped(hp_buf *b, const char *s, bool quote, hp_err *e)
 {
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s), l;
 	hp_code rc = HP_OK;
-	for (; *s && !rc; s++) {
-		if (*s == '\\')
+	for (size_t i = 0; i < n && !rc; i += l ? l : 1) {
+		l = hp_utf8_char_len(u + i, n - i);
+		if (!l)
+			rc = hp_buf_adds(b, "\xef\xbf\xbd", e);
+		else if (l > 1)
+			rc = hp_buf_add(b, s + i, l, e);
+		else if (s[i] == '\\')
 			rc = hp_buf_adds(b, "\\\\", e);
-		else if (*s == '\n')
+		else if (s[i] == '\n')
 			rc = hp_buf_adds(b, "\\n", e);
-		else if (quote && *s == '"')
+		else if (quote && s[i] == '"')
 			rc = hp_buf_adds(b, "\\\"", e);
 		else
-			rc = hp_buf_addch(b, *s, e);
+			rc = hp_buf_addch(b, s[i], e);
 	}
 	return rc;
 }

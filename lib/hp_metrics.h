@@ -39,7 +39,8 @@ hp_metric *hp_metrics_histogram(hp_metrics *m, const char *name, const char *hel
 				const double *buckets, size_t nbuckets);
 
 /* values: one per label name of the family (none when it has none: NULL).
- * Any byte string is a label value (escaped when rendered). f may be NULL
+ * Any byte string is a label value (escaped when rendered; a byte that is
+ * not UTF-8 as U+FFFD, so one never spoils a scrape). f may be NULL
  * (nothing happens), so that a family that could not be made costs no
  * checks at every update. */
 void hp_metric_set(hp_metric *f, const char *const *values, double v);      /* gauges */

@@ -23,6 +23,9 @@ typedef struct seeded {
 	int id;
 	uint64_t uploaded;  /* last reported */
 	int peers;
+	uint64_t counted;   /* uploaded bytes added to hp_seed_uploaded_bytes_total */
+	uint64_t pieces;    /* verified pieces, when last seen outside a check */
+	bool pieces_seen;
 	bool flat;          /* a manifest's files: at DIR/PATH, not DIR/NAME/PATH */
 } seeded;
 
@@ -32,6 +35,8 @@ struct hp_seed {
 	size_t n;
 	int listen_failed;
 	char listen_msg[512];
+	/* metrics (NULL without; docs/metrics.md) */
+	hp_metric *m_torrents, *m_peers, *m_uploaded, *m_rate, *m_hash_failures, *m_updated;
 };
 
 static void emit(const hp_seed *s, json_t *j)
@@ -99,6 +104,7 @@ static void on_event(void *ud, const hp_bt_event *ev)
 		json_object_set_new(j, "error", json_string(ev->msg));
 		break;
 	case HP_BT_EV_HASH_FAILED:
+		hp_metric_add(L->m_hash_failures, NULL, 1);
 		j = torrent_event("error", t);
 		json_object_set_new(j, "message", json_string("a piece failed its hash check"));
 		json_object_set_new(j, "piece", json_integer(ev->count));
@@ -372,6 +378,51 @@ out:
 	return rc;
 }
 
+/* ---- metrics ---- */
+
+static void make_metrics(hp_seed *s)
+{
+	hp_metrics *m = s->o->metrics;
+	if (!m)
+		return;
+	const char *const torrent[] = { "infohash", "name", NULL };
+	s->m_torrents = hp_metrics_gauge(m, "hp_seed_torrents",
+					 "Torrents being seeded (every piece there, no error).", NULL);
+	s->m_peers = hp_metrics_gauge(m, "hp_seed_peers", "Peers connected to the torrent.", torrent);
+	s->m_uploaded = hp_metrics_counter(m, "hp_seed_uploaded_bytes_total",
+					   "Payload bytes sent to the torrent's peers.", torrent);
+	s->m_rate = hp_metrics_gauge(m, "hp_seed_upload_rate_bytes",
+				     "Payload bytes per second sent to the torrent's peers, now.", torrent);
+	s->m_hash_failures = hp_metrics_counter(
+		m, "hp_seed_hash_failures_total",
+		"Pieces that failed their hash check (bad data from a peer or the disk).", NULL);
+	s->m_updated = hp_metrics_gauge(m, "hp_seed_last_update_timestamp_seconds",
+					"When the hp_seed_* numbers were last refreshed (Unix time).", NULL);
+	/* there from the start: none yet while the content is being checked; a
+	 * counter at 0, so that increase() sees its first failure */
+	hp_metric_set(s->m_torrents, NULL, 0);
+	hp_metric_add(s->m_hash_failures, NULL, 0);
+}
+
+/* A torrent's series: its v1 infohash (else its v2 one) and its name. */
+static void torrent_labels(const seeded *t, const char *labels[2])
+{
+	labels[0] = t->ti->infohash_v1_hex[0] ? t->ti->infohash_v1_hex : t->ti->infohash_v2_hex;
+	labels[1] = t->ti->name;
+}
+
+static void update_torrent_metrics(hp_seed *s, seeded *t, const hp_bt_status *st)
+{
+	const char *labels[2];
+	torrent_labels(t, labels);
+	hp_metric_set(s->m_peers, labels, (double)st->peers);
+	hp_metric_set(s->m_rate, labels, (double)st->upload_rate);
+	/* libtorrent's count only grows while the torrent is in the session */
+	hp_metric_add(s->m_uploaded, labels, st->uploaded > t->counted ? (double)(st->uploaded - t->counted) : 0);
+	if (st->uploaded > t->counted)
+		t->counted = st->uploaded;
+}
+
 /* ---- seeding ---- */
 
 hp_code hp_seed_new(const hp_seed_opts *o, hp_seed **out, hp_err *e)
@@ -380,6 +431,7 @@ hp_code hp_seed_new(const hp_seed_opts *o, hp_seed **out, hp_err *e)
 	if (!*out)
 		return hp_fail_nomem(e);
 	(*out)->o = o;
+	make_metrics(*out);
 	return HP_OK;
 }
 
@@ -420,12 +472,42 @@ static void report_uploaded(hp_seed *s, seeded *t, const hp_bt_status *st)
 	t->peers = st->peers;
 }
 
+/* A piece that fails its check as it is first uploaded (seed_mode hashes
+ * each piece then: the content changed on disk since it was checked) is no
+ * hash_failed_alert in libtorrent 2.0: the torrent leaves seed_mode, its
+ * files are checked again and the piece is dropped. So pieces lost between
+ * two looks outside a check are hash failures too, and an error event. */
+static void count_lost_pieces(hp_seed *s, seeded *t, const hp_bt_status *st)
+{
+	/* from the first look at it seeding (seed_mode: every piece, even while
+	 * its resume data is checked), then outside checks of the files */
+	if (!t->pieces_seen) {
+		t->pieces = st->pieces;
+		t->pieces_seen = st->seeding;
+		return;
+	}
+	if (st->checking)
+		return;
+	if (st->pieces < t->pieces) {
+		uint64_t lost = t->pieces - st->pieces;
+		hp_metric_add(s->m_hash_failures, NULL, (double)lost);
+		json_t *j = torrent_event("error", t);
+		json_object_set_new(j, "message", json_string("pieces failed their hash check: the content changed on "
+								"disk since it was checked; the rest is still seeded"));
+		json_object_set_new(j, "pieces", json_integer((json_int_t)lost));
+		emit(s, j);
+	}
+	t->pieces = st->pieces;
+}
+
 /* One round of status: --peer reconnects, upload reports, errors. */
 static hp_code tend(hp_seed *s, hp_bt_session *bs, bool first, const struct timespec *now,
 		    struct timespec *last_report, struct timespec *last_connect, hp_err *e)
 {
 	const hp_seed_opts *c = s->o;
 	time_t interval = c->interval ? (time_t)c->interval : 1;
+	bool due = now->tv_sec - last_report->tv_sec >= interval;
+	size_t seeding = 0;
 	hp_code rc;
 	for (size_t i = 0; i < s->n; i++) {
 		seeded *t = &s->t[i];
@@ -440,15 +522,24 @@ static hp_code tend(hp_seed *s, hp_bt_session *bs, bool first, const struct time
 			if (i + 1 == s->n)
 				*last_connect = *now;
 		}
-		if (now->tv_sec - last_report->tv_sec >= interval && (st.uploaded != t->uploaded || st.peers != t->peers))
+		if (due && (st.uploaded != t->uploaded || st.peers != t->peers))
 			report_uploaded(s, t, &st);
+		count_lost_pieces(s, t, &st);
+		/* the metrics at once, then at every report */
+		if (first || due)
+			update_torrent_metrics(s, t, &st);
+		seeding += st.seeding && !st.has_error;
 		if (st.has_error) {
 			json_t *j = torrent_event("error", t);
 			json_object_set_new(j, "message", json_string(st.error));
 			emit(s, j);
 		}
 	}
-	if (now->tv_sec - last_report->tv_sec >= interval)
+	if (first || due) {
+		hp_metric_set(s->m_torrents, NULL, (double)seeding);
+		hp_metric_set(s->m_updated, NULL, (double)time(NULL));
+	}
+	if (due)
 		*last_report = *now;
 	return HP_OK;
 }
@@ -506,9 +597,12 @@ hp_code hp_seed_run(hp_seed *s, hp_err *e)
 	for (size_t i = 0; i < s->n; i++) {
 		hp_bt_status st;
 		hp_err ignored = HP_ERR_INIT;
-		if (hp_bt_session_status(bs, s->t[i].id, &st, &ignored) == HP_OK)
+		if (hp_bt_session_status(bs, s->t[i].id, &st, &ignored) == HP_OK) {
 			report_uploaded(s, &s->t[i], &st);
+			update_torrent_metrics(s, &s->t[i], &st);
+		}
 	}
+	hp_metric_set(s->m_updated, NULL, (double)time(NULL));
 	json_t *j = json_object();
 	json_object_set_new(j, "event", json_string("stopped"));
 	json_object_set_new(j, "signal", json_string(*c->stop == SIGINT ? "SIGINT" : "SIGTERM"));

@@ -7,7 +7,8 @@
  * hp_seed_run then seeds until *stop turns non-zero, reporting each event as
  * the JSON record hp-seed prints (
  * listening, seeding, peer, tracker, uploaded, error, resume-saved, stopped;
- * docs/hp-seed.1). */
+ * docs/hp-seed.1). With a metrics registry, it also keeps the hp_seed_*
+ * families there (docs/metrics.md), refreshed at every report interval. */
 #ifndef HP_SEED_H
 #define HP_SEED_H
 
@@ -18,6 +19,7 @@
 #include <stdint.h>
 
 #include "hp_err.h"
+#include "hp_metrics.h"
 #include "hp_torrent.h"
 
 typedef void hp_seed_event_fn(void *ud, const json_t *record);
@@ -35,6 +37,8 @@ typedef struct hp_seed_opts {
 	unsigned interval;                 /* seconds between upload reports; 0: 1 */
 	uint64_t upload_rate;              /* bytes/s in all; 0: no limit */
 	unsigned jobs;                     /* reading threads while checking; 0: one per CPU */
+	hp_metrics *metrics;               /* NULL: none; else the hp_seed_* families are made
+	                                    * there by hp_seed_new (once per registry) */
 	hp_seed_event_fn *on_event;        /* may be NULL */
 	void *ud;
 	const volatile sig_atomic_t *stop; /* the run ends when it turns non-zero (a signal number) */

@@ -20,6 +20,7 @@
 #                      among the options keeps them (the canonical torrent's)
 # bt_seed_start ARGS...  hp-seed --listen 127.0.0.1:0 ARGS... in the
 #                      background, events in seed.log; sets SEED_PID, SEED_PORT
+#                      (BitTorrent's port, not the one of --metrics)
 # bt_seed_stop [SIGNAL]  SIGTERM (or SIGNAL), and require exit 0 and the
 #                      stopped event
 # Transmission 3.00 (transmission-daemon driven over its RPC with curl):
@@ -143,7 +144,7 @@ bt_seed_start() {
 	SEED_PID=$!
 	_hp_watchdog "$SEED_PID" >/dev/null
 	# shellcheck disable=SC2034 # for the bats file
-	SEED_PORT=$(wait_for "$SEED_PID" 300 _bt_first seed.log 'select(.event == "listening") | .port') || {
+	SEED_PORT=$(wait_for "$SEED_PID" 300 _bt_first seed.log 'select(.event == "listening" and .metrics == null) | .port') || {
 		echo "hp-seed did not start listening:" >&2
 		cat seed.log >&2
 		return 1

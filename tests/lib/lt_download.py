@@ -7,7 +7,9 @@
 
 With LT_UTP_ONLY=1 in the environment it dials over uTP only (no TCP), as
 a uTP-only peer would; with LT_DEFAULTS=1 it runs libtorrent's own
-transports (uTP dialled first, TCP beside it).
+transports (uTP dialled first, TCP beside it). With LT_HOLD=FILE it downloads
+at most 16 KiB/s until FILE exists, then at full speed: a test can look at
+the seed while this peer is certainly connected, then let it finish.
 
 Prints one JSON line: {"infohash_v1", "infohash_v2", "bytes", "seconds"}.
 An independent libtorrent peer for hp-seed's tests (v1, v2 and hybrid)."""
@@ -35,6 +37,9 @@ def main():
     })
     ti = lt.torrent_info(torrent)
     h = s.add_torrent({"ti": ti, "save_path": save})
+    hold = os.environ.get("LT_HOLD")
+    if hold:
+        h.set_download_limit(16384)
     start = time.monotonic()
     last = 0.0
     while True:
@@ -45,6 +50,9 @@ def main():
             if isinstance(a, (lt.torrent_error_alert, lt.file_error_alert)):
                 print("lt_download: " + a.message(), file=sys.stderr)
                 return 1
+        if hold and os.path.exists(hold):
+            h.set_download_limit(-1)
+            hold = None
         now = time.monotonic()
         if now - start > timeout:
             print("lt_download: timed out at %.1f%% with %d peers" % (st.progress * 100, st.num_peers),

@@ -68,6 +68,14 @@ static void test_render(void)
 	hp_metrics_render(m, &b1, &e);
 	ok(strstr(b1.data, "# TYPE hp_keeper_pins gauge\n# HELP") && strstr(b1.data, "hp_nan NaN\n"),
 	   "a cleared family keeps its HELP and TYPE; NaN as Prometheus writes it");
+	const char *const name[] = { "name", NULL };
+	hp_metric *names = hp_metrics_gauge(m, "hp_names", "x", name);
+	hp_metric_set(names, (const char *const[]){ "caf\xe9 \xc3\xa9 \xed\xa0\x80 \xe2\x82" }, 1);
+	hp_buf_reset(&b1);
+	hp_metrics_render(m, &b1, &e);
+	ok(strstr(b1.data, "hp_names{name=\"caf\xef\xbf\xbd \xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd "
+			   "\xef\xbf\xbd\xef\xbf\xbd\"} 1\n") != NULL,
+	   "a label value that is not UTF-8: each bad byte as U+FFFD, good UTF-8 kept");
 	hp_buf_release(&b1);
 	hp_metrics_free(m);
 }
