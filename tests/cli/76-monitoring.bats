@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # End to end, for real, on 127.0.0.1 (issue 12, item 3): Prometheus (Debian's)
 # scrapes a real kubo (/debug/metrics/prometheus), a real IPFS Cluster peer
-# (its Prometheus endpoint), the pin keeper and a seeder, and evaluates
+# (its Prometheus endpoint), the pin keeper and a seeder (hp-seed), and evaluates
 # deploy/prometheus/alerts.yml; Alertmanager (Debian's) routes with
 # deploy/alertmanager/alertmanager.yml to a webhook receiver. The deployed
 # files are used as they are, with the test's addresses and short intervals
@@ -45,6 +45,7 @@ setup() {
 
 teardown() {
 	[ -z "${WATCH_PID:-}" ] || kill "$WATCH_PID" 2>/dev/null || true
+	[ -z "${SEED_PID:-}" ] || kill "$SEED_PID" 2>/dev/null || true
 	monitoring_stop
 }
 
@@ -61,7 +62,7 @@ prom_until() { # EXPR CHECK TRIES
 	return 1
 }
 
-@test "Prometheus scrapes kubo, the cluster and the keeper; a re-pin shows; the cluster down, HpPinNodeDown reaches the webhook; the dashboard's queries answer" {
+@test "Prometheus scrapes kubo, the cluster, the keeper and a seeder; a re-pin shows; the cluster down, HpPinNodeDown reaches the webhook; the dashboard's queries answer" {
 	# a package, unpinned on kubo, kept by the keeper on kubo and the cluster
 	mkdir pkg && printf 'monitored %s\n' "$RANDOM$RANDOM" >pkg/data.txt
 	hp-manifest create --name mon --version 1.0.0 --no-torrent --profile unixfs-v0-2015 \
@@ -78,6 +79,14 @@ prom_until() { # EXPR CHECK TRIES
 		--kubo "$KUBO_API" --cluster "$CLUSTER_API" --registry "$REG" >watch.out 2>watch.err &
 	WATCH_PID=$!
 	wait_port "$kport"
+	# the package seeded too, with its metrics
+	hp-mktorrent --no-date -o pkg.torrent pkg >/dev/null
+	local sport
+	sport=$(free_port)
+	hp-seed --listen 127.0.0.1:0 --tracker-off --metrics "127.0.0.1:$sport" pkg.torrent --content . \
+		>/dev/null 2>seed.log &
+	SEED_PID=$!
+	wait_port "$sport"
 
 	webhook_start
 	python3 "$HP_ROOT/tests/lib/promconf.py" alertmanager "$HP_ROOT/deploy" am.yml "$WEBHOOK_URL"
@@ -85,15 +94,17 @@ prom_until() { # EXPR CHECK TRIES
 	alertmanager_start am.yml
 	mkdir prom
 	python3 "$HP_ROOT/tests/lib/promconf.py" prometheus "$HP_ROOT/deploy" prom "${AM_URL#http://}" \
-		"kubo=${KUBO_API#http://}" "ipfs-cluster=127.0.0.1:$CLUSTER_METRICS_PORT" "hp-keeper=127.0.0.1:$kport"
+		"kubo=${KUBO_API#http://}" "ipfs-cluster=127.0.0.1:$CLUSTER_METRICS_PORT" "hp-keeper=127.0.0.1:$kport" \
+		"hp-seed=127.0.0.1:$sport"
 	promtool check config prom/prometheus.yml >/dev/null
 	prometheus_start prom/prometheus.yml
 
 	# every target up, and real metrics from each
-	prom_until 'count(up{job=~"kubo|ipfs-cluster|hp-keeper"} == 1)' 'v == 3' 300
+	prom_until 'count(up{job=~"kubo|ipfs-cluster|hp-keeper|hp-seed"} == 1)' 'v == 4' 300
 	prom_until 'count({job="kubo", __name__=~"ipfs_.*|go_.*"})' 'v > 0' 100
 	prom_until 'count({job="ipfs-cluster", __name__=~"cluster_.*|pins_.*|go_.*"})' 'v > 0' 100
 	prom_until "hp_keeper_pins{state=\"pinned\", kind=\"kubo\"}" 'v == 1' 300
+	prom_until 'hp_seed_torrents' 'v == 1' 300
 
 	# behind the keeper's back (on B, which only the keeper keeps): pinned
 	# again, and Prometheus sees the re-pin
@@ -112,7 +123,7 @@ prom_until() { # EXPR CHECK TRIES
 			echo "dashboard query '$expr': $r" >&2
 			bad=1
 		fi
-	done < <(jq -r '.panels[].targets[].expr' "$HP_ROOT/deploy/grafana/dashboards/hybrid-p2p.json" | grep -v 'hp_seed_')
+	done < <(jq -r '.panels[].targets[].expr' "$HP_ROOT/deploy/grafana/dashboards/hybrid-p2p.json")
 	[ "$bad" -eq 0 ]
 
 	# the cluster peer stops (started by setup_file's shell: not a child to
@@ -132,4 +143,6 @@ prom_until() { # EXPR CHECK TRIES
 		"$WEBHOOK_OUT"
 	stop_ok TERM "$WATCH_PID" "hp-pin watch" watch.err
 	WATCH_PID=
+	stop_ok TERM "$SEED_PID" hp-seed seed.log
+	SEED_PID=
 }

@@ -125,9 +125,12 @@ PY
 	run --separate-stderr env MANPATH="$PWD/prefix/share/man" systemd-analyze verify units/hp-pin-watch.service units/hp-seed@pkg.service
 	assert_success
 	assert_equal "$stderr" ""
-	# the keeper's ExecStart with --help: every option it names is known
+	# each ExecStart with --help: every option it names is known
 	local cmd
 	cmd=$(sed -n 's/^ExecStart=//p' units/hp-pin-watch.service)
+	run --separate-stderr bash -c "$cmd --help"
+	assert_success
+	cmd=$(sed -n 's/^ExecStart=//p' units/hp-seed@pkg.service | sed 's/%i/pkg/g; s/\${HP_SEED_LISTEN}/0.0.0.0:6881/; s/\${HP_SEED_METRICS}/127.0.0.1:9102/')
 	run --separate-stderr bash -c "$cmd --help"
 	assert_success
 	# a unit with a mistake is caught
