@@ -156,6 +156,8 @@ static bool wait_more(job *j)
 }
 
 /* Ask again after HP_E_TEMPFAIL (429, 503...) while time is left. */
+#define KUBO_LS_TRIES 5
+
 #define RETRY(j, rc, call) \
 	do { \
 		while (((rc) = (call)) == HP_E_TEMPFAIL && wait_more(j)) \
@@ -244,7 +246,14 @@ static void kubo_add(job *j)
 	}
 	bool pinned = false;
 	next_step(j);
-	RETRY(j, rc, hp_kubo_pin_ls(ep, cid, &pinned, j->deadline, &err));
+	/* kubo may list the pin only a moment after pin/add returned, when
+	 * another client pins the same CID at once (an IPFS Cluster peer on this
+	 * kubo, beside hp-pin watch): asked again a few times, as polls go */
+	for (int tries = 1;; tries++) {
+		RETRY(j, rc, hp_kubo_pin_ls(ep, cid, &pinned, j->deadline, &err));
+		if (rc || pinned || tries == KUBO_LS_TRIES || !wait_more(j))
+			break;
+	}
 	if (rc) {
 		call_failed(j, HP_PIN_ERROR, &err);
 	} else if (!pinned) {
