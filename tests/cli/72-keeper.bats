@@ -111,6 +111,24 @@ metric() { # NAME{labels} from the scrape in metrics.txt: its value
 	[ "$(jq -s '[.[] | select(.event == "repin" and .status == "pinned")] | length' watch.out)" -ge 2 ]
 }
 
+@test "watch --car-dir: a CID whose blocks kubo does not have is pinned from DIR/CID.car" {
+	local c1
+	c1=$(package 1)
+	mkdir cars
+	hp-cid --profile unixfs-v0-2015 --car "cars/$c1.car" -C pkg1 . >/dev/null
+	! ipfs block stat "$c1" --offline >/dev/null 2>&1
+	run --separate-stderr hp-pin watch --once --timeout 10 --car-dir cars --kubo "$KUBO_API" m1.json
+	assert_success
+	pinned "$c1"
+	# the same without the CAR: kubo has no way to the blocks (offline), so a
+	# short timeout ends it, and the pin is not there
+	local c2
+	c2=$(package 2)
+	run --separate-stderr hp-pin watch --once --timeout 2 --car-dir cars --kubo "$KUBO_API" m2.json
+	assert_failure
+	! pinned "$c2"
+}
+
 @test "watch: a node that is down: one error line naming it, exit 69, the other node still kept" {
 	local c1 dead port
 	c1=$(package 1)
