@@ -137,6 +137,7 @@ enum {
 	OPT_CREATE_REGISTRY,
 	OPT_MIN_RATE,
 	OPT_DEADLINE,
+	OPT_METRICS,
 };
 
 /* ---- keygen ---- */
@@ -274,6 +275,7 @@ static const cli_option publish_options[] = {
 	  NULL },
 	{ OPT_LISTEN, 0, "listen", "IP:PORT", "where the seeder listens (default 0.0.0.0:6881)", NULL },
 	{ OPT_LISTEN, 0, "seed-listen", "IP:PORT", NULL, "listen" },
+	{ OPT_METRICS, 0, "metrics", "ADDR:PORT", "with --seed: serve the seeder's Prometheus metrics\non http://ADDR:PORT/metrics (as hp-seed --metrics)", NULL },
 	{ OPT_ANNOUNCE_ADDR, 0, "announce-addr", "HOST:PORT", "where others reach the seeder: in the manifest's\n"
 	  "magnet (x.pe), so a fetch finds it with no\ntracker (repeatable)", NULL },
 	CLI_BT_NET_OPTIONS,
@@ -306,6 +308,7 @@ typedef struct pub_cfg {
 	char dht_state[PATH_MAX];
 	hp_torrent_tracker *tiers;
 	const char *passfile;
+	const char *metrics;
 } pub_cfg;
 
 static void pub_cfg_free(pub_cfg *c)
@@ -364,6 +367,7 @@ static int publish_option(void *ud, int id, const char *v)
 		o->seed_opts.listen = v;
 		break;
 	case OPT_ANNOUNCE_ADDR: cli_strlist_add(&c->announce, v); break;
+	case OPT_METRICS: c->metrics = v; break;
 	}
 	return 0;
 }
@@ -464,10 +468,30 @@ static int cmd_publish(int argc, char **argv)
 	c.o.on_event = on_publish;
 	c.o.progress_ms = cli.progress ? cli_progress_ms() : 0;
 	c.o.stop = &stop_signal;
+	if (c.metrics && !c.o.seed) {
+		pub_cfg_free(&c);
+		return cli_usage("--metrics goes with --seed");
+	}
+	/* the seeder's metrics, served from the start (as hp-seed does) */
+	cli_metrics cm;
+	if ((rc = cli_metrics_start(&cm, c.metrics))) {
+		pub_cfg_free(&c);
+		return rc;
+	}
+	json_t *listening = cli_metrics_listening(&cm);
+	if (listening) {
+		hp_publish_event lev = { 0 };
+		lev.kind = HP_PUBLISH_EV_SEED;
+		lev.record = listening;
+		on_publish(NULL, &lev);
+		json_decref(listening);
+	}
+	c.o.seed_opts.metrics = cm.m;
 	if (c.o.seed)
 		cli_on_stop_signals(on_stop);
 	hp_err e = HP_ERR_INIT;
 	hp_code hc = hp_publish(&c.o, &e);
+	cli_metrics_stop(&cm);
 	cli_progress_clear();
 	/* a failed step has said why already; a failed check has not */
 	if (hc && !failure_said)

@@ -66,7 +66,7 @@ publish_seed() {
 
 # the port in the seeder's "listening" event in publish.err
 listening_port() {
-	grep '^{"event"' publish.err | jq -r 'select(.event == "listening") | .port' | head -n1
+	grep '^{"event"' publish.err | jq -r 'select(.event == "listening" and .metrics == null) | .port' | head -n1
 }
 
 # stop_publish: SIGTERM; publish must exit 0 with the seed step stopped
@@ -82,6 +82,20 @@ stop_publish() {
 publish_file() {
 	timeout 120 hybrid-p2p publish data --name ds --version 1.0.0 --uploader-id me@example.org \
 		--key keys/k.pem --output out/ds.json --registry "file://$PWD/srv/reg.git" "$@"
+}
+
+@test "publish --seed --metrics: the seeder's metrics are served while it seeds (hp_seed_torrents 1, promtool accepts them); --metrics without --seed is a usage error" {
+	bare_registry reg
+	local mport
+	mport=$(free_port)
+	publish_seed 1.0.0 "file://$PWD/srv/reg.git" --metrics "127.0.0.1:$mport"
+	[ "$(grep '^{"event"' publish.err | jq -r 'select(.event == "listening" and .metrics != null) | .port')" = "$mport" ]
+	wait_for "$PUB_PID" 300 bash -c "curl -fsS http://127.0.0.1:$mport/metrics | grep -x 'hp_seed_torrents 1'" >/dev/null
+	curl -fsS "http://127.0.0.1:$mport/metrics" | promtool check metrics
+	stop_publish
+	run --separate-stderr publish_file --metrics "127.0.0.1:$mport"
+	[ "$status" -eq 64 ]
+	[[ $stderr == *"--metrics goes with --seed"* ]]
 }
 
 @test "publish to a bare registry over HTTP, seed; fetch name@version into an empty folder over BitTorrent; verify" {
