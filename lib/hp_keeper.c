@@ -569,7 +569,7 @@ static void update_metrics(keeper *k, const hp_keeper_event *ev, bool all_answer
 		for (int s = HP_PIN_PINNED; s <= HP_PIN_ERROR; s++)
 			hp_metric_set(k->m_pins, (const char *const[]){ n->ep.url, kind, hp_pin_state_name(s) },
 				      (double)count[s]);
-		hp_metric_set(k->m_up, nk, k->ncids && count[HP_PIN_ERROR] == k->ncids ? 0 : count[HP_PIN_ERROR] ? 0 : 1);
+		hp_metric_set(k->m_up, nk, count[HP_PIN_ERROR] ? 0 : 1);
 		hp_metric_add(k->m_repins, nk, (double)k->repinned[i]);
 		hp_metric_add(k->m_repin_fail, nk, (double)k->repin_failed[i]);
 		hp_metric_set(k->m_bytes, nk, bytes);
